@@ -1,0 +1,158 @@
+"""Zoho's limits as data, straight from the seed card (`shared/seed/`).
+
+Shared by the planner (estimates), the executor (pacing) and the sandbox (enforcement), so
+the three can never disagree about a number. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+PER_MINUTE_CAP = 100
+"""Books and Inventory: requests per minute per organization, on every plan."""
+
+MINUTE = 60.0
+DAY = 86_400.0
+TOKEN_LIFETIME = 3_600
+"""Access tokens live exactly one hour on every Zoho product."""
+
+CRM_WRITE_MAX = 100
+"""Records per CRM insert/update/upsert request."""
+CRM_PAGE_MAX = 200
+"""Records per CRM GET page."""
+CRM_DISCRETE_PAGE_LIMIT = 2_000
+"""Records reachable with page/per_page before a page_token is required."""
+CRM_BULK_WRITE_ROWS = 25_000
+"""Rows per Bulk Write CSV file."""
+CRM_BULK_READ_PAGE = 200_000
+"""Records per Bulk Read result page."""
+BOOKS_PAGE_MAX = 200
+"""Records per Books/Inventory list page."""
+CRM_SUB_CONCURRENCY = 10
+"""Shared pool for resource-intensive CRM calls, on every edition."""
+
+
+@dataclass(frozen=True)
+class FinancePlan:
+    """A Books or Inventory plan: daily cap and concurrent calls (per-minute cap is fixed)."""
+
+    product: str
+    name: str
+    daily_limit: int
+    concurrency: int
+    per_minute: int = PER_MINUTE_CAP
+
+
+BOOKS_PLANS: dict[str, FinancePlan] = {
+    p.name: p
+    for p in (
+        FinancePlan("books", "free", 1_000, 5),
+        FinancePlan("books", "standard", 2_000, 10),
+        FinancePlan("books", "professional", 5_000, 10),
+        FinancePlan("books", "premium", 10_000, 10),
+        FinancePlan("books", "elite", 10_000, 10),
+        FinancePlan("books", "ultimate", 10_000, 10),
+    )
+}
+
+INVENTORY_PLANS: dict[str, FinancePlan] = {
+    p.name: p
+    for p in (
+        FinancePlan("inventory", "free", 1_000, 5),
+        FinancePlan("inventory", "standard", 2_000, 10),
+        FinancePlan("inventory", "professional", 5_000, 10),
+        FinancePlan("inventory", "premium", 10_000, 10),
+        FinancePlan("inventory", "enterprise", 10_000, 10),
+    )
+}
+
+
+@dataclass(frozen=True)
+class CrmEdition:
+    """A CRM edition: credits over a rolling 24 h window and concurrent calls."""
+
+    name: str
+    base_credits: int
+    per_user_credits: int
+    max_credits: int | None  # None: unlimited
+    concurrency: int
+    sub_concurrency: int = CRM_SUB_CONCURRENCY
+
+    def daily_credits(self, users: int) -> int | None:
+        """Credits available per rolling 24 h for an org with ``users`` licences."""
+        total = self.base_credits + self.per_user_credits * max(0, users)
+        return total if self.max_credits is None else min(total, self.max_credits)
+
+
+CRM_EDITIONS: dict[str, CrmEdition] = {
+    e.name: e
+    for e in (
+        CrmEdition("free", 5_000, 0, 5_000, 5),
+        CrmEdition("standard", 50_000, 250, 100_000, 10),
+        CrmEdition("professional", 50_000, 500, 3_000_000, 15),
+        CrmEdition("enterprise", 50_000, 1_000, 5_000_000, 20),
+        CrmEdition("ultimate", 50_000, 2_000, None, 25),
+    )
+}
+CRM_EDITION_ALIASES = {"starter": "standard", "zoho_one": "enterprise", "crm_plus": "ultimate"}
+
+# Credit costs of CRM operations (card: "CRM API Credit Costs").
+CREDITS_METADATA = 1
+CREDITS_GET = 1
+CREDITS_SEARCH = 1
+CREDITS_CONVERT_LEAD = 5
+CREDITS_SEND_MAIL = 20
+CREDITS_MERGE = 50
+CREDITS_BULK_READ = 50
+CREDITS_BULK_WRITE = 500
+CREDITS_MASS_CONVERT = 200
+
+
+def write_credits(records: int) -> int:
+    """Insert/update/upsert: 1 credit per 10 records (rounded up) in one request."""
+    return max(1, math.ceil(records / 10))
+
+
+def coql_credits(limit: int) -> int:
+    """COQL: 1 credit up to 200 rows asked for, 2 up to 1,000, 3 up to 2,000."""
+    if limit <= 200:
+        return 1
+    if limit <= 1_000:
+        return 2
+    return 3
+
+
+@dataclass(frozen=True)
+class DataCenter:
+    """Where an org lives: its accounts server and API hosts."""
+
+    code: str
+    accounts_url: str
+    api_url: str
+    content_url: str
+
+
+def _dc(code: str, accounts: str, apis: str) -> DataCenter:
+    return DataCenter(code, f"https://{accounts}", f"https://www.{apis}", f"https://content.{apis}")
+
+
+DATA_CENTERS: dict[str, DataCenter] = {
+    d.code: d
+    for d in (
+        _dc("com", "accounts.zoho.com", "zohoapis.com"),
+        _dc("eu", "accounts.zoho.eu", "zohoapis.eu"),
+        _dc("in", "accounts.zoho.in", "zohoapis.in"),
+        _dc("com.au", "accounts.zoho.com.au", "zohoapis.com.au"),
+        _dc("jp", "accounts.zoho.jp", "zohoapis.jp"),
+        _dc("ca", "accounts.zohocloud.ca", "zohoapis.ca"),
+        _dc("com.cn", "accounts.zoho.com.cn", "zohoapis.com.cn"),
+        _dc("sa", "accounts.zoho.sa", "zohoapis.sa"),
+    )
+}
+
+
+def crm_edition(name: str) -> CrmEdition:
+    """Look up an edition by name or alias (case-insensitive); KeyError if unknown."""
+    key = name.strip().lower().replace(" ", "_").replace("-", "_")
+    return CRM_EDITIONS[CRM_EDITION_ALIASES.get(key, key)]
