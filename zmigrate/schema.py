@@ -231,7 +231,9 @@ _ITEMS = (
     _f("description", "textarea"),
     _f("unit"),
     _f("product_type", "picklist", picklist=("goods", "service", "digital_service")),
-    _f("item_type", "picklist", picklist=("sales", "purchases", "sales_and_purchases", "inventory")),
+    _f(
+        "item_type", "picklist", picklist=("sales", "purchases", "sales_and_purchases", "inventory")
+    ),
     _f("purchase_rate", "currency"),
     _f("initial_stock", "double"),
     _f("initial_stock_rate", "currency"),
