@@ -1,0 +1,203 @@
+"""Pure decisions of the executor, its report and its progress lines (no network)."""
+
+from __future__ import annotations
+
+import io
+
+import orjson
+import pytest
+
+from zmigrate.errors import (
+    AuthError,
+    ConcurrencyLimited,
+    NetworkError,
+    QuotaExhausted,
+    RequestRejected,
+    ServerError,
+    Throttled,
+)
+from zmigrate.outcomes import (
+    Again,
+    Landed,
+    Pause,
+    Reject,
+    Retry,
+    RetryPolicy,
+    Stop,
+    backoff,
+    bulk_row_outcome,
+    chunked,
+    crm_record_outcome,
+    decide,
+    dependency_order,
+    ready_steps,
+)
+from zmigrate.progress import Progress, progress_line, quota_line
+from zmigrate.report import ProductSpend, RunReport, StepReport, cap_fraction, write_report
+
+POLICY = RetryPolicy()
+
+
+def test_ready_steps_wait_for_dependencies_and_keep_manifest_order():
+    order = ["accounts", "items", "contacts", "deals"]
+    deps = {"contacts": ["accounts"], "deals": ["accounts", "contacts"]}
+    assert ready_steps(order, deps, set(), set()) == ["accounts", "items"]
+    assert ready_steps(order, deps, {"accounts"}, {"accounts", "items"}) == ["contacts"]
+    assert ready_steps(order, deps, {"accounts", "contacts"}, {"accounts", "contacts"}) == [
+        "items",
+        "deals",
+    ]
+
+
+def test_dependency_order_sorts_and_names_cycles():
+    assert dependency_order(["deals", "accounts"], {"deals": ["accounts"]}) == [
+        "accounts",
+        "deals",
+    ]
+    with pytest.raises(ValueError, match="cycle"):
+        dependency_order(["a", "b"], {"a": ["b"], "b": ["a"]})
+    with pytest.raises(ValueError, match="unknown"):
+        dependency_order(["a"], {"a": ["ghost"]})
+
+
+def test_chunked():
+    assert list(chunked(range(5), 2)) == [[0, 1], [2, 3], [4]]
+    assert list(chunked([], 3)) == []
+
+
+def test_backoff_grows_is_bounded_and_honours_retry_after():
+    delays = [backoff(a, POLICY, 0.999, None) for a in range(1, 12)]
+    assert delays == sorted(delays)
+    assert max(delays) <= POLICY.cap
+    assert backoff(1, POLICY, 0.0, None) == POLICY.base / 2
+    assert backoff(1, POLICY, 0.0, 30.0) == 30.0
+
+
+def test_decide_per_error_class():
+    assert isinstance(decide(QuotaExhausted("45", resets_at=99.0), 1, POLICY, 0.5), Pause)
+    assert decide(QuotaExhausted("45", resets_at=99.0), 1, POLICY, 0.5).resets_at == 99.0
+    rejected = decide(RequestRejected("bad", code="INVALID_DATA"), 1, POLICY, 0.5)
+    assert rejected == Reject("INVALID_DATA", "bad")
+    assert isinstance(decide(AuthError("no", code="INVALID_TOKEN"), 1, POLICY, 0.5), Stop)
+    minute = decide(Throttled("44", code=44), 1, POLICY, 0.0)
+    assert isinstance(minute, Retry) and minute.delay >= POLICY.minute_window
+    fewer = decide(ConcurrencyLimited("1070", code=1070), 1, POLICY, 0.0)
+    assert isinstance(fewer, Retry) and fewer.fewer_parallel
+    crm = decide(Throttled("too many", code="TOO_MANY_REQUESTS"), 1, POLICY, 0.0)
+    assert isinstance(crm, Retry) and crm.delay < POLICY.minute_window
+    late = decide(ServerError("500", status=500, retry_after=7.0), 1, POLICY, 0.0)
+    assert isinstance(late, Retry) and late.delay == 7.0
+    assert isinstance(decide(NetworkError("reset"), POLICY.max_attempts, POLICY, 0.0), Stop)
+    assert isinstance(decide(Throttled("x"), POLICY.max_throttled, POLICY, 0.0), Stop)
+
+
+def test_crm_record_outcomes():
+    ok = {"code": "SUCCESS", "status": "success", "details": {"id": "42"}, "action": "update"}
+    assert crm_record_outcome(ok, retried=False) == Landed("42", "update")
+    bad = {
+        "code": "INVALID_DATA",
+        "status": "error",
+        "message": "invalid data",
+        "details": {"api_name": "Email", "json_path": "$.data[0].Email"},
+    }
+    assert crm_record_outcome(bad, retried=False) == Reject("INVALID_DATA", "invalid data (Email)")
+    dup = {
+        "code": "DUPLICATE_DATA",
+        "status": "error",
+        "message": "duplicate data",
+        "details": {"api_name": "Email", "duplicate_record": {"id": "7"}},
+    }
+    assert isinstance(crm_record_outcome(dup, retried=False), Reject)
+    assert crm_record_outcome(dup, retried=True) == Landed("7", "adopted")
+    busy = {"code": "INTERNAL_ERROR", "status": "error", "message": "oops"}
+    assert isinstance(crm_record_outcome(busy, retried=False), Again)
+
+
+def test_bulk_row_outcomes():
+    assert bulk_row_outcome({"STATUS": "ADDED", "RECORD_ID": "9"}) == Landed("9", "added")
+    assert isinstance(bulk_row_outcome({"STATUS": "UNPROCESSED"}), Again)
+    skipped = bulk_row_outcome({"STATUS": "SKIPPED", "ERRORS": "MANDATORY_NOT_FOUND-Last_Name"})
+    assert isinstance(skipped, Reject) and skipped.code == "MANDATORY_NOT_FOUND"
+    assert "Last_Name" in skipped.message
+
+
+def _step(**kw):
+    base = dict(
+        name="contacts",
+        product="books",
+        module="contacts",
+        method="rest",
+        records=120,
+        landed=100,
+        failed=5,
+        requests=110,
+        planned_requests=120,
+        seconds=120.0,
+    )
+    base.update(kw)
+    return StepReport(**base)
+
+
+def test_cap_fraction_books_and_crm():
+    assert cap_fraction("books", 100, 60.0, 0.0, 10) == pytest.approx(1.0)
+    assert cap_fraction("inventory", 50, 60.0, 0.0, 10) == pytest.approx(0.5)
+    assert cap_fraction("crm", 10, 100.0, 500.0, 10) == pytest.approx(0.5)
+    assert cap_fraction("crm", 0, 100.0, 0.0, 10) is None
+
+
+def test_report_json_and_render(tmp_path):
+    step = _step()
+    crm = _step(name="leads", product="crm", module="Leads", credits=12, planned_credits=12)
+    report = RunReport(
+        run_dir=str(tmp_path),
+        manifest="plans/sample.toml",
+        outcome="failed_records",
+        message="10 records failed; see dead letters",
+        steps=(step, crm),
+        spend=(ProductSpend("books", 110, 0, 120), ProductSpend("crm", 110, 12, 120, 12)),
+        zoho_seconds=130.0,
+        real_seconds=2.0,
+        clock_speed=60,
+        dead_letter_file=str(tmp_path / "dead_letters.jsonl"),
+    )
+    assert report.exit_code == 1 and report.landed == 200 and report.failed == 10
+    data = orjson.loads(write_report(tmp_path, report).read_bytes())
+    assert data["steps"][0]["pending"] == 15
+    assert data["steps"][0]["cap_fraction"] == pytest.approx(110 / 2 / 100, abs=1e-3)
+    assert data["exit_code"] == 1
+    text = report.render()
+    assert "contacts" in text and "55%" in text and "12/12" in text and "dead letters" in text
+
+
+def test_progress_lines_plain_mode_are_throttled():
+    out = io.StringIO()
+    t = [0.0]
+    prog = Progress(out, tty=False, interval=5.0, now=lambda: t[0])
+    prog.start_step("contacts", 100)
+    prog.advance("contacts", 10)
+    t[0] = 6.0
+    prog.advance("contacts", 20)
+    prog.quota({"books": (30, 0)})
+    prog.finish_step("contacts", 30, 0)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("contacts: starting")
+    assert lines[1].startswith("contacts: 30/100 records (30%), 300.0/min, ETA 0m14s")
+    assert "quota spent: books 30 req" in lines[2]
+    assert "landed 30" in lines[3]
+    assert len(lines) == 4
+
+
+def test_progress_tty_mode_uses_bars():
+    out = io.StringIO()
+    prog = Progress(out, tty=True)
+    prog.start_step("deals", 10)
+    prog.advance("deals", 10)
+    prog.quota({"crm": (3, 3)})
+    prog.finish_step("deals", 10, 0)
+    prog.close()
+    assert "deals" in out.getvalue() and "3 credits" in out.getvalue()
+
+
+def test_line_helpers():
+    assert progress_line("x", 0, 0, 0.0) == "x: 0/0 records, 0.0/min"
+    assert quota_line({}) == "quota spent: nothing yet"

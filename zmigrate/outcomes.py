@@ -1,0 +1,222 @@
+"""The executor's decisions, as pure functions: which step may start, what to do with an
+error, what a record's answer means, how long to back off.
+
+Kept apart from the I/O so every rule is tested without a network or an event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from zmigrate.errors import (
+    AuthError,
+    ConcurrencyLimited,
+    QuotaExhausted,
+    RequestRejected,
+    Throttled,
+    TransientError,
+    ZohoError,
+)
+from zmigrate.quotas import MINUTE
+
+T = TypeVar("T")
+
+
+# --- scheduling ---------------------------------------------------------------------------
+
+
+def ready_steps(
+    order: Sequence[str], deps: Mapping[str, Iterable[str]], done: set[str], started: set[str]
+) -> list[str]:
+    """Steps (in manifest order) not yet started whose dependencies have all finished."""
+    return [
+        s
+        for s in order
+        if s not in started and s not in done and all(d in done for d in deps.get(s, ()))
+    ]
+
+
+def dependency_order(order: Sequence[str], deps: Mapping[str, Iterable[str]]) -> list[str]:
+    """A topological order that keeps manifest order among independent steps.
+
+    ValueError names the steps of a cycle or an unknown dependency (the manifest loader
+    should have caught both; this keeps the executor from deadlocking if it did not).
+    """
+    known = set(order)
+    for step, wanted in deps.items():
+        missing = [d for d in wanted if d not in known]
+        if missing:
+            raise ValueError(f"step '{step}' depends on unknown step(s) {missing}")
+    result: list[str] = []
+    done: set[str] = set()
+    while len(result) < len(order):
+        ready = ready_steps(order, deps, done, set())
+        if not ready:
+            left = [s for s in order if s not in done]
+            raise ValueError(f"steps {left} depend on each other in a cycle")
+        result.append(ready[0])
+        done.add(ready[0])
+    return result
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of at most ``size`` items (the last may be shorter)."""
+    if size < 1:
+        raise ValueError("chunk size must be at least 1")
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# --- errors -> actions --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try (all durations in Zoho seconds)."""
+
+    max_attempts: int = 8
+    """Tries of one call on transient errors (5xx, resets, timeouts) before the run stops."""
+    max_throttled: int = 30
+    """Tries of one call while Zoho says to slow down (waiting is the remedy, not giving up)."""
+    base: float = 1.0
+    cap: float = 120.0
+    minute_window: float = MINUTE
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Try the same call again after ``delay`` Zoho seconds."""
+
+    delay: float
+    reason: str
+    fewer_parallel: bool = False
+
+
+@dataclass(frozen=True)
+class Pause:
+    """A quota that resets later is spent: stop cleanly, resume after ``resets_at``."""
+
+    reason: str
+    resets_at: float | None
+
+
+@dataclass(frozen=True)
+class Reject:
+    """Zoho refused the input on its merits: dead-letter it with Zoho's reason."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Nothing sensible left to try: stop the run (resumable once the cause is fixed)."""
+
+    reason: str
+
+
+Action = Retry | Pause | Reject | Stop
+
+
+def backoff(attempt: int, policy: RetryPolicy, rand: float, retry_after: float | None) -> float:
+    """Bounded exponential backoff with equal jitter; never shorter than Retry-After.
+
+    ``attempt`` counts from 1 (the call that just failed); ``rand`` is uniform in [0, 1).
+    """
+    ceiling = min(policy.cap, policy.base * 2 ** max(0, attempt - 1))
+    delay = ceiling / 2 + rand * ceiling / 2
+    return max(delay, retry_after or 0.0)
+
+
+def decide(exc: ZohoError, attempt: int, policy: RetryPolicy, rand: float) -> Action:
+    """What to do after a call failed with ``exc`` on its ``attempt``-th try."""
+    what = f"{type(exc).__name__} {exc.code or exc.status or ''}".strip()
+    if isinstance(exc, QuotaExhausted):
+        return Pause(str(exc), exc.resets_at)
+    if isinstance(exc, RequestRejected):
+        return Reject(str(exc.code or exc.status or "REJECTED"), str(exc))
+    if isinstance(exc, AuthError):
+        return Stop(f"Zoho refused the credentials after a token refresh: {exc}")
+    if isinstance(exc, Throttled):
+        if attempt >= policy.max_throttled:
+            return Stop(f"still throttled after {attempt} tries ({what}): {exc}")
+        if isinstance(exc, ConcurrencyLimited):
+            delay = backoff(attempt, policy, rand, exc.retry_after)
+            return Retry(delay, what, fewer_parallel=True)
+        if str(exc.code) == "44":
+            # the per-minute window is full: wait for it to roll over rather than poll it
+            return Retry(max(exc.retry_after or 0.0, policy.minute_window * (1 + rand / 10)), what)
+        return Retry(backoff(attempt, policy, rand, exc.retry_after), what)
+    if isinstance(exc, TransientError):
+        if attempt >= policy.max_attempts:
+            return Stop(f"gave up after {attempt} tries ({what}): {exc}")
+        return Retry(backoff(attempt, policy, rand, exc.retry_after), what)
+    return Stop(f"unexpected answer from Zoho ({what}): {exc}")
+
+
+# --- per-record answers -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Landed:
+    """The record is in Zoho with this id."""
+
+    zoho_id: str
+    action: str = "insert"
+
+
+@dataclass(frozen=True)
+class Again:
+    """Zoho did not process the record (not its fault): send it again in a later batch."""
+
+    reason: str
+
+
+RecordOutcome = Landed | Reject | Again
+
+RETRYABLE_RECORD_CODES = frozenset(
+    {"INTERNAL_ERROR", "TOO_MANY_REQUESTS", "LIMIT_EXCEEDED", "REQUEST_TIMEOUT", "UNPROCESSED"}
+)
+
+
+def crm_record_outcome(answer: Mapping[str, object], *, retried: bool) -> RecordOutcome:
+    """One entry of a CRM write answer's ``data`` array.
+
+    On a retried batch, DUPLICATE_DATA that points at an existing record is our own earlier
+    attempt having landed (the answer to it was lost), so the record is adopted, not failed.
+    """
+    details = answer.get("details")
+    details = details if isinstance(details, Mapping) else {}
+    code = str(answer.get("code") or "")
+    if str(answer.get("status", "")).lower() == "success" and details.get("id"):
+        return Landed(str(details["id"]), str(answer.get("action") or "insert"))
+    if code == "DUPLICATE_DATA" and retried:
+        dup = details.get("duplicate_record")
+        if isinstance(dup, Mapping) and dup.get("id"):
+            return Landed(str(dup["id"]), "adopted")
+    if code in RETRYABLE_RECORD_CODES:
+        return Again(f"{code}: {answer.get('message', '')}")
+    where = details.get("api_name") or details.get("param_name")
+    message = str(answer.get("message") or code or "rejected")
+    if where:
+        message = f"{message} ({where})"
+    return Reject(code or "REJECTED", message)
+
+
+def bulk_row_outcome(row: Mapping[str, str]) -> RecordOutcome:
+    """One row of a Bulk Write result CSV: STATUS, RECORD_ID, ERRORS (``CODE-Column:...``)."""
+    status = (row.get("STATUS") or "").upper()
+    if status in ("ADDED", "UPDATED") and row.get("RECORD_ID"):
+        return Landed(row["RECORD_ID"], status.lower())
+    if status == "UNPROCESSED" or not status:
+        return Again("bulk job did not process the row")
+    errors = row.get("ERRORS") or status
+    return Reject(errors.split("-", 1)[0] or status, f"bulk write {status.lower()}: {errors}")

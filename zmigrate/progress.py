@@ -1,0 +1,152 @@
+"""Progress while a run goes: a tqdm bar per step and a quota line on a terminal, plain
+lines (at most one per step every few seconds) when the output is a log or a pipe.
+
+Rates and ETAs are in real time: what the person waiting experiences.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TextIO
+
+from tqdm import tqdm
+
+
+@dataclass
+class _StepLine:
+    total: int
+    done: int
+    started: float
+    last_line: float
+    bar: tqdm | None = None
+
+
+def progress_line(name: str, done: int, total: int, elapsed: float) -> str:
+    """One plain progress line: records, share, rate and ETA."""
+    share = f" ({done / total:.0%})" if total else ""
+    rate = done / elapsed * 60 if elapsed > 0 else 0.0
+    eta = ""
+    if 0 < done < total and rate > 0:
+        eta = f", ETA {_clock((total - done) / rate * 60)}"
+    return f"{name}: {done}/{total} records{share}, {rate:.1f}/min{eta}"
+
+
+def quota_line(spend: Mapping[str, tuple[int, int]]) -> str:
+    """``product -> (requests, credits)`` as one line; credits only where they exist (CRM)."""
+    parts = []
+    for product, (requests, credits) in sorted(spend.items()):
+        text = f"{product} {requests} req"
+        if product == "crm":
+            text += f" / {credits} credits"
+        parts.append(text)
+    return "quota spent: " + (", ".join(parts) if parts else "nothing yet")
+
+
+class Progress:
+    """Per-step bars (tty) or throttled plain lines (not a tty), plus a quota line."""
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        tty: bool | None = None,
+        interval: float = 5.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.interval = interval
+        self.now = now
+        self.steps: dict[str, _StepLine] = {}
+        self._quota_bar: tqdm | None = None
+        self._last_quota = ""
+        self._quota_at = now()
+
+    def start_step(self, name: str, total: int, done: int = 0) -> None:
+        t = self.now()
+        line = _StepLine(total=total, done=done, started=t, last_line=t)
+        if self.tty:
+            line.bar = tqdm(
+                total=total,
+                initial=done,
+                desc=name,
+                unit="rec",
+                file=self.stream,
+                position=len(self.steps),
+                leave=True,
+                dynamic_ncols=True,
+            )
+        else:
+            self._write(f"{name}: starting, {done}/{total} records already done")
+        self.steps[name] = line
+
+    def advance(self, name: str, n: int = 1) -> None:
+        line = self.steps[name]
+        line.done += n
+        if line.bar is not None:
+            line.bar.update(n)
+            return
+        t = self.now()
+        if t - line.last_line >= self.interval:
+            line.last_line = t
+            self._write(progress_line(name, line.done, line.total, t - line.started))
+
+    def finish_step(self, name: str, landed: int, failed: int) -> None:
+        line = self.steps[name]
+        if line.bar is not None:
+            line.bar.set_postfix_str(f"landed {landed}, failed {failed}")
+            line.bar.close()
+            line.bar = None
+        else:
+            took = _clock(self.now() - line.started)
+            self._write(f"{name}: finished in {took}: landed {landed}, failed {failed}")
+
+    def quota(self, spend: Mapping[str, tuple[int, int]]) -> None:
+        """Show quota spent: live on a terminal, else at most once per interval."""
+        text = quota_line(spend)
+        if text == self._last_quota:
+            return
+        self._last_quota = text
+        if self.tty:
+            if self._quota_bar is None:
+                self._quota_bar = tqdm(
+                    total=0, bar_format="{desc}", file=self.stream, position=99, leave=True
+                )
+            self._quota_bar.set_description_str(text)
+            return
+        t = self.now()
+        if t - self._quota_at >= self.interval:
+            self._quota_at = t
+            self._write(text)
+
+    def note(self, text: str) -> None:
+        """A one-off message (pause, retry storm, reconcile) that must not break the bars."""
+        if self.tty:
+            tqdm.write(text, file=self.stream)
+        else:
+            self._write(text)
+
+    def close(self) -> None:
+        for line in self.steps.values():
+            if line.bar is not None:
+                line.bar.close()
+                line.bar = None
+        if self._quota_bar is not None:
+            self._quota_bar.close()
+            self._quota_bar = None
+        elif self._last_quota and not self.tty:
+            self._write(self._last_quota)
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(max(0.0, seconds)))
+    minutes, sec = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{sec:02d}s" if hours else f"{minutes}m{sec:02d}s"

@@ -1,0 +1,205 @@
+"""The end-of-run report: what landed, what failed, what it cost, how close to the cap it ran.
+
+Built from plain numbers the executor gathers (from the run store, so a resumed run reports
+its whole history), rendered for humans and written as JSON in the run directory. Pure apart
+from ``write_report``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import orjson
+
+from zmigrate.quotas import MINUTE, PER_MINUTE_CAP
+
+REPORT_FILE = "report.json"
+
+OUTCOMES = {
+    "done": 0,
+    "failed_records": 1,
+    "stopped": 1,
+    "paused": 3,
+    "interrupted": 130,
+}
+"""Run outcome → process exit code (DESIGN.md). ``stopped``: an error ended the run early
+(credentials refused, retries exhausted); the run dir can be resumed once it is fixed."""
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """One step's result: records, requests and credits, against what the plan said."""
+
+    name: str
+    product: str
+    module: str
+    method: str
+    records: int
+    landed: int
+    failed: int
+    requests: int
+    planned_requests: int
+    credits: int = 0
+    planned_credits: int = 0
+    seconds: float = 0.0
+    """Zoho seconds between the step's first call and its last answer."""
+    busy_seconds: float = 0.0
+    """Sum of the step's call durations (Zoho seconds): how much of the concurrency it used."""
+    concurrency: int = 0
+    """Concurrent calls the product allows (CRM rate is judged against this)."""
+
+    @property
+    def pending(self) -> int:
+        """Records neither landed nor dead-lettered (work left for a resume)."""
+        return max(0, self.records - self.landed - self.failed)
+
+    @property
+    def per_minute(self) -> float:
+        """Requests per Zoho minute while the step ran."""
+        return self.requests * MINUTE / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def cap_fraction(self) -> float | None:
+        """Achieved rate as a fraction of the cap that binds this product."""
+        return cap_fraction(
+            self.product, self.requests, self.seconds, self.busy_seconds, self.concurrency
+        )
+
+
+def cap_fraction(
+    product: str, requests: int, seconds: float, busy_seconds: float, concurrency: int
+) -> float | None:
+    """Books/Inventory: requests per minute over the 100/min cap. CRM (no per-minute cap):
+    average calls in flight over the edition's concurrency. None when nothing ran."""
+    if seconds <= 0 or requests <= 0:
+        return None
+    if product in ("books", "inventory"):
+        return requests * MINUTE / seconds / PER_MINUTE_CAP
+    if concurrency <= 0:
+        return None
+    return busy_seconds / seconds / concurrency
+
+
+@dataclass(frozen=True)
+class ProductSpend:
+    """Quota spent on one product during the run (requests; CRM credits)."""
+
+    product: str
+    requests: int
+    credits: int = 0
+    planned_requests: int = 0
+    planned_credits: int = 0
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """Everything a user needs after a run: outcome, next step, and the per-step figures."""
+
+    run_dir: str
+    manifest: str
+    outcome: str
+    message: str
+    steps: tuple[StepReport, ...]
+    spend: tuple[ProductSpend, ...] = ()
+    zoho_seconds: float = 0.0
+    real_seconds: float = 0.0
+    clock_speed: float = 1.0
+    dead_letter_file: str | None = None
+    resets_at: float | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return OUTCOMES[self.outcome]
+
+    @property
+    def landed(self) -> int:
+        return sum(s.landed for s in self.steps)
+
+    @property
+    def failed(self) -> int:
+        return sum(s.failed for s in self.steps)
+
+    def to_json(self) -> dict[str, object]:
+        """The report as JSON-ready data (with derived rates, so readers need no code)."""
+        data = asdict(self)
+        data["exit_code"] = self.exit_code
+        data["landed"], data["failed"] = self.landed, self.failed
+        for step, out in zip(self.steps, data["steps"], strict=True):
+            out["pending"] = step.pending
+            out["per_minute"] = round(step.per_minute, 2)
+            frac = step.cap_fraction
+            out["cap_fraction"] = None if frac is None else round(frac, 3)
+        if self.resets_at is not None:
+            data["resets_at_utc"] = _utc(self.resets_at)
+        return data
+
+    def render(self) -> str:
+        """Human summary: a table of steps, the quota bill, and the outcome with what to do."""
+        head = ("step", "product", "method", "landed", "failed", "left", "requests", "credits")
+        head += ("time", "rate/min", "of cap")
+        rows = [head]
+        for s in self.steps:
+            frac = s.cap_fraction
+            rows.append(
+                (
+                    s.name,
+                    f"{s.product}/{s.module}",
+                    s.method,
+                    str(s.landed),
+                    str(s.failed),
+                    str(s.pending),
+                    f"{s.requests}/{s.planned_requests}",
+                    f"{s.credits}/{s.planned_credits}" if s.product == "crm" else "-",
+                    _duration(s.seconds),
+                    f"{s.per_minute:.1f}",
+                    "-" if frac is None else f"{frac:.0%}",
+                )
+            )
+        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        lines = [
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+        ]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        lines.append("")
+        for p in self.spend:
+            bill = f"{p.product}: {p.requests} requests (planned {p.planned_requests})"
+            if p.product == "crm":
+                bill += f", {p.credits} credits (planned {p.planned_credits})"
+            lines.append(bill)
+        speed = f" at clock speed {self.clock_speed:g}" if self.clock_speed != 1 else ""
+        lines.append(
+            f"wall time: {_duration(self.zoho_seconds)} Zoho time, "
+            f"{_duration(self.real_seconds)} real{speed}"
+        )
+        lines.append(f"landed {self.landed}, failed {self.failed}")
+        if self.dead_letter_file and self.failed:
+            lines.append(f"dead letters: {self.dead_letter_file}")
+        lines.append(f"{self.outcome}: {self.message}")
+        return "\n".join(lines)
+
+
+def write_report(run_dir: Path, report: RunReport) -> Path:
+    """Write ``report.json`` into the run directory (atomically) and return its path."""
+    path = Path(run_dir) / REPORT_FILE
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_bytes(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2))
+    tmp.replace(path)
+    return path
+
+
+def _utc(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, sec = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes}m{sec:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
