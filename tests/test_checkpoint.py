@@ -1,0 +1,385 @@
+"""The run store: durability across crashes, the lock, damage, permissions and secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from zmigrate.checkpoint import (
+    AsyncRunStore,
+    Batch,
+    DeadLetter,
+    RunStore,
+    StepSpec,
+    hash_bytes,
+    hash_file,
+    reconcile_action,
+    redact,
+)
+from zmigrate.errors import StoreError
+
+STEPS = [
+    StepSpec("accounts", "crm", "Accounts", "upsert", 250, 100, "Account_Name", 3, 25),
+    StepSpec("contacts", "books", "contacts", "create", 5, 2, "contact_name", 5, 0),
+    StepSpec("deals", "crm", "Deals", "bulk", 0, 25_000, "Deal_Name", 0, 0),
+]
+
+
+def new_store(run_dir: Path, steps: list[StepSpec] = STEPS) -> RunStore:
+    return RunStore.create(
+        run_dir,
+        manifest_path="/plans/m.toml",
+        manifest_hash=hash_bytes(b"manifest"),
+        source_hashes={"a.csv": "sha256:aa", "b.csv": "sha256:bb"},
+        plan={"steps": [s.name for s in steps]},
+        steps=steps,
+    )
+
+
+def run_child(code: str, run_dir: Path, **kw) -> subprocess.Popen:
+    script = "import sys\nfrom zmigrate.checkpoint import *\n" + textwrap.dedent(code)
+    return subprocess.Popen(
+        [sys.executable, "-c", script, str(run_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
+
+
+def test_batches_are_fixed_slices_in_source_order(tmp_path: Path) -> None:
+    with new_store(tmp_path / "run") as store:
+        accounts = store.pending_batches("accounts")
+        assert [(b.batch_no, b.first_row, b.last_row) for b in accounts] == [
+            (0, 0, 100),
+            (1, 100, 200),
+            (2, 200, 250),
+        ]
+        assert list(store.pending_batches("contacts")[-1].rows) == [4]
+        assert store.pending_batches("deals") == []
+        assert [s.name for s in store.steps()] == ["accounts", "contacts", "deals"]
+        assert store.plan() == {"steps": ["accounts", "contacts", "deals"]}
+
+
+def test_create_refuses_a_directory_that_holds_a_run(tmp_path: Path) -> None:
+    new_store(tmp_path / "run").close()
+    with pytest.raises(StoreError, match="already holds a run; use `zmigrate resume"):
+        new_store(tmp_path / "run")
+
+
+def test_open_of_a_directory_without_a_run_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="not a zmigrate run directory"):
+        RunStore.open(tmp_path)
+
+
+def test_a_batch_goes_pending_in_flight_done_with_its_ids_in_one_commit(tmp_path: Path) -> None:
+    with new_store(tmp_path / "run") as store:
+        b = store.mark_in_flight("accounts", 0)
+        assert (b.state, b.attempts) == ("in_flight", 1)
+        store.mark_done(
+            "accounts",
+            0,
+            xref=[(f"acc{i}", f"z{i}", i) for i in range(99)],
+            dead=[DeadLetter("accounts", 99, "acc99", {"x": 1}, "INVALID_DATA", "bad", 0)],
+        )
+        assert store.batch("accounts", 0).state == "done"
+        assert [b.batch_no for b in store.pending_batches("accounts")] == [1, 2]
+        assert store.lookup("accounts", "acc7") == "z7"
+        assert store.lookup("accounts", "nope") is None
+        assert store.lookup_many("accounts", ["acc1", "acc2", "zz"]) == {"acc1": "z1", "acc2": "z2"}
+        assert store.settled_keys("accounts", ["acc1", "acc99", "acc100"]) == {"acc1", "acc99"}
+        [dl] = store.dead_letters("accounts")
+        assert (dl.row_no, dl.code, dl.row, dl.batch_no) == (99, "INVALID_DATA", {"x": 1}, 0)
+
+
+def test_unknown_batches_are_reported_not_ignored(tmp_path: Path) -> None:
+    with new_store(tmp_path / "run") as store, pytest.raises(StoreError, match="no batch 9"):
+        store.mark_in_flight("accounts", 9)
+
+
+def test_commits_survive_sigkill_and_in_flight_batches_are_recovered(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    new_store(run_dir).close()
+    child = run_child(
+        """
+        import os, signal
+        s = RunStore.open(sys.argv[1])
+        s.mark_in_flight("accounts", 0)
+        s.mark_done("accounts", 0, xref=[("a", "1", 0)])
+        s.mark_in_flight("accounts", 1)
+        s.set_bulk_job("accounts", 1, "job-7", "file-7")
+        s.record_rows("contacts", xref=[("Ann", "c1", 0)])
+        s.spend("crm", 2, 20)
+        s.mark_in_flight("contacts", 0)
+        os.kill(os.getpid(), signal.SIGKILL)
+        """,
+        run_dir,
+    )
+    child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    with RunStore.open(run_dir) as store:  # the OS released the dead process's lock
+        recovered = store.recover()
+        assert [(b.step, b.batch_no, b.verify, b.job_id) for b in recovered] == [
+            ("accounts", 1, True, "job-7"),
+            ("contacts", 0, True, None),
+        ]
+        assert store.batch("accounts", 0).state == "done"
+        assert store.lookup("accounts", "a") == "1"
+        assert store.lookup("contacts", "Ann") == "c1"
+        again = store.batch("accounts", 1)
+        assert (again.state, again.attempts, again.verify) == ("pending", 1, True)
+        assert store.summary()["quota"]["crm"]["credits"] == 20
+        assert store.recover() == []
+
+
+def test_a_second_process_is_refused_while_the_first_holds_the_run(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    new_store(run_dir).close()
+    child = run_child(
+        """
+        s = RunStore.open(sys.argv[1])
+        print("ready", flush=True)
+        sys.stdin.readline()
+        """,
+        run_dir,
+    )
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        with pytest.raises(
+            StoreError, match=rf"in use by another zmigrate process \(pid {child.pid}\)"
+        ):
+            RunStore.open(run_dir)
+        with RunStore.open(run_dir, readonly=True) as ro:  # status still reads it
+            assert ro.summary()["status"] == "running"
+            with pytest.raises(StoreError, match="read-only"):
+                ro.set_status("done")
+    finally:
+        child.communicate("\n", timeout=30)
+    RunStore.open(run_dir).close()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda db: db.write_bytes(b"this is not a database at all" * 200),
+        lambda db: db.write_bytes(db.read_bytes()[:1500]),
+        lambda db: db.write_bytes(b""),
+    ],
+    ids=["garbage", "truncated", "empty"],
+)
+def test_a_damaged_store_is_a_plain_store_error(tmp_path: Path, damage) -> None:
+    run_dir = tmp_path / "run"
+    new_store(run_dir).close()
+    damage(run_dir / "run.db")
+    with pytest.raises(StoreError) as err:
+        RunStore.open(run_dir)
+    assert "run.db" in str(err.value)
+    assert "damaged" in str(err.value) or "schema version" in str(err.value)
+    with pytest.raises(StoreError) as again:  # the failed open did not keep the lock
+        RunStore.open(run_dir)
+    assert "in use" not in str(again.value)
+
+
+def test_run_dir_is_owner_only(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    with new_store(run_dir) as store:
+        store.mark_done("accounts", 0, xref=[("a", "1", 0)])
+        assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
+        files = list(run_dir.iterdir())
+        assert {p.name for p in files} >= {"run.db", "run.db-wal", "lock"}
+        for p in files:
+            assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+
+
+def test_no_token_or_secret_reaches_the_store(tmp_path: Path, monkeypatch) -> None:
+    secrets = {
+        "ZOHO_CLIENT_SECRET": "s3cr3t-client-secret-value",
+        "ZOHO_REFRESH_TOKEN": "1000.aaaabbbbccccdddd1111.eeeeffff00009999",
+        "ZOHO_CLIENT_ID": "1000.CLIENTID12345XYZ",
+    }
+    for k, v in secrets.items():
+        monkeypatch.setenv(k, v)
+    token = "1000.0123456789abcdef0123.fedcba9876543210fedc"
+    run_dir = tmp_path / "run"
+    with new_store(run_dir) as store:
+        store.record_error(f"401 with header Authorization: Zoho-oauthtoken {token}")
+        store.mark_failed(
+            "accounts",
+            0,
+            f"refresh failed: client_secret={secrets['ZOHO_CLIENT_SECRET']}",
+            dead=[DeadLetter("accounts", 1, "k", {"note": secrets["ZOHO_REFRESH_TOKEN"]})],
+        )
+        store.pause(1e9, f"code 45 for {secrets['ZOHO_CLIENT_ID']}")
+        with pytest.raises(StoreError, match="secret"):
+            store.replan(
+                manifest_hash="x",
+                source_hashes={},
+                plan={"oops": secrets["ZOHO_CLIENT_SECRET"]},
+                steps=STEPS,
+            )
+        assert "***" in store.meta()["last_error"]
+    blob = b"".join(p.read_bytes() for p in run_dir.iterdir())
+    for value in [*secrets.values(), token]:
+        assert value.encode() not in blob
+
+
+def test_redact_masks_tokens_and_keeps_the_rest() -> None:
+    assert (
+        redact("Authorization: Bearer abc.def then more") == "Authorization: Bearer *** then more"
+    )
+    assert redact("ok code 45") == "ok code 45"
+
+
+def test_changed_inputs_name_what_changed(tmp_path: Path) -> None:
+    src = tmp_path / "a.csv"
+    src.write_text("k\n1\n")
+    h = hash_file(src)
+    assert h.startswith("sha256:") and h == hash_bytes(b"k\n1\n")
+    with new_store(tmp_path / "run") as store:
+        same = {"a.csv": "sha256:aa", "b.csv": "sha256:bb"}
+        assert store.changed_inputs(hash_bytes(b"manifest"), same) == []
+        assert store.changed_inputs(
+            hash_bytes(b"other"), {"a.csv": "sha256:zz", "c.csv": "sha256:cc"}
+        ) == [
+            "manifest /plans/m.toml changed",
+            "source a.csv changed",
+            "source b.csv is no longer used",
+            "source c.csv is new",
+        ]
+    with pytest.raises(StoreError, match="cannot read"):
+        hash_file(tmp_path / "missing.csv")
+
+
+def test_replan_keeps_ids_and_verifies_steps_that_had_rows_in_flight(tmp_path: Path) -> None:
+    with new_store(tmp_path / "run") as store:
+        store.mark_done("accounts", 0, xref=[("a", "1", 0)])
+        store.mark_in_flight("contacts", 0)
+        store.record_rows("contacts", dead=[DeadLetter("contacts", 1, "Bob", {}, "15", "bad")])
+        steps = [
+            StepSpec("accounts", "crm", "Accounts", "upsert", 300, 100, "Account_Name"),
+            StepSpec("contacts", "books", "contacts", "create", 7, 2, "contact_name"),
+        ]
+        store.replan(manifest_hash="m2", source_hashes={"a.csv": "x"}, plan={}, steps=steps)
+        assert store.changed_inputs("m2", {"a.csv": "x"}) == []
+        assert [s.name for s in store.steps()] == ["accounts", "contacts"]
+        assert store.lookup("accounts", "a") == "1"
+        assert store.dead_letters() == []
+        assert len(store.pending_batches("accounts")) == 3
+        assert not any(b.verify for b in store.pending_batches("accounts"))
+        contacts = store.pending_batches("contacts")
+        assert len(contacts) == 4 and all(b.verify for b in contacts)
+
+
+def _batch(verify: bool, job_id: str | None = None) -> Batch:
+    return Batch("s", 0, 0, 10, "pending", 1, verify, job_id, None, None)
+
+
+@pytest.mark.parametrize(
+    ("batch", "product", "method", "action"),
+    [
+        (_batch(False), "books", "create", "send"),
+        (_batch(True), "books", "create", "find_first"),
+        (_batch(True), "inventory", "create", "find_first"),
+        (_batch(True), "crm", "upsert", "resend"),
+        (_batch(True, "job-1"), "crm", "bulk", "poll_job"),
+        (_batch(True), "crm", "bulk", "resubmit"),
+    ],
+)
+def test_reconcile_rules(batch: Batch, product: str, method: str, action: str) -> None:
+    assert reconcile_action(batch, product, method) == action
+
+
+def test_mark_done_clears_verify_and_failed_is_not_retried(tmp_path: Path) -> None:
+    with new_store(tmp_path / "run") as store:
+        store.mark_in_flight("accounts", 0)
+        store.recover()
+        store.mark_in_flight("accounts", 0)
+        store.mark_done("accounts", 0)
+        b = store.batch("accounts", 0)
+        assert (b.state, b.verify, b.attempts) == ("done", False, 2)
+        store.mark_failed("accounts", 1, "bulk job FAILED")
+        assert [b.batch_no for b in store.pending_batches("accounts")] == [2]
+        assert store.meta()["last_error"] == "step 'accounts' batch 1: bulk job FAILED"
+
+
+def test_summary_counts_rows_quota_and_pause(tmp_path: Path) -> None:
+    with new_store(tmp_path / "run") as store:
+        store.mark_done("accounts", 0, xref=[(f"a{i}", str(i), i) for i in range(100)])
+        store.mark_in_flight("accounts", 1)
+        store.record_rows("contacts", dead=[DeadLetter("contacts", 0, "Ann", {}, "15", "no")])
+        store.spend("crm", 3, 30)
+        store.spend("books", 2)
+        store.pause(2_000_000_000.0, "Books daily cap (code 45)")
+        s = store.summary()
+    assert s["status"] == "paused" and s["paused"] and s["paused_until"] == 2_000_000_000.0
+    assert s["last_error"] == "Books daily cap (code 45)"
+    acc, con, deals = s["steps"]
+    assert (acc["done"], acc["failed"], acc["left"], acc["total"]) == (100, 0, 150, 250)
+    assert acc["batches"] == {"pending": 1, "in_flight": 1, "done": 1, "failed": 0}
+    assert (con["done"], con["failed"], con["left"]) == (0, 1, 4)
+    assert deals["left"] == 0
+    assert s["quota"]["crm"] == {
+        "requests": 3,
+        "credits": 30,
+        "planned_requests": 3,
+        "planned_credits": 25,
+    }
+    assert s["quota"]["books"]["requests"] == 2
+
+
+def test_set_status_running_clears_the_pause(tmp_path: Path) -> None:
+    with new_store(tmp_path / "run") as store:
+        store.pause(123.0, "credits")
+        store.set_status("running")
+        meta = store.meta()
+        assert (meta["status"], meta["paused_until"]) == ("running", None)
+        with pytest.raises(ValueError):
+            store.set_status("sleeping")
+
+
+async def test_async_store_runs_off_the_loop_thread_in_call_order(tmp_path: Path) -> None:
+    store = AsyncRunStore(new_store(tmp_path / "run"))
+    threads: list[int] = []
+    real = store.store.mark_done
+
+    def spy(*a, **kw):
+        threads.append(threading.get_ident())
+        return real(*a, **kw)
+
+    store.store.mark_done = spy  # type: ignore[method-assign]
+    await store.mark_in_flight("accounts", 0)
+    await store.set_bulk_job("accounts", 0, "j1")
+    await asyncio.gather(
+        store.mark_done("accounts", 0, xref=[("a", "1", 0)]),
+        store.record_rows("contacts", xref=[("Ann", "c", 0)]),
+        store.mark_done("accounts", 1, xref=[("b", "2", 100)]),
+    )
+    assert threads and threading.get_ident() not in threads
+    assert await store.lookup_many("accounts", ["a", "b"]) == {"a": "1", "b": "2"}
+    assert await store.settled_keys("contacts", ["Ann", "Bob"]) == {"Ann"}
+    store.spend("crm", 1, 1)
+    await store.pause(5.0, "cap")
+    assert (await store.summary())["quota"]["crm"]["credits"] == 1
+    await store.aclose()
+    RunStore.open(tmp_path / "run").close()  # lock released
+
+
+def test_store_opens_after_reopen_with_everything_intact(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    with new_store(run_dir) as store:
+        store.mark_done("accounts", 2, xref=[("z", "9", 249)])
+        store.spend("books", 7)
+    assert os.path.exists(run_dir / "run.db")
+    with RunStore.open(run_dir) as store:
+        assert store.lookup("accounts", "z") == "9"
+        assert store.summary()["quota"]["books"]["requests"] == 7
+        assert store.meta()["manifest_hash"] == hash_bytes(b"manifest")
