@@ -49,7 +49,7 @@ Public API (stable; changes are additive)::
     DeadLetter(step, row_no, source_key, row, code, message, batch_no=None)
     RunStore.create(run_dir, *, manifest_path, manifest_hash, source_hashes, plan, steps)
     RunStore.open(run_dir, *, readonly=False)        # readonly: no lock (for `status`)
-    RunStore.exists(run_dir) -> bool
+    RunStore.exists(run_dir) -> bool;  lock_holder(run_dir) -> pid | None
     store.meta() -> dict;  store.steps() -> list[StepSpec];  store.plan() -> dict
     store.changed_inputs(manifest_hash, source_hashes) -> list[str]
     store.replan(*, manifest_hash, source_hashes, plan, steps)      # `resume --force`
@@ -262,9 +262,27 @@ class _Lock:
 
     def release(self) -> None:
         if self.fd >= 0:
+            os.ftruncate(self.fd, 0)
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = -1
+
+
+def lock_holder(run_dir: str | os.PathLike[str]) -> int | None:
+    """The pid of the live process working on ``run_dir``, if any (never takes the lock)."""
+    try:
+        pid = int((Path(run_dir) / LOCK_NAME).read_text().strip() or 0)
+    except (OSError, ValueError):
+        return None
+    if pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
 
 
 def _damaged(db: Path, why: object) -> StoreError:
@@ -830,6 +848,7 @@ class RunStore:
             "run_dir": str(self.run_dir),
             "manifest": meta.get("manifest_path"),
             "status": meta.get("status"),
+            "active_pid": lock_holder(self.run_dir),
             "paused": meta.get("status") == "paused",
             "paused_until": meta.get("paused_until"),
             "pause_reason": meta.get("pause_reason"),

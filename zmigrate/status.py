@@ -1,0 +1,107 @@
+"""`zmigrate status`: a run's progress from its store, for people (a table) or scripts (JSON).
+
+Pure: :func:`render` turns :meth:`RunStore.summary` into text; the command only opens the
+store read-only (no lock, so it works while the run goes on).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from typing import Any
+
+from zmigrate.checkpoint import RunStore
+from zmigrate.errors import StoreError
+
+
+def iso(ts: float | None) -> str | None:
+    """Epoch seconds (Zoho time) as ``YYYY-MM-DD HH:MM:SS UTC``."""
+    if ts is None:
+        return None
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def as_json(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary with readable times added beside the epoch ones."""
+    return {
+        **summary,
+        "paused_until_utc": iso(summary.get("paused_until")),
+        "updated_utc": iso(summary.get("updated")),
+    }
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for r in [header, *rows]:
+        cells = [
+            c.ljust(w) if i < 4 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def _quota_cell(requests: int, credits: int, product: str) -> str:
+    return f"{requests:,} req / {credits:,} credits" if product == "crm" else f"{requests:,} req"
+
+
+def render(summary: dict[str, Any]) -> str:
+    """The human view: state line, a row per step, quota spent vs plan, the last error."""
+    run_dir = summary["run_dir"]
+    status = summary.get("status") or "unknown"
+    if status == "running":
+        pid = summary.get("active_pid")
+        status = f"running (pid {pid})" if pid else "stopped (the run's process is gone)"
+    head = f"Run {run_dir} ({summary.get('manifest')}): {status}"
+    if summary.get("paused"):
+        head += f" until {iso(summary.get('paused_until'))}"
+        if summary.get("pause_reason"):
+            head += f": {summary['pause_reason']}"
+    lines = [head]
+    steps = summary["steps"]
+    rows = [
+        [
+            s["step"],
+            s["product"],
+            s["module"],
+            s["method"],
+            f"{s['done']:,}",
+            f"{s['failed']:,}",
+            f"{s['left']:,}",
+            f"{s['total']:,}",
+        ]
+        for s in steps
+    ]
+    header = ["step", "product", "module", "method", "done", "failed", "left", "total"]
+    lines += ["", *_table(header, rows)]
+    in_flight = sum(s["batches"]["in_flight"] for s in steps)
+    if in_flight:
+        lines.append(f"{in_flight} batch(es) in flight (checked against Zoho before any resend)")
+    quota = summary["quota"]
+    if quota:
+        lines += ["", "quota      spent vs plan"]
+        for product, q in quota.items():
+            spent = _quota_cell(q["requests"], q["credits"], product)
+            plan = _quota_cell(q["planned_requests"], q["planned_credits"], product)
+            lines.append(f"{product:<10} {spent} of {plan} planned")
+    if summary.get("last_error"):
+        lines += ["", f"last error: {summary['last_error']}"]
+    left = sum(s["left"] for s in steps)
+    if summary.get("paused"):
+        lines += ["", f"next: zmigrate resume {run_dir}   (or add --wait to sleep until the reset)"]
+    elif left and not summary.get("active_pid"):
+        lines += ["", f"next: zmigrate resume {run_dir}   ({left:,} records left)"]
+    return "\n".join(lines)
+
+
+def load(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The summary of the run in ``run_dir``, read without taking the run's lock."""
+    with RunStore.open(run_dir, readonly=True) as store:
+        try:
+            return store.summary()
+        except sqlite3.DatabaseError as e:
+            raise StoreError(
+                f"run store {store.db_path} is damaged ({e}); it cannot be read"
+            ) from None
