@@ -1,0 +1,262 @@
+"""Turn source rows into the record a Zoho API expects: pure, no I/O, no event loop.
+
+The executor calls :func:`map_record` once per :class:`~zmigrate.sources.SourceRecord`
+with a ``resolve(step_name, source_key) -> zoho_id | None`` callable over its id
+cross-reference. A row that cannot be mapped raises :class:`MappingError`; the executor
+dead-letters the record with that message and carries on.
+
+Rules:
+
+- a column value is stripped; an empty value leaves the field out (or takes ``default``);
+  an empty mandatory field fails the record on insert/upsert;
+- ``map`` (value map, e.g. status -> Stage) applies to the stripped source value, exactly,
+  then case-insensitively, then ``default``; a value it does not know fails the record;
+- transforms: ``date`` (input ``format`` in strptime notation, default ISO) -> YYYY-MM-DD;
+  ``datetime`` -> CRM's YYYY-MM-DDTHH:MM:SS+HH:MM (``tz`` for naive input, default +00:00);
+  ``decimal`` (``format = ","`` for a decimal comma; ``places`` to round) -> a JSON number;
+  ``integer``; ``boolean`` (true/false, yes/no, y/n, 1/0); ``string``;
+- a lookup sends the id the other step produced for this row's key: ``{"id": "..."}`` in
+  CRM, the bare id in Books/Inventory;
+- line items: a Books/Inventory record whose mapping names ``line_items[].<field>`` is made of
+  consecutive source rows sharing the source key (see ``sources.iter_records``). Its header
+  fields come from the first row, and each row gives one entry of ``line_items``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from zmigrate import schema
+from zmigrate.errors import ZmigrateError
+from zmigrate.manifest import FieldMap, Lookup, Step
+from zmigrate.sources import KEY_SEPARATOR, row_key
+
+Resolver = Callable[[str, str], str | None]
+"""``resolve(step_name, source_key)``: the Zoho id that step produced for that key, or None."""
+
+_TRUE = {"true", "yes", "y", "1", "t"}
+_FALSE = {"false", "no", "n", "0", "f"}
+
+
+class MappingError(ZmigrateError):
+    """One record cannot be mapped (bad value, unknown enum, unresolved lookup): dead-letter it.
+
+    ``field`` is the target field, ``column`` the source column and ``value`` the value.
+    """
+
+    exit_code = 1
+
+    def __init__(
+        self, message: str, *, step: str, field: str, column: str | None = None, value: Any = None
+    ) -> None:
+        self.step, self.field, self.column, self.value = step, field, column, value
+        super().__init__(f"{field}: {message}")
+
+
+def map_record(step: Step, rows: Sequence[Mapping[str, Any]], resolve: Resolver) -> dict[str, Any]:
+    """The payload for one target record built from its source row(s) (several: line items)."""
+    if not rows:
+        raise MappingError("no source rows", step=step.name, field="*")
+    first = rows[0]
+    if step.target.is_file and not step.fields and not step.lookups:
+        return dict(first)
+    mod = schema.module(step.target.product, step.target.module or "")
+    strict = step.operation != "update"
+    record: dict[str, Any] = {}
+    for fm in step.fields:
+        if not fm.line_item:
+            _put(record, fm.target, _value(step, fm, first), mod, strict, step)
+    for lk in step.lookups:
+        if not lk.line_item:
+            _put(record, lk.target, _lookup(step, lk, first, resolve), mod, strict, step)
+    if step.line_items:
+        items = []
+        for row in rows:
+            item: dict[str, Any] = {}
+            for fm in step.fields:
+                if fm.line_item:
+                    _put(item, fm.field_name, _value(step, fm, row), None, False, step)
+            for lk in step.lookups:
+                if lk.line_item:
+                    _put(item, lk.field_name, _lookup(step, lk, row, resolve), None, False, step)
+            if item:
+                items.append(item)
+        if not items and strict:
+            raise MappingError("no line item has a value", step=step.name, field="line_items")
+        record["line_items"] = items
+    return record
+
+
+def _put(
+    record: dict[str, Any],
+    name: str,
+    value: Any,
+    mod: schema.Module | None,
+    strict: bool,
+    step: Step,
+) -> None:
+    fld = mod.field(name) if mod else None
+    if value is None:
+        if strict and fld is not None and fld.mandatory:
+            raise MappingError("mandatory field is empty", step=step.name, field=name)
+        return
+    limit = fld.max_length if fld is not None else None
+    if limit and isinstance(value, str) and len(value) > limit:
+        raise MappingError(
+            f"{len(value)} characters, at most {limit} allowed",
+            step=step.name,
+            field=name,
+            value=value,
+        )
+    record[name] = value
+
+
+def _lookup(step: Step, lk: Lookup, row: Mapping[str, Any], resolve: Resolver) -> Any:
+    if any(_strip(row.get(c)) == "" for c in lk.columns):
+        return None
+    key = row_key(lk.columns, row)
+    zoho_id = resolve(lk.step, key)
+    if zoho_id is None:
+        if lk.optional:
+            return None
+        raise MappingError(
+            f"no record of step '{lk.step}' has key '{key.replace(KEY_SEPARATOR, ', ')}' "
+            f"(it failed, or is missing from that step's source)",
+            step=step.name,
+            field=lk.target,
+            column=", ".join(lk.columns),
+            value=key,
+        )
+    return {"id": str(zoho_id)} if step.target.product == "crm" else str(zoho_id)
+
+
+def _strip(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.strip() if isinstance(value, str) else str(value)
+
+
+def _value(step: Step, fm: FieldMap, row: Mapping[str, Any]) -> Any:
+    if fm.column is None:
+        return fm.const
+    raw = row.get(fm.column)
+    text = _strip(raw)
+    if text == "":
+        return fm.default
+    if fm.values:
+        return _enum(step, fm, text)
+    if fm.transform is None:
+        return raw if not isinstance(raw, str) else text
+    try:
+        return _TRANSFORMS[fm.transform](text, fm)
+    except (ValueError, InvalidOperation) as exc:
+        raise MappingError(
+            f"{_expected(fm)}, got {text!r} ({exc})",
+            step=step.name,
+            field=fm.target,
+            column=fm.column,
+            value=text,
+        ) from None
+
+
+def _enum(step: Step, fm: FieldMap, text: str) -> Any:
+    table = dict(fm.values)
+    if text in table:
+        return table[text]
+    folded = {k.casefold(): v for k, v in fm.values}
+    if text.casefold() in folded:
+        return folded[text.casefold()]
+    if fm.default is not None:
+        return fm.default
+    raise MappingError(
+        f"value {text!r} is not in the value map (known: {', '.join(table)})",
+        step=step.name,
+        field=fm.target,
+        column=fm.column,
+        value=text,
+    )
+
+
+def _expected(fm: FieldMap) -> str:
+    if fm.transform in ("date", "datetime"):
+        return f"expected a {fm.transform} in format {fm.format or 'ISO 8601'}"
+    return f"expected a {fm.transform}"
+
+
+def to_date(text: str, fm: FieldMap) -> str:
+    """A date in ``fm.format`` (default ISO, a time part is dropped) as YYYY-MM-DD."""
+    if fm.format:
+        return datetime.strptime(text, fm.format).date().isoformat()
+    return datetime.fromisoformat(text).date().isoformat()
+
+
+_OFFSET = re.compile(r"^([+-])(\d\d):(\d\d)$")
+
+
+def _tz(offset: str | None) -> timezone:
+    m = _OFFSET.match(offset or "+00:00")
+    if not m:
+        raise ValueError(f"bad offset {offset!r}")
+    delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
+    return timezone(-delta if m.group(1) == "-" else delta)
+
+
+def to_datetime(text: str, fm: FieldMap) -> str:
+    """A datetime as CRM wants it: YYYY-MM-DDTHH:MM:SS+HH:MM (naive input gets ``fm.tz``)."""
+    value = datetime.strptime(text, fm.format) if fm.format else datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_tz(fm.tz))
+    out = value.replace(microsecond=0).isoformat()
+    return out[:-6] + "+00:00" if out.endswith("Z") else out
+
+
+def _decimal(text: str, fm: FieldMap) -> Decimal:
+    cleaned = text.replace(" ", "").replace("\u00a0", "")
+    if fm.format == ",":
+        cleaned = cleaned.replace(".", "").replace(",", ".")
+    else:
+        cleaned = cleaned.replace(",", "")
+    value = Decimal(cleaned)
+    if not value.is_finite():
+        raise ValueError("not a finite number")
+    if fm.places is not None:
+        value = value.quantize(Decimal(1).scaleb(-fm.places), rounding=ROUND_HALF_UP)
+    return value
+
+
+def to_decimal(text: str, fm: FieldMap) -> int | float:
+    """A number for JSON: an int when whole (and no ``places``), else a float."""
+    value = _decimal(text, fm)
+    if fm.places is None and value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
+def to_integer(text: str, fm: FieldMap) -> int:
+    value = _decimal(text, fm)
+    if value != value.to_integral_value():
+        raise ValueError("not a whole number")
+    return int(value)
+
+
+def to_boolean(text: str, fm: FieldMap) -> bool:
+    low = text.casefold()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ValueError("use true/false, yes/no, y/n or 1/0")
+
+
+_TRANSFORMS: dict[str, Callable[[str, FieldMap], Any]] = {
+    "date": to_date,
+    "datetime": to_datetime,
+    "decimal": to_decimal,
+    "integer": to_integer,
+    "boolean": to_boolean,
+    "string": lambda text, fm: text,
+}

@@ -1,0 +1,463 @@
+"""Streaming readers for step sources (CSV and JSONL), in bounded memory whatever the size.
+
+Two consumers:
+
+- the executor, through :func:`iter_rows` (``(line, row)`` pairs) and :func:`iter_records`
+  (one :class:`SourceRecord` per target record: a single row, or for line-item steps the run
+  of consecutive rows sharing a source key);
+- the planner, through :func:`scan`, which streams each distinct source file exactly once for
+  all the steps reading it: it checks the header against every column the steps use, counts
+  rows and records, and checks that each step's source key is unique (keys are kept as 8-byte
+  hashes in an ``array``, and only suspected duplicates are re-read to report them exactly).
+
+A Zoho-export source (``source = { zoho = "crm:Accounts" }``) has no file before the run: the
+executor exports it to a CSV and reads that with ``iter_rows(file_source(path))``; the planner
+uses the manifest's ``records`` estimate instead.
+
+Every problem raises :class:`~zmigrate.errors.ManifestError` naming the source file, its line,
+the step and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from zmigrate.errors import ManifestError
+from zmigrate.manifest import SourceSpec, Step, did_you_mean
+
+KEY_SEPARATOR = "\x1f"
+"""Joins the values of a composite source key into one string."""
+
+_BUFFER = 1 << 20
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """One target record's worth of source: its first line, source key and row(s)."""
+
+    line: int
+    key: str
+    rows: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class StepCount:
+    """What the planner learns about one step's source."""
+
+    rows: int
+    records: int
+    estimated: bool  # True for a Zoho export (from the manifest's ``records``), False if counted
+
+
+def file_source(path: str | Path, kind: str = "csv", encoding: str = "utf-8") -> SourceSpec:
+    """A file source for a path, e.g. the CSV a Zoho export was written to at run time."""
+    return SourceSpec(kind, 0, path=Path(path), encoding=encoding)
+
+
+def row_key(columns: Sequence[str], row: dict[str, Any]) -> str:
+    """The source key of a row: its values in ``columns``, joined (the id cross-reference key)."""
+    if len(columns) == 1:
+        return _text(row.get(columns[0]))
+    return KEY_SEPARATOR.join(_text(row.get(c)) for c in columns)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else value.strip() if isinstance(value, str) else str(value)
+
+
+def _open_text(source: SourceSpec, step: str | None) -> io.TextIOWrapper:
+    assert source.path is not None
+    try:
+        raw = open(source.path, "rb", buffering=_BUFFER)  # noqa: SIM115 - closed by the caller
+    except OSError as exc:
+        raise ManifestError(
+            f"cannot open source file: {exc.strerror}",
+            file=str(source.path),
+            step=step,
+            field="source",
+            hint="check the path in the manifest (relative paths start at the manifest's folder)",
+        ) from None
+    return io.TextIOWrapper(raw, encoding=source.encoding, newline="")
+
+
+def _decode_error(source: SourceSpec, step: str | None, exc: UnicodeDecodeError) -> ManifestError:
+    """Locate an undecodable byte by re-reading the file line by line (error path only)."""
+    assert source.path is not None
+    line = 0
+    with open(source.path, "rb") as fh:
+        for line, raw in enumerate(fh, 1):  # noqa: B007 - line is used after the loop
+            try:
+                raw.decode(source.encoding)
+            except UnicodeDecodeError as bad:
+                byte = raw[bad.start : bad.start + 1].hex()
+                return ManifestError(
+                    f"byte 0x{byte} at column {bad.start + 1} is not valid {source.encoding}",
+                    file=str(source.path),
+                    line=line,
+                    step=step,
+                    field="encoding",
+                    hint="set source.encoding (e.g. 'latin-1' or 'cp1252') to the file's encoding",
+                )
+    return ManifestError(
+        f"not valid {source.encoding}: {exc.reason}",
+        file=str(source.path),
+        line=line or None,
+        step=step,
+        field="encoding",
+    )
+
+
+def _header(reader: Iterator[list[str]], source: SourceSpec, step: str | None) -> list[str]:
+    header = next(reader, None)
+    if not header:
+        raise ManifestError(
+            "the file is empty: expected a header row",
+            file=str(source.path),
+            line=1,
+            step=step,
+            hint="the first line names the columns",
+        )
+    header[0] = header[0].removeprefix("\ufeff")
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise ManifestError(
+                f"column '{name}' appears twice in the header",
+                file=str(source.path),
+                line=1,
+                step=step,
+                field=name,
+            )
+        seen.add(name)
+    return header
+
+
+def _ragged(source: SourceSpec, step: str | None, line: int, got: int, want: int) -> ManifestError:
+    return ManifestError(
+        f"row has {got} fields, the header has {want}",
+        file=str(source.path),
+        line=line,
+        step=step,
+        hint=f"check the delimiter ({source.delimiter!r}) and quoting "
+        f"({source.quotechar!r}) on that line",
+    )
+
+
+def _csv_reader(fh: io.TextIOWrapper, source: SourceSpec) -> Any:
+    return csv.reader(fh, delimiter=source.delimiter, quotechar=source.quotechar, strict=True)
+
+
+def _jsonl_object(source: SourceSpec, step: str | None, line: int, text: bytes) -> dict[str, Any]:
+    try:
+        obj = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise ManifestError(
+            f"not valid JSON: {exc}",
+            file=str(source.path),
+            line=line,
+            step=step,
+            hint="each line holds one JSON object",
+        ) from None
+    if not isinstance(obj, dict):
+        raise ManifestError(
+            f"expected a JSON object, got {type(obj).__name__}",
+            file=str(source.path),
+            line=line,
+            step=step,
+            hint="each line holds one JSON object",
+        )
+    return obj
+
+
+def _iter_jsonl(source: SourceSpec, step: str | None) -> Iterator[tuple[int, dict[str, Any]]]:
+    assert source.path is not None
+    try:
+        fh = open(source.path, "rb", buffering=_BUFFER)  # noqa: SIM115
+    except OSError as exc:
+        raise ManifestError(
+            f"cannot open source file: {exc.strerror}",
+            file=str(source.path),
+            step=step,
+            field="source",
+            hint="check the path in the manifest (relative paths start at the manifest's folder)",
+        ) from None
+    with fh:
+        for line, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            if source.encoding.replace("-", "").lower() not in ("utf8", "utf8sig"):
+                try:
+                    raw = raw.decode(source.encoding).encode()
+                except UnicodeDecodeError as exc:
+                    raise _decode_error(source, step, exc) from None
+            yield line, _jsonl_object(source, step, line, raw.removeprefix(b"\xef\xbb\xbf"))
+
+
+def iter_rows(source: SourceSpec, *, step: str | None = None) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line, row)`` for every data row of a CSV/JSONL source, in file order.
+
+    CSV rows map header names to strings; JSONL rows are the decoded objects. ``line`` is the
+    1-based line where the row ends (a quoted field may span lines). Raises ManifestError for
+    a missing file, a bad header, a ragged row, invalid JSON or undecodable bytes.
+    """
+    if source.kind == "jsonl":
+        yield from _iter_jsonl(source, step)
+        return
+    if source.kind != "csv":
+        raise ManifestError(
+            f"a {source.describe()} export has no file before the run",
+            step=step,
+            hint="read the exported CSV with file_source(path)",
+        )
+    with _open_text(source, step) as fh:
+        try:
+            reader = _csv_reader(fh, source)
+            header = _header(reader, source, step)
+            width = len(header)
+            for row in reader:
+                if len(row) != width:
+                    if not row:
+                        continue
+                    raise _ragged(source, step, reader.line_num, len(row), width)
+                yield reader.line_num, dict(zip(header, row, strict=True))
+        except UnicodeDecodeError as exc:
+            raise _decode_error(source, step, exc) from None
+        except csv.Error as exc:
+            raise ManifestError(
+                f"bad CSV: {exc}", file=str(source.path), line=reader.line_num, step=step
+            ) from None
+
+
+def iter_records(step: Step) -> Iterator[SourceRecord]:
+    """Yield one SourceRecord per target record of ``step`` (its source must be a file).
+
+    Line-item steps group consecutive rows with the same source key into one record; a key
+    that comes back after another key is a duplicate (``scan`` reports it before a run).
+    """
+    columns = step.source_key
+    if not step.line_items:
+        for line, row in iter_rows(step.source, step=step.name):
+            yield SourceRecord(line, row_key(columns, row), (row,))
+        return
+    group: list[dict[str, Any]] = []
+    first, key = 0, ""
+    for line, row in iter_rows(step.source, step=step.name):
+        k = row_key(columns, row)
+        if group and k != key:
+            yield SourceRecord(first, key, tuple(group))
+            group = []
+        if not group:
+            first, key = line, k
+        group.append(row)
+    if group:
+        yield SourceRecord(first, key, tuple(group))
+
+
+def read_columns(source: SourceSpec, step: str | None = None) -> list[str]:
+    """The column names of a file source: the CSV header, or the first JSONL object's keys."""
+    if source.kind == "jsonl":
+        for _, obj in _iter_jsonl(source, step):
+            return list(obj)
+        raise ManifestError(
+            "the file is empty: expected JSON objects", file=str(source.path), line=1, step=step
+        )
+    with _open_text(source, step) as fh:
+        try:
+            return _header(_csv_reader(fh, source), source, step)
+        except UnicodeDecodeError as exc:
+            raise _decode_error(source, step, exc) from None
+
+
+def _check_columns(source: SourceSpec, columns: list[str], steps: Sequence[Step]) -> None:
+    have = set(columns)
+    for st in steps:
+        for col in st.columns:
+            if col not in have:
+                used_by = [f.target for f in st.fields if f.column == col]
+                used_by += [lk.target for lk in st.lookups if col in lk.columns]
+                raise ManifestError(
+                    f"no column '{col}' in the source (mapped to "
+                    f"{', '.join(used_by) or 'the source key'})",
+                    file=str(source.path),
+                    line=1,
+                    step=st.name,
+                    field=used_by[0] if used_by else "source_key",
+                    hint=did_you_mean(col, columns, "column"),
+                )
+
+
+@dataclass
+class _KeyCheck:
+    """Hashes of one key (column indices, grouped or not) over one pass of a file."""
+
+    index: tuple[int, ...]
+    grouped: bool
+    hashes: array
+    records: int = 0
+
+
+def _group_key(step: Step, columns: list[str]) -> tuple:
+    return (tuple(columns.index(c) for c in step.source_key), step.line_items)
+
+
+def scan(steps: Sequence[Step]) -> dict[str, StepCount]:
+    """Count rows and records of every step's source, streaming each file once for all steps.
+
+    Checks headers against the mapping, ragged rows, decoding, and that source keys are
+    unique (ManifestError with the first duplicates). Zoho exports are not read: their count
+    is the manifest's ``records`` estimate (0 when absent; the planner warns).
+    """
+    out: dict[str, StepCount] = {}
+    by_file: dict[tuple, list[Step]] = {}
+    for st in steps:
+        src = st.source
+        if not src.is_file:
+            out[st.name] = StepCount(src.records or 0, src.records or 0, True)
+            continue
+        ident = (src.path, src.kind, src.encoding, src.delimiter, src.quotechar)
+        by_file.setdefault(ident, []).append(st)
+    for group in by_file.values():
+        out.update(_scan_file(group))
+    return out
+
+
+def _scan_file(steps: list[Step]) -> dict[str, StepCount]:
+    source = steps[0].source
+    label = steps[0].name if len(steps) == 1 else None
+    columns = read_columns(source, label)
+    _check_columns(source, columns, steps)
+    checks: dict[tuple, _KeyCheck] = {}
+    for st in steps:
+        if st.source_key:
+            gk = _group_key(st, columns)
+            checks.setdefault(gk, _KeyCheck(gk[0], gk[1], array("q")))
+    rows = (
+        _pass_jsonl(source, label, columns, list(checks.values()))
+        if source.kind == "jsonl"
+        else _pass_csv(source, label, list(checks.values()))
+    )
+    for gk, check in checks.items():
+        if len(set(check.hashes)) != len(check.hashes):
+            owner = next(s for s in steps if s.source_key and _group_key(s, columns) == gk)
+            _report_duplicates(owner, columns, check)
+        check.hashes = array("q")  # free the memory before the next key
+    result = {}
+    for st in steps:
+        records = rows
+        if st.source_key:
+            records = checks[_group_key(st, columns)].records
+        result[st.name] = StepCount(rows, records, False)
+    return result
+
+
+def _pass_csv(source: SourceSpec, step: str | None, checks: list[_KeyCheck]) -> int:
+    """One streaming pass: count rows, check widths, hash keys. Returns the row count."""
+    rows = 0
+    with _open_text(source, step) as fh:
+        try:
+            reader = _csv_reader(fh, source)
+            width = len(_header(reader, source, step))
+            single = [
+                (c.index[0], c.hashes.append) for c in checks if len(c.index) == 1 and not c.grouped
+            ]
+            multi = [
+                (c.index, c.hashes.append) for c in checks if len(c.index) > 1 and not c.grouped
+            ]
+            grouped = [c for c in checks if c.grouped]
+            previous: list[Any] = [None] * len(grouped)
+            for row in reader:
+                if len(row) != width:
+                    if not row:
+                        continue
+                    raise _ragged(source, step, reader.line_num, len(row), width)
+                rows += 1
+                for i, append in single:
+                    append(hash(row[i]))
+                for idx, append in multi:
+                    append(hash(tuple([row[i] for i in idx])))
+                for n, check in enumerate(grouped):
+                    key = tuple([row[i] for i in check.index])
+                    if key != previous[n]:
+                        previous[n] = key
+                        check.hashes.append(hash(key if len(key) > 1 else key[0]))
+        except UnicodeDecodeError as exc:
+            raise _decode_error(source, step, exc) from None
+        except csv.Error as exc:
+            raise ManifestError(
+                f"bad CSV: {exc}", file=str(source.path), line=reader.line_num, step=step
+            ) from None
+    for check in checks:
+        check.records = len(check.hashes)
+    return rows
+
+
+def _pass_jsonl(
+    source: SourceSpec, step: str | None, columns: list[str], checks: list[_KeyCheck]
+) -> int:
+    rows = 0
+    previous: list[Any] = [None] * len(checks)
+    for _, obj in _iter_jsonl(source, step):
+        rows += 1
+        for n, check in enumerate(checks):
+            key = tuple([_text(obj.get(columns[i])) for i in check.index])
+            if check.grouped:
+                if key == previous[n]:
+                    continue
+                previous[n] = key
+            check.hashes.append(hash(key if len(key) > 1 else key[0]))
+    for check in checks:
+        check.records = len(check.hashes)
+    return rows
+
+
+def _report_duplicates(step: Step, columns: list[str], check: _KeyCheck) -> None:
+    """Second pass for suspected duplicates only: find real ones and raise with their lines."""
+    seen_once: set[int] = set()
+    suspects: set[int] = set()
+    for h in check.hashes:
+        if h in seen_once:
+            suspects.add(h)
+        else:
+            seen_once.add(h)
+    del seen_once
+    first: dict[str, int] = {}
+    dups: list[tuple[str, int, int]] = []
+    previous = None
+    for line, row in iter_rows(step.source, step=step.name):
+        key = row_key(step.source_key, row)
+        if check.grouped:
+            if key == previous:
+                continue
+            previous = key
+        raw = tuple(_text(row.get(c)) for c in step.source_key)
+        if hash(raw if len(raw) > 1 else raw[0]) not in suspects:
+            continue
+        if key in first:
+            dups.append((key, first[key], line))
+            if len(dups) == 3:
+                break
+        else:
+            first[key] = line
+    if not dups:
+        return  # hash collisions only: the keys are unique
+    shown = "; ".join(
+        f"'{k.replace(KEY_SEPARATOR, ', ')}' on lines {a} and {b}" for k, a, b in dups
+    )
+    what = "non-consecutive groups" if check.grouped else "rows"
+    raise ManifestError(
+        f"source key ({', '.join(step.source_key)}) is not unique: {shown}",
+        file=str(step.source.path),
+        line=dups[0][2],
+        step=step.name,
+        field=", ".join(step.source_key),
+        hint=f"each record needs its own key; {what} with the same key would overwrite each "
+        "other (line items: keep an invoice's rows together)",
+    )
