@@ -383,3 +383,17 @@ def test_store_opens_after_reopen_with_everything_intact(tmp_path: Path) -> None
         assert store.lookup("accounts", "z") == "9"
         assert store.summary()["quota"]["books"]["requests"] == 7
         assert store.meta()["manifest_hash"] == hash_bytes(b"manifest")
+
+
+def test_damage_deep_inside_the_file_is_caught_on_open(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    with new_store(run_dir) as store:
+        store.mark_done("accounts", 0, xref=[(f"key-{i:05}", f"id-{i}", i) for i in range(5000)])
+    db = run_dir / "run.db"
+    data = bytearray(db.read_bytes())
+    assert len(data) > 40 * 4096
+    for page in range(10, 40, 3):  # scribble over some b-tree pages, keep the header
+        data[page * 4096 : page * 4096 + 4096] = bytes([0x5A]) * 4096
+    db.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="damaged"):
+        RunStore.open(run_dir)
