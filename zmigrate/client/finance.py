@@ -1,0 +1,179 @@
+"""Zoho Books v3 and Inventory v1: one record per request, paged lists, find by unique field.
+
+Both products speak the same dialect (flat ``{"code","message"}`` answers, ``page_context``
+lists, ``organization_id`` on every call), so one client serves either, with its own channel:
+the 100/min pacer, the plan's concurrency, never shared between the two.
+
+A create is not idempotent: if it fails in a way that may have reached Zoho (a reset, a
+timeout, a 500), sending it again could make a duplicate. ``create`` therefore first looks
+for the record by its unique field (contact_name, name, invoice_number, ...) and only sends
+again if it is not there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from zmigrate import quotas, schema
+from zmigrate.auth import TokenSource
+from zmigrate.client.http import Channel, Response, Transport
+from zmigrate.client.models import Page, RecordOutcome
+from zmigrate.errors import ConfigError, RequestRejected, TransientError
+
+API_PATHS = {"books": "/books/v3", "inventory": "/inventory/v1"}
+
+
+def resource_keys(product: str, module: str) -> tuple[str, str, str]:
+    """(singular JSON key, id field, list key) of a module: ("contact", "contact_id", ...)."""
+    mod = schema.module(product, module)
+    plural = mod.plural_key if mod and mod.plural_key else module
+    singular = mod.singular if mod and mod.singular else module.rstrip("s")
+    return singular, f"{singular}_id", plural
+
+
+def unique_field(product: str, module: str, record: Mapping[str, Any]) -> str | None:
+    """The first unique field of the module that ``record`` has a value for, if any."""
+    mod = schema.module(product, module)
+    if mod is None:
+        return None
+    order = [mod.display_field] + [f.api_name for f in mod.fields]
+    for name in order:
+        f = mod.field(name)
+        if f is not None and f.unique and record.get(name) not in (None, ""):
+            return name
+    return None
+
+
+class FinanceClient:
+    """Books or Inventory calls for one organization, through that product's channel."""
+
+    def __init__(
+        self, transport: Transport, channel: Channel, tokens: TokenSource, product: str
+    ) -> None:
+        if product not in API_PATHS:
+            raise ValueError(f"not a finance product: {product}")
+        self.transport, self.channel, self.tokens, self.product = (
+            transport,
+            channel,
+            tokens,
+            product,
+        )
+
+    @property
+    def base(self) -> str:
+        return self.tokens.api_url + API_PATHS[self.product]
+
+    def _params(self, extra: Mapping[str, Any] | None = None) -> dict[str, str]:
+        org = self.tokens.organization_id
+        if not org:
+            raise ConfigError(
+                f"ZOHO_ORGANIZATION_ID is not set; {self.product} needs it on every call "
+                f"(GET {API_PATHS[self.product]}/organizations lists yours)"
+            )
+        params = {"organization_id": org}
+        params.update({k: str(v) for k, v in (extra or {}).items()})
+        return params
+
+    async def _call(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, **kw: Any
+    ) -> Response:
+        return await self.transport.request(
+            self.channel, method, self.base + path, params=self._params(params), **kw
+        )
+
+    async def create(
+        self, module: str, record: Mapping[str, Any], *, unique: str | None = None
+    ) -> RecordOutcome:
+        """Create one record; a refusal comes back as a failed outcome, not an exception.
+
+        ``unique`` names the field to reconcile on after an ambiguous failure (default: the
+        module's first unique field present in ``record``). Without one, such a failure is
+        raised, since only the caller can tell whether sending again is safe.
+        """
+        singular, id_key, _ = resource_keys(self.product, module)
+        key = unique or unique_field(self.product, module, record)
+        attempts = self.transport.policy.attempts
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                resp = await self._call("POST", f"/{module}", json=dict(record), idempotent=False)
+            except RequestRejected as exc:
+                return RecordOutcome(0, False, code=exc.code, message=str(exc))
+            except TransientError:
+                if key is None or attempt == attempts:
+                    raise
+                found = await self.find_by(module, key, record[key])
+                if found is not None:
+                    return RecordOutcome(0, True, str(found.get(id_key)), "found", record=found)
+                continue
+            created = (resp.body or {}).get(singular) or {}
+            return RecordOutcome(0, True, str(created.get(id_key)), "insert", 0, "", record=created)
+
+    async def update(self, module: str, record_id: str, record: Mapping[str, Any]) -> RecordOutcome:
+        """Update one record by id (idempotent: retried like any transient failure)."""
+        singular, id_key, _ = resource_keys(self.product, module)
+        try:
+            resp = await self._call("PUT", f"/{module}/{record_id}", json=dict(record))
+        except RequestRejected as exc:
+            return RecordOutcome(0, False, record_id, code=exc.code, message=str(exc))
+        updated = (resp.body or {}).get(singular) or {}
+        new_id = str(updated.get(id_key, record_id))
+        return RecordOutcome(0, True, new_id, "update", 0, "", record=updated)
+
+    async def get(self, module: str, record_id: str) -> dict[str, Any] | None:
+        """One record by id, or None if Zoho says it does not exist (HTTP 404)."""
+        singular, _, _ = resource_keys(self.product, module)
+        try:
+            resp = await self._call("GET", f"/{module}/{record_id}")
+        except RequestRejected as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return (resp.body or {}).get(singular)
+
+    async def list_page(
+        self,
+        module: str,
+        page: int = 1,
+        per_page: int = quotas.BOOKS_PAGE_MAX,
+        filters: Mapping[str, Any] | None = None,
+    ) -> Page:
+        """One page of a list (``filters`` as Zoho's query parameters, e.g. contact_name)."""
+        _, _, plural = resource_keys(self.product, module)
+        params = {"page": page, "per_page": per_page, **(filters or {})}
+        resp = await self._call("GET", f"/{module}", params=params)
+        body = resp.body or {}
+        context = body.get("page_context") or {}
+        return Page(
+            list(body.get(plural) or []),
+            bool(context.get("has_more_page")),
+            None,
+            int(context.get("page") or page),
+        )
+
+    async def iter_all(
+        self, module: str, filters: Mapping[str, Any] | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every record of a list, page after page, 200 at a time."""
+        page = 1
+        while True:
+            result = await self.list_page(module, page, filters=filters)
+            for record in result.records:
+                yield record
+            if not result.more:
+                return
+            page = result.page + 1
+
+    async def find_by(self, module: str, field: str, value: Any) -> dict[str, Any] | None:
+        """The record whose ``field`` equals ``value`` exactly, or None.
+
+        Asks Zoho to filter by ``field`` and checks each answer itself, so a server that
+        filters loosely (prefix, case) or not at all still gives the exact match.
+        """
+        wanted = str(value)
+        async for record in self.iter_all(module, filters={field: value}):
+            if str(record.get(field)) == wanted:
+                return record
+        return None

@@ -1,0 +1,359 @@
+"""The one place where HTTP meets Zoho's quotas: pacing, gates, credits, error mapping, retries.
+
+Every request goes through :meth:`Transport.request` with the :class:`Channel` of its product
+(Books, Inventory and CRM never share a quota). Answers are mapped to the error tree of
+``zmigrate.errors`` by :func:`classify` and aiohttp exceptions by :func:`network_error`, and
+the retry loop decides by error *class* only:
+
+- ``Throttled`` (code 44, HTTP 429, CRM TOO_MANY_REQUESTS): the window is full. Stop sending
+  on this product until Retry-After (or one whole window) has passed; don't hammer.
+- ``ConcurrencyLimited`` (1070): one parallel call fewer on this product, then retry.
+- ``ServerError`` / ``NetworkError``: bounded exponential backoff with full jitter, never
+  shorter than Retry-After. A request that is not idempotent (a create) is retried only if
+  it surely never reached Zoho (connection refused); otherwise the caller must first look
+  for the record (see ``FinanceClient.create``).
+- ``AuthError``: drop the token, fetch a new one, retry once; a second refusal is raised.
+- ``QuotaExhausted`` and ``RequestRejected`` are raised at once.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+import orjson
+
+from zmigrate.auth import TokenSource
+from zmigrate.clock import Clock
+from zmigrate.errors import (
+    AuthError,
+    ConcurrencyLimited,
+    NetworkError,
+    QuotaExhausted,
+    RequestRejected,
+    ServerError,
+    Throttled,
+    TransientError,
+    ZohoError,
+)
+from zmigrate.pacing import CreditLedger, Gate, WindowPacer
+from zmigrate.quotas import DAY, MINUTE
+
+# Books / Inventory numeric codes (seed card and ZOHO-WIRE.md).
+CODE_PER_MINUTE = 44
+CODE_DAILY = 45
+CODE_CONCURRENCY = 1070
+CODE_INTERNAL = 1000
+CODE_NOT_AUTHENTICATED = 14
+# CRM string codes.
+CRM_AUTH_CODES = frozenset({"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "OAUTH_SCOPE_MISMATCH"})
+CRM_THROTTLE_CODES = frozenset({"TOO_MANY_REQUESTS"})
+CRM_SERVER_CODES = frozenset({"INTERNAL_ERROR", "INTERNAL_SERVER_ERROR"})
+MIN_REAL_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Response:
+    """A successful (or per-record) answer: HTTP status, decoded body, headers."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str]
+
+
+def parse_retry_after(value: str | None, now_epoch: float) -> float | None:
+    """Retry-After as seconds to wait (delta-seconds or HTTP-date); None if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now_epoch)
+    except (TypeError, ValueError):
+        return None
+
+
+def next_utc_midnight(now: float) -> float:
+    """Start of the next UTC day: when a daily cap is assumed to reset if Zoho doesn't say."""
+    return (now // DAY + 1) * DAY
+
+
+def _code(body: object) -> object:
+    return body.get("code") if isinstance(body, dict) else None
+
+
+def _message(body: object, status: int) -> str:
+    if isinstance(body, dict) and body.get("message"):
+        return str(body["message"])
+    return f"HTTP {status}"
+
+
+def classify(
+    status: int, body: object, headers: Mapping[str, str], url: str, now: float
+) -> ZohoError | None:
+    """Map one answer to our error tree, or None if it is a success (or per-record outcomes).
+
+    CRM writes answer 207 or 400 with a ``data`` list of per-record results: those are not
+    request errors, the CRM client turns them into outcomes.
+    """
+    retry_after = parse_retry_after(headers.get("Retry-After"), now)
+    code = _code(body)
+    kw: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "body": body,
+        "url": url,
+        "retry_after": retry_after,
+    }
+    message = f"{_message(body, status)} (HTTP {status}, code {code}, {url})"
+    if isinstance(code, bool):
+        code = None
+    if isinstance(code, int):  # Books / Inventory
+        if code == 0 and status < 400:
+            return None
+        if code == CODE_PER_MINUTE:
+            return Throttled(message, **kw)
+        if code == CODE_CONCURRENCY:
+            return ConcurrencyLimited(message, **kw)
+        if code == CODE_DAILY:
+            resets_at = now + retry_after if retry_after is not None else next_utc_midnight(now)
+            return QuotaExhausted(
+                f"{message}: the daily API cap is spent; resume after it resets",
+                resets_at=resets_at,
+                **kw,
+            )
+        if code == CODE_INTERNAL or status >= 500:
+            return ServerError(message, **kw)
+        if status == 401 or code == CODE_NOT_AUTHENTICATED:
+            return AuthError(message, **kw)
+        if status == 429:
+            return Throttled(message, **kw)
+        return RequestRejected(message, **kw)
+    if code in CRM_THROTTLE_CODES:
+        return Throttled(message, **kw)
+    if status == 429:
+        return Throttled(message, **kw)
+    if status >= 500 or code in CRM_SERVER_CODES:
+        return ServerError(message, **kw)
+    if status == 401 or code in CRM_AUTH_CODES:
+        return AuthError(message, **kw)
+    if status < 400:
+        return None
+    if isinstance(body, dict) and isinstance(body.get("data"), list):
+        return None  # per-record results of a write
+    return RequestRejected(message, **kw)
+
+
+def network_error(exc: BaseException, url: str) -> NetworkError:
+    """aiohttp / timeout exceptions → NetworkError (the only place that knows aiohttp's tree)."""
+    return NetworkError(f"{type(exc).__name__} talking to {url}: {exc}", url=url)
+
+
+def never_sent(exc: BaseException) -> bool:
+    """True if the request surely did not reach Zoho (the connection was never made)."""
+    return isinstance(exc, aiohttp.ClientConnectorError)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many attempts, and how long to wait between them (Zoho seconds)."""
+
+    attempts: int = 6
+    base: float = 1.0
+    cap: float = 60.0
+    window: float = MINUTE
+
+    def delay(self, attempt: int, error: ZohoError, rand: float) -> float:
+        """Wait before attempt ``attempt + 1``; ``rand`` in [0, 1) gives the jitter.
+
+        Throttled waits out Retry-After or a whole window (the pacer is blocked meanwhile);
+        everything else backs off exponentially with full jitter, bounded by ``cap`` and
+        never less than Retry-After.
+        """
+        floor = error.retry_after or 0.0
+        if isinstance(error, Throttled) and not isinstance(error, ConcurrencyLimited):
+            return max(floor, self.window if error.retry_after is None else 0.0)
+        backoff = min(self.cap, self.base * 2 ** (attempt - 1)) * rand
+        return max(floor, backoff)
+
+
+@dataclass
+class Usage:
+    """What one product has cost so far, for the run report (actual vs planned)."""
+
+    requests: int = 0
+    ok: int = 0
+    retries: int = 0
+    credits: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def count_error(self, error: ZohoError) -> None:
+        key = type(error).__name__
+        if error.code is not None:
+            key = f"{key}:{error.code}"
+        self.errors[key] = self.errors.get(key, 0) + 1
+
+
+@dataclass
+class Channel:
+    """One product's quotas in one org: pace, parallel calls, heavy-call pool, credits."""
+
+    product: str
+    gate: Gate
+    pacer: WindowPacer | None = None
+    heavy_gate: Gate | None = None
+    ledger: CreditLedger | None = None
+    usage: Usage = field(default_factory=Usage)
+
+
+class Transport:
+    """Send requests through a Channel's quotas with token handling, mapping and retries.
+
+    ``timeout`` is in Zoho seconds, but never shorter than MIN_REAL_TIMEOUT real seconds:
+    a fast sandbox clock shrinks latency, not the machine's own processing time.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        tokens: TokenSource,
+        clock: Clock,
+        policy: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        timeout: float = 120.0,
+    ) -> None:
+        self.session, self.tokens, self.clock = session, tokens, clock
+        self.timeout = timeout
+        self.policy = policy or RetryPolicy()
+        self.rng = rng or random.Random()
+
+    async def request(
+        self,
+        channel: Channel,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: object = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        credits: int = 0,
+        heavy: bool = False,
+        idempotent: bool = True,
+        raw: bool = False,
+    ) -> Response:
+        """One logical call, retried as the error classes say; the body is JSON unless ``raw``.
+
+        ``credits`` are reserved in the channel's ledger before each attempt (QuotaExhausted
+        if the budget can't cover them) and given back if Zoho refused the call unprocessed
+        (throttling, auth). ``heavy`` also takes a place in the sub-concurrency pool.
+        """
+        auth_retried = False
+        attempt = 0
+        while True:
+            attempt += 1
+            token = await self.tokens.token()
+            error, sent, response = await self._attempt(
+                channel, method, url, token, params, json, data, headers, credits, heavy, raw
+            )
+            if error is None:
+                channel.gate.succeeded()
+                return response  # type: ignore[return-value]
+            channel.usage.count_error(error)
+            if isinstance(error, AuthError) and not auth_retried:
+                auth_retried = True
+                self.tokens.invalidate(token)
+                channel.usage.retries += 1
+                continue
+            if not isinstance(error, TransientError) or attempt >= self.policy.attempts:
+                raise error
+            refused = isinstance(error, Throttled)  # Zoho refused before doing anything
+            if not idempotent and sent and not refused:
+                raise error
+            if isinstance(error, ConcurrencyLimited):
+                channel.gate.shrink()
+                if channel.heavy_gate is not None and heavy:
+                    channel.heavy_gate.shrink()
+            delay = self.policy.delay(attempt, error, self.rng.random())
+            if isinstance(error, Throttled) and channel.pacer is not None:
+                channel.pacer.block_until(self.clock.now() + delay)
+            channel.usage.retries += 1
+            await self.clock.sleep(delay)
+
+    async def _attempt(
+        self,
+        channel: Channel,
+        method: str,
+        url: str,
+        token: str,
+        params: Mapping[str, str] | None,
+        json: object,
+        data: Any,
+        headers: Mapping[str, str] | None,
+        credits: int,
+        heavy: bool,
+        raw: bool,
+    ) -> tuple[ZohoError | None, bool, Response | None]:
+        """Send once through the quotas; (error, whether it may have reached Zoho, response)."""
+        ledger = channel.ledger if credits else None
+        reservation = ledger.reserve(credits, self.clock.now()) if ledger is not None else None
+        send_headers = {"Authorization": f"Zoho-oauthtoken {token}", **(headers or {})}
+        if json is not None:
+            data = orjson.dumps(json)
+            send_headers["Content-Type"] = "application/json"
+        error: ZohoError | None = None
+        sent = True
+        response: Response | None = None
+        try:
+            async with AsyncExitStack() as stack:
+                await stack.enter_async_context(channel.gate)
+                if heavy and channel.heavy_gate is not None:
+                    await stack.enter_async_context(channel.heavy_gate)
+                if channel.pacer is not None:
+                    await stack.enter_async_context(channel.pacer.slot())
+                channel.usage.requests += 1
+                response = await self._send(method, url, params, data, send_headers, raw)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error, sent = network_error(exc, url), not never_sent(exc)
+        finally:
+            if response is not None:
+                now = self.clock.now()
+                error = classify(response.status, response.body, response.headers, url, now)
+            if reservation is not None and ledger is not None:
+                charged = sent and not isinstance(error, Throttled | AuthError)
+                ledger.settle(reservation, self.clock.now(), charged=charged)
+                if charged:
+                    channel.usage.credits += reservation.credits
+        if error is None:
+            channel.usage.ok += 1
+        return error, sent, response
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        body: Any,
+        headers: Mapping[str, str],
+        raw: bool,
+    ) -> Response:
+        timeout = aiohttp.ClientTimeout(total=max(MIN_REAL_TIMEOUT, self.clock.real(self.timeout)))
+        async with self.session.request(
+            method, url, params=params, data=body, headers=headers, timeout=timeout
+        ) as resp:
+            payload = await resp.read()
+            decoded: Any = payload
+            if not raw or resp.status >= 400:
+                try:
+                    decoded = orjson.loads(payload) if payload else None
+                except orjson.JSONDecodeError:
+                    decoded = {"message": payload[:200].decode("utf-8", "replace")}
+            return Response(resp.status, decoded, resp.headers)
