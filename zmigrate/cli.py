@@ -42,3 +42,83 @@ def status_command(run_dir: str, as_json: bool) -> None:
         click.echo(orjson.dumps(status.as_json(summary), option=orjson.OPT_INDENT_2).decode())
     else:
         click.echo(status.render(summary))
+
+
+# ---- sandbox (the local Zoho, issues 2 and 3) ---------------------------------------------
+
+
+@main.command("sandbox")
+@click.option("--port", type=int, default=0, help="API port (accounts: +1, content: +2).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option(
+    "--clock-speed",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Zoho seconds per real second (token lifetimes, minute windows, days).",
+)
+@click.option("--books-plan", default="standard", show_default=True)
+@click.option("--inventory-plan", default="standard", show_default=True)
+@click.option("--crm-edition", default="enterprise", show_default=True)
+@click.option("--crm-users", type=int, default=10, show_default=True)
+@click.option(
+    "--crm-throttle-status",
+    type=click.Choice(["429", "400"]),
+    default="429",
+    show_default=True,
+    help="HTTP status of CRM throttling answers.",
+)
+@click.option(
+    "--latency-ms",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Median latency in Zoho milliseconds (log-normal jitter).",
+)
+@click.option(
+    "--fault-rate",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Share of API calls meeting a fault: 500/1000, reset or slow response.",
+)
+@click.option(
+    "--lost-response-rate",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Share of API calls whose answer is lost after the write committed.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of faults and ids.")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Keep credentials, tokens and records here across restarts.",
+)
+@click.option("--data-center", default="com", show_default=True)
+@click.option(
+    "--organizations",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Books/Inventory organizations to create.",
+)
+def sandbox_command(**options: object) -> None:
+    """Serve a local Zoho on 127.0.0.1; print one JSON line with URLs and credentials."""
+    import asyncio
+
+    from zmigrate.errors import UsageError
+    from zmigrate.sandbox.app import SandboxConfig
+    from zmigrate.sandbox.serve import serve
+
+    options["crm_throttle_status"] = int(str(options["crm_throttle_status"]))
+    try:
+        config = SandboxConfig(**options)  # type: ignore[arg-type]
+        asyncio.run(serve(config))
+    except UsageError as e:
+        click.echo(f"zmigrate sandbox: {e}", err=True)
+        raise SystemExit(e.exit_code) from None
+    except OSError as e:
+        click.echo(f"zmigrate sandbox: cannot listen ({e}); try another --port", err=True)
+        raise SystemExit(2) from None

@@ -1,0 +1,73 @@
+"""Shared fixtures: an in-process sandbox over real loopback HTTP, and a client session.
+
+    async def test_x(sandbox, http, token):          # defaults: clock speed 60
+        r = await http.get(sandbox.urls["api"] + "/books/v3/organizations",
+                           headers={"Authorization": f"Zoho-oauthtoken {token}"})
+
+    async def test_y(make_sandbox):                  # any SandboxConfig option
+        sb = await make_sandbox(books_plan="free", clock_speed=3600)
+
+``token`` is obtained over HTTP from the accounts server with the refresh token the sandbox
+issued, as a client would; ``sandbox.issue_token()`` skips the HTTP round trip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+
+from zmigrate.clock import Clock
+from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
+
+DEFAULT_TEST_SPEED = 60.0
+"""A Zoho minute in one real second; a token then lives one real minute."""
+
+
+@pytest.fixture
+async def make_sandbox() -> AsyncIterator[Callable[..., Awaitable[Sandbox]]]:
+    """Factory: ``await make_sandbox(**SandboxConfig options, clock=None)``; stopped after."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def factory(clock: Clock | None = None, **options: Any) -> Sandbox:
+            options.setdefault("clock_speed", clock.speed if clock else DEFAULT_TEST_SPEED)
+            return await stack.enter_async_context(
+                start_sandbox(SandboxConfig(**options), clock)
+            )
+
+        yield factory
+
+
+@pytest.fixture
+async def sandbox(make_sandbox: Callable[..., Awaitable[Sandbox]]) -> Sandbox:
+    return await make_sandbox()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def fetch_token(http: aiohttp.ClientSession, sandbox: Sandbox) -> str:
+    """An access token from the sandbox's accounts server (refresh_token grant)."""
+    creds = sandbox.credentials
+    async with http.post(
+        sandbox.urls["accounts"] + "/oauth/v2/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": creds.client_id,
+            "client_secret": creds.client_secret,
+            "refresh_token": creds.refresh_token,
+        },
+    ) as resp:
+        body = await resp.json()
+    return body["access_token"]
+
+
+@pytest.fixture
+async def token(http: aiohttp.ClientSession, sandbox: Sandbox) -> str:
+    return await fetch_token(http, sandbox)

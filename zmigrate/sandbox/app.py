@@ -1,0 +1,559 @@
+"""The sandbox core: configuration, the three listeners, shared middleware, admin API, state.
+
+Start it in-process (tests, ``zmigrate run --sandbox``)::
+
+    async with start_sandbox(SandboxConfig(clock_speed=600), clock=clock) as sb:
+        sb.urls         # {"accounts": "http://127.0.0.1:P1", "api": ..., "content": ...}
+        sb.credentials  # Credentials: client_id, client_secret, refresh_token,
+                        # organization_id, organization_ids, data_center, scope
+        sb.clock        # the zmigrate.clock.Clock shared with the engine
+        sb.issue_token()            # an access token straight from the store (tests)
+        sb.state()                  # what GET /__sandbox__/state answers
+        sb.products["books"]        # the Product plug-ins (see zmigrate.sandbox.core)
+        sb.stats                    # requests, peaks, errors by code, faults, bugs
+
+Three aiohttp listeners stand for Zoho's three hosts: accounts (``/oauth/v2/token``), api
+(``/books/v3``, ``/inventory/v1``, ``/crm/v8``, ...) and content (CRM uploads). ``port`` fixes
+the api port; then accounts is ``port+1`` and content ``port+2`` unless set. Every listener
+also serves the admin API:
+
+- ``GET /__sandbox__/state``: clock, record counts per product/module, requests per product,
+  in flight and peak concurrency per product, errors by code per product (``accounts`` too),
+  faults injected, unexpected exceptions (``bugs``), product-specific state (quota use);
+- ``GET /__sandbox__/records/{product}/{module}[?organization_id=]``: the records as stored;
+- ``POST /__sandbox__/reset``: forget records and quota use (credentials and tokens stay);
+- ``GET|POST /__sandbox__/clock`` ``{"advance": seconds}``: read or move the Zoho clock;
+- ``POST /__sandbox__/code`` ``{"scope": "..."}``: a grant code for ``authorization_code``;
+- ``GET|POST /__sandbox__/faults`` ``{"fault_rate", "lost_response_rate", "latency_ms",
+  "slow_ms"}``: read or change the fault knobs while running;
+- ``POST /__sandbox__/save``: write the state now (with ``state_dir``; also done on stop).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from zmigrate.clock import Clock
+from zmigrate.errors import UsageError
+from zmigrate.quotas import BOOKS_PLANS, DATA_CENTERS, INVENTORY_PLANS, crm_edition
+from zmigrate.sandbox.core import (
+    SANDBOX,
+    TOKEN,
+    ZOHO_CODE,
+    BadJson,
+    Failure,
+    Product,
+    Reply,
+    zoho_json,
+)
+from zmigrate.sandbox.faults import Fault, Faults
+from zmigrate.sandbox.tokens import TokenStore, add_accounts_routes, parse_scopes
+
+log = logging.getLogger("zmigrate.sandbox")
+
+ADMIN_PREFIX = "/__sandbox__/"
+STATE_FILE = "sandbox-state.json"
+DEFAULT_SCOPE = (
+    "ZohoBooks.fullaccess.all,ZohoInventory.fullaccess.all,ZohoCRM.modules.ALL,"
+    "ZohoCRM.settings.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ,ZohoCRM.bulk.ALL,"
+    "ZohoCRM.coql.READ,ZohoFiles.files.ALL"
+)
+"""Scopes of the refresh token the sandbox issues at start: everything zmigrate needs."""
+
+
+@dataclass
+class SandboxConfig:
+    """Every sandbox option (``zmigrate sandbox --help`` mirrors them)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    accounts_port: int | None = None
+    content_port: int | None = None
+    clock_speed: float = 1.0
+    books_plan: str = "standard"
+    inventory_plan: str = "standard"
+    crm_edition: str = "enterprise"
+    crm_users: int = 10
+    crm_throttle_status: int = 429
+    latency_ms: float = 0.0
+    fault_rate: float = 0.0
+    lost_response_rate: float = 0.0
+    slow_ms: float = 5_000.0
+    seed: int = 0
+    state_dir: str | None = None
+    data_center: str = "com"
+    organizations: int = 1
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_upload_bytes: int = 30 * 1024 * 1024
+    token_rate_limit: int = 10
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.books_plan not in BOOKS_PLANS:
+            problems.append(f"books plan '{self.books_plan}' (one of {', '.join(BOOKS_PLANS)})")
+        if self.inventory_plan not in INVENTORY_PLANS:
+            problems.append(
+                f"inventory plan '{self.inventory_plan}' (one of {', '.join(INVENTORY_PLANS)})"
+            )
+        try:
+            crm_edition(self.crm_edition)
+        except KeyError:
+            problems.append(f"CRM edition '{self.crm_edition}'")
+        if self.data_center not in DATA_CENTERS:
+            problems.append(f"data center '{self.data_center}' (one of {', '.join(DATA_CENTERS)})")
+        if self.crm_throttle_status not in (400, 429):
+            problems.append("CRM throttle status (400 or 429)")
+        if self.clock_speed <= 0:
+            problems.append("clock speed (must be positive)")
+        if not 0 <= self.fault_rate <= 1 or not 0 <= self.lost_response_rate <= 1:
+            problems.append("fault rates (between 0 and 1)")
+        if self.organizations < 1:
+            problems.append("organizations (at least 1)")
+        if problems:
+            raise UsageError("invalid sandbox setting: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What the sandbox's "API console" issued: a Self Client and its org(s)."""
+
+    client_id: str
+    client_secret: str
+    refresh_token: str
+    organization_id: str
+    organization_ids: tuple[str, ...]
+    data_center: str
+    scope: str = DEFAULT_SCOPE
+
+    @classmethod
+    def generate(cls, rng: random.Random, config: SandboxConfig) -> Credentials:
+        alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+        hexdigits = "0123456789abcdef"
+        orgs = tuple(
+            str(rng.randrange(600_000_000, 900_000_000)) for _ in range(config.organizations)
+        )
+        return cls(
+            client_id="1000." + "".join(rng.choice(alnum) for _ in range(30)),
+            client_secret="".join(rng.choice(hexdigits) for _ in range(42)),
+            refresh_token="1000."
+            + "".join(rng.choice(hexdigits) for _ in range(32))
+            + "."
+            + "".join(rng.choice(hexdigits) for _ in range(32)),
+            organization_id=orgs[0],
+            organization_ids=orgs,
+            data_center=config.data_center,
+        )
+
+
+@dataclass
+class Stats:
+    """Counters behind the admin ``state``: all cheap increments on the hot path."""
+
+    requests: Counter[str] = field(default_factory=Counter)
+    in_flight: Counter[str] = field(default_factory=Counter)
+    peak: Counter[str] = field(default_factory=Counter)
+    errors: dict[str, Counter[str]] = field(default_factory=dict)
+    faults: Counter[str] = field(default_factory=Counter)
+    bugs: int = 0
+
+    def count_error(self, product: str, code: int | str) -> None:
+        self.errors.setdefault(product, Counter())[str(code)] += 1
+
+    def enter(self, product: str) -> None:
+        self.in_flight[product] += 1
+        if self.in_flight[product] > self.peak[product]:
+            self.peak[product] = self.in_flight[product]
+
+    def leave(self, product: str) -> None:
+        self.in_flight[product] -= 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": dict(self.requests),
+            "in_flight": {k: v for k, v in self.in_flight.items() if v},
+            "peak_concurrency": dict(self.peak),
+            "errors": {p: dict(c) for p, c in self.errors.items()},
+            "faults": dict(self.faults),
+            "bugs": self.bugs,
+        }
+
+
+class Sandbox:
+    """A running sandbox: its config, clock, credentials, token store, products and stats."""
+
+    def __init__(self, config: SandboxConfig, clock: Clock | None = None) -> None:
+        from zmigrate.sandbox.installed import INSTALLED
+
+        self.config = config
+        saved = self._read_saved()
+        start = saved.get("clock_now") if saved else None
+        if clock is None:
+            clock = Clock(config.clock_speed, start=start)
+        elif start is not None and start > clock.now():
+            clock.advance(start - clock.now())
+        self.clock = clock
+        self.rng = random.Random(config.seed)
+        if saved:
+            raw = saved["credentials"]
+            self.credentials = Credentials(
+                **{**raw, "organization_ids": tuple(raw["organization_ids"])}
+            )
+        else:
+            self.credentials = Credentials.generate(self.rng, config)
+        self.tokens = TokenStore(
+            clock,
+            self.credentials.client_id,
+            self.credentials.client_secret,
+            config.token_rate_limit,
+        )
+        self.tokens.add_refresh_token(
+            self.credentials.refresh_token, parse_scopes(self.credentials.scope)
+        )
+        self.faults = Faults(
+            config.seed,
+            config.fault_rate,
+            config.lost_response_rate,
+            config.latency_ms,
+            config.slow_ms,
+        )
+        self.stats = Stats()
+        self.urls: dict[str, str] = {}
+        self.shared: dict[str, Any] = {}
+        """State products share (Books and Inventory: one store of orgs, contacts, items)."""
+        self.products: dict[str, Product] = {cls.name: cls(self) for cls in INSTALLED}
+        if saved:
+            self.tokens.load(saved.get("tokens", {}))
+            for name, data in saved.get("products", {}).items():
+                if name in self.products:
+                    self.products[name].load(data)
+        self._runners: list[web.AppRunner] = []
+
+    # ---- in-process helpers -------------------------------------------------------------
+    def issue_token(self, scopes: str | None = None, dc: str | None = None) -> str:
+        """A fresh access token (default: the refresh token's scopes, own data center)."""
+        token, _ = self.tokens.issue_access(
+            parse_scopes(scopes or self.credentials.scope), dc or self.config.data_center
+        )
+        return token
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "clock": {"now": self.clock.now(), "speed": self.clock.speed},
+            "counts": {name: p.counts() for name, p in self.products.items()},
+            **self.stats.as_dict(),
+            "products": {name: p.state() for name, p in self.products.items()},
+            "fault_settings": self.faults.settings(),
+        }
+
+    def reset(self) -> None:
+        for product in self.products.values():
+            product.reset()
+        self.stats = Stats()
+
+    # ---- persistence ----------------------------------------------------------------------
+    def _state_path(self) -> Path | None:
+        return Path(self.config.state_dir) / STATE_FILE if self.config.state_dir else None
+
+    def _read_saved(self) -> dict[str, Any] | None:
+        path = self._state_path()
+        if path is None or not path.exists():
+            return None
+        try:
+            return orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError) as exc:
+            raise UsageError(
+                f"sandbox state file {path} is unreadable ({exc}); move it away to start fresh"
+            ) from exc
+
+    def save(self) -> None:
+        """Write credentials, tokens, clock and records under ``state_dir`` (atomically)."""
+        path = self._state_path()
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {
+            "version": 1,
+            "clock_now": self.clock.now(),
+            "credentials": asdict(self.credentials),
+            "tokens": self.tokens.dump(),
+            "products": {name: p.dump() for name, p in self.products.items()},
+        }
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(orjson.dumps(data))
+        tmp.replace(path)
+
+    # ---- serving -------------------------------------------------------------------------
+    async def start(self) -> None:
+        cfg = self.config
+        accounts = self._new_app(cfg.max_body_bytes)
+        api = self._new_app(cfg.max_body_bytes, self._api_middleware("api"))
+        content = self._new_app(cfg.max_upload_bytes, self._api_middleware("content"))
+        add_accounts_routes(accounts)
+        for product in self.products.values():
+            product.add_routes(api, content)
+        ports = {
+            "api": cfg.port,
+            "accounts": cfg.accounts_port if cfg.accounts_port is not None else _next(cfg.port, 1),
+            "content": cfg.content_port if cfg.content_port is not None else _next(cfg.port, 2),
+        }
+        try:
+            for name, app in (("api", api), ("accounts", accounts), ("content", content)):
+                runner = web.AppRunner(app, access_log=None, handle_signals=False)
+                await runner.setup()
+                self._runners.append(runner)
+                site = web.TCPSite(runner, cfg.host, ports[name])
+                await site.start()
+                host, port = runner.addresses[0][:2]
+                self.urls[name] = f"http://{host}:{port}"
+            for product in self.products.values():
+                await product.start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        for product in self.products.values():
+            await product.stop()
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
+        self.save()
+
+    def _new_app(self, max_size: int, *middlewares: Any) -> web.Application:
+        app = web.Application(client_max_size=max_size, middlewares=middlewares)
+        app[SANDBOX] = self
+        _add_admin_routes(app)
+        return app
+
+    def _api_middleware(self, host: str) -> Any:
+        table = sorted(
+            (
+                (prefix, product)
+                for product in self.products.values()
+                for prefix in (product.api_prefixes if host == "api" else product.content_prefixes)
+            ),
+            key=lambda pair: -len(pair[0]),
+        )
+
+        @web.middleware
+        async def middleware(
+            request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+        ) -> web.StreamResponse:
+            path = request.path
+            if path.startswith(ADMIN_PREFIX):
+                return await handler(request)
+            product = next((p for prefix, p in table if path.startswith(prefix)), None)
+            if product is None:
+                self.stats.count_error("unknown", 5)
+                return zoho_json({"code": 5, "message": "Invalid URL Passed"}, 404, 5)
+            return await self._serve(product, request, handler)
+
+        return middleware
+
+    async def _serve(
+        self,
+        product: Product,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        name = product.name
+        self.stats.requests[name] += 1
+        failure = self._authenticate(product, request)
+        if failure is not None:
+            return self._counted(name, product.fail(failure))
+        admission = await product.admit(request)
+        if admission.rejection is not None:
+            return self._counted(name, admission.rejection)
+        self.stats.enter(name)
+        try:
+            delay = self.faults.latency()
+            fault = self.faults.draw()
+            if fault is Fault.SLOW:
+                delay += self.faults.slow_ms / 1000.0
+            if delay:
+                await self.clock.sleep(delay)
+            if fault is not Fault.NONE:
+                self.stats.faults[fault.value] += 1
+            if fault is Fault.INTERNAL_ERROR:
+                response: web.StreamResponse = product.fail(Failure.INTERNAL_ERROR)
+            elif fault is Fault.RESET:
+                raise _reset(request)
+            else:
+                response = await self._handle(product, request, handler)
+                if fault is Fault.LOST_RESPONSE:
+                    raise _reset(request)
+        finally:
+            self.stats.leave(name)
+            if admission.release is not None:
+                admission.release()
+        if admission.headers and not response.prepared:
+            response.headers.update(admission.headers)
+        return self._counted(name, response)
+
+    async def _handle(
+        self,
+        product: Product,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except Reply as reply:
+            return reply.response
+        except BadJson as exc:
+            return product.fail(Failure.MALFORMED_JSON, str(exc))
+        except web.HTTPRequestEntityTooLarge:
+            return product.fail(Failure.BODY_TOO_LARGE)
+        except web.HTTPMethodNotAllowed:
+            return product.fail(Failure.METHOD_NOT_ALLOWED, request.method)
+        except web.HTTPNotFound:
+            return product.fail(Failure.UNKNOWN_URL, request.path)
+        except Exception:
+            self.stats.bugs += 1
+            log.exception("sandbox bug while serving %s %s", request.method, request.path)
+            return product.fail(Failure.INTERNAL_ERROR)
+
+    def _authenticate(self, product: Product, request: web.Request) -> Failure | None:
+        header = request.headers.get("Authorization", "")
+        if not header:
+            return Failure.MISSING_TOKEN
+        scheme, _, token = header.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "bearer" and not product.accepts_bearer:
+            return Failure.BEARER_REFUSED
+        if scheme not in ("zoho-oauthtoken", "bearer"):
+            return Failure.INVALID_TOKEN
+        info = self.tokens.lookup(token.strip())
+        if info is None:
+            return Failure.INVALID_TOKEN
+        if info.dc != self.config.data_center:
+            return Failure.WRONG_DC
+        if not product.scope_allows(info.scopes, request):
+            return Failure.SCOPE_MISMATCH
+        request[TOKEN] = info
+        return None
+
+    def _counted(self, product: str, response: web.StreamResponse) -> web.StreamResponse:
+        if response.status >= 400:
+            code = response.get(ZOHO_CODE)
+            if code is not None:
+                self.stats.count_error(product, code)
+        return response
+
+
+def _next(port: int, offset: int) -> int:
+    return port + offset if port else 0
+
+
+def _reset(request: web.Request) -> Exception:
+    if request.transport is not None:
+        request.transport.abort()
+    return web.HTTPException()  # never written: the transport is gone
+
+
+@contextlib.asynccontextmanager
+async def start_sandbox(
+    config: SandboxConfig | None = None, clock: Clock | None = None
+) -> AsyncIterator[Sandbox]:
+    """Run a sandbox for the duration of the ``async with`` block."""
+    sandbox = Sandbox(config or SandboxConfig(), clock)
+    await sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        await sandbox.stop()
+
+
+# ---- admin API ------------------------------------------------------------------------------
+async def _admin_body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise Reply(zoho_json({"error": f"malformed JSON: {exc}"}, 400)) from exc
+    if not isinstance(body, dict):
+        raise Reply(zoho_json({"error": "expected a JSON object"}, 400))
+    return body
+
+
+def _admin(fn: Callable[[Sandbox, web.Request], Awaitable[Any]]) -> Any:
+    async def handler(request: web.Request) -> web.Response:
+        try:
+            return zoho_json(await fn(request.app[SANDBOX], request))
+        except Reply as reply:
+            return reply.response  # type: ignore[return-value]
+
+    return handler
+
+
+async def _state(sb: Sandbox, request: web.Request) -> Any:
+    return sb.state()
+
+
+async def _records(sb: Sandbox, request: web.Request) -> Any:
+    name, module = request.match_info["product"], request.match_info["module"]
+    product = sb.products.get(name)
+    records = product.records(module, request.query) if product else None
+    if records is None:
+        raise Reply(zoho_json({"error": f"no module {name}/{module}"}, 404))
+    return {"product": name, "module": module, "count": len(records), "records": records}
+
+
+async def _reset_all(sb: Sandbox, request: web.Request) -> Any:
+    sb.reset()
+    sb.save()
+    return {"reset": True}
+
+
+async def _clock(sb: Sandbox, request: web.Request) -> Any:
+    if request.method == "POST":
+        advance = (await _admin_body(request)).get("advance", 0)
+        if not isinstance(advance, int | float) or advance < 0:
+            raise Reply(zoho_json({"error": "advance must be a non-negative number"}, 400))
+        sb.clock.advance(float(advance))
+    return {"now": sb.clock.now(), "speed": sb.clock.speed}
+
+
+async def _code(sb: Sandbox, request: web.Request) -> Any:
+    scope = (await _admin_body(request)).get("scope") or sb.credentials.scope
+    return {"code": sb.tokens.issue_code(parse_scopes(str(scope))), "expires_in": 180}
+
+
+async def _faults(sb: Sandbox, request: web.Request) -> Any:
+    if request.method == "POST":
+        body = await _admin_body(request)
+        for key in sb.faults.settings():
+            if key in body:
+                value = body[key]
+                if not isinstance(value, int | float) or value < 0:
+                    raise Reply(zoho_json({"error": f"{key} must be a non-negative number"}, 400))
+                setattr(sb.faults, key, float(value))
+    return sb.faults.settings()
+
+
+async def _save(sb: Sandbox, request: web.Request) -> Any:
+    sb.save()
+    return {"saved": sb.config.state_dir is not None}
+
+
+def _add_admin_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get(ADMIN_PREFIX + "state", _admin(_state))
+    r.add_get(ADMIN_PREFIX + "records/{product}/{module}", _admin(_records))
+    r.add_post(ADMIN_PREFIX + "reset", _admin(_reset_all))
+    r.add_route("*", ADMIN_PREFIX + "clock", _admin(_clock))
+    r.add_post(ADMIN_PREFIX + "code", _admin(_code))
+    r.add_route("*", ADMIN_PREFIX + "faults", _admin(_faults))
+    r.add_post(ADMIN_PREFIX + "save", _admin(_save))

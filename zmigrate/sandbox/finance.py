@@ -1,0 +1,660 @@
+"""Zoho Books v3 and Zoho Inventory v1: organizations and module CRUD, with their quotas.
+
+Both products serve the same organizations and share their contacts and items, as a Books
+and an Inventory subscription of one Zoho org do; each keeps its own quota pool per org.
+Modules and fields come from ``zmigrate.schema`` (BOOKS_MODULES, INVENTORY_MODULES), plans
+from ``zmigrate.quotas`` (BOOKS_PLANS, INVENTORY_PLANS).
+
+Wire format (Zoho's): success ``{"code": 0, "message": ..., "<singular>": {...}}`` (HTTP 201
+on create), lists ``{"code": 0, "message": "success", "<plural>": [...], "page_context":
+{page, per_page, has_more_page, report_name, applied_filter, sort_column, sort_order}}``;
+errors flat ``{"code": <int>, "message": "..."}``. Codes used:
+
+====  ====  ==============================================================================
+HTTP  code  when
+====  ====  ==============================================================================
+400   2     invalid value: bad field value, unknown field, page/per_page, organization_id
+400   4     a mandatory field is missing
+400   1001  a unique value (item name, sku, invoice/order number) already exists
+400   3062  a contact name already exists
+400   1002  a referenced record (customer_id, vendor_id, item_id) does not exist
+400   1038  the body is not well-formed JSON
+401   14    missing, unknown or expired token, a ``Bearer`` header, another data center
+401   57    the token has no scope for this product
+404   1002  the record in the URL does not exist
+404   5     unknown URL
+405   37    method not allowed on this URL
+413   2     body over ``max_body_bytes``
+429   44    more than 100 requests in a 60-second window (per product and org)
+429   45    daily cap of the plan reached (per product and org, per UTC Zoho day)
+429   1070  concurrency cap of the plan reached (per product and org)
+500   1000  internal error (fault injection)
+====  ====  ==============================================================================
+
+Every admitted response carries ``X-Rate-Limit-Limit`` (daily cap), ``X-Rate-Limit-Remaining``
+and ``X-Rate-Limit-Reset`` (Zoho seconds until the day resets).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, ClassVar
+
+from aiohttp import web
+
+from zmigrate.quotas import BOOKS_PAGE_MAX, BOOKS_PLANS, DAY, INVENTORY_PLANS, MINUTE, FinancePlan
+from zmigrate.sandbox.core import Admission, Failure, Product, Reply, read_json, zoho_json
+from zmigrate.schema import BOOKS_MODULES, INVENTORY_MODULES, Field, Module
+
+ORG_PARAM = "organization_id"
+LIST_PARAMS = frozenset({ORG_PARAM, "page", "per_page", "sort_column", "sort_order"})
+FIRST_ID = 460_000_000_026_049
+"""Zoho Books ids are long numeric strings; the sandbox counts up from one like theirs."""
+NUMBER_PREFIX = {"invoices": "INV-", "salesorders": "SO-", "purchaseorders": "PO-"}
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+MESSAGES = {
+    "contacts": ("The contact has been added.", "Contact information has been saved.",
+                 "The contact has been deleted."),
+    "items": ("The item has been added.", "The item details have been updated.",
+              "The item has been deleted."),
+    "invoices": ("The invoice has been created.", "Invoice information has been updated.",
+                 "The invoice has been deleted."),
+    "salesorders": ("Sales Order has been created.", "Sales Order has been updated.",
+                    "Sales Order has been deleted."),
+    "purchaseorders": ("Purchase Order has been created.", "Purchase Order has been updated.",
+                       "Purchase Order has been deleted."),
+}  # fmt: skip
+REPORT_NAMES = {
+    "contacts": "Contacts",
+    "items": "Items",
+    "invoices": "Invoices",
+    "salesorders": "Sales Orders",
+    "purchaseorders": "Purchase Orders",
+}
+
+
+def error(status: int, code: int, message: str) -> web.Response:
+    return zoho_json({"code": code, "message": message}, status, code)
+
+
+def invalid(name: str) -> Reply:
+    return Reply(error(400, 2, f"Invalid value passed for {name}"))
+
+
+def id_field(module: Module) -> str:
+    return f"{module.singular}_id"
+
+
+def label(module: Module) -> str:
+    return REPORT_NAMES[module.api_name].rstrip("s").replace("Sales Order", "Sales order")
+
+
+# ---- storage shared by Books and Inventory -----------------------------------------------
+class FinanceStore:
+    """Records per org and module, with unique-value indexes (lower-cased)."""
+
+    def __init__(self, org_ids: tuple[str, ...]) -> None:
+        self.org_ids = org_ids
+        self.records: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+        self.unique: dict[tuple[str, str, str], dict[str, str]] = {}
+        self.numbers: dict[tuple[str, str], int] = {}
+        self.next_id = FIRST_ID
+        self.clear()
+
+    def clear(self, modules: tuple[str, ...] | None = None) -> None:
+        for org in self.org_ids:
+            tables = self.records.setdefault(org, {})
+            for name in modules or tuple(tables):
+                tables[name] = {}
+                for key in [k for k in self.unique if k[0] == org and k[1] == name]:
+                    del self.unique[key]
+                self.numbers.pop((org, name), None)
+
+    def table(self, org: str, module: str) -> dict[str, dict[str, Any]]:
+        return self.records[org].setdefault(module, {})
+
+    def new_id(self) -> str:
+        self.next_id += 1
+        return str(self.next_id)
+
+    def next_number(self, org: str, module: str) -> str:
+        n = self.numbers.get((org, module), 0) + 1
+        self.numbers[(org, module)] = n
+        return f"{NUMBER_PREFIX[module]}{n:06d}"
+
+    def index(self, org: str, module: str, field_name: str) -> dict[str, str]:
+        return self.unique.setdefault((org, module, field_name), {})
+
+    def dump(self, modules: tuple[str, ...]) -> dict[str, Any]:
+        return {
+            "next_id": self.next_id,
+            "orgs": {org: {m: self.table(org, m) for m in modules} for org in self.org_ids},
+            "numbers": {f"{o}/{m}": n for (o, m), n in self.numbers.items() if m in modules},
+        }
+
+    def load(self, data: dict[str, Any], uniques: Mapping[str, tuple[str, ...]]) -> None:
+        self.next_id = max(self.next_id, data.get("next_id", FIRST_ID))
+        for org, tables in data.get("orgs", {}).items():
+            if org not in self.records:
+                continue
+            for name, rows in tables.items():
+                self.records[org][name] = rows
+                for fname in uniques.get(name, ()):
+                    idx = self.index(org, name, fname)
+                    for rid, row in rows.items():
+                        if isinstance(row.get(fname), str):
+                            idx[row[fname].lower()] = rid
+        for key, n in data.get("numbers", {}).items():
+            org, _, module = key.partition("/")
+            self.numbers[(org, module)] = n
+
+
+# ---- quotas --------------------------------------------------------------------------------
+@dataclass
+class OrgQuota:
+    """One (product, org) pool: a sliding minute, the Zoho day's count, calls in flight."""
+
+    minute: deque[float] = field(default_factory=deque)
+    day: int = 0
+    used_today: int = 0
+    in_flight: int = 0
+    peak: int = 0
+
+
+class FinanceQuota:
+    """Per-minute, daily and concurrency caps of one product's plan, per org."""
+
+    def __init__(self, plan: FinancePlan) -> None:
+        self.plan = plan
+        self.orgs: dict[str, OrgQuota] = {}
+
+    def admit(self, org: str, now: float) -> int | None:
+        """Take a slot for a request at ``now``: None, or the Zoho code refusing it."""
+        q = self.orgs.setdefault(org, OrgQuota())
+        day = int(now // DAY)
+        if day != q.day:
+            q.day, q.used_today = day, 0
+        window = q.minute
+        while window and window[0] <= now - MINUTE:
+            window.popleft()
+        if q.used_today >= self.plan.daily_limit:
+            return 45
+        if len(window) >= self.plan.per_minute:
+            return 44
+        if q.in_flight >= self.plan.concurrency:
+            return 1070
+        q.used_today += 1
+        window.append(now)
+        q.in_flight += 1
+        q.peak = max(q.peak, q.in_flight)
+        return None
+
+    def release(self, org: str) -> None:
+        self.orgs[org].in_flight -= 1
+
+    def headers(self, org: str, now: float) -> dict[str, str]:
+        q = self.orgs[org]
+        reset = math.ceil((q.day + 1) * DAY - now)
+        return {
+            "X-Rate-Limit-Limit": str(self.plan.daily_limit),
+            "X-Rate-Limit-Remaining": str(max(0, self.plan.daily_limit - q.used_today)),
+            "X-Rate-Limit-Reset": str(reset),
+        }
+
+    def state(self, now: float) -> dict[str, Any]:
+        return {
+            "plan": self.plan.name,
+            "daily_limit": self.plan.daily_limit,
+            "per_minute": self.plan.per_minute,
+            "concurrency": self.plan.concurrency,
+            "orgs": {
+                org: {
+                    "used_today": q.used_today if q.day == int(now // DAY) else 0,
+                    "last_minute": sum(1 for t in q.minute if t > now - MINUTE),
+                    "in_flight": q.in_flight,
+                    "peak_concurrency": q.peak,
+                }
+                for org, q in self.orgs.items()
+            },
+        }
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            org: {"minute": list(q.minute), "day": q.day, "used_today": q.used_today}
+            for org, q in self.orgs.items()
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        for org, q in data.items():
+            self.orgs[org] = OrgQuota(deque(q["minute"]), q["day"], q["used_today"])
+
+
+# ---- validation -------------------------------------------------------------------------------
+def _number(value: Any, name: str, integer: bool = False) -> float | int:
+    if isinstance(value, bool):
+        raise invalid(name)
+    if isinstance(value, str):
+        try:
+            value = float(value) if not integer else int(value)
+        except ValueError:
+            raise invalid(name) from None
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        raise invalid(name)
+    if integer and (isinstance(value, float) and not value.is_integer()):
+        raise invalid(name)
+    return int(value) if integer else value
+
+
+def check_value(f: Field, value: Any, name: str) -> Any:
+    """``value`` as stored for field ``f``; raises ``Reply`` (code 2) when it does not fit."""
+    kind = f.data_type
+    if kind in ("currency", "double"):
+        return _number(value, name)
+    if kind in ("integer", "bigint"):
+        return _number(value, name, integer=True)
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise invalid(name)
+        return value
+    if kind == "lookup":
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not value.isdigit():
+            raise invalid(name)
+        return value
+    if not isinstance(value, str):
+        raise invalid(name)
+    if f.max_length is not None and len(value) > f.max_length:
+        raise Reply(
+            error(400, 2, f"Invalid value passed for {name}: at most {f.max_length} characters")
+        )
+    if f.picklist and value not in f.picklist:
+        raise invalid(name)
+    if kind == "date" and value and not DATE_RE.match(value):
+        raise invalid(name)
+    if kind == "email" and value and "@" not in value:
+        raise invalid(name)
+    return value
+
+
+class FinanceProduct(Product):
+    """Books or Inventory over the shared store; subclasses name the product and plan."""
+
+    modules: ClassVar[dict[str, Module]]
+    owned: ClassVar[tuple[str, ...]]
+    """Modules this product persists and resets (shared ones belong to Books)."""
+    plans: ClassVar[dict[str, FinancePlan]]
+    prefix: ClassVar[str]
+
+    def __init__(self, sandbox: Any) -> None:
+        super().__init__(sandbox)
+        store = sandbox.shared.get("finance")
+        if store is None:
+            store = sandbox.shared["finance"] = FinanceStore(sandbox.credentials.organization_ids)
+        self.store: FinanceStore = store
+        plan_name = getattr(sandbox.config, f"{self.name}_plan")
+        self.quota = FinanceQuota(self.plans[plan_name])
+        self.all_modules = {**BOOKS_MODULES, **INVENTORY_MODULES}
+
+    # ---- plug-in interface ---------------------------------------------------------------
+    def add_routes(self, api: web.Application, content: web.Application) -> None:
+        r = api.router
+        r.add_get(f"{self.prefix}/organizations", self.list_orgs)
+        r.add_get(f"{self.prefix}/organizations/{{org_id}}", self.get_org)
+        for name in self.modules:
+            r.add_get(f"{self.prefix}/{name}", self.list_records)
+            r.add_post(f"{self.prefix}/{name}", self.create)
+            r.add_get(f"{self.prefix}/{name}/{{record_id}}", self.get)
+            r.add_put(f"{self.prefix}/{name}/{{record_id}}", self.update)
+            r.add_delete(f"{self.prefix}/{name}/{{record_id}}", self.delete)
+
+    def fail(self, failure: Failure, detail: str = "") -> web.Response:
+        if failure is Failure.SCOPE_MISMATCH:
+            return error(401, 57, "You are not authorized to perform this operation")
+        if failure is Failure.UNKNOWN_URL:
+            return error(404, 5, "Invalid URL Passed")
+        if failure is Failure.METHOD_NOT_ALLOWED:
+            return error(405, 37, "The HTTP method is not allowed for the requested resource")
+        if failure is Failure.INTERNAL_ERROR:
+            return error(500, 1000, "Internal error")
+        if failure is Failure.BODY_TOO_LARGE:
+            return error(413, 2, "Invalid value passed for JSONString: the body is too large")
+        if failure is Failure.MALFORMED_JSON:
+            return error(400, 1038, "JSON is not well formed")
+        return error(401, 14, "Invalid OAuth token.")
+
+    async def admit(self, request: web.Request) -> Admission:
+        if request.path.startswith(f"{self.prefix}/organizations"):
+            return Admission()
+        org = request.query.get(ORG_PARAM, "")
+        if org not in self.store.records:
+            return Admission(error(400, 2, "Invalid value passed for organization_id"))
+        now = self.sandbox.clock.now()
+        code = self.quota.admit(org, now)
+        if code == 45:
+            return Admission(
+                error(429, 45, "You have reached the maximum number of API requests per day.")
+            )
+        if code == 44:
+            return Admission(
+                error(429, 44, "You have made too many requests in a minute. Try again later.")
+            )
+        if code == 1070:
+            return Admission(
+                error(429, 1070, "You have exceeded the maximum number of concurrent requests.")
+            )
+        return Admission(
+            release=lambda: self.quota.release(org), headers=self.quota.headers(org, now)
+        )
+
+    def counts(self) -> dict[str, int]:
+        orgs = self.store.org_ids
+        return {name: sum(len(self.store.table(o, name)) for o in orgs) for name in self.modules}
+
+    def state(self) -> dict[str, Any]:
+        return self.quota.state(self.sandbox.clock.now())
+
+    def records(self, module: str, query: Mapping[str, str]) -> list[dict[str, Any]] | None:
+        if module not in self.modules:
+            return None
+        org = query.get(ORG_PARAM, self.store.org_ids[0])
+        if org not in self.store.records:
+            return None
+        return list(self.store.table(org, module).values())
+
+    def reset(self) -> None:
+        self.store.clear(self.owned)
+        self.quota = FinanceQuota(self.quota.plan)
+
+    def dump(self) -> dict[str, Any]:
+        return {"store": self.store.dump(self.owned), "quota": self.quota.dump()}
+
+    def load(self, data: dict[str, Any]) -> None:
+        uniques = {
+            name: tuple(f.api_name for f in self.all_modules[name].fields if f.unique)
+            for name in self.owned
+        }
+        self.store.load(data.get("store", {}), uniques)
+        self.quota.load(data.get("quota", {}))
+
+    # ---- handlers ------------------------------------------------------------------------
+    def _org(self, org_id: str) -> dict[str, Any]:
+        index = self.store.org_ids.index(org_id)
+        return {
+            "organization_id": org_id,
+            "name": f"Sandbox Org {index + 1}",
+            "contact_name": "Sandbox Admin",
+            "email": f"admin{index + 1}@sandbox.invalid",
+            "is_default_org": index == 0,
+            "plan_name": self.quota.plan.name.upper(),
+            "currency_code": "USD",
+            "time_zone": "Etc/UTC",
+            "is_org_active": True,
+        }
+
+    async def list_orgs(self, request: web.Request) -> web.Response:
+        orgs = [self._org(o) for o in self.store.org_ids]
+        return zoho_json({"code": 0, "message": "success", "organizations": orgs})
+
+    async def get_org(self, request: web.Request) -> web.Response:
+        org_id = request.match_info["org_id"]
+        if org_id not in self.store.records:
+            return error(404, 1002, "Organization does not exist.")
+        return zoho_json({"code": 0, "message": "success", "organization": self._org(org_id)})
+
+    def _module(self, request: web.Request) -> Module:
+        return self.modules[request.path[len(self.prefix) + 1 :].split("/", 1)[0]]
+
+    def _row(self, request: web.Request, module: Module) -> tuple[str, dict[str, Any]]:
+        org = request.query[ORG_PARAM]
+        row = self.store.table(org, module.api_name).get(request.match_info["record_id"])
+        if row is None:
+            raise Reply(error(404, 1002, f"{label(module)} does not exist."))
+        return org, row
+
+    async def list_records(self, request: web.Request) -> web.Response:
+        module = self._module(request)
+        query = request.query
+        page = _positive(query.get("page", "1"), "page")
+        per_page = min(_positive(query.get("per_page", str(BOOKS_PAGE_MAX)), "per_page"),
+                       BOOKS_PAGE_MAX)  # fmt: skip
+        rows = self.store.table(query[ORG_PARAM], module.api_name).values()
+        filters = [(k, v) for k, v in query.items() if k not in LIST_PARAMS]
+        if filters:
+            rows = [r for r in rows if _matches(r, filters, module)]
+        chunk = list(islice(rows, (page - 1) * per_page, page * per_page + 1))
+        subforms = {f.api_name for f in module.fields if f.data_type == "subform"}
+        listed = [
+            {k: v for k, v in r.items() if k not in subforms} if subforms else r
+            for r in chunk[:per_page]
+        ]
+        return zoho_json(
+            {
+                "code": 0,
+                "message": "success",
+                module.plural_key: listed,
+                "page_context": {
+                    "page": page,
+                    "per_page": per_page,
+                    "has_more_page": len(chunk) > per_page,
+                    "report_name": REPORT_NAMES[module.api_name],
+                    "applied_filter": "Status.All",
+                    "sort_column": "created_time",
+                    "sort_order": "A",
+                },
+            }
+        )
+
+    async def get(self, request: web.Request) -> web.Response:
+        module = self._module(request)
+        _, row = self._row(request, module)
+        return zoho_json({"code": 0, "message": "success", module.singular: row})
+
+    async def create(self, request: web.Request) -> web.Response:
+        module = self._module(request)
+        org = request.query[ORG_PARAM]
+        values = self._validate(org, module, await read_json(request), None)
+        row = self._complete(org, module, values)
+        self._store(org, module, row, None)
+        return zoho_json(
+            {"code": 0, "message": MESSAGES[module.api_name][0], module.singular: row}, 201
+        )
+
+    async def update(self, request: web.Request) -> web.Response:
+        module = self._module(request)
+        org, old = self._row(request, module)
+        values = self._validate(org, module, await read_json(request), old)
+        row = {**old, **values, "last_modified_time": self._now_iso()}
+        if "line_items" in values:
+            row.update(self._totals(org, values["line_items"]))
+        self._store(org, module, row, old)
+        return zoho_json({"code": 0, "message": MESSAGES[module.api_name][1], module.singular: row})
+
+    async def delete(self, request: web.Request) -> web.Response:
+        module = self._module(request)
+        org, old = self._row(request, module)
+        del self.store.table(org, module.api_name)[old[id_field(module)]]
+        for f in module.fields:
+            if f.unique and isinstance(old.get(f.api_name), str):
+                self.store.index(org, module.api_name, f.api_name).pop(
+                    old[f.api_name].lower(), None
+                )
+        return zoho_json({"code": 0, "message": MESSAGES[module.api_name][2]})
+
+    # ---- record logic ------------------------------------------------------------------
+    def _validate(
+        self, org: str, module: Module, body: Any, old: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The body's writable fields, checked; raises ``Reply`` with Zoho's error."""
+        if not isinstance(body, dict):
+            raise Reply(error(400, 1038, "JSON is not well formed"))
+        values: dict[str, Any] = {}
+        for name, value in body.items():
+            f = module.field(name)
+            if f is None:
+                raise invalid(name)
+            if f.read_only or value is None:
+                continue
+            if f.data_type == "subform":
+                values[name] = self._lines(org, f, value)
+            else:
+                values[name] = check_value(f, value, name)
+            if f.lookup:
+                self._must_exist(org, f.lookup, values[name])
+        for name in module.mandatory:
+            if name not in values and (old is None or old.get(name) in (None, "", [])):
+                raise Reply(error(400, 4, f"Mandatory field {name} is missing."))
+        for f in module.fields:
+            value = values.get(f.api_name)
+            if f.unique and isinstance(value, str) and value:
+                owner = self.store.index(org, module.api_name, f.api_name).get(value.lower())
+                if owner is not None and (old is None or owner != old[id_field(module)]):
+                    raise Reply(self._duplicate(module, f, value))
+        return values
+
+    def _duplicate(self, module: Module, f: Field, value: str) -> web.Response:
+        if module.api_name == "contacts":
+            return error(
+                400,
+                3062,
+                f'The contact name "{value}" already exists. Please specify a different name.',
+            )
+        return error(400, 1001, f'{label(module)} "{value}" already exists.')
+
+    def _must_exist(self, org: str, module_name: str, record_id: str) -> dict[str, Any]:
+        row = self.store.table(org, module_name).get(record_id)
+        if row is None:
+            target = self.all_modules[module_name]
+            raise Reply(error(400, 1002, f"{label(target)} does not exist."))
+        return row
+
+    def _lines(self, org: str, f: Field, value: Any) -> list[dict[str, Any]]:
+        if not isinstance(value, list) or not value:
+            raise invalid(f.api_name)
+        subfields = {s.api_name: s for s in f.subfields}
+        lines = []
+        for i, line in enumerate(value):
+            if not isinstance(line, dict):
+                raise invalid(f"{f.api_name}[{i}]")
+            clean: dict[str, Any] = {}
+            for name, v in line.items():
+                sub = subfields.get(name)
+                if sub is None:
+                    raise invalid(f"{f.api_name}[{i}].{name}")
+                if sub.read_only or v is None:
+                    continue
+                clean[name] = check_value(sub, v, f"{f.api_name}[{i}].{name}")
+            item = self._must_exist(org, "items", clean["item_id"]) if "item_id" in clean else None
+            if item is None and "name" not in clean:
+                raise Reply(error(400, 4, f"Mandatory field {f.api_name}[{i}].item_id is missing."))
+            if item is not None:
+                clean.setdefault("name", item["name"])
+                clean.setdefault("rate", item.get("rate", 0))
+            clean.setdefault("rate", 0)
+            clean.setdefault("quantity", 1)
+            clean["line_item_id"] = self.store.new_id()
+            clean["item_total"] = round(clean["rate"] * clean["quantity"], 2)
+            lines.append(clean)
+        return lines
+
+    def _totals(self, org: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
+        total = round(sum(line["item_total"] for line in lines), 2)
+        return {"sub_total": total, "total": total}
+
+    def _now_iso(self) -> str:
+        now = dt.datetime.fromtimestamp(self.sandbox.clock.now(), dt.UTC)
+        return now.strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+    def _complete(self, org: str, module: Module, values: dict[str, Any]) -> dict[str, Any]:
+        """A new record: the values plus what Zoho fills in (id, number, status, times)."""
+        now = self._now_iso()
+        row: dict[str, Any] = {id_field(module): self.store.new_id()}
+        name = module.api_name
+        if name == "contacts":
+            row.update(contact_type="customer", company_name="", status="active")
+        elif name == "items":
+            row.update(status="active", item_type="sales", product_type="goods")
+        else:
+            number_field = f"{module.singular}_number"
+            row[number_field] = values.get(number_field) or self.store.next_number(org, name)
+            row.update(date=now[:10], status="draft", currency_code="USD")
+            party = "vendor_id" if name == "purchaseorders" else "customer_id"
+            contact = self.store.table(org, "contacts")[values[party]]
+            row[party.replace("_id", "_name")] = contact["contact_name"]
+            row.update(self._totals(org, values["line_items"]))
+        row.update(values)
+        row.update(created_time=now, last_modified_time=now)
+        return row
+
+    def _store(
+        self, org: str, module: Module, row: dict[str, Any], old: dict[str, Any] | None
+    ) -> None:
+        rid = row[id_field(module)]
+        for f in module.fields:
+            if not f.unique:
+                continue
+            index = self.store.index(org, module.api_name, f.api_name)
+            if old is not None and isinstance(old.get(f.api_name), str):
+                index.pop(old[f.api_name].lower(), None)
+            if isinstance(row.get(f.api_name), str) and row[f.api_name]:
+                index[row[f.api_name].lower()] = rid
+        self.store.table(org, module.api_name)[rid] = row
+
+
+def _positive(raw: str, name: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise invalid(name)
+    return int(raw)
+
+
+def _matches(row: dict[str, Any], filters: list[tuple[str, str]], module: Module) -> bool:
+    """Books-style list filters: ``field=``, ``field_startswith=``, ``field_contains=``,
+    ``search_text=`` (in the display field); unknown parameters are ignored, as Zoho does."""
+    for key, wanted in filters:
+        if key == "search_text":
+            if wanted.lower() not in str(row.get(module.display_field, "")).lower():
+                return False
+            continue
+        for suffix in ("_startswith", "_contains", ""):
+            if key.endswith(suffix) and module.field(key[: len(key) - len(suffix)]):
+                name = key[: len(key) - len(suffix)]
+                value = str(row.get(name, "")).lower()
+                w = wanted.lower()
+                ok = (
+                    value.startswith(w)
+                    if suffix == "_startswith"
+                    else w in value
+                    if suffix == "_contains"
+                    else value == w
+                )
+                if not ok:
+                    return False
+                break
+    return True
+
+
+class BooksProduct(FinanceProduct):
+    name = "books"
+    api_prefixes = ("/books/v3",)
+    scope_prefixes = ("ZohoBooks.",)
+    modules = BOOKS_MODULES
+    owned = ("contacts", "items", "invoices")
+    plans = BOOKS_PLANS
+    prefix = "/books/v3"
+
+
+class InventoryProduct(FinanceProduct):
+    name = "inventory"
+    api_prefixes = ("/inventory/v1",)
+    scope_prefixes = ("ZohoInventory.",)
+    modules = INVENTORY_MODULES
+    owned = ("salesorders", "purchaseorders")
+    plans = INVENTORY_PLANS
+    prefix = "/inventory/v1"
