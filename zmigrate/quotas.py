@@ -156,3 +156,21 @@ def crm_edition(name: str) -> CrmEdition:
     """Look up an edition by name or alias (case-insensitive); KeyError if unknown."""
     key = name.strip().lower().replace(" ", "_").replace("-", "_")
     return CRM_EDITIONS[CRM_EDITION_ALIASES.get(key, key)]
+
+
+# Pace assumptions for estimates. Zoho publishes none of these; they are typical figures, and
+# the sandbox's defaults should match them so that a rehearsal confirms the plan.
+TYPICAL_LATENCY = {"crm": 0.8, "books": 0.5, "inventory": 0.5}
+"""Seconds one API call takes, by product (a 100-record CRM write, one Books create)."""
+BULK_QUEUE_SECONDS = 3.0
+"""Seconds a bulk job waits in Zoho's queue (state ADDED) before it starts."""
+BULK_WRITE_ROWS_PER_SECOND = 2_000
+"""Rows a running Bulk Write job processes per second."""
+BULK_READ_ROWS_PER_SECOND = 10_000
+"""Records a running Bulk Read job exports per second."""
+BULK_POLL_SECONDS = 5.0
+"""How often a bulk job's status is polled."""
+CRM_PAGINATION_LIMIT = 100_000
+"""Records reachable through GET pages even with page_token; Bulk Read goes further."""
+TOKEN_RENEW_BEFORE = 300.0
+"""Renew an access token this many seconds before it expires (one token: 3,300 s of work)."""
