@@ -122,3 +122,23 @@ def sandbox_command(**options: object) -> None:
     except OSError as e:
         click.echo(f"zmigrate sandbox: cannot listen ({e}); try another --port", err=True)
         raise SystemExit(2) from None
+
+
+# ---- plan (the quota bill, issue 4) --------------------------------------------------------
+
+
+@main.command("plan")
+@click.argument("manifest", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (schema in README).")
+def plan_command(manifest: str, as_json: bool) -> None:
+    """What MANIFEST will cost in requests, credits, time and days. No network call."""
+    from zmigrate import plan_view, planner
+    from zmigrate.errors import UsageError
+    from zmigrate.manifest import load_manifest
+
+    try:
+        bill = planner.plan(load_manifest(manifest))
+    except UsageError as e:
+        click.echo(f"zmigrate plan: {e}", err=True)
+        raise SystemExit(e.exit_code) from None
+    click.echo(bill.to_json() if as_json else plan_view.render(bill))

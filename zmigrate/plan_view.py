@@ -1,0 +1,133 @@
+"""The plan as a human reads it: a table per step, one per product, totals, reasons, warnings.
+
+Used by ``zmigrate plan`` and ``zmigrate run --dry-run`` so both print the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from zmigrate.planner import Plan, duration
+
+_PLAN_NAMES = {"crm": "CRM", "books": "Books", "inventory": "Inventory"}
+
+
+def _n(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _table(header: Sequence[str], rows: list[Sequence[str]], right: set[int]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        out = [
+            str(c).rjust(w) if i in right else str(c).ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(out).rstrip()
+
+    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
+def render(plan: Plan) -> str:
+    """The plan as text: target, steps, products, estimate, method choices and warnings."""
+    t = plan.target
+    credits = "unlimited" if t.crm_daily_credits is None else f"{t.crm_daily_credits:,}"
+    lines = [
+        f"Plan for {plan.manifest}",
+        f"  data center {t.data_center} | CRM {t.crm_edition}, {t.crm_users} users: {credits} "
+        f"credits/24 h, {t.edition.concurrency} concurrent | Books {t.books_plan}: "
+        f"{t.books.daily_limit:,} requests/day | Inventory {t.inventory_plan}: "
+        f"{t.inventory.daily_limit:,} requests/day",
+        "",
+        "Steps (in run order)",
+    ]
+    rows = [
+        [
+            str(i),
+            s.name,
+            s.target,
+            s.operation,
+            f"{s.records:,}" + ("~" if s.estimated else ""),
+            s.method,
+            _n(s.batches),
+            _n(s.requests),
+            _n(s.credits),
+            _n(s.bulk_jobs),
+            duration(s.seconds),
+        ]
+        for i, s in enumerate(plan.steps, 1)
+    ]
+    total = [
+        "",
+        "total",
+        "",
+        "",
+        f"{sum(s.records for s in plan.steps):,}",
+        "",
+        _n(sum(s.batches for s in plan.steps)),
+        _n(sum(s.requests for s in plan.steps)),
+        _n(sum(s.credits for s in plan.steps)),
+        _n(sum(s.bulk_jobs for s in plan.steps)),
+        duration(sum(s.seconds for s in plan.steps)),
+    ]
+    head = [
+        "#",
+        "step",
+        "target",
+        "op",
+        "records",
+        "method",
+        "batches",
+        "requests",
+        "credits",
+        "bulk jobs",
+        "time",
+    ]
+    lines += _table(head, [*rows, total], {0, 4, 6, 7, 8, 9, 10})
+    lines += ["", "Per product"]
+    prows = []
+    for p in plan.totals.values():
+        unit = "credits/24 h" if p.product == "crm" else "requests/day"
+        cap = "unlimited" if p.daily_limit is None else f"{p.daily_limit:,} {unit}"
+        prows.append(
+            [
+                _PLAN_NAMES[p.product],
+                p.plan,
+                _n(p.requests),
+                _n(p.credits),
+                _n(p.bulk_jobs),
+                duration(p.seconds),
+                cap,
+                str(p.concurrency),
+                str(p.days),
+            ]
+        )
+    phead = [
+        "product",
+        "plan",
+        "requests",
+        "credits",
+        "bulk jobs",
+        "active time",
+        "daily cap",
+        "concurrent",
+        "days",
+    ]
+    lines += _table(phead, prows, {2, 3, 4, 5, 7, 8})
+    lines += [
+        "",
+        f"Estimated wall time: {duration(plan.estimated_seconds)} "
+        f"(steps one after another; includes waits for daily caps) | days: {plan.days} | "
+        f"access tokens: {plan.token_refreshes}",
+        "",
+        "Method choices",
+    ]
+    for s in plan.steps:
+        for ph in s.phases:
+            lines.append(f"  {s.name} ({ph.kind}, {ph.method}): {ph.reason}")
+    if any(s.estimated for s in plan.steps):
+        lines.append("  ~ records of a Zoho export are the manifest's estimate")
+    lines += ["", "Warnings" if plan.warnings else "Warnings: none; it fits the quotas."]
+    lines += [f"  - {w}" for w in plan.warnings]
+    return "\n".join(lines)

@@ -1,0 +1,637 @@
+"""The quota bill of a migration, before it starts: pure arithmetic over the manifest.
+
+:func:`plan` counts every source (one streaming pass per file, see ``sources.scan``), orders
+the steps by their lookups, and prices each step in the currency Zoho charges:
+
+- CRM writes: REST batches of at most 100 records (1 credit per 10 records) or Bulk Write
+  jobs of at most 25,000 rows (500 credits a job);
+- CRM exports: GET pages of 200 (1 credit each; at most 100,000 records) or Bulk Read jobs
+  of 200,000 records a page (50 credits a job);
+- Books/Inventory: one record per request, list pages of 200; 100 requests a minute and a
+  daily cap by plan; no bulk API.
+
+``method = "auto"`` (see :func:`choose_method`, which the executor reuses so both agree)
+prices both ways and takes the one with the lower *cost* = seconds + credits x the time the
+edition's 24 h window takes to give a credit back (``DAY / daily credits``): the cheaper way
+in credits wins unless it costs more time than its saved credits are worth. On an edition
+with unlimited credits that is simply the faster way. Ties go to fewer credits.
+
+Time model (``quotas`` holds the pace assumptions): steps run one after another; a phase's
+requests run ``concurrency`` at a time at ``TYPICAL_LATENCY`` each, Books/Inventory no faster
+than 100 a minute, CRM GET pages one after another (each needs the previous page token),
+bulk jobs one after another (queue + rows / pace, polled every ``BULK_POLL_SECONDS``). When
+a product needs more than its daily cap (requests) or 24 h budget (credits), the run pauses
+(exit 3) until the window frees up: ``days`` counts the windows and the estimate adds the
+waits of the product that waits longest.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from zmigrate import quotas
+from zmigrate.manifest import Manifest, Step, Target
+from zmigrate.sources import StepCount, scan
+
+SCHEMA_VERSION = "zmigrate.plan/1"
+PRODUCT_ORDER = ("crm", "books", "inventory")
+CRM_GET_FIELDS_MAX = 50
+"""CRM GET list calls take at most 50 fields; more need another pass over the pages."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One priced way to read or write a step's records in one product."""
+
+    kind: str  # read | write
+    product: str  # crm | books | inventory
+    method: str  # write: bulk | rest; read: bulk_read | rest_pages | list_pages
+    records: int
+    batch_size: int
+    batches: int
+    requests: int
+    credits: int
+    bulk_jobs: int
+    seconds: float
+    reason: str = ""
+
+    def cost(self, seconds_per_credit: float) -> float:
+        return self.seconds + self.credits * seconds_per_credit
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """A step's bill: what it reads and writes, in which batches, for how many requests."""
+
+    name: str
+    target: str
+    operation: str
+    source: str
+    rows: int
+    records: int
+    estimated: bool  # records come from the manifest's estimate (a Zoho export)
+    depends_on: tuple[str, ...]
+    read: Phase | None
+    write: Phase | None
+
+    @property
+    def phases(self) -> tuple[Phase, ...]:
+        return tuple(p for p in (self.read, self.write) if p is not None)
+
+    @property
+    def method(self) -> str:
+        """``bulk``/``rest`` for a write, the read method for an export, ``a+b`` for both."""
+        return "+".join(p.method for p in self.phases) or "local"
+
+    @property
+    def batches(self) -> int:
+        return sum(p.batches for p in self.phases)
+
+    @property
+    def requests(self) -> int:
+        return sum(p.requests for p in self.phases)
+
+    @property
+    def credits(self) -> int:
+        return sum(p.credits for p in self.phases)
+
+    @property
+    def bulk_jobs(self) -> int:
+        return sum(p.bulk_jobs for p in self.phases)
+
+    @property
+    def seconds(self) -> float:
+        return sum(p.seconds for p in self.phases)
+
+
+@dataclass(frozen=True)
+class ProductTotals:
+    """One product's share: requests, credits, bulk jobs, active time and days of quota."""
+
+    product: str
+    plan: str  # CRM edition or Books/Inventory plan
+    requests: int
+    credits: int
+    bulk_jobs: int
+    seconds: float
+    days: int
+    daily_limit: (
+        int | None
+    )  # requests/day (Books, Inventory) or credits/24 h (CRM; None: unlimited)
+    concurrency: int
+    wait_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The whole bill. ``to_dict``/``to_json`` give the documented, stable JSON schema."""
+
+    manifest: str
+    target: Target
+    steps: tuple[StepPlan, ...]
+    totals: dict[str, ProductTotals]
+    estimated_seconds: float
+    days: int
+    token_refreshes: int
+    warnings: tuple[str, ...] = field(default=())
+
+    def step(self, name: str) -> StepPlan:
+        return next(s for s in self.steps if s.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        t = self.target
+        return {
+            "schema": SCHEMA_VERSION,
+            "manifest": self.manifest,
+            "target": {
+                "data_center": t.data_center,
+                "crm_edition": t.crm_edition,
+                "crm_users": t.crm_users,
+                "crm_daily_credits": t.crm_daily_credits,
+                "crm_concurrency": t.edition.concurrency,
+                "books_plan": t.books_plan,
+                "books_daily_limit": t.books.daily_limit,
+                "inventory_plan": t.inventory_plan,
+                "inventory_daily_limit": t.inventory.daily_limit,
+            },
+            "steps": [_step_dict(s) for s in self.steps],
+            "totals": {p: _totals_dict(v) for p, v in self.totals.items()},
+            "estimated_seconds": round(self.estimated_seconds, 1),
+            "days": self.days,
+            "token_refreshes": self.token_refreshes,
+            "warnings": list(self.warnings),
+        }
+
+    def to_json(self) -> str:
+        return orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2).decode()
+
+
+def _phase_dict(p: Phase) -> dict[str, Any]:
+    return {
+        "kind": p.kind,
+        "product": p.product,
+        "method": p.method,
+        "records": p.records,
+        "batch_size": p.batch_size,
+        "batches": p.batches,
+        "requests": p.requests,
+        "credits": p.credits,
+        "bulk_jobs": p.bulk_jobs,
+        "seconds": round(p.seconds, 1),
+        "reason": p.reason,
+    }
+
+
+def _step_dict(s: StepPlan) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "target": s.target,
+        "operation": s.operation,
+        "source": s.source,
+        "rows": s.rows,
+        "records": s.records,
+        "records_estimated": s.estimated,
+        "depends_on": list(s.depends_on),
+        "method": s.method,
+        "batches": s.batches,
+        "requests": s.requests,
+        "credits": s.credits,
+        "bulk_jobs": s.bulk_jobs,
+        "seconds": round(s.seconds, 1),
+        "phases": [_phase_dict(p) for p in s.phases],
+    }
+
+
+def _totals_dict(t: ProductTotals) -> dict[str, Any]:
+    return {
+        "plan": t.plan,
+        "requests": t.requests,
+        "credits": t.credits,
+        "bulk_jobs": t.bulk_jobs,
+        "seconds": round(t.seconds, 1),
+        "days": t.days,
+        "daily_limit": t.daily_limit,
+        "concurrency": t.concurrency,
+        "wait_seconds": round(t.wait_seconds, 1),
+    }
+
+
+# -- pricing one phase -------------------------------------------------------------------------
+def _latency(product: str) -> float:
+    return quotas.TYPICAL_LATENCY[product]
+
+
+def _finance_rate(plan: quotas.FinancePlan) -> float:
+    """Requests per second on Books/Inventory: concurrency-bound, never above 100 a minute."""
+    return min(plan.per_minute / quotas.MINUTE, plan.concurrency / _latency(plan.product))
+
+
+def crm_rest_write(records: int, target: Target) -> Phase:
+    """CRM insert/update/upsert in batches of 100: ceil(n/10) credits, ``concurrency`` at once."""
+    size = quotas.CRM_WRITE_MAX
+    batches = math.ceil(records / size)
+    credits = (records // size) * quotas.write_credits(size)
+    if records % size:
+        credits += quotas.write_credits(records % size)
+    rounds = math.ceil(batches / target.edition.concurrency)
+    return Phase(
+        "write",
+        "crm",
+        "rest",
+        records,
+        size,
+        batches,
+        batches,
+        credits,
+        0,
+        rounds * _latency("crm"),
+    )
+
+
+def _bulk_job_seconds(rows: int, pace: float) -> float:
+    return quotas.BULK_QUEUE_SECONDS + rows / pace
+
+
+def _polls(rows: int, pace: float) -> int:
+    return max(1, math.ceil(_bulk_job_seconds(rows, pace) / quotas.BULK_POLL_SECONDS))
+
+
+def crm_bulk_write(records: int, target: Target) -> Phase:
+    """Bulk Write: one job per 25,000-row file (500 credits); upload, create, polls, result."""
+    size = quotas.CRM_BULK_WRITE_ROWS
+    jobs = math.ceil(records / size)
+    pace = quotas.BULK_WRITE_ROWS_PER_SECOND
+    sizes = [size] * (records // size) + ([records % size] if records % size else [])
+    requests = sum(3 + _polls(n, pace) for n in sizes)
+    seconds = sum(_bulk_job_seconds(n, pace) + 3 * _latency("crm") for n in sizes)
+    return Phase(
+        "write",
+        "crm",
+        "bulk",
+        records,
+        size,
+        jobs,
+        requests,
+        jobs * quotas.CREDITS_BULK_WRITE,
+        jobs,
+        seconds,
+    )
+
+
+def crm_rest_read(records: int, target: Target, fields: int = 1) -> Phase:
+    """GET pages of 200 (1 credit each), one after another; > 50 fields need more passes."""
+    size = quotas.CRM_PAGE_MAX
+    passes = max(1, math.ceil(fields / CRM_GET_FIELDS_MAX))
+    pages = max(1, math.ceil(records / size)) * passes
+    return Phase(
+        "read",
+        "crm",
+        "rest_pages",
+        records,
+        size,
+        pages,
+        pages,
+        pages * quotas.CREDITS_GET,
+        0,
+        pages * _latency("crm"),
+    )
+
+
+def crm_bulk_read(records: int, target: Target) -> Phase:
+    """Bulk Read: one job per 200,000-record page (50 credits); create, polls, download."""
+    size = quotas.CRM_BULK_READ_PAGE
+    jobs = max(1, math.ceil(records / size))
+    pace = quotas.BULK_READ_ROWS_PER_SECOND
+    sizes = [size] * (records // size) + ([records % size] if records % size else [])
+    sizes = sizes or [0]
+    requests = sum(2 + _polls(n, pace) for n in sizes)
+    seconds = sum(_bulk_job_seconds(n, pace) + 2 * _latency("crm") for n in sizes)
+    return Phase(
+        "read",
+        "crm",
+        "bulk_read",
+        records,
+        size,
+        jobs,
+        requests,
+        jobs * quotas.CREDITS_BULK_READ,
+        jobs,
+        seconds,
+    )
+
+
+def finance_write(product: str, records: int, target: Target) -> Phase:
+    """Books/Inventory writes: one record per request, no bulk API."""
+    plan = target.finance_plan(product)
+    return Phase(
+        "write", product, "rest", records, 1, records, records, 0, 0, records / _finance_rate(plan)
+    )
+
+
+def finance_list(product: str, records: int, target: Target) -> Phase:
+    """Books/Inventory list pages of 200."""
+    plan = target.finance_plan(product)
+    pages = max(1, math.ceil(records / quotas.BOOKS_PAGE_MAX))
+    return Phase(
+        "read",
+        product,
+        "list_pages",
+        records,
+        quotas.BOOKS_PAGE_MAX,
+        pages,
+        pages,
+        0,
+        0,
+        pages / _finance_rate(plan),
+    )
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A path relative to the working directory when it lies under it, else absolute."""
+    rel = os.path.relpath(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def seconds_per_credit(target: Target) -> float:
+    """What a credit is worth in time: how long the 24 h window takes to give one back."""
+    budget = target.crm_daily_credits
+    return 0.0 if budget is None else quotas.DAY / budget
+
+
+def _fmt(n: float) -> str:
+    return f"{n:,.0f}"
+
+
+def _compare(chosen: Phase, other: Phase, spc: float) -> str:
+    def name(p: Phase) -> str:
+        return {
+            "bulk": "Bulk Write",
+            "rest": "REST",
+            "bulk_read": "Bulk Read",
+            "rest_pages": "GET pages",
+        }[p.method]
+
+    def bill(p: Phase) -> str:
+        unit = "job" if p.bulk_jobs else "request"
+        count = p.bulk_jobs or p.requests
+        return (
+            f"{name(p)} {_fmt(count)} {unit}{'s' if count != 1 else ''} = "
+            f"{_fmt(p.credits)} credits, ~{_fmt(p.seconds)} s"
+        )
+
+    head = f"{_fmt(chosen.records)} records: {bill(chosen)} vs {bill(other)}"
+    if chosen.credits < other.credits:
+        saved = other.credits - chosen.credits
+        extra = chosen.seconds - other.seconds
+        if extra > 0:
+            return (
+                f"{head}; saves {_fmt(saved)} credits (worth ~{_fmt(saved * spc)} s of the "
+                f"24 h window) for ~{_fmt(extra)} s more"
+            )
+        return f"{head}; cheaper and no slower"
+    if chosen.credits == other.credits:
+        return f"{head}; same credits, faster"
+    if spc == 0:
+        return f"{head}; credits are unlimited on this edition, so the faster way wins"
+    extra = other.seconds - chosen.seconds
+    return (
+        f"{head}; {name(other)} would save {_fmt(other.credits - chosen.credits)} credits "
+        f"(worth ~{_fmt((other.credits - chosen.credits) * spc)} s) but take "
+        f"~{_fmt(extra)} s longer"
+    )
+
+
+def choose_method(
+    kind: str, product: str, records: int, method: str, target: Target, fields: int = 1
+) -> Phase:
+    """The priced phase for reading (``kind="read"``) or writing ``records`` in ``product``.
+
+    ``method`` is the manifest's ``auto``/``bulk``/``rest``. The returned Phase's ``method``
+    is what to do (write: ``bulk``/``rest``; read: ``bulk_read``/``rest_pages``/
+    ``list_pages``) and ``reason`` says why. The executor calls this too, so plan and run agree.
+    """
+    if product != "crm":
+        if kind == "read":
+            phase = finance_list(product, records, target)
+            why = f"{product} lists 200 records a page; it has no bulk API"
+        else:
+            phase = finance_write(product, records, target)
+            why = f"{product} takes one record per request; it has no bulk API"
+        return _with_reason(phase, why)
+    if kind == "read":
+        rest, bulk = crm_rest_read(records, target, fields), crm_bulk_read(records, target)
+    else:
+        rest, bulk = crm_rest_write(records, target), crm_bulk_write(records, target)
+    spc = seconds_per_credit(target)
+    if method == "rest":
+        return _with_reason(rest, "method = 'rest' in the manifest; " + _compare(rest, bulk, spc))
+    if method == "bulk":
+        return _with_reason(bulk, "method = 'bulk' in the manifest; " + _compare(bulk, rest, spc))
+    if kind == "read" and records > quotas.CRM_PAGINATION_LIMIT:
+        why = (
+            f"{_fmt(records)} records: GET pages stop at "
+            f"{_fmt(quotas.CRM_PAGINATION_LIMIT)} (PAGINATION_LIMIT_EXCEEDED); Bulk Read "
+            f"{bulk.bulk_jobs} job(s) = {_fmt(bulk.credits)} credits"
+        )
+        return _with_reason(bulk, why)
+    rest_cost, bulk_cost = rest.cost(spc), bulk.cost(spc)
+    if bulk_cost < rest_cost or (bulk_cost == rest_cost and bulk.credits < rest.credits):
+        return _with_reason(bulk, "auto: " + _compare(bulk, rest, spc))
+    return _with_reason(rest, "auto: " + _compare(rest, bulk, spc))
+
+
+def _with_reason(phase: Phase, reason: str) -> Phase:
+    return Phase(
+        phase.kind,
+        phase.product,
+        phase.method,
+        phase.records,
+        phase.batch_size,
+        phase.batches,
+        phase.requests,
+        phase.credits,
+        phase.bulk_jobs,
+        phase.seconds,
+        reason,
+    )
+
+
+def plan_step(step: Step, count: StepCount, target: Target) -> StepPlan:
+    """Price one step from its counted (or estimated) records."""
+    read = write = None
+    src = step.source
+    if not src.is_file:
+        fields = len(src.fields or step.columns)
+        read = choose_method("read", src.product or "", count.records, step.method, target, fields)
+    if not step.target.is_file:
+        write = choose_method("write", step.target.product, count.records, step.method, target)
+    return StepPlan(
+        step.name,
+        step.target.text,
+        step.operation,
+        display_path(src.path) if src.path else src.describe(),
+        count.rows,
+        count.records,
+        count.estimated,
+        step.depends_on,
+        read,
+        write,
+    )
+
+
+# -- the whole plan ----------------------------------------------------------------------------
+def _product_totals(steps: tuple[StepPlan, ...], target: Target) -> dict[str, ProductTotals]:
+    out = {}
+    for product in PRODUCT_ORDER:
+        phases = [p for s in steps for p in s.phases if p.product == product]
+        if not phases:
+            continue
+        requests = sum(p.requests for p in phases)
+        credits = sum(p.credits for p in phases)
+        seconds = sum(p.seconds for p in phases)
+        if product == "crm":
+            name, limit, conc = (
+                target.crm_edition,
+                target.crm_daily_credits,
+                target.edition.concurrency,
+            )
+            used = credits
+        else:
+            plan = target.finance_plan(product)
+            name, limit, conc, used = plan.name, plan.daily_limit, plan.concurrency, requests
+        days = 1 if limit is None else max(1, math.ceil(used / limit))
+        # Work done before the last window overlaps the waits: only the rest of each day waits.
+        earlier = seconds * (days - 1) / days
+        wait = max(0.0, (days - 1) * quotas.DAY - earlier)
+        out[product] = ProductTotals(
+            product,
+            name,
+            requests,
+            credits,
+            sum(p.bulk_jobs for p in phases),
+            seconds,
+            days,
+            limit,
+            conc,
+            wait,
+        )
+    return out
+
+
+def plan(manifest: Manifest, counts: Mapping[str, StepCount] | None = None) -> Plan:
+    """The bill of ``manifest``: reads every source once unless ``counts`` are given."""
+    counts = counts if counts is not None else scan(manifest.steps)
+    target = manifest.target
+    steps = tuple(plan_step(s, counts[s.name], target) for s in manifest.ordered())
+    totals = _product_totals(steps, target)
+    active = sum(s.seconds for s in steps)
+    wait = max((t.wait_seconds for t in totals.values()), default=0.0)
+    days = max((t.days for t in totals.values()), default=1)
+    token_life = quotas.TOKEN_LIFETIME - quotas.TOKEN_RENEW_BEFORE
+    tokens = max(1, math.ceil(active / token_life)) + (days - 1)
+    warnings = tuple(_warnings(manifest, steps, totals, target))
+    return Plan(
+        display_path(manifest.path), target, steps, totals, active + wait, days, tokens, warnings
+    )
+
+
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * quotas.DAY:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / quotas.DAY:.1f} days"
+
+
+def _warnings(
+    manifest: Manifest,
+    steps: tuple[StepPlan, ...],
+    totals: dict[str, ProductTotals],
+    target: Target,
+) -> list[str]:
+    out: list[str] = []
+    for st in manifest.steps:
+        if not st.source.is_file and st.source.records is None:
+            out.append(
+                f"step '{st.name}': {st.source.describe()} has no size estimate, planned as "
+                f"0 records; add records = N to its source for a real bill"
+            )
+    for sp in steps:
+        for p in sp.phases:
+            if p.method == "rest_pages" and p.records > quotas.CRM_PAGINATION_LIMIT:
+                out.append(
+                    f"step '{sp.name}': GET pages stop at "
+                    f"{_fmt(quotas.CRM_PAGINATION_LIMIT)} records, this export has "
+                    f"{_fmt(p.records)}; use method = 'bulk' (Bulk Read)"
+                )
+            if p.method == "rest_pages" and p.requests > math.ceil(p.records / p.batch_size) > 0:
+                out.append(
+                    f"step '{sp.name}': more than {CRM_GET_FIELDS_MAX} fields make every "
+                    f"page a {p.requests // math.ceil(p.records / p.batch_size)}-pass read"
+                    f" ({_fmt(p.requests)} requests); read fewer fields"
+                )
+    for t in totals.values():
+        if t.product == "crm":
+            out += _crm_warnings(t, steps, target)
+        elif t.days > 1:
+            out.append(_finance_warning(t, target))
+    return out
+
+
+def _crm_warnings(t: ProductTotals, steps: tuple[StepPlan, ...], target: Target) -> list[str]:
+    if t.daily_limit is None or t.credits <= t.daily_limit:
+        return []
+    ed = target.edition
+    msg = (
+        f"crm: {_fmt(t.credits)} credits exceed the {t.plan} edition's "
+        f"{_fmt(t.daily_limit)} per 24 h ({target.crm_users} users): {t.days} windows, "
+        f"~{duration(t.wait_seconds)} of waiting"
+    )
+    helps = []
+    rest_writes = [
+        p
+        for s in steps
+        for p in s.phases
+        if p.product == "crm" and p.method == "rest" and p.kind == "write"
+    ]
+    if rest_writes:
+        bulk = sum(crm_bulk_write(p.records, target).credits for p in rest_writes)
+        rest = sum(p.credits for p in rest_writes)
+        if bulk < rest:
+            helps.append(f"Bulk Write for the REST steps ({_fmt(rest)} -> {_fmt(bulk)} credits)")
+    if ed.per_user_credits and (ed.max_credits is None or t.credits <= ed.max_credits):
+        users = math.ceil((t.credits - ed.base_credits) / ed.per_user_credits)
+        helps.append(f"{_fmt(users)} users on {t.plan} (+{_fmt(ed.per_user_credits)} credits each)")
+    for name, other in quotas.CRM_EDITIONS.items():
+        budget = other.daily_credits(target.crm_users)
+        if other.concurrency > ed.concurrency and (budget is None or budget >= t.credits):
+            cap = "unlimited credits" if budget is None else f"{_fmt(budget)} credits/24 h"
+            helps.append(f"the {name} edition ({cap} with {target.crm_users} users)")
+            break
+    return [msg + ("; would help: " + "; or ".join(helps) if helps else "")]
+
+
+def _finance_warning(t: ProductTotals, target: Target) -> str:
+    plans = quotas.BOOKS_PLANS if t.product == "books" else quotas.INVENTORY_PLANS
+    msg = (
+        f"{t.product}: {_fmt(t.requests)} requests need {t.days} days at the {t.plan} plan's "
+        f"{_fmt(t.daily_limit or 0)}/day (~{duration(t.wait_seconds)} of waiting)"
+    )
+    better = [
+        f"{p.name} ({_fmt(p.daily_limit)}/day): {math.ceil(t.requests / p.daily_limit)} days"
+        for p in plans.values()
+        if p.daily_limit > (t.daily_limit or 0)
+    ]
+    better = list(dict.fromkeys(better))
+    tail = f"{t.product} has no bulk API, every record is a request"
+    if better:
+        return f"{msg}; a higher plan's daily cap would help: {'; '.join(better)}; {tail}"
+    return f"{msg}; this is the highest plan; {tail}: split the migration or import by CSV"
