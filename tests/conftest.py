@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 
 from zmigrate.clock import Clock
@@ -34,9 +35,7 @@ async def make_sandbox() -> AsyncIterator[Callable[..., Awaitable[Sandbox]]]:
 
         async def factory(clock: Clock | None = None, **options: Any) -> Sandbox:
             options.setdefault("clock_speed", clock.speed if clock else DEFAULT_TEST_SPEED)
-            return await stack.enter_async_context(
-                start_sandbox(SandboxConfig(**options), clock)
-            )
+            return await stack.enter_async_context(start_sandbox(SandboxConfig(**options), clock))
 
         yield factory
 
@@ -71,3 +70,38 @@ async def fetch_token(http: aiohttp.ClientSession, sandbox: Sandbox) -> str:
 @pytest.fixture
 async def token(http: aiohttp.ClientSession, sandbox: Sandbox) -> str:
     return await fetch_token(http, sandbox)
+
+
+@pytest.fixture
+def call(
+    http: aiohttp.ClientSession, sandbox: Sandbox, token: str
+) -> Callable[..., Awaitable[tuple[int, Any, Any]]]:
+    """``await call("GET", "/books/v3/contacts")`` → (status, JSON body or None, headers).
+
+    Sends ``Zoho-oauthtoken`` with the ``token`` fixture and the sandbox's first
+    ``organization_id`` unless ``org=None`` / another ``org`` / ``auth=`` header is given.
+    """
+
+    async def do(
+        method: str,
+        path: str,
+        *,
+        org: str | None = sandbox.credentials.organization_id,
+        auth: str | None = None,
+        params: dict[str, str] | None = None,
+        host: str = "api",
+        **kw: Any,
+    ) -> tuple[int, Any, Any]:
+        query = dict(params or {})
+        if org is not None:
+            query["organization_id"] = org
+        headers = {"Authorization": auth if auth is not None else f"Zoho-oauthtoken {token}"}
+        headers.update(kw.pop("headers", {}))
+        async with http.request(
+            method, sandbox.urls[host] + path, params=query, headers=headers, **kw
+        ) as resp:
+            raw = await resp.read()
+            body = orjson.loads(raw) if raw else None
+            return resp.status, body, resp.headers
+
+    return do

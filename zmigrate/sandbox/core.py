@@ -45,8 +45,9 @@ from aiohttp import web
 if TYPE_CHECKING:
     from zmigrate.sandbox.app import Sandbox
 
-ZOHO_CODE = "zoho_code"
-"""Key under which a response carries the Zoho error code it answers with (for counting)."""
+ZOHO_CODE: web.ResponseKey[int | str] = web.ResponseKey("zoho_code", object)
+"""Key under which a response carries the Zoho error code it answers with (for counting):
+``resp[ZOHO_CODE] = "INVALID_DATA"``; :func:`zoho_json` sets it from its ``code``."""
 TOKEN: web.RequestKey[Any] = web.RequestKey("zoho_token", object)
 """Request key of the authenticated token's ``TokenInfo``."""
 SANDBOX: web.AppKey[Any] = web.AppKey("sandbox", object)

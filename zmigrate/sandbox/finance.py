@@ -457,12 +457,19 @@ class FinanceProduct(Product):
         _, row = self._row(request, module)
         return zoho_json({"code": 0, "message": "success", module.singular: row})
 
+    def insert(self, org: str, module_name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a record as the API would, without a request or quota (seeding tests).
+
+        Raises ``Reply`` (its ``response`` holds Zoho's error) when the body is refused.
+        """
+        module = self.modules[module_name]
+        row = self._complete(org, module, self._validate(org, module, body, None))
+        self._store(org, module, row, None)
+        return row
+
     async def create(self, request: web.Request) -> web.Response:
         module = self._module(request)
-        org = request.query[ORG_PARAM]
-        values = self._validate(org, module, await read_json(request), None)
-        row = self._complete(org, module, values)
-        self._store(org, module, row, None)
+        row = self.insert(request.query[ORG_PARAM], module.api_name, await read_json(request))
         return zoho_json(
             {"code": 0, "message": MESSAGES[module.api_name][0], module.singular: row}, 201
         )
