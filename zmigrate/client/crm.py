@@ -122,14 +122,23 @@ class CrmClient:
 
     @property
     def base(self) -> str:
-        return f"{self.tokens.api_url}/crm/{self.version}"
+        return f"/crm/{self.version}"
 
     @property
     def bulk_base(self) -> str:
-        return f"{self.tokens.api_url}/crm/bulk/{self.version}"
+        return f"/crm/bulk/{self.version}"
 
-    async def _call(self, method: str, url: str, *, credits: int, **kw: Any) -> Response:
-        return await self.transport.request(self.channel, method, url, credits=credits, **kw)
+    async def _call(
+        self, method: str, target: str, *, credits: int, content: bool = False, **kw: Any
+    ) -> Response:
+        """Call ``target``: an absolute URL, or a path on the API (or ``content``) host.
+
+        The host is read after a token is at hand, since the token's ``api_domain`` names it.
+        """
+        if not target.startswith(("http://", "https://")):
+            await self.tokens.token()
+            target = (self.tokens.content_url if content else self.tokens.api_url) + target
+        return await self.transport.request(self.channel, method, target, credits=credits, **kw)
 
     # -- records ---------------------------------------------------------------------------
 
@@ -294,7 +303,8 @@ class CrmClient:
         form.add_field("file", zip_bytes, filename=filename, content_type="application/zip")
         resp = await self._call(
             "POST",
-            f"{self.tokens.content_url}/crm/{self.version}/upload",
+            f"/crm/{self.version}/upload",
+            content=True,
             data=form,
             headers={"feature": "bulk-write", "X-CRM-ORG": org},
             credits=quotas.CREDITS_METADATA,
@@ -436,8 +446,6 @@ class CrmClient:
 
     async def download(self, url: str) -> bytes:
         """GET a result file (absolute URL, or a path on the API host)."""
-        if url.startswith("/"):
-            url = self.tokens.api_url + url
         resp = await self._call("GET", url, credits=quotas.CREDITS_GET, raw=True)
         return resp.body if isinstance(resp.body, bytes) else b""
 

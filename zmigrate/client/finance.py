@@ -60,8 +60,9 @@ class FinanceClient:
             product,
         )
 
-    @property
-    def base(self) -> str:
+    async def base(self) -> str:
+        """The product's API root, once a token has told us the API host (``api_domain``)."""
+        await self.tokens.token()
         return self.tokens.api_url + API_PATHS[self.product]
 
     def _params(self, extra: Mapping[str, Any] | None = None) -> dict[str, str]:
@@ -78,8 +79,9 @@ class FinanceClient:
     async def _call(
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None, **kw: Any
     ) -> Response:
+        url = await self.base() + path
         return await self.transport.request(
-            self.channel, method, self.base + path, params=self._params(params), **kw
+            self.channel, method, url, params=self._params(params), **kw
         )
 
     async def create(

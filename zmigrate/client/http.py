@@ -124,7 +124,8 @@ def classify(
         if code == CODE_CONCURRENCY:
             return ConcurrencyLimited(message, **kw)
         if code == CODE_DAILY:
-            resets_at = now + retry_after if retry_after is not None else next_utc_midnight(now)
+            wait = parse_retry_after(headers.get("X-Rate-Limit-Reset"), now) or retry_after
+            resets_at = now + wait if wait is not None else next_utc_midnight(now)
             return QuotaExhausted(
                 f"{message}: the daily API cap is spent; resume after it resets",
                 resets_at=resets_at,
@@ -193,6 +194,8 @@ class Usage:
     ok: int = 0
     retries: int = 0
     credits: int = 0
+    daily_remaining: int | None = None
+    """Books/Inventory: the daily cap left, as the last X-Rate-Limit-Remaining said."""
     errors: dict[str, int] = field(default_factory=dict)
 
     def count_error(self, error: ZohoError) -> None:
@@ -334,6 +337,9 @@ class Transport:
                     channel.usage.credits += reservation.credits
         if error is None:
             channel.usage.ok += 1
+        if response is not None and "X-Rate-Limit-Remaining" in response.headers:
+            remaining = response.headers["X-Rate-Limit-Remaining"]
+            channel.usage.daily_remaining = int(remaining) if remaining.isdigit() else None
         return error, sent, response
 
     async def _send(
