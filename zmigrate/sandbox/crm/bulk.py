@@ -1,0 +1,380 @@
+"""Bulk Write and Bulk Read: zip-of-CSV in and out, jobs that run at Zoho's pace.
+
+Jobs are plain objects advanced by an asyncio task each (`run_write`, `run_read`); they only
+touch the store between Clock sleeps, so a 25,000-row file is processed in chunks at
+``WRITE_ROWS_PER_SECOND`` Zoho time and survives the client that started it going away.
+CSV is streamed row by row; the only large structures are the stored records themselves
+and the result CSV being built.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from zmigrate import quotas
+from zmigrate.clock import Clock
+from zmigrate.schema import CRM_MODULES, Module
+
+from . import wire
+from .query import Node, matches
+from .store import CrmStore, Invalid
+
+WRITE_ROWS_PER_SECOND = 2_000
+"""Zoho processes a few thousand rows a second once a job is picked up."""
+READ_RECORDS_PER_SECOND = 10_000
+QUEUE_SECONDS = 3.0
+"""A job waits this long in ADDED (Zoho's queue) before it starts."""
+CHUNK = 500
+RESULT_COLUMNS = ("STATUS", "RECORD_ID", "ERRORS")
+
+
+class BulkError(Exception):
+    """A bulk request Zoho refuses: HTTP status and error body."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status, self.body = status, body
+        super().__init__(body.get("code"))
+
+
+def read_upload(data: bytes) -> tuple[str, bytes, int]:
+    """(CSV name, CSV bytes, data rows) of an uploaded zip holding one CSV."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = [n for n in zf.namelist() if not n.endswith("/")]
+            if len(names) != 1 or not names[0].lower().endswith(".csv"):
+                raise zipfile.BadZipFile("expected exactly one CSV")
+            content = zf.read(names[0])
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise BulkError(
+            400,
+            wire.error(
+                "INVALID_FILE_FORMAT", "invalid file format. only zip format is supported", {}
+            ),
+        ) from None
+    rows = max(0, sum(1 for _ in csv.reader(io.StringIO(content.decode("utf-8-sig")))) - 1)
+    if rows > quotas.CRM_BULK_WRITE_ROWS:
+        raise BulkError(
+            400,
+            wire.error(
+                "LIMIT_EXCEEDED",
+                "File size too large to process",
+                {"limit": quotas.CRM_BULK_WRITE_ROWS, "count": rows},
+            ),
+        )
+    return names[0].rsplit("/", 1)[-1], content, rows
+
+
+def zip_csv(name: str, text: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(name, text)
+    return buf.getvalue()
+
+
+# Bulk Write -----------------------------------------------------------------------------------
+@dataclass
+class Upload:
+    file_id: str
+    name: str
+    content: bytes
+    rows: int
+    created_time: str
+
+
+@dataclass
+class WriteJob:
+    id: str
+    operation: str
+    module: Module
+    upload: Upload
+    find_by: str | None
+    mappings: list[dict[str, Any]]
+    ignore_empty: bool
+    created_time: str
+    state: str = "ADDED"
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    result: bytes | None = None
+
+    def as_json(self, user: dict[str, str], download_url: str) -> dict[str, Any]:
+        """The job as ``GET /crm/bulk/v8/write/{id}`` shows it."""
+        file_status = {"ADDED": "ADDED", "IN PROGRESS": "IN PROGRESS"}.get(self.state, "COMPLETED")
+        resource: dict[str, Any] = {
+            "status": file_status,
+            "type": "data",
+            "module": {
+                "api_name": self.module.api_name,
+                "id": CrmStore.module_id(self.module.api_name),
+            },
+            "file_id": self.upload.file_id,
+            "ignore_empty": self.ignore_empty,
+            "field_mappings": self.mappings,
+            "file": {
+                "status": file_status,
+                "name": self.upload.name,
+                "added_count": self.added,
+                "skipped_count": self.skipped,
+                "updated_count": self.updated,
+                "total_count": self.upload.rows,
+            },
+        }
+        if self.find_by:
+            resource["find_by"] = self.find_by
+        body: dict[str, Any] = {
+            "status": self.state,
+            "character_encoding": "UTF-8",
+            "resource": [resource],
+            "id": self.id,
+            "created_by": {"id": user["id"], "name": user["name"]},
+            "operation": self.operation,
+            "created_time": self.created_time,
+        }
+        if self.state == "COMPLETED":
+            body["result"] = {"download_url": download_url}
+        return body
+
+
+def plan_write(
+    body: Any, store: CrmStore, uploads: dict[str, Upload], job_id: str, now: float
+) -> WriteJob:
+    """Check a job request (``POST /crm/bulk/v8/write``) and return the job, or BulkError."""
+
+    def refuse(code: str, message: str, details: dict[str, Any] | None = None) -> BulkError:
+        return BulkError(400, wire.error(code, message, details))
+
+    if not isinstance(body, dict) or body.get("operation") not in ("insert", "update", "upsert"):
+        raise refuse(
+            "MANDATORY_NOT_FOUND",
+            "required key operation is not found in request body.",
+            {"api_name": "operation", "json_path": "$.operation"},
+        )
+    resources = body.get("resource")
+    if not isinstance(resources, list) or len(resources) != 1 or not isinstance(resources[0], dict):
+        raise refuse(
+            "MANDATORY_NOT_FOUND",
+            "required field not found",
+            {"api_name": "resource", "json_path": "$.resource"},
+        )
+    res = resources[0]
+    name = str((res.get("module") or {}).get("api_name", ""))
+    mod = CRM_MODULES.get(name)
+    if mod is None:
+        raise refuse("MODULE_NOT_AVAILABLE", f"Requested module '{name}' is not available.", {})
+    upload = uploads.get(str(res.get("file_id")))
+    if upload is None:
+        raise refuse("INVALID_FILE_ID", "improper file id", {"file_id": str(res.get("file_id"))})
+    header = next(csv.reader(io.StringIO(upload.content.decode("utf-8-sig"))), [])
+    mappings = res.get("field_mappings")
+    if not isinstance(mappings, list) or not mappings:
+        mappings = [{"api_name": col, "index": i} for i, col in enumerate(header)]
+    for m in mappings:
+        api_name = m.get("api_name") if isinstance(m, dict) else None
+        f = mod.field(str(api_name))
+        if f is None or (f.read_only and api_name != "id"):
+            raise refuse("INVALID_FIELD_NAME", f"invalid mapping. invalid api_name {api_name}.", {})
+        index = m.get("index")
+        if not isinstance(index, int) or not 0 <= index < len(header):
+            raise refuse(
+                "COLUMN_INDEX_NOT_FOUND",
+                f"required key index for field {api_name} is not found in request body.",
+                {"api_name": str(api_name)},
+            )
+    mapped = {m["api_name"] for m in mappings}
+    find_by = res.get("find_by")
+    operation = body["operation"]
+    if operation in ("update", "upsert") and (not find_by or find_by not in mapped):
+        raise refuse(
+            "MANDATORY_NOT_FOUND",
+            "required field not found",
+            {"api_name": "find_by", "json_path": "$.resource[0].find_by"},
+        )
+    if operation in ("insert", "upsert") and not set(mod.mandatory) <= mapped:
+        raise refuse(
+            "MANDATORY_FIELDS_NOT_MAPPED", "All mandatory fields are not mapped for the layout", {}
+        )
+    return WriteJob(
+        id=job_id,
+        operation=operation,
+        module=mod,
+        upload=upload,
+        find_by=find_by,
+        mappings=mappings,
+        ignore_empty=bool(body.get("ignore_empty", res.get("ignore_empty", False))),
+        created_time=wire.format_time(now),
+    )
+
+
+def _cell_value(store: CrmStore, mod: Module, mapping: dict[str, Any], cell: str) -> Any:
+    """A CSV cell as the JSON value the REST API would take, or ValueError."""
+    f = mod.field(mapping["api_name"])
+    assert f is not None
+    kind = f.data_type
+    if kind in ("integer", "bigint"):
+        return int(cell)
+    if kind in ("currency", "double"):
+        return float(cell)
+    if kind == "boolean":
+        if cell.lower() not in ("true", "false"):
+            raise ValueError(cell)
+        return cell.lower() == "true"
+    if kind == "lookup" and f.lookup:
+        key = mapping.get("find_by") or "id"
+        found = store.find_by(f.lookup, key, cell)
+        if found is None:
+            raise ValueError(cell)
+        return found
+    return cell
+
+
+def write_row(
+    job: WriteJob, store: CrmStore, header: list[str], row: list[str], now: float
+) -> tuple[str, str, str]:
+    """Apply one CSV row; (STATUS, RECORD_ID, ERRORS) for the result file."""
+    mod = job.module
+    data: dict[str, Any] = {}
+    errors = []
+    find_value = None
+    for m in job.mappings:
+        index = m["index"]
+        cell = row[index] if index < len(row) else ""
+        column = header[index]
+        if m["api_name"] == job.find_by:
+            find_value = cell
+        if m["api_name"] == "id":
+            continue
+        if cell == "":
+            if not job.ignore_empty:
+                data[m["api_name"]] = None
+            continue
+        try:
+            data[m["api_name"]] = _cell_value(store, mod, m, cell)
+        except ValueError:
+            errors.append(f"INVALID_DATA-{column}")
+    if errors:
+        return "SKIPPED", "", ":".join(errors)
+    existing = None
+    if job.operation in ("update", "upsert") and find_value:
+        rid = store.find_by(mod.api_name, job.find_by or "id", find_value)
+        existing = store.find(mod.api_name, rid) if rid else None
+    if job.operation == "update" and existing is None:
+        return "SKIPPED", "", f"INVALID_DATA-{job.find_by}"
+    try:
+        values = store.check(mod, data, 0, existing)
+    except Invalid as exc:
+        api_name = exc.body["details"].get("api_name", "")
+        column = next(
+            (header[m["index"]] for m in job.mappings if m["api_name"] == api_name), api_name
+        )
+        return "SKIPPED", "", f"{exc.body['code']}-{column}"
+    if existing is not None:
+        store.change(mod.api_name, existing, values, now)
+        return "UPDATED", existing["id"], ""
+    return "ADDED", store.create(mod.api_name, values, now)["id"], ""
+
+
+async def run_write(job: WriteJob, store: CrmStore, clock: Clock) -> None:
+    """Take the job through ADDED → IN PROGRESS → COMPLETED at Zoho's pace."""
+    await clock.sleep(QUEUE_SECONDS)
+    job.state = "IN PROGRESS"
+    reader = csv.reader(io.StringIO(job.upload.content.decode("utf-8-sig")))
+    header = next(reader, [])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*header, *RESULT_COLUMNS])
+    done = 0
+    for row in reader:
+        status, record_id, errors = write_row(job, store, header, row, clock.now())
+        if status == "ADDED":
+            job.added += 1
+        elif status == "UPDATED":
+            job.updated += 1
+        else:
+            job.skipped += 1
+        writer.writerow([*row, status, record_id, errors])
+        done += 1
+        if done % CHUNK == 0:
+            await clock.sleep(CHUNK / WRITE_ROWS_PER_SECOND)
+    await clock.sleep((done % CHUNK) / WRITE_ROWS_PER_SECOND)
+    job.result = zip_csv(f"{job.id}.csv", out.getvalue())
+    job.state = "COMPLETED"
+
+
+# Bulk Read ------------------------------------------------------------------------------------
+@dataclass
+class ReadJob:
+    id: str
+    module: Module
+    fields: list[str]
+    criteria: Node | None
+    query: dict[str, Any]
+    page: int
+    created_time: str
+    state: str = "ADDED"
+    count: int = 0
+    more_records: bool = False
+    result: bytes | None = None
+    callback: dict[str, Any] | None = field(default=None)
+
+    def details(self, user: dict[str, str]) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "operation": "read",
+            "state": self.state,
+            "created_by": {"id": user["id"], "name": user["name"]},
+            "created_time": self.created_time,
+        }
+
+    def as_json(self, user: dict[str, str], page_token: str) -> dict[str, Any]:
+        """The job as ``GET /crm/bulk/v8/read/{id}`` shows it."""
+        body = {**self.details(user), "query": self.query, "file_type": "csv"}
+        if self.state == "COMPLETED":
+            body["result"] = {
+                "page": self.page,
+                "per_page": quotas.CRM_BULK_READ_PAGE,
+                "count": self.count,
+                "download_url": f"/crm/bulk/v8/read/{self.id}/result",
+                "more_records": self.more_records,
+                "next_page_token": page_token,
+            }
+        return body
+
+
+def csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+async def run_read(job: ReadJob, store: CrmStore, clock: Clock) -> None:
+    """Export one page (up to 200,000 records) of the job's module to a zipped CSV."""
+    await clock.sleep(QUEUE_SECONDS)
+    job.state = "IN PROGRESS"
+    records = list(store.records[job.module.api_name].values())
+    skip = (job.page - 1) * quotas.CRM_BULK_READ_PAGE
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    columns = ["Id", *[f for f in job.fields if f != "id"]]
+    writer.writerow(columns)
+    matched = 0
+    for n, rec in enumerate(records, 1):
+        if job.criteria is None or matches(job.criteria, rec):
+            matched += 1
+            if matched > skip + quotas.CRM_BULK_READ_PAGE:
+                job.more_records = True
+                break
+            if matched > skip:
+                writer.writerow([rec["id"], *(csv_value(rec.get(f)) for f in columns[1:])])
+        if n % (CHUNK * 10) == 0:
+            await clock.sleep(CHUNK * 10 / READ_RECORDS_PER_SECOND)
+    job.count = max(0, min(matched, skip + quotas.CRM_BULK_READ_PAGE) - skip)
+    job.result = zip_csv(f"{job.id}.csv", out.getvalue())
+    job.state = "COMPLETED"

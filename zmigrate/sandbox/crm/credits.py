@@ -1,0 +1,97 @@
+"""CRM API credits over a rolling 24 h window, and the two concurrency pools.
+
+Costs come from `zmigrate.quotas` (the card's table); budgets from the edition and user
+count. A call reserves its credits when it is admitted; the window rolls in Clock time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from zmigrate import quotas
+from zmigrate.clock import Clock
+
+
+def operation_cost(operation: str, records: int = 0, limit: int = 0) -> int:
+    """Credits one call costs, by the card's table."""
+    if operation in ("insert", "update", "upsert"):
+        return quotas.write_credits(records)
+    if operation == "coql":
+        return quotas.coql_credits(limit)
+    return {
+        "convert": quotas.CREDITS_CONVERT_LEAD,
+        "bulk_read": quotas.CREDITS_BULK_READ,
+        "bulk_write": quotas.CREDITS_BULK_WRITE,
+    }.get(operation, quotas.CREDITS_GET)
+
+
+@dataclass
+class CreditLedger:
+    """Credits spent in the last 24 h of Zoho time, against the edition's budget."""
+
+    clock: Clock
+    budget: int | None  # None: unlimited (Ultimate)
+    spent: deque[tuple[float, int]] = field(default_factory=deque)
+    in_window: int = 0
+    total: int = 0
+    by_operation: Counter[str] = field(default_factory=Counter)
+
+    def _roll(self, now: float) -> None:
+        while self.spent and self.spent[0][0] <= now - quotas.DAY:
+            self.in_window -= self.spent.popleft()[1]
+
+    def used(self) -> int:
+        self._roll(self.clock.now())
+        return self.in_window
+
+    def reserve(self, operation: str, cost: int) -> float | None:
+        """Spend ``cost`` credits; None if done, else the time when enough will have rolled off."""
+        now = self.clock.now()
+        self._roll(now)
+        if self.budget is not None and self.in_window + cost > self.budget:
+            freed = self.in_window
+            for stamp, credits in self.spent:
+                freed -= credits
+                if freed + cost <= self.budget:
+                    return stamp + quotas.DAY
+            return now + quotas.DAY
+        self.spent.append((now, cost))
+        self.in_window += cost
+        self.total += cost
+        self.by_operation[operation] += cost
+        return None
+
+    def reset(self) -> None:
+        self.spent.clear()
+        self.in_window = self.total = 0
+        self.by_operation.clear()
+
+
+@dataclass
+class Pool:
+    """Calls in flight against one limit, with the peak seen."""
+
+    limit: int
+    current: int = 0
+    peak: int = 0
+
+    def try_take(self) -> bool:
+        if self.current >= self.limit:
+            return False
+        self.current += 1
+        self.peak = max(self.peak, self.current)
+        return True
+
+    def release(self) -> None:
+        self.current = max(0, self.current - 1)
+
+
+def is_heavy(operation: str, records: int = 0, sorted_get: bool = False) -> bool:
+    """Zoho's resource-intensive calls, which also take from the sub-concurrency pool:
+    Search, COQL, Convert Lead, Get Records with sort_by/cvid, writes of over 10 records."""
+    if operation in ("search", "coql", "convert"):
+        return True
+    if operation == "get" and sorted_get:
+        return True
+    return operation in ("insert", "update", "upsert") and records > 10

@@ -1,0 +1,449 @@
+"""The CRM org's records, checked field by field against `zmigrate.schema.CRM_MODULES`.
+
+Each write returns Zoho's per-record answer (SUCCESS, INVALID_DATA, MANDATORY_NOT_FOUND,
+DUPLICATE_DATA) in request order; successes are committed one by one, so a duplicate inside
+one request is caught just as Zoho catches it. Records are kept in id order (ids count up),
+which is Zoho's default order, so listings and Bulk Read pages stream without sorting.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Any
+
+from zmigrate.schema import CRM_MODULES, Field, Module
+
+from . import wire
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+SYSTEM_DUPLICATE_CHECK = {
+    "Leads": ("Email",),
+    "Contacts": ("Email",),
+    "Accounts": ("Account_Name",),
+    "Deals": ("Deal_Name",),
+    "Products": ("Product_Name",),
+}
+"""Zoho's system-defined duplicate-check fields: the upsert default before unique fields."""
+
+EXPECTED_TYPE = {
+    "currency": "double",
+    "double": "double",
+    "integer": "integer",
+    "bigint": "bigint",
+    "boolean": "boolean",
+    "date": "date",
+    "datetime": "datetime",
+    "email": "email",
+    "lookup": "jsonobject",
+    "ownerlookup": "jsonobject",
+}
+
+SYSTEM_FIELDS = ("Created_Time", "Modified_Time", "Created_By", "Modified_By")
+
+
+class Invalid(Exception):
+    """A value that does not fit its field; carries Zoho's per-record error."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        super().__init__(body["code"])
+
+
+def crm_module(name: str) -> Module | None:
+    """The module named in a URL (case-insensitive, as Zoho allows)."""
+    if name in CRM_MODULES:
+        return CRM_MODULES[name]
+    return next((m for m in CRM_MODULES.values() if m.api_name.lower() == name.lower()), None)
+
+
+def _key(value: Any) -> str:
+    return str(value).strip().lower()
+
+
+class CrmStore:
+    """Records per module, unique indexes and converted leads of one sandbox org."""
+
+    def __init__(self, user: dict[str, str]) -> None:
+        self.user = user
+        self.records: dict[str, dict[str, dict[str, Any]]] = {m: {} for m in CRM_MODULES}
+        self.unique: dict[tuple[str, str], dict[str, str]] = {
+            (m.api_name, f.api_name): {} for m in CRM_MODULES.values() for f in m.fields if f.unique
+        }
+        self.converted: set[str] = set()
+        self._serial = 0
+
+    # ids and lookups -------------------------------------------------------------------
+    def new_id(self) -> str:
+        self._serial += 1
+        return str(wire.ID_BASE + self._serial * 1_000)
+
+    def find(self, module: str, record_id: str) -> dict[str, Any] | None:
+        return self.records[module].get(str(record_id))
+
+    def find_by(self, module: str, field: str, value: Any) -> str | None:
+        """Id of the first record whose ``field`` equals ``value`` (unique index if any)."""
+        index = self.unique.get((module, field))
+        if index is not None:
+            return index.get(_key(value))
+        if field == "id":
+            return str(value) if str(value) in self.records[module] else None
+        wanted = _key(value)
+        return next(
+            (rid for rid, rec in self.records[module].items() if _key(rec.get(field)) == wanted),
+            None,
+        )
+
+    # values ----------------------------------------------------------------------------
+    def coerce(self, mod: Module, f: Field, value: Any, index: int) -> Any:
+        """The stored form of ``value`` for field ``f``, or Invalid with Zoho's error."""
+        if value is None or value == "":
+            return None
+        kind = f.data_type
+
+        def bad(**extra: Any) -> Invalid:
+            expected = EXPECTED_TYPE.get(kind, "text")
+            return Invalid(
+                wire.field_error(
+                    "INVALID_DATA", f.api_name, index, expected_data_type=expected, **extra
+                )
+            )
+
+        if kind in ("lookup", "ownerlookup"):
+            ref = value.get("id") if isinstance(value, dict) else value
+            if not isinstance(ref, str | int) or isinstance(ref, bool):
+                raise bad()
+            ref = str(ref)
+            if kind == "ownerlookup":
+                if ref != self.user["id"]:
+                    raise bad()
+            elif f.lookup and ref not in self.records[f.lookup]:
+                raise bad()
+            return ref
+        if kind in ("currency", "double"):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise bad()
+            return value
+        if kind in ("integer", "bigint"):
+            if isinstance(value, str) and kind == "bigint" and value.isdigit():
+                return int(value)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise bad()
+            return value
+        if kind == "boolean":
+            if not isinstance(value, bool):
+                raise bad()
+            return value
+        if kind == "date":
+            try:
+                if not isinstance(value, str) or len(value) != 10:
+                    raise ValueError(value)
+                date.fromisoformat(value)
+            except ValueError:
+                raise bad() from None
+            return value
+        if kind == "datetime":
+            normal = wire.normalize_datetime(value) if isinstance(value, str) else None
+            if normal is None:
+                raise bad()
+            return normal
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise bad()
+        if kind == "email" and not EMAIL.match(value):
+            raise bad()
+        if f.max_length is not None and len(value) > f.max_length:
+            raise Invalid(
+                wire.field_error(
+                    "INVALID_DATA", f.api_name, index, maximum_length=str(f.max_length)
+                )
+            )
+        if f.picklist and value not in f.picklist:
+            raise bad()
+        return value
+
+    def check(
+        self, mod: Module, data: Any, index: int, existing: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Validated values of one record (insert when ``existing`` is None), or Invalid.
+
+        Unknown and read-only fields are ignored, as Zoho ignores them.
+        """
+        if not isinstance(data, dict):
+            raise Invalid(wire.error("INVALID_DATA", wire.MSG_INVALID_DATA, {}))
+        values: dict[str, Any] = {}
+        for name, raw in data.items():
+            f = mod.field(name)
+            if f is None or f.read_only or name == "id":
+                continue
+            values[name] = self.coerce(mod, f, raw, index)
+        for name in mod.mandatory:
+            present = values.get(name) if name in values else (existing or {}).get(name)
+            if present is None and (existing is None or name in values):
+                raise Invalid(wire.field_error("MANDATORY_NOT_FOUND", name, index))
+        rid = existing["id"] if existing else None
+        for name, value in values.items():
+            index_map = self.unique.get((mod.api_name, name))
+            if index_map is None or value is None:
+                continue
+            other = index_map.get(_key(value))
+            if other is not None and other != rid:
+                raise Invalid(self._duplicate(mod, name, index, other))
+        return values
+
+    def _duplicate(self, mod: Module, name: str, index: int, other: str) -> dict[str, Any]:
+        module_ref = {"api_name": mod.api_name, "id": self.module_id(mod.api_name)}
+        owner = {"name": self.user["name"], "id": self.user["id"]}
+        return wire.field_error(
+            "DUPLICATE_DATA",
+            name,
+            index,
+            duplicate_record={"id": other, "module": module_ref, "Owner": owner},
+        )
+
+    @staticmethod
+    def module_id(module: str) -> str:
+        return str(wire.ID_BASE + 100 + list(CRM_MODULES).index(module))
+
+    # writes ----------------------------------------------------------------------------
+    def _index(self, module: str, rec: dict[str, Any], remove: bool = False) -> None:
+        for (mod, name), index_map in self.unique.items():
+            if mod != module or rec.get(name) is None:
+                continue
+            if remove:
+                index_map.pop(_key(rec[name]), None)
+            else:
+                index_map[_key(rec[name])] = rec["id"]
+
+    def _success(self, rec: dict[str, Any], message: str) -> dict[str, Any]:
+        by = {"name": self.user["name"], "id": self.user["id"]}
+        details = {
+            "Modified_Time": rec["Modified_Time"],
+            "Modified_By": by,
+            "Created_Time": rec["Created_Time"],
+            "id": rec["id"],
+            "Created_By": by,
+        }
+        return {"code": "SUCCESS", "details": details, "message": message, "status": "success"}
+
+    def create(self, module: str, values: dict[str, Any], now: float) -> dict[str, Any]:
+        """Commit a validated record; fills id, owner and timestamps."""
+        stamp = wire.format_time(now)
+        rec: dict[str, Any] = {"id": self.new_id(), "Owner": self.user["id"]}
+        rec.update({k: v for k, v in values.items() if v is not None})
+        rec.setdefault("Owner", self.user["id"])
+        rec["Created_Time"] = rec["Modified_Time"] = stamp
+        rec["Created_By"] = rec["Modified_By"] = self.user["id"]
+        self.records[module][rec["id"]] = rec
+        self._index(module, rec)
+        return rec
+
+    def change(self, module: str, rec: dict[str, Any], values: dict[str, Any], now: float) -> None:
+        self._index(module, rec, remove=True)
+        for name, value in values.items():
+            if value is None:
+                rec.pop(name, None)
+            else:
+                rec[name] = value
+        rec["Modified_Time"] = wire.format_time(now)
+        rec["Modified_By"] = self.user["id"]
+        self._index(module, rec)
+
+    def insert(self, mod: Module, rows: list[Any], now: float) -> list[dict[str, Any]]:
+        out = []
+        for i, row in enumerate(rows):
+            try:
+                values = self.check(mod, row, i, None)
+            except Invalid as exc:
+                out.append(exc.body)
+                continue
+            out.append(self._success(self.create(mod.api_name, values, now), "record added"))
+        return out
+
+    def update(
+        self, mod: Module, rows: list[Any], now: float, record_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        out = []
+        for i, row in enumerate(rows):
+            rid = record_id or (row.get("id") if isinstance(row, dict) else None)
+            if rid is None:
+                out.append(wire.field_error("MANDATORY_NOT_FOUND", "id", i))
+                continue
+            rec = self.find(mod.api_name, str(rid))
+            if rec is None:
+                out.append(wire.invalid_id(str(rid)))
+                continue
+            try:
+                values = self.check(mod, row, i, rec)
+            except Invalid as exc:
+                out.append(exc.body)
+                continue
+            self.change(mod.api_name, rec, values, now)
+            out.append(self._success(rec, "record updated"))
+        return out
+
+    def duplicate_fields(self, mod: Module, asked: Iterable[str] | None) -> tuple[str, ...]:
+        """Upsert's match fields: those asked for, else system-defined then unique fields."""
+        if asked:
+            return tuple(asked)
+        system = SYSTEM_DUPLICATE_CHECK.get(mod.api_name, ())
+        unique = tuple(f.api_name for f in mod.fields if f.unique and f.api_name not in system)
+        return system + unique
+
+    def upsert(
+        self, mod: Module, rows: list[Any], now: float, asked: Iterable[str] | None
+    ) -> list[dict[str, Any]]:
+        fields = self.duplicate_fields(mod, asked)
+        out = []
+        for i, row in enumerate(rows):
+            match = None
+            if isinstance(row, dict):
+                for name in fields:
+                    if row.get(name) not in (None, ""):
+                        rid = self.find_by(mod.api_name, name, row[name])
+                        if rid is not None:
+                            match = (name, self.records[mod.api_name][rid])
+                            break
+            try:
+                values = self.check(mod, row, i, match[1] if match else None)
+            except Invalid as exc:
+                out.append(exc.body)
+                continue
+            if match:
+                self.change(mod.api_name, match[1], values, now)
+                item = self._success(match[1], "record updated")
+                item.update(action="update", duplicate_field=match[0])
+            else:
+                item = self._success(self.create(mod.api_name, values, now), "record added")
+                item["action"] = "insert"
+            out.append(item)
+        return out
+
+    def delete(self, mod: Module, ids: list[str]) -> list[dict[str, Any]]:
+        out = []
+        for rid in ids:
+            rec = self.records[mod.api_name].pop(rid, None)
+            if rec is None:
+                out.append(wire.invalid_id(rid))
+                continue
+            self._index(mod.api_name, rec, remove=True)
+            out.append(
+                {
+                    "code": "SUCCESS",
+                    "details": {"id": rid},
+                    "message": "record deleted",
+                    "status": "success",
+                }
+            )
+        return out
+
+    # reads -----------------------------------------------------------------------------
+    def render(
+        self, mod: Module, rec: dict[str, Any], fields: Iterable[str] | None = None
+    ) -> dict[str, Any]:
+        """A record as the API shows it: lookups as ``{"name","id"}``, only ``fields``."""
+        names = list(fields) if fields is not None else list(rec)
+        out: dict[str, Any] = {}
+        for name in names:
+            f = mod.field(name)
+            if f is None:
+                continue
+            out[name] = self.show(f, rec.get(name))
+        out["id"] = rec["id"]
+        return out
+
+    def show(self, f: Field, value: Any) -> Any:
+        if value is None:
+            return None
+        if f.data_type == "ownerlookup":
+            return {"name": self.user["name"], "id": value, "email": self.user["email"]}
+        if f.data_type == "lookup" and f.lookup:
+            target = self.records[f.lookup].get(value)
+            display = CRM_MODULES[f.lookup].display_field
+            return {"name": target.get(display) if target else None, "id": value}
+        return value
+
+    def ordered(
+        self, module: str, sort_by: str | None = None, descending: bool = False
+    ) -> list[dict[str, Any]] | Iterator[dict[str, Any]]:
+        """Records in Zoho's order: by id unless ``sort_by`` names another field."""
+        records = self.records[module].values()
+        if sort_by in (None, "id"):
+            return reversed(list(records)) if descending else iter(records)
+        return sorted(
+            records,
+            key=lambda r: (r.get(sort_by) is None, r.get(sort_by) or ""),
+            reverse=descending,
+        )
+
+    def counts(self) -> dict[str, int]:
+        return {m: len(recs) for m, recs in self.records.items()}
+
+    # lead conversion ---------------------------------------------------------------------
+    def convert_lead(
+        self, lead_id: str, request: dict[str, Any], now: float
+    ) -> tuple[int, dict[str, Any]]:
+        """Convert a lead into Account (reused by name), Contact and, if asked, a Deal."""
+        lead = self.records["Leads"].get(lead_id)
+        if lead is None:
+            if lead_id in self.converted:
+                body = wire.error(
+                    "ID_ALREADY_CONVERTED", wire.MSG_ALREADY_CONVERTED, {"resource_path_index": 2}
+                )
+                return 202, body
+            return 400, wire.error(
+                "INVALID_DATA", wire.MSG_INVALID_DATA, {"resource_path_index": 2}
+            )
+        deal_in = request.get("Deals")
+        if deal_in is not None:
+            try:
+                deal_values = self.check(CRM_MODULES["Deals"], deal_in, 0, None)
+            except Invalid as exc:
+                item = exc.body
+                item["details"]["json_path"] = "$.data[0].Deals." + item["details"]["api_name"]
+                return 400, {"data": [item]}
+        account_ref = (request.get("Accounts") or {}).get("id")
+        if account_ref and account_ref not in self.records["Accounts"]:
+            item = wire.field_error("INVALID_DATA", "Accounts", 0)
+            return 400, {"data": [item]}
+        account_id = account_ref or self.find_by("Accounts", "Account_Name", lead["Company"])
+        if account_id is None:
+            account = self.create("Accounts", {"Account_Name": lead["Company"]}, now)
+            account_id = account["id"]
+        contact_values = {
+            k: lead[k]
+            for k in ("First_Name", "Last_Name", "Email", "Phone", "Mobile", "Lead_Source")
+            if k in lead
+        }
+        contact_values["Account_Name"] = account_id
+        email_owner = self.find_by("Contacts", "Email", lead["Email"]) if "Email" in lead else None
+        contact = (
+            self.records["Contacts"][email_owner]
+            if email_owner
+            else self.create("Contacts", contact_values, now)
+        )
+        details: dict[str, Any] = {
+            "Contacts": {"name": contact.get("Last_Name"), "id": contact["id"]},
+            "Accounts": {
+                "name": self.records["Accounts"][account_id]["Account_Name"],
+                "id": account_id,
+            },
+            "Deals": None,
+        }
+        if deal_in is not None:
+            deal_values.update(Account_Name=account_id, Contact_Name=contact["id"])
+            deal = self.create("Deals", deal_values, now)
+            details["Deals"] = {"name": deal["Deal_Name"], "id": deal["id"]}
+        self._index("Leads", lead, remove=True)
+        del self.records["Leads"][lead_id]
+        self.converted.add(lead_id)
+        item = {
+            "code": "SUCCESS",
+            "details": details,
+            "message": "The record has been converted successfully",
+            "status": "success",
+        }
+        return 200, {"data": [item]}
