@@ -250,7 +250,7 @@ class Step:
     line: int
     source: SourceSpec
     target: TargetSpec
-    operation: str
+    operation: str  # insert, upsert, update; "write" for a file target
     key: tuple[str, ...]
     source_key: tuple[str, ...]
     fields: tuple[FieldMap, ...]
@@ -498,7 +498,16 @@ class _Loader:
         target = ctx.target_spec(raw["target"])
         source = ctx.source_spec(raw["source"])
         operation = str(raw.get("operation", "upsert")).lower()
-        if operation not in OPERATIONS:
+        if target.is_file:
+            if "operation" in raw:
+                ctx.fail(
+                    "a file target takes no operation",
+                    ("operation",),
+                    field="operation",
+                    hint="remove it: records are written to the file",
+                )
+            operation = "write"
+        elif operation not in OPERATIONS:
             ctx.fail(
                 f"unknown operation '{operation}'",
                 ("operation",),

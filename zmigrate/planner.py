@@ -45,6 +45,93 @@ CRM_GET_FIELDS_MAX = 50
 """CRM GET list calls take at most 50 fields; more need another pass over the pages."""
 
 
+def _obj(props: dict[str, Any], required: tuple[str, ...] | None = None) -> dict[str, Any]:
+    return {"type": "object", "properties": props, "required": list(required or props)}
+
+
+_INT = {"type": "integer", "minimum": 0}
+_NUM = {"type": "number", "minimum": 0}
+_STR = {"type": "string"}
+_PHASE_SCHEMA = _obj(
+    {
+        "kind": {"enum": ["read", "write"]},
+        "product": {"enum": list(PRODUCT_ORDER)},
+        "method": {"enum": ["bulk", "rest", "bulk_read", "rest_pages", "list_pages"]},
+        "records": _INT,
+        "batch_size": _INT,
+        "batches": _INT,
+        "requests": _INT,
+        "credits": _INT,
+        "bulk_jobs": _INT,
+        "seconds": _NUM,
+        "reason": _STR,
+    }
+)
+PLAN_JSON_SCHEMA: dict[str, Any] = _obj(
+    {
+        "schema": {"const": "zmigrate.plan/1"},
+        "manifest": _STR,
+        "target": _obj(
+            {
+                "data_center": _STR,
+                "crm_edition": _STR,
+                "crm_users": _INT,
+                "crm_daily_credits": {"type": ["integer", "null"]},
+                "crm_concurrency": _INT,
+                "books_plan": _STR,
+                "books_daily_limit": _INT,
+                "inventory_plan": _STR,
+                "inventory_daily_limit": _INT,
+            }
+        ),
+        "steps": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "name": _STR,
+                    "target": _STR,
+                    "operation": {"enum": ["insert", "upsert", "update", "write"]},
+                    "source": _STR,
+                    "rows": _INT,
+                    "records": _INT,
+                    "records_estimated": {"type": "boolean"},
+                    "depends_on": {"type": "array", "items": _STR},
+                    "method": _STR,
+                    "batches": _INT,
+                    "requests": _INT,
+                    "credits": _INT,
+                    "bulk_jobs": _INT,
+                    "seconds": _NUM,
+                    "phases": {"type": "array", "items": _PHASE_SCHEMA},
+                }
+            ),
+        },
+        "totals": {
+            "type": "object",
+            "propertyNames": {"enum": list(PRODUCT_ORDER)},
+            "additionalProperties": _obj(
+                {
+                    "plan": _STR,
+                    "requests": _INT,
+                    "credits": _INT,
+                    "bulk_jobs": _INT,
+                    "seconds": _NUM,
+                    "days": _INT,
+                    "daily_limit": {"type": ["integer", "null"]},
+                    "concurrency": _INT,
+                    "wait_seconds": _NUM,
+                }
+            ),
+        },
+        "estimated_seconds": _NUM,
+        "days": _INT,
+        "token_refreshes": _INT,
+        "warnings": {"type": "array", "items": _STR},
+    }
+)
+"""JSON Schema (draft 2020-12) of ``Plan.to_dict()``; the README documents each field."""
+
+
 @dataclass(frozen=True)
 class Phase:
     """One priced way to read or write a step's records in one product."""
@@ -625,13 +712,12 @@ def _finance_warning(t: ProductTotals, target: Target) -> str:
         f"{t.product}: {_fmt(t.requests)} requests need {t.days} days at the {t.plan} plan's "
         f"{_fmt(t.daily_limit or 0)}/day (~{duration(t.wait_seconds)} of waiting)"
     )
-    better = [
-        f"{p.name} ({_fmt(p.daily_limit)}/day): {math.ceil(t.requests / p.daily_limit)} days"
-        for p in plans.values()
-        if p.daily_limit > (t.daily_limit or 0)
-    ]
-    better = list(dict.fromkeys(better))
+    better: dict[int, str] = {}
+    for p in plans.values():
+        if p.daily_limit > (t.daily_limit or 0) and p.daily_limit not in better:
+            days = math.ceil(t.requests / p.daily_limit)
+            better[p.daily_limit] = f"{p.name} ({_fmt(p.daily_limit)}/day): {days} days"
     tail = f"{t.product} has no bulk API, every record is a request"
     if better:
-        return f"{msg}; a higher plan's daily cap would help: {'; '.join(better)}; {tail}"
+        return f"{msg}; a higher plan's daily cap would help: {'; '.join(better.values())}; {tail}"
     return f"{msg}; this is the highest plan; {tail}: split the migration or import by CSV"
