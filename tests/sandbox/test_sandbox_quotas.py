@@ -84,6 +84,7 @@ async def test_daily_cap_answers_45_until_the_next_day(make_sandbox, http) -> No
     async with http.get(url, params=params, headers=auth) as resp:
         assert resp.status == 429
         assert (await resp.json())["code"] == 45
+        assert resp.headers["X-Rate-Limit-Remaining"] == "0"
     # Inventory's daily pool is untouched
     async with http.get(sb.urls["api"] + "/inventory/v1/items", params=params, headers=auth) as r:
         assert r.status == 200

@@ -31,8 +31,9 @@ HTTP  code  when
 500   1000  internal error (fault injection)
 ====  ====  ==============================================================================
 
-Every admitted response carries ``X-Rate-Limit-Limit`` (daily cap), ``X-Rate-Limit-Remaining``
-and ``X-Rate-Limit-Reset`` (Zoho seconds until the day resets).
+Every response past the organization check (429s included) carries ``X-Rate-Limit-Limit``
+(daily cap), ``X-Rate-Limit-Remaining`` and ``X-Rate-Limit-Reset`` (Zoho seconds until the
+day resets).
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ MESSAGES = {
     "purchaseorders": ("Purchase Order has been created.", "Purchase Order has been updated.",
                        "Purchase Order has been deleted."),
 }  # fmt: skip
+THROTTLE_MESSAGES = {
+    44: "You have made too many requests in a minute. Please try again after some time.",
+    45: "You have reached the maximum number of API requests allowed per day.",
+    1070: "You have exceeded the maximum number of concurrent requests allowed.",
+}
 REPORT_NAMES = {
     "contacts": "Contacts",
     "items": "Items",
@@ -338,21 +344,12 @@ class FinanceProduct(Product):
             return Admission(error(400, 2, "Invalid value passed for organization_id"))
         now = self.sandbox.clock.now()
         code = self.quota.admit(org, now)
-        if code == 45:
-            return Admission(
-                error(429, 45, "You have reached the maximum number of API requests per day.")
-            )
-        if code == 44:
-            return Admission(
-                error(429, 44, "You have made too many requests in a minute. Try again later.")
-            )
-        if code == 1070:
-            return Admission(
-                error(429, 1070, "You have exceeded the maximum number of concurrent requests.")
-            )
-        return Admission(
-            release=lambda: self.quota.release(org), headers=self.quota.headers(org, now)
-        )
+        headers = self.quota.headers(org, now)
+        if code is not None:
+            refusal = error(429, code, THROTTLE_MESSAGES[code])
+            refusal.headers.update(headers)
+            return Admission(refusal)
+        return Admission(release=lambda: self.quota.release(org), headers=headers)
 
     def counts(self) -> dict[str, int]:
         orgs = self.store.org_ids
