@@ -38,6 +38,18 @@ NOW = 1_700_000_000.0
         (400, {"code": 1001, "message": "already exists"}, RequestRejected),
         (429, {"code": "TOO_MANY_REQUESTS", "status": "error"}, Throttled),
         (400, {"code": "TOO_MANY_REQUESTS", "status": "error"}, Throttled),
+        (
+            429,
+            {"code": "TOO_MANY_REQUESTS", "details": {"type": "concurrency"}},
+            ConcurrencyLimited,
+        ),
+        (
+            400,
+            {"code": "TOO_MANY_REQUESTS", "details": {"type": "sub_concurrency"}},
+            ConcurrencyLimited,
+        ),
+        (429, {"code": "LIMIT_EXCEEDED", "details": {"limit": 5000}}, QuotaExhausted),
+        (400, {"code": "LIMIT_EXCEEDED", "details": {"limit": 2000}}, RequestRejected),
         (401, {"code": "INVALID_TOKEN", "status": "error"}, AuthError),
         (400, {"code": "REQUIRED_PARAM_MISSING", "status": "error"}, RequestRejected),
         (503, None, ServerError),
@@ -72,6 +84,7 @@ def test_retry_policy_waits() -> None:
     policy = RetryPolicy(attempts=5, base=1.0, cap=8.0, window=60.0)
     throttled = Throttled("x")
     assert policy.delay(1, throttled, 0.5) == 60.0  # a whole window when Zoho doesn't say
+    assert policy.delay(1, throttled, 0.5, windowed=False) == 0.5  # CRM: no minute window
     assert policy.delay(1, Throttled("x", retry_after=7.0), 0.5) == 7.0
     server = ServerError("x")
     assert policy.delay(1, server, 0.999) <= 1.0

@@ -5,9 +5,11 @@ Every request goes through :meth:`Transport.request` with the :class:`Channel` o
 ``zmigrate.errors`` by :func:`classify` and aiohttp exceptions by :func:`network_error`, and
 the retry loop decides by error *class* only:
 
-- ``Throttled`` (code 44, HTTP 429, CRM TOO_MANY_REQUESTS): the window is full. Stop sending
-  on this product until Retry-After (or one whole window) has passed; don't hammer.
-- ``ConcurrencyLimited`` (1070): one parallel call fewer on this product, then retry.
+- ``Throttled`` (code 44, HTTP 429, CRM TOO_MANY_REQUESTS by 429 or 400): the window is
+  full. Stop sending on this product until Retry-After (Books/Inventory: else one whole
+  window) has passed; don't hammer.
+- ``ConcurrencyLimited`` (1070; CRM TOO_MANY_REQUESTS naming a concurrency pool): one
+  parallel call fewer on this product (or on CRM's heavy-call pool), then retry.
 - ``ServerError`` / ``NetworkError``: bounded exponential backoff with full jitter, never
   shorter than Retry-After. A request that is not idempotent (a create) is retried only if
   it surely never reached Zoho (connection refused); otherwise the caller must first look
@@ -54,6 +56,8 @@ CODE_NOT_AUTHENTICATED = 14
 CRM_AUTH_CODES = frozenset({"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "OAUTH_SCOPE_MISMATCH"})
 CRM_THROTTLE_CODES = frozenset({"TOO_MANY_REQUESTS"})
 CRM_SERVER_CODES = frozenset({"INTERNAL_ERROR", "INTERNAL_SERVER_ERROR"})
+CRM_CREDITS_CODE = "LIMIT_EXCEEDED"  # with HTTP 429: the 24 h credit budget is spent
+CRM_POOL_TYPES = frozenset({"concurrency", "sub_concurrency"})
 MIN_REAL_TIMEOUT = 10.0
 
 
@@ -138,9 +142,17 @@ def classify(
         if status == 429:
             return Throttled(message, **kw)
         return RequestRejected(message, **kw)
-    if code in CRM_THROTTLE_CODES:
-        return Throttled(message, **kw)
-    if status == 429:
+    if code in CRM_THROTTLE_CODES or status == 429:
+        details = body.get("details") if isinstance(body, dict) else None
+        if isinstance(details, dict) and details.get("type") in CRM_POOL_TYPES:
+            return ConcurrencyLimited(message, **kw)
+        if code == CRM_CREDITS_CODE:
+            resets_at = now + retry_after if retry_after is not None else now + DAY
+            return QuotaExhausted(
+                f"{message}: the CRM credit budget of the rolling 24 h is spent; resume later",
+                resets_at=resets_at,
+                **kw,
+            )
         return Throttled(message, **kw)
     if status >= 500 or code in CRM_SERVER_CODES:
         return ServerError(message, **kw)
@@ -172,15 +184,16 @@ class RetryPolicy:
     cap: float = 60.0
     window: float = MINUTE
 
-    def delay(self, attempt: int, error: ZohoError, rand: float) -> float:
+    def delay(self, attempt: int, error: ZohoError, rand: float, windowed: bool = True) -> float:
         """Wait before attempt ``attempt + 1``; ``rand`` in [0, 1) gives the jitter.
 
-        Throttled waits out Retry-After or a whole window (the pacer is blocked meanwhile);
-        everything else backs off exponentially with full jitter, bounded by ``cap`` and
-        never less than Retry-After.
+        Throttled on a product with a per-minute window (``windowed``: Books, Inventory)
+        waits out Retry-After or a whole window (the pacer is blocked meanwhile); everything
+        else backs off exponentially with full jitter, bounded by ``cap`` and never less
+        than Retry-After.
         """
         floor = error.retry_after or 0.0
-        if isinstance(error, Throttled) and not isinstance(error, ConcurrencyLimited):
+        if windowed and isinstance(error, Throttled) and not isinstance(error, ConcurrencyLimited):
             return max(floor, self.window if error.retry_after is None else 0.0)
         backoff = min(self.cap, self.base * 2 ** (attempt - 1)) * rand
         return max(floor, backoff)
@@ -282,10 +295,12 @@ class Transport:
             if not idempotent and sent and not refused:
                 raise error
             if isinstance(error, ConcurrencyLimited):
-                channel.gate.shrink()
-                if channel.heavy_gate is not None and heavy:
+                if heavy and channel.heavy_gate is not None:
                     channel.heavy_gate.shrink()
-            delay = self.policy.delay(attempt, error, self.rng.random())
+                else:
+                    channel.gate.shrink()
+            windowed = channel.pacer is not None
+            delay = self.policy.delay(attempt, error, self.rng.random(), windowed)
             if isinstance(error, Throttled) and channel.pacer is not None:
                 channel.pacer.block_until(self.clock.now() + delay)
             channel.usage.retries += 1
