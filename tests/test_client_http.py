@@ -89,10 +89,16 @@ async def test_crm_throttling_by_http_400_code_is_throttled(fake, http) -> None:
     ok = {"data": [{"status": "success", "code": "SUCCESS", "details": {"id": "9"}}]}
     fake.answers.append((201, ok, {}))
     zoho = client(http, fake)
+    seen = []
+    zoho.transport.observers.append(seen.append)
     outcomes = await zoho.crm.upsert("Leads", [{"Last_Name": "A"}], ["Last_Name"])
     assert outcomes[0].ok and outcomes[0].id == "9"
     assert fake.arrivals[1] - fake.arrivals[0] >= 5.0
     assert zoho.usage()["crm"]["credits"] == 1  # the refused attempt cost nothing
+    assert [(a.product, a.credits, type(a.error).__name__) for a in seen] == [
+        ("crm", 0, "Throttled"),
+        ("crm", 1, "NoneType"),
+    ]
 
 
 async def test_ambiguous_failure_of_a_create_is_not_resent_blindly(fake, http) -> None:

@@ -21,7 +21,7 @@ the retry loop decides by error *class* only:
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -199,6 +199,24 @@ class RetryPolicy:
         return max(floor, backoff)
 
 
+def is_charged(sent: bool, error: ZohoError | None) -> bool:
+    """Whether an attempt's credits count as spent: it may have reached Zoho, which did not
+    refuse it up front (throttling and token refusals happen before any work)."""
+    return sent and not isinstance(error, Throttled | AuthError)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One HTTP attempt, as told to ``Transport.observers`` (per-step accounting, reports)."""
+
+    product: str
+    started: float
+    ended: float
+    credits: int
+    """Credits charged for it (0 when refused up front or never sent)."""
+    error: ZohoError | None
+
+
 @dataclass
 class Usage:
     """What one product has cost so far, for the run report (actual vs planned)."""
@@ -248,6 +266,8 @@ class Transport:
     ) -> None:
         self.session, self.tokens, self.clock = session, tokens, clock
         self.timeout = timeout
+        self.observers: list[Callable[[Attempt], None]] = []
+        """Called after every attempt, retries included (Zoho time, credits charged)."""
         self.policy = policy or RetryPolicy()
         self.rng = rng or random.Random()
 
@@ -277,9 +297,15 @@ class Transport:
         while True:
             attempt += 1
             token = await self.tokens.token()
+            started = self.clock.now()
             error, sent, response = await self._attempt(
                 channel, method, url, token, params, json, data, headers, credits, heavy, raw
             )
+            if self.observers:
+                charged = credits if is_charged(sent, error) else 0
+                seen = Attempt(channel.product, started, self.clock.now(), charged, error)
+                for observer in self.observers:
+                    observer(seen)
             if error is None:
                 channel.gate.succeeded()
                 return response  # type: ignore[return-value]
@@ -346,7 +372,7 @@ class Transport:
                 now = self.clock.now()
                 error = classify(response.status, response.body, response.headers, url, now)
             if reservation is not None and ledger is not None:
-                charged = sent and not isinstance(error, Throttled | AuthError)
+                charged = is_charged(sent, error)
                 ledger.settle(reservation, self.clock.now(), charged=charged)
                 if charged:
                     channel.usage.credits += reservation.credits
