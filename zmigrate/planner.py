@@ -486,11 +486,11 @@ def _compare(chosen: Phase, other: Phase, spc: float) -> str:
         return f"{head}; same credits, faster"
     if spc == 0:
         return f"{head}; credits are unlimited on this edition, so the faster way wins"
+    saved = chosen.credits - other.credits
     extra = other.seconds - chosen.seconds
     return (
-        f"{head}; {name(other)} would save {_fmt(other.credits - chosen.credits)} credits "
-        f"(worth ~{_fmt((other.credits - chosen.credits) * spc)} s) but take "
-        f"~{_fmt(extra)} s longer"
+        f"{head}; {name(other)} would save {_fmt(saved)} credit{'s' if saved != 1 else ''} "
+        f"(worth ~{_fmt(saved * spc)} s of the 24 h window) but take ~{_fmt(extra)} s longer"
     )
 
 
@@ -690,10 +690,10 @@ def _crm_warnings(t: ProductTotals, steps: tuple[StepPlan, ...], target: Target)
         if p.product == "crm" and p.method == "rest" and p.kind == "write"
     ]
     if rest_writes:
-        bulk = sum(crm_bulk_write(p.records, target).credits for p in rest_writes)
         rest = sum(p.credits for p in rest_writes)
-        if bulk < rest:
-            helps.append(f"Bulk Write for the REST steps ({_fmt(rest)} -> {_fmt(bulk)} credits)")
+        best = sum(min(p.credits, crm_bulk_write(p.records, target).credits) for p in rest_writes)
+        if best < rest:
+            helps.append(f"Bulk Write for the REST steps ({_fmt(rest)} -> {_fmt(best)} credits)")
     if ed.per_user_credits and (ed.max_credits is None or t.credits <= ed.max_credits):
         users = math.ceil((t.credits - ed.base_credits) / ed.per_user_credits)
         helps.append(f"{_fmt(users)} users on {t.plan} (+{_fmt(ed.per_user_credits)} credits each)")

@@ -1,0 +1,261 @@
+"""The quota bill, checked against hand-computed figures from the seed card's tables."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from zmigrate import quotas
+from zmigrate.manifest import Target, load_manifest
+from zmigrate.planner import (
+    PLAN_JSON_SCHEMA,
+    choose_method,
+    crm_bulk_read,
+    crm_bulk_write,
+    crm_rest_read,
+    crm_rest_write,
+    finance_write,
+    plan,
+)
+from zmigrate.sources import StepCount
+
+PLANS = Path(__file__).resolve().parent.parent / "plans"
+
+
+def target(
+    edition: str = "enterprise",
+    users: int = 10,
+    books: str = "standard",
+    inventory: str = "standard",
+) -> Target:
+    return Target("com", edition, users, books, inventory, None, None, 1)
+
+
+@pytest.mark.parametrize(
+    ("edition", "users", "credits"),
+    [
+        ("free", 3, 5_000),  # no per-user credits
+        ("standard", 10, 52_500),  # 50,000 + 10 x 250
+        ("standard", 300, 100_000),  # 125,000 capped at 100,000
+        ("professional", 20, 60_000),  # 50,000 + 20 x 500
+        ("professional", 10_000, 3_000_000),  # capped
+        ("enterprise", 10, 60_000),  # 50,000 + 10 x 1,000
+        ("enterprise", 10_000, 5_000_000),  # capped
+        ("ultimate", 10, 70_000),  # 50,000 + 10 x 2,000, no cap
+    ],
+)
+def test_crm_daily_credits_per_edition(edition, users, credits):
+    assert target(edition, users).crm_daily_credits == credits
+
+
+def test_crm_rest_write_batches_and_credits():
+    t = target()
+    p = crm_rest_write(1_005, t)
+    # 10 full batches of 100 (10 credits each) + one of 5 (1 credit)
+    assert (p.batch_size, p.batches, p.requests, p.credits) == (100, 11, 11, 101)
+    assert p.seconds == pytest.approx(0.8)  # 11 requests fit in one round of 20 concurrent
+    assert crm_rest_write(95, t).credits == 10
+    free = crm_rest_write(1_005, target("free"))  # 5 concurrent: 3 rounds
+    assert free.seconds == pytest.approx(3 * 0.8)
+
+
+def test_crm_bulk_write_jobs():
+    t = target()
+    assert (crm_bulk_write(25_000, t).bulk_jobs, crm_bulk_write(25_000, t).credits) == (1, 500)
+    p = crm_bulk_write(60_000, t)
+    assert (p.batch_size, p.bulk_jobs, p.credits) == (25_000, 3, 1_500)
+    # per job: upload, create, result download, and a status poll every 5 s of the job
+    full = 3 + -(-(3 + 25_000 / 2_000) // 5)
+    part = 3 + -(-(3 + 10_000 / 2_000) // 5)
+    assert p.requests == 2 * full + part
+
+
+def test_crm_reads():
+    t = target()
+    pages = crm_rest_read(30_000, t)
+    assert (pages.requests, pages.credits) == (150, 150)
+    assert pages.seconds == pytest.approx(150 * 0.8)  # one page after another
+    assert crm_rest_read(30_000, t, fields=51).requests == 300
+    bulk = crm_bulk_read(450_000, t)
+    assert (bulk.bulk_jobs, bulk.credits, bulk.batch_size) == (3, 150, 200_000)
+
+
+def test_books_one_request_per_record_at_100_a_minute():
+    p = finance_write("books", 600, target())
+    assert (p.requests, p.credits, p.batch_size) == (600, 0, 1)
+    assert p.seconds == pytest.approx(360)  # 600 requests at 100/min
+
+
+@pytest.mark.parametrize(
+    ("edition", "records", "method"),
+    [
+        ("enterprise", 5_000, "rest"),  # 500 credits either way: REST is faster
+        ("enterprise", 5_001, "rest"),  # saves 1 credit (~1.4 s of window) for ~5 s more
+        ("enterprise", 6_000, "bulk"),  # saves 100 credits
+        ("enterprise", 10_000, "bulk"),
+        ("free", 5_001, "bulk"),  # a credit is worth 17 s on free
+        ("standard", 1_000_000, "bulk"),
+        ("ultimate", 1_000_000, "bulk"),
+    ],
+)
+def test_bulk_write_crossover(edition, records, method):
+    phase = choose_method("write", "crm", records, "auto", target(edition))
+    assert phase.method == method
+    assert phase.reason.startswith("auto: ")
+
+
+def test_crossover_reasons_give_numbers():
+    bulk = choose_method("write", "crm", 10_000, "auto", target())
+    assert "Bulk Write 1 job = 500 credits" in bulk.reason
+    assert "REST 100 requests = 1,000 credits" in bulk.reason
+    assert "saves 500 credits" in bulk.reason
+    rest = choose_method("write", "crm", 5_001, "auto", target())
+    assert (
+        "Bulk Write would save 1 credit (worth ~1 s of the 24 h window) but take ~6 s longer"
+        in rest.reason
+    )
+
+
+def test_forced_methods_are_respected():
+    assert choose_method("write", "crm", 10, "bulk", target()).method == "bulk"
+    rest = choose_method("write", "crm", 100_000, "rest", target())
+    assert rest.method == "rest" and rest.reason.startswith("method = 'rest'")
+
+
+def test_bulk_read_crossover():
+    t = target()
+    assert choose_method("read", "crm", 2_000, "auto", t).method == "rest_pages"
+    assert choose_method("read", "crm", 30_000, "auto", t).method == "bulk_read"
+    big = choose_method("read", "crm", 100_001, "auto", target("ultimate"))
+    assert big.method == "bulk_read" and "PAGINATION_LIMIT_EXCEEDED" in big.reason
+    assert choose_method("read", "books", 1_000, "auto", t).method == "list_pages"
+
+
+def manifest(tmp_path: Path, body: str, **kw: str) -> Path:
+    head = '[target]\ncrm_edition = "{edition}"\ncrm_users = {users}\nbooks_plan = "{books}"\n'
+    args = {"edition": "enterprise", "users": 10, "books": "standard"} | kw
+    path = tmp_path / "m.toml"
+    path.write_text(head.format(**args) + textwrap.dedent(body))
+    return path
+
+
+INVOICES = """\
+[[steps]]
+name = "customers"
+source = { file = "c.csv" }
+target = "books:contacts"
+key = ["contact_name"]
+[steps.fields]
+contact_name = "name"
+
+[[steps]]
+name = "invoices"
+source = { file = "i.csv" }
+target = "books:invoices"
+key = ["invoice_number"]
+[steps.fields]
+invoice_number = "no"
+"line_items[].rate" = "rate"
+[steps.lookups]
+customer_id = { step = "customers", column = "cust" }
+"""
+
+
+def test_books_invoices_on_standard_need_days(tmp_path):
+    m = load_manifest(manifest(tmp_path, INVOICES))
+    counts = {"customers": StepCount(0, 0, False), "invoices": StepCount(40_000, 25_000, False)}
+    p = plan(m, counts)
+    books = p.totals["books"]
+    assert (books.requests, books.days, books.daily_limit) == (25_000, 13, 2_000)
+    assert books.seconds == pytest.approx(25_000 * 0.6)
+    # 12 waits for the window; the work of the first 12 days happens inside them
+    assert p.estimated_seconds == pytest.approx(12 * quotas.DAY + 15_000 / 13)
+    assert p.days == 13
+    assert p.token_refreshes == 5 + 12  # 15,000 s of work / 3,300 s a token, + one per pause
+    (warning,) = p.warnings
+    assert "books: 25,000 requests need 13 days at the standard plan's 2,000/day" in warning
+    assert "professional (5,000/day): 5 days" in warning
+    assert "premium (10,000/day): 3 days" in warning and "no bulk API" in warning
+
+
+def test_books_on_the_top_plan_says_so(tmp_path):
+    m = load_manifest(manifest(tmp_path, INVOICES, books="ultimate"))
+    counts = {"customers": StepCount(0, 0, False), "invoices": StepCount(25_000, 25_000, False)}
+    (warning,) = plan(m, counts).warnings
+    assert "3 days" in warning and "highest plan" in warning
+
+
+CONTACTS = """\
+[[steps]]
+name = "contacts"
+source = { file = "c.csv" }
+target = "crm:Contacts"
+key = ["Email"]
+method = "rest"
+[steps.fields]
+Last_Name = "last"
+Email = "email"
+[steps.lookups]
+Account_Name = { step = "accounts", column = "acc" }
+
+[[steps]]
+name = "accounts"
+source = { file = "a.csv" }
+target = "crm:Accounts"
+key = ["Account_Name"]
+[steps.fields]
+Account_Name = "name"
+"""
+
+
+def test_credits_over_the_edition_budget_warn_with_remedies(tmp_path):
+    m = load_manifest(manifest(tmp_path, CONTACTS, edition="free", users=1))
+    counts = {"contacts": StepCount(60_000, 60_000, False), "accounts": StepCount(10, 10, False)}
+    p = plan(m, counts)
+    assert [s.name for s in p.steps] == ["accounts", "contacts"]  # dependency order
+    crm = p.totals["crm"]
+    assert (crm.credits, crm.days, crm.daily_limit) == (6_001, 2, 5_000)
+    (warning,) = p.warnings
+    assert "6,001 credits exceed the free edition's 5,000 per 24 h (1 users): 2 windows" in warning
+    assert "Bulk Write for the REST steps (6,001 -> 1,501 credits)" in warning
+    assert "the standard edition (50,250 credits/24 h with 1 users)" in warning
+
+
+def test_fits_within_one_window(tmp_path):
+    m = load_manifest(manifest(tmp_path, CONTACTS))
+    counts = {"contacts": StepCount(60_000, 60_000, False), "accounts": StepCount(10, 10, False)}
+    p = plan(m, counts)
+    assert p.totals["crm"].credits == 6_001 and p.totals["crm"].days == 1
+    assert p.warnings == () and p.days == 1
+
+
+def test_sample_plan_json_matches_the_schema():
+    p = plan(load_manifest(PLANS / "sample.toml"))
+    data = json.loads(p.to_json())
+    jsonschema.validate(data, PLAN_JSON_SCHEMA)
+    assert [s["name"] for s in data["steps"]] == [
+        "accounts",
+        "contacts",
+        "deals",
+        "items",
+        "customers",
+        "invoices",
+    ]
+    invoices = data["steps"][-1]
+    assert (invoices["records"], invoices["requests"], invoices["method"]) == (60, 60, "rest")
+    assert data["totals"]["crm"]["credits"] == 5 + 10 + 5
+    assert data["totals"]["books"]["requests"] == 90
+    assert data["totals"]["inventory"]["requests"] == 40
+
+
+def test_crm_to_books_plan_reads_with_bulk_and_writes_one_by_one():
+    p = plan(load_manifest(PLANS / "crm_to_books.toml"))
+    sync = p.step("crm_accounts_to_books")
+    assert sync.method == "bulk_read+rest" and sync.records == 30_000 and sync.estimated
+    assert sync.credits == 50 and sync.write is not None and sync.write.requests == 30_000
+    assert p.step("accounts_backup").method == "bulk_read"
+    assert p.totals["books"].days == 6
