@@ -119,6 +119,11 @@ async def test_zoho_error_bodies(sandbox, http) -> None:
             assert await resp.json() == {"error": expected}
     errors = sandbox.state()["errors"]["accounts"]
     assert errors == {e: 1 for _, e in cases}
+    # an unreadable form is a request without fields, never a server error
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    async with http.post(url, data=b"\xff\xfe", headers=form) as resp:
+        assert await resp.json() == {"error": "unsupported_grant_type"}
+    assert sandbox.state()["bugs"] == 0
 
 
 async def test_too_many_tokens_from_one_refresh_token(sandbox, http) -> None:

@@ -178,6 +178,16 @@ async def test_bad_input_gets_zoho_errors(sandbox, call) -> None:
         assert set(body) == {"code", "message"}
     status, body, _ = await call("POST", "/books/v3/items", json={"name": "N", "rate": "abc"})
     assert (status, body["code"]) == (400, 2)
+    big = {"contact_name": "Big", "payment_terms": "9" * 30}
+    assert (await call("POST", "/books/v3/contacts", json=big))[1]["code"] == 2
+    garbage = {"Content-Type": "multipart/form-data; boundary=xx"}
+    status, body, _ = await call(
+        "POST", "/books/v3/contacts", data=b"--xx\r\ngarbage", headers=garbage
+    )
+    assert (status, body["code"]) == (400, 1038)
+    for page in ("9" * 30, "\u00b2", "-1"):
+        status, body, _ = await call("GET", "/books/v3/contacts", params={"page": page})
+        assert (status, body["code"]) == (400, 2), page
     assert sandbox.state()["bugs"] == 0
 
 

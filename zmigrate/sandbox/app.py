@@ -192,6 +192,7 @@ class Sandbox:
     """A running sandbox: its config, clock, credentials, token store, products and stats."""
 
     def __init__(self, config: SandboxConfig, clock: Clock | None = None) -> None:
+        # imported here: product modules may import this one (for types or helpers)
         from zmigrate.sandbox.installed import INSTALLED
 
         self.config = config
@@ -330,7 +331,7 @@ class Sandbox:
         self.save()
 
     def _new_app(self, max_size: int, *middlewares: Any) -> web.Application:
-        app = web.Application(client_max_size=max_size, middlewares=middlewares)
+        app = web.Application(client_max_size=max_size, middlewares=(_safety_net, *middlewares))
         app[SANDBOX] = self
         _add_admin_routes(app)
         return app
@@ -451,14 +452,31 @@ class Sandbox:
         return response
 
 
+@web.middleware
+async def _safety_net(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Last line: an unexpected exception is counted as a bug and answered Zoho-style."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        request.app[SANDBOX].stats.bugs += 1
+        log.exception("sandbox bug while serving %s %s", request.method, request.path)
+        return zoho_json({"code": 1000, "message": "Internal error"}, 500, 1000)
+
+
 def _next(port: int, offset: int) -> int:
     return port + offset if port else 0
 
 
 def _reset(request: web.Request) -> Exception:
+    """Abort the connection (the client sees a reset); the returned exception is raised to
+    leave the handler and is never written, since the transport is gone."""
     if request.transport is not None:
         request.transport.abort()
-    return web.HTTPException()  # never written: the transport is gone
+    return web.HTTPException()
 
 
 @contextlib.asynccontextmanager

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 if TYPE_CHECKING:
     from zmigrate.sandbox.app import Sandbox
@@ -98,14 +99,25 @@ def zoho_json(body: Any, status: int = 200, code: int | str | None = None) -> we
     return resp
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def read_form(request: web.Request) -> Mapping[str, Any]:
+    """The request's form fields; raises :class:`BadJson` when the form cannot be parsed."""
+    try:
+        return await request.post()
+    except (ValueError, HttpProcessingError) as exc:  # UnicodeDecodeError is a ValueError
+        raise BadJson(f"unreadable form body: {exc}") from exc
+
+
 async def read_json(request: web.Request) -> Any:
     """The request's JSON body: raw JSON, or a form field ``JSONString`` (Books accepts both).
 
     Raises :class:`BadJson` when absent or malformed; an oversized body raises aiohttp's
     ``HTTPRequestEntityTooLarge``, which the core answers in the product's format.
     """
-    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.post()
+    if request.content_type in FORM_TYPES:
+        form = await read_form(request)
         raw = form.get("JSONString")
         if not isinstance(raw, str):
             raise BadJson("JSONString missing")

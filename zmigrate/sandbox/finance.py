@@ -42,7 +42,7 @@ import datetime as dt
 import math
 import re
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, ClassVar
@@ -57,6 +57,7 @@ ORG_PARAM = "organization_id"
 LIST_PARAMS = frozenset({ORG_PARAM, "page", "per_page", "sort_column", "sort_order"})
 FIRST_ID = 460_000_000_026_049
 """Zoho Books ids are long numeric strings; the sandbox counts up from one like theirs."""
+MAX_PAGE_PARAM = 2**31 - 1
 NUMBER_PREFIX = {"invoices": "INV-", "salesorders": "SO-", "purchaseorders": "PO-"}
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -255,6 +256,8 @@ def _number(value: Any, name: str, integer: bool = False) -> float | int:
         raise invalid(name)
     if integer and (isinstance(value, float) and not value.is_integer()):
         raise invalid(name)
+    if abs(value) >= 2**63:  # JSON numbers Zoho can store; orjson cannot write more either
+        raise invalid(name)
     return int(value) if integer else value
 
 
@@ -272,7 +275,7 @@ def check_value(f: Field, value: Any, name: str) -> Any:
     if kind == "lookup":
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
-        if not isinstance(value, str) or not value.isdigit():
+        if not isinstance(value, str) or not (value.isascii() and value.isdigit()):
             raise invalid(name)
         return value
     if not isinstance(value, str):
@@ -422,11 +425,14 @@ class FinanceProduct(Product):
         page = _positive(query.get("page", "1"), "page")
         per_page = min(_positive(query.get("per_page", str(BOOKS_PAGE_MAX)), "per_page"),
                        BOOKS_PAGE_MAX)  # fmt: skip
-        rows = self.store.table(query[ORG_PARAM], module.api_name).values()
+        rows: Collection[dict[str, Any]] = self.store.table(
+            query[ORG_PARAM], module.api_name
+        ).values()
         filters = [(k, v) for k, v in query.items() if k not in LIST_PARAMS]
         if filters:
             rows = [r for r in rows if _matches(r, filters, module)]
-        chunk = list(islice(rows, (page - 1) * per_page, page * per_page + 1))
+        start = (page - 1) * per_page
+        chunk = list(islice(rows, start, start + per_page + 1)) if start < len(rows) else []
         subforms = {f.api_name for f in module.fields if f.data_type == "subform"}
         listed = [
             {k: v for k, v in r.items() if k not in subforms} if subforms else r
@@ -613,7 +619,7 @@ class FinanceProduct(Product):
 
 
 def _positive(raw: str, name: str) -> int:
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE_PARAM:
         raise invalid(name)
     return int(raw)
 

@@ -24,6 +24,7 @@ Zoho does when an org lives elsewhere. Tokens are kept by their SHA-256 only.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections import deque
@@ -34,10 +35,12 @@ from aiohttp import web
 
 from zmigrate.clock import Clock
 from zmigrate.quotas import DATA_CENTERS, TOKEN_LIFETIME
-from zmigrate.sandbox.core import SANDBOX, zoho_json
+from zmigrate.sandbox.core import FORM_TYPES, SANDBOX, BadJson, read_form, zoho_json
 
 CODE_LIFETIME = 180.0
 """Grant codes from the API console expire after three minutes."""
+PURGE_EVERY = 1_000
+"""Access tokens issued between two sweeps of expired ones."""
 TOKEN_RATE_WINDOW = 600.0
 """Zoho allows a limited number of access tokens per grant in ten minutes."""
 
@@ -88,6 +91,7 @@ class TokenStore:
         self._codes: dict[str, Grant] = {}
         self._access: dict[str, TokenInfo] = {}
         self._issued: dict[str, deque[float]] = {}
+        self._since_purge = 0
 
     def add_refresh_token(self, token: str, scopes: tuple[str, ...]) -> None:
         self._refresh[_digest(token)] = Grant(self.client_id, scopes)
@@ -177,10 +181,11 @@ class TokenStore:
         return True
 
     def _purge(self, now: float) -> None:
-        """Drop tokens expired over a day ago, so long runs don't grow the store forever."""
-        if len(self._access) % 1024 == 0:
-            cutoff = now - 86_400
-            self._access = {k: v for k, v in self._access.items() if v.expires_at > cutoff}
+        """Drop expired tokens now and then, so long runs don't grow the store forever."""
+        self._since_purge += 1
+        if self._since_purge >= PURGE_EVERY:
+            self._since_purge = 0
+            self._access = {k: v for k, v in self._access.items() if v.expires_at > now}
 
     def dump(self) -> dict[str, Any]:
         return {
@@ -204,9 +209,10 @@ async def _token_endpoint(request: web.Request) -> web.Response:
     if dc not in DATA_CENTERS:
         return zoho_json({"error": "invalid_data_center"}, status=404, code="invalid_dc")
     params = dict(request.query)
-    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.post()
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    if request.content_type in FORM_TYPES:
+        with contextlib.suppress(BadJson):  # an unreadable form is a request without fields
+            form = await read_form(request)
+            params.update({k: v for k, v in form.items() if isinstance(v, str)})
     status, body = sandbox.tokens.exchange(params, dc, sandbox.urls["api"])
     error = body.get("error")
     if error:
