@@ -85,7 +85,7 @@ class CrmProduct(Product):
         self.user = {
             "id": str(wire.ID_BASE + 5),
             "name": "Sandbox Admin",
-            "email": "admin@sandbox.zmigrate.invalid",
+            "email": "crmsandbox@zmgrt.com",
         }
         self.created = wire.format_time(sandbox.clock.now())
         self._fresh()
@@ -474,7 +474,7 @@ class CrmProduct(Product):
     @op("get")
     async def count(self, request: web.Request) -> web.StreamResponse:
         mod = self._module(request)
-        return zoho_json({"count": len(self.store.records[mod.api_name])})
+        return zoho_json({"count": str(len(self.store.records[mod.api_name]))})
 
     @op("insert")
     async def insert(self, request: web.Request) -> web.StreamResponse:
@@ -676,7 +676,7 @@ class CrmProduct(Product):
             self.store.new_id(), name, content, rows, wire.format_time(self._now())
         )
         self.uploads[upload.file_id] = upload
-        details = {"file_id": upload.file_id, "created_time": upload.created_time}
+        details = {"file_id": int(upload.file_id), "created_time": upload.created_time}
         body = {
             "status": "success",
             "code": "FILE_UPLOAD_SUCCESS",

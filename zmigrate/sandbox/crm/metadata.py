@@ -329,7 +329,6 @@ def user_json(user: dict[str, str], created: str) -> dict[str, Any]:
         "confirm": True,
         "role": {"name": "CEO", "id": str(wire.ID_BASE + 2)},
         "profile": {"name": "Administrator", "id": str(wire.ID_BASE + 3)},
-        "time_zone": wire.ORG_TIME_ZONE,
         "locale": "en_US",
         "language": "en_US",
         "country_locale": "en_US",

@@ -393,7 +393,13 @@ def parse_criteria(text: str, mod: Module) -> Node:
         parts = "".join(buf).split(":", 2)
         if len(parts) != 3 or parts[1] not in SEARCH_OPS:
             fail()
-        f = _column(mod, parts[0], "criteria")
+        f = mod.field(parts[0])
+        if f is None:
+            raise QueryError(
+                "INVALID_QUERY",
+                "invalid query formed",
+                {"reason": "the field is not available for search", "api_name": parts[0]},
+            )
         op = SEARCH_OPS[parts[1]]
         if op in ("in", "between"):
             values = [_value(f, v) for v in parts[2].split(",")]
