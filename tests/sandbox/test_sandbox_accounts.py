@@ -141,6 +141,23 @@ async def test_too_many_tokens_from_one_refresh_token(sandbox, http) -> None:
     )
 
 
+async def test_the_31st_live_token_of_a_refresh_token_deletes_the_first(sandbox, http, call):
+    refresh = sandbox.credentials.refresh_token
+    sandbox.clock.advance(601)  # the `call` fixture's token started the 10-minute window
+    tokens = []
+    for i in range(30):
+        if i and i % 10 == 0:
+            sandbox.clock.advance(601)  # past the 10-per-10-minutes limit, within the hour
+        tokens.append(
+            (await grant(http, sandbox, grant_type="refresh_token", refresh_token=refresh))[1][
+                "access_token"
+            ]
+        )
+    # with the fixture's token, that makes 31: the fixture's (the first) is gone
+    assert (await call("GET", "/books/v3/items"))[0] == 401
+    assert (await call("GET", "/books/v3/items", auth=f"Zoho-oauthtoken {tokens[0]}"))[0] == 200
+
+
 async def test_token_expires_after_an_hour_of_zoho_time(sandbox, call, http) -> None:
     assert (await call("GET", "/books/v3/contacts"))[0] == 200
     sandbox.clock.advance(3_599)

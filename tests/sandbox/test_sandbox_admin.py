@@ -21,7 +21,11 @@ async def admin(http: aiohttp.ClientSession, sb, method: str, path: str, **kw):
 
 async def test_state_counts_requests_errors_and_peaks(sandbox, http, call) -> None:
     await call("POST", "/books/v3/contacts", json={"contact_name": "A"})
-    await call("POST", "/books/v3/contacts", json={"contact_name": "A"})
+    status, dup, _ = await call("POST", "/books/v3/contacts", json={"contact_name": "A"})
+    assert (status, dup["message"]) == (
+        400,
+        'The customer "A" already exists. Please specify a different name.',
+    )
     await call("GET", "/inventory/v1/items/1")
     await call("GET", "/books/v3/contacts", auth="Bearer nope")
     status, state = await admin(http, sandbox, "GET", "state")

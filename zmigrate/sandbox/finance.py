@@ -526,15 +526,14 @@ class FinanceProduct(Product):
             if f.unique and isinstance(value, str) and value:
                 owner = self.store.index(org, module.api_name, f.api_name).get(value.lower())
                 if owner is not None and (old is None or owner != old[id_field(module)]):
-                    raise Reply(self._duplicate(module, f, value))
+                    kind = values.get("contact_type") or (old or {}).get("contact_type")
+                    raise Reply(self._duplicate(module, f, value, kind or "customer"))
         return values
 
-    def _duplicate(self, module: Module, f: Field, value: str) -> web.Response:
+    def _duplicate(self, module: Module, f: Field, value: str, kind: str) -> web.Response:
         if module.api_name == "contacts":
             return error(
-                400,
-                3062,
-                f'The contact name "{value}" already exists. Please specify a different name.',
+                400, 3062, f'The {kind} "{value}" already exists. Please specify a different name.'
             )
         return error(400, 1001, f'{label(module)} "{value}" already exists.')
 

@@ -12,8 +12,9 @@ accepts both) with ``grant_type``:
 
 Errors come back as Zoho sends them: HTTP 200 with ``{"error": "invalid_client"}``,
 ``invalid_client_secret``, ``invalid_code`` (unknown/used/expired code or refresh token),
-``unsupported_grant_type``, ``invalid_scope``; more than ``token_rate_limit`` access tokens
-from one grant in 10 Zoho minutes → HTTP 400 "Access Denied".
+``unsupported_grant_type``, ``invalid_scope``; more than ``token_rate_limit`` (10) access
+tokens from one grant in 10 Zoho minutes → HTTP 400 "Access Denied"; a grant's 31st live
+access token deletes its first (Zoho's token limits).
 
 Data centers: ``{accounts}/oauth/v2/token`` is the accounts server of the sandbox's own data
 center (``SandboxConfig.data_center``); ``{accounts}/dc/{dc}/oauth/v2/token`` is another data
@@ -39,6 +40,8 @@ from zmigrate.sandbox.core import FORM_TYPES, SANDBOX, BadJson, read_form, zoho_
 
 CODE_LIFETIME = 180.0
 """Grant codes from the API console expire after three minutes."""
+MAX_LIVE_PER_GRANT = 30
+"""Access tokens one refresh token (or client) may hold; the 31st deletes the first."""
 PURGE_EVERY = 1_000
 """Access tokens issued between two sweeps of expired ones."""
 TOKEN_RATE_WINDOW = 600.0
@@ -92,6 +95,7 @@ class TokenStore:
         self._access: dict[str, TokenInfo] = {}
         self._issued: dict[str, deque[float]] = {}
         self._since_purge = 0
+        self._live: dict[str, deque[str]] = {}
 
     def add_refresh_token(self, token: str, scopes: tuple[str, ...]) -> None:
         self._refresh[_digest(token)] = Grant(self.client_id, scopes)
@@ -103,14 +107,24 @@ class TokenStore:
         return code
 
     def issue_access(
-        self, scopes: tuple[str, ...], dc: str, soid: str | None = None
+        self, scopes: tuple[str, ...], dc: str, soid: str | None = None, grant: str = ""
     ) -> tuple[str, TokenInfo]:
-        """A new access token valid for ``TOKEN_LIFETIME`` Zoho seconds."""
+        """A new access token valid for ``TOKEN_LIFETIME`` Zoho seconds.
+
+        A grant keeps at most ``MAX_LIVE_PER_GRANT`` tokens: issuing one more deletes the
+        oldest, as Zoho does (the 31st token of a refresh token kills the first).
+        """
         now = self.clock.now()
         self._purge(now)
         token = new_token()
         info = TokenInfo(self.client_id, scopes, dc, now, now + TOKEN_LIFETIME, soid)
-        self._access[_digest(token)] = info
+        key = _digest(token)
+        self._access[key] = info
+        if grant:
+            live = self._live.setdefault(grant, deque())
+            live.append(key)
+            if len(live) > MAX_LIVE_PER_GRANT:
+                self._access.pop(live.popleft(), None)
         return token, info
 
     def lookup(self, token: str) -> TokenInfo | None:
@@ -159,7 +173,7 @@ class TokenStore:
                 "error": "Access Denied",
                 "status": "failure",
             }
-        token, info = self.issue_access(scopes, dc, soid)
+        token, _ = self.issue_access(scopes, dc, soid, grant=key)
         body: dict[str, Any] = {"access_token": token}
         if new_refresh:
             body["refresh_token"] = new_refresh
