@@ -7,6 +7,7 @@ import io
 import orjson
 import pytest
 
+from zmigrate.client.models import RecordOutcome
 from zmigrate.errors import (
     AuthError,
     ConcurrencyLimited,
@@ -25,12 +26,11 @@ from zmigrate.outcomes import (
     RetryPolicy,
     Stop,
     backoff,
-    bulk_row_outcome,
     chunked,
-    crm_record_outcome,
     decide,
     dependency_order,
     ready_steps,
+    record_outcome,
 )
 from zmigrate.progress import Progress, progress_line, quota_line
 from zmigrate.report import ProductSpend, RunReport, StepReport, cap_fraction, write_report
@@ -91,34 +91,32 @@ def test_decide_per_error_class():
     assert isinstance(decide(Throttled("x"), POLICY.max_throttled, POLICY, 0.0), Stop)
 
 
-def test_crm_record_outcomes():
-    ok = {"code": "SUCCESS", "status": "success", "details": {"id": "42"}, "action": "update"}
-    assert crm_record_outcome(ok, retried=False) == Landed("42", "update")
-    bad = {
-        "code": "INVALID_DATA",
-        "status": "error",
-        "message": "invalid data",
-        "details": {"api_name": "Email", "json_path": "$.data[0].Email"},
-    }
-    assert crm_record_outcome(bad, retried=False) == Reject("INVALID_DATA", "invalid data (Email)")
-    dup = {
-        "code": "DUPLICATE_DATA",
-        "status": "error",
-        "message": "duplicate data",
-        "details": {"api_name": "Email", "duplicate_record": {"id": "7"}},
-    }
-    assert isinstance(crm_record_outcome(dup, retried=False), Reject)
-    assert crm_record_outcome(dup, retried=True) == Landed("7", "adopted")
-    busy = {"code": "INTERNAL_ERROR", "status": "error", "message": "oops"}
-    assert isinstance(crm_record_outcome(busy, retried=False), Again)
-
-
-def test_bulk_row_outcomes():
-    assert bulk_row_outcome({"STATUS": "ADDED", "RECORD_ID": "9"}) == Landed("9", "added")
-    assert isinstance(bulk_row_outcome({"STATUS": "UNPROCESSED"}), Again)
-    skipped = bulk_row_outcome({"STATUS": "SKIPPED", "ERRORS": "MANDATORY_NOT_FOUND-Last_Name"})
-    assert isinstance(skipped, Reject) and skipped.code == "MANDATORY_NOT_FOUND"
-    assert "Last_Name" in skipped.message
+def test_record_outcomes():
+    ok = RecordOutcome(0, True, "42", "update", "SUCCESS")
+    assert record_outcome(ok, retried=False) == Landed("42", "update")
+    bad = RecordOutcome(
+        0, False, code="INVALID_DATA", message="invalid data", details={"api_name": "Email"}
+    )
+    assert record_outcome(bad, retried=False) == Reject("INVALID_DATA", "invalid data (Email)")
+    dup = RecordOutcome(
+        0,
+        False,
+        code="DUPLICATE_DATA",
+        message="duplicate data",
+        details={"api_name": "Email", "duplicate_record": {"id": "7"}},
+    )
+    assert isinstance(record_outcome(dup, retried=False), Reject)
+    assert record_outcome(dup, retried=True) == Landed("7", "adopted")
+    busy = RecordOutcome(0, False, code="INTERNAL_ERROR", message="oops")
+    assert isinstance(record_outcome(busy, retried=False), Again)
+    skipped = RecordOutcome(
+        0, False, code="MANDATORY_NOT_FOUND", message="MANDATORY_NOT_FOUND in Last_Name"
+    )
+    verdict = record_outcome(skipped, retried=False)
+    assert isinstance(verdict, Reject) and verdict.code == "MANDATORY_NOT_FOUND"
+    assert "Last_Name" in verdict.message
+    unprocessed = RecordOutcome(0, False, code="UNPROCESSED", message="UNPROCESSED")
+    assert isinstance(record_outcome(unprocessed, retried=False), Again)
 
 
 def _step(**kw):
@@ -140,6 +138,8 @@ def _step(**kw):
 
 def test_cap_fraction_books_and_crm():
     assert cap_fraction("books", 100, 60.0, 0.0, 10) == pytest.approx(1.0)
+    # a burst shorter than a minute sits in one window: its rate is its count
+    assert cap_fraction("books", 40, 5.0, 0.0, 10) == pytest.approx(0.4)
     assert cap_fraction("inventory", 50, 60.0, 0.0, 10) == pytest.approx(0.5)
     assert cap_fraction("crm", 10, 100.0, 500.0, 10) == pytest.approx(0.5)
     assert cap_fraction("crm", 0, 100.0, 0.0, 10) is None
@@ -164,6 +164,7 @@ def test_report_json_and_render(tmp_path):
     data = orjson.loads(write_report(tmp_path, report).read_bytes())
     assert data["steps"][0]["pending"] == 15
     assert data["steps"][0]["cap_fraction"] == pytest.approx(110 / 2 / 100, abs=1e-3)
+    assert data["steps"][0]["per_minute"] == 55.0
     assert data["exit_code"] == 1
     text = report.render()
     assert "contacts" in text and "55%" in text and "12/12" in text and "dead letters" in text

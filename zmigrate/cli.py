@@ -142,3 +142,84 @@ def plan_command(manifest: str, as_json: bool) -> None:
         click.echo(f"zmigrate plan: {e}", err=True)
         raise SystemExit(e.exit_code) from None
     click.echo(bill.to_json() if as_json else plan_view.render(bill))
+
+
+# ---- run (the executor, issue 5) -----------------------------------------------------------
+
+
+@main.command("run")
+@click.argument("manifest", type=click.Path(dir_okay=False))
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where the run keeps its state, dead letters and report [default: runs/NAME-TIME].",
+)
+@click.option(
+    "--sandbox", "use_sandbox", is_flag=True, help="Rehearse against an embedded local Zoho."
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan (as `zmigrate plan`); send nothing.")
+@click.option(
+    "--clock-speed",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="With --sandbox: Zoho seconds per real second (quotas and waits shrink alike).",
+)
+@click.option(
+    "--fault-rate",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="With --sandbox: share of calls meeting a fault (500, reset, slow answer).",
+)
+def run_command(
+    manifest: str,
+    run_dir: str | None,
+    use_sandbox: bool,
+    dry_run: bool,
+    clock_speed: float,
+    fault_rate: float,
+) -> None:
+    """Migrate as MANIFEST says, exactly once, as fast as Zoho's quotas allow.
+
+    Exit codes: 0 done; 1 some records refused (see the dead-letter file) or the run
+    stopped on an error; 2 bad manifest, credentials or usage; 3 paused on a quota that
+    resets later; 130 interrupted. 3 and 130 resume with `zmigrate resume RUN_DIR`.
+    """
+    import os
+    import time
+
+    from zmigrate import executor, plan_view, planner
+    from zmigrate.auth import Credentials
+    from zmigrate.clock import Clock
+    from zmigrate.errors import ZmigrateError
+    from zmigrate.manifest import load_manifest
+
+    try:
+        if dry_run:
+            click.echo(plan_view.render(planner.plan(load_manifest(manifest))))
+            return
+        target = run_dir or str(executor.default_run_dir(manifest, time.time()))
+        if use_sandbox:
+            report = executor.run_interruptible(
+                lambda interrupt: executor.execute_in_sandbox(
+                    manifest,
+                    target,
+                    clock_speed=clock_speed,
+                    fault_rate=fault_rate,
+                    interrupt=interrupt,
+                )
+            )
+        else:
+            credentials = Credentials.from_env(os.environ)
+            report = executor.run_interruptible(
+                lambda interrupt: executor.execute(
+                    manifest, target, credentials, Clock(), interrupt=interrupt
+                )
+            )
+    except ZmigrateError as e:
+        click.echo(f"zmigrate run: {e}", err=True)
+        raise SystemExit(e.exit_code) from None
+    click.echo(report.render())
+    raise SystemExit(report.exit_code)

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from zmigrate.client.models import RecordOutcome
 from zmigrate.errors import (
     AuthError,
     ConcurrencyLimited,
@@ -118,9 +119,13 @@ class Reject:
 
 @dataclass(frozen=True)
 class Stop:
-    """Nothing sensible left to try: stop the run (resumable once the cause is fixed)."""
+    """Nothing sensible left to try: stop the run (resumable once the cause is fixed).
+
+    ``usage``: the cause is the user's setup (credentials, organization), exit code 2.
+    """
 
     reason: str
+    usage: bool = False
 
 
 Action = Retry | Pause | Reject | Stop
@@ -180,43 +185,35 @@ class Again:
     reason: str
 
 
-RecordOutcome = Landed | Reject | Again
+Verdict = Landed | Reject | Again
 
 RETRYABLE_RECORD_CODES = frozenset(
     {"INTERNAL_ERROR", "TOO_MANY_REQUESTS", "LIMIT_EXCEEDED", "REQUEST_TIMEOUT", "UNPROCESSED"}
 )
 
 
-def crm_record_outcome(answer: Mapping[str, object], *, retried: bool) -> RecordOutcome:
-    """One entry of a CRM write answer's ``data`` array.
+FINANCE_DUPLICATE_CODES = frozenset({1001, 3062})
+"""Books/Inventory: a unique value (name, sku, number: 1001; contact name: 3062) exists."""
+
+
+def record_outcome(outcome: RecordOutcome, *, retried: bool) -> Verdict:
+    """What one record's answer (a CRM write, a Bulk Write result row) means for the run.
 
     On a retried batch, DUPLICATE_DATA that points at an existing record is our own earlier
     attempt having landed (the answer to it was lost), so the record is adopted, not failed.
     """
-    details = answer.get("details")
-    details = details if isinstance(details, Mapping) else {}
-    code = str(answer.get("code") or "")
-    if str(answer.get("status", "")).lower() == "success" and details.get("id"):
-        return Landed(str(details["id"]), str(answer.get("action") or "insert"))
+    details = outcome.details if isinstance(outcome.details, Mapping) else {}
+    code = str(outcome.code or "")
+    if outcome.ok and outcome.id:
+        return Landed(str(outcome.id), outcome.action or "insert")
     if code == "DUPLICATE_DATA" and retried:
         dup = details.get("duplicate_record")
         if isinstance(dup, Mapping) and dup.get("id"):
             return Landed(str(dup["id"]), "adopted")
     if code in RETRYABLE_RECORD_CODES:
-        return Again(f"{code}: {answer.get('message', '')}")
+        return Again(f"{code}: {outcome.message}".rstrip(": "))
     where = details.get("api_name") or details.get("param_name")
-    message = str(answer.get("message") or code or "rejected")
-    if where:
+    message = outcome.message or code or "rejected"
+    if where and str(where) not in message:
         message = f"{message} ({where})"
     return Reject(code or "REJECTED", message)
-
-
-def bulk_row_outcome(row: Mapping[str, str]) -> RecordOutcome:
-    """One row of a Bulk Write result CSV: STATUS, RECORD_ID, ERRORS (``CODE-Column:...``)."""
-    status = (row.get("STATUS") or "").upper()
-    if status in ("ADDED", "UPDATED") and row.get("RECORD_ID"):
-        return Landed(row["RECORD_ID"], status.lower())
-    if status == "UNPROCESSED" or not status:
-        return Again("bulk job did not process the row")
-    errors = row.get("ERRORS") or status
-    return Reject(errors.split("-", 1)[0] or status, f"bulk write {status.lower()}: {errors}")

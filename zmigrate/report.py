@@ -21,11 +21,13 @@ OUTCOMES = {
     "done": 0,
     "failed_records": 1,
     "stopped": 1,
+    "usage": 2,
     "paused": 3,
     "interrupted": 130,
 }
 """Run outcome → process exit code (DESIGN.md). ``stopped``: an error ended the run early
-(credentials refused, retries exhausted); the run dir can be resumed once it is fixed."""
+(retries exhausted, token refused); ``usage``: the setup is wrong (credentials, organization).
+Either way the run directory can be resumed once the cause is fixed."""
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,8 @@ class StepReport:
 
     @property
     def per_minute(self) -> float:
-        """Requests per Zoho minute while the step ran."""
-        return self.requests * MINUTE / self.seconds if self.seconds > 0 else 0.0
+        """Requests per Zoho minute while the step ran (see :func:`per_minute`)."""
+        return per_minute(self.requests, self.seconds)
 
     @property
     def cap_fraction(self) -> float | None:
@@ -66,6 +68,14 @@ class StepReport:
         return cap_fraction(
             self.product, self.requests, self.seconds, self.busy_seconds, self.concurrency
         )
+
+
+def per_minute(requests: int, seconds: float) -> float:
+    """Requests per minute as a 60-second window sees them: a step shorter than a minute put
+    all its requests in one window, so its rate is its request count."""
+    if requests <= 0:
+        return 0.0
+    return requests * MINUTE / max(seconds, MINUTE)
 
 
 def cap_fraction(
@@ -76,7 +86,7 @@ def cap_fraction(
     if seconds <= 0 or requests <= 0:
         return None
     if product in ("books", "inventory"):
-        return requests * MINUTE / seconds / PER_MINUTE_CAP
+        return per_minute(requests, seconds) / PER_MINUTE_CAP
     if concurrency <= 0:
         return None
     return busy_seconds / seconds / concurrency
@@ -186,6 +196,7 @@ def write_report(run_dir: Path, report: RunReport) -> Path:
     path = Path(run_dir) / REPORT_FILE
     tmp = path.with_suffix(".json.tmp")
     tmp.write_bytes(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2))
+    tmp.chmod(0o600)  # beside the run store, as private as it is
     tmp.replace(path)
     return path
 

@@ -1,0 +1,873 @@
+"""The run: execute a manifest's plan against Zoho exactly once, at the quota ceiling.
+
+Shape (a resume runs the same code on an existing run directory)::
+
+    open/create the run store → recover in-flight batches (verify them) → run the steps, each
+    as soon as the steps it looks up are done, their batches concurrently within the quotas
+    → write the dead-letter file and the report
+
+Every batch goes ``pending → in_flight`` (committed before its first request) ``→ done``
+with its id cross-reference rows and dead letters in one transaction. A batch that may have
+landed before a crash or a lost answer is *verified* before it is sent again: CRM upserts
+are resent (idempotent on their key), CRM inserts and Bulk Write jobs first look for what
+already exists (COQL) or poll the saved job, Books/Inventory creates first look the record up
+by its unique field. Pacing, token renewal and per-call retries live in ``zmigrate.client``;
+what to do with a failed batch or a refused record is decided by ``zmigrate.outcomes``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import random
+import signal
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from zmigrate import quotas, schema
+from zmigrate.auth import Credentials
+from zmigrate.checkpoint import (
+    AsyncRunStore,
+    Batch,
+    DeadLetter,
+    RunStore,
+    StepSpec,
+    hash_bytes,
+    hash_file,
+)
+from zmigrate.client import Limits, Zoho, open_zoho
+from zmigrate.client.bulk import zip_csv
+from zmigrate.client.crm import coql_literal
+from zmigrate.client.finance import FinanceClient, resource_keys
+from zmigrate.client.http import Attempt
+from zmigrate.client.models import RecordOutcome
+from zmigrate.clock import Clock
+from zmigrate.errors import (
+    StoreError,
+    ZmigrateError,
+    ZohoError,
+)
+from zmigrate.manifest import Manifest, Step, load_manifest
+from zmigrate.mapping import MappingError, map_record
+from zmigrate.outcomes import (
+    FINANCE_DUPLICATE_CODES,
+    Again,
+    Landed,
+    Pause,
+    Reject,
+    Retry,
+    RetryPolicy,
+    Stop,
+    Verdict,
+    chunked,
+    decide,
+    ready_steps,
+    record_outcome,
+)
+from zmigrate.planner import Plan, plan
+from zmigrate.progress import Progress
+from zmigrate.report import ProductSpend, RunReport, StepReport, write_report
+from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
+from zmigrate.sources import SourceRecord, iter_records, row_key
+
+T = TypeVar("T")
+
+DEAD_LETTER_FILE = "dead_letters.jsonl"
+BULK_JOBS_AT_ONCE = 3
+"""Bulk Write jobs of one step in flight together (each is one file of up to 25,000 rows)."""
+SANDBOX_LATENCY_MS = 150.0
+"""Latency of the embedded sandbox (Zoho milliseconds): a rehearsal paces like real Zoho."""
+AGAIN_ROUNDS = 3
+"""Times a record Zoho left unprocessed (not refused) is sent again before it is given up."""
+
+
+# --- per-step accounting --------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """What one step spent and did in this process: requests, credits, time on the wire."""
+
+    requests: int = 0
+    credits: int = 0
+    busy: float = 0.0
+    first: float | None = None
+    last: float | None = None
+
+    def add(self, started: float, ended: float, credits: int) -> None:
+        self.requests += 1
+        self.credits += credits
+        self.busy += max(0.0, ended - started)
+        self.first = started if self.first is None else min(self.first, started)
+        self.last = ended if self.last is None else max(self.last, ended)
+
+
+_STEP_TALLY: ContextVar[Tally | None] = ContextVar("zmigrate_step_tally", default=None)
+
+
+def count_attempts(zoho: Zoho, store: RunStore) -> None:
+    """Charge every attempt (retries included) to its product in the store and to the step
+    task that sent it: Zoho's own counters are per product, the report is per step."""
+
+    def observe(attempt: Attempt) -> None:
+        store.spend(attempt.product, 1, attempt.credits)
+        tally = _STEP_TALLY.get()
+        if tally is not None:
+            tally.add(attempt.started, attempt.ended, attempt.credits)
+
+    zoho.transport.observers.append(observe)
+
+
+# --- preparing a run ------------------------------------------------------------------------
+
+
+def limits_for(manifest: Manifest) -> Limits:
+    """The client's quota settings from the manifest's [target]."""
+    t = manifest.target
+    return Limits(
+        books_plan=t.books_plan,
+        inventory_plan=t.inventory_plan,
+        crm_edition=t.crm_edition,
+        crm_users=t.crm_users,
+    )
+
+
+def step_specs(manifest: Manifest, the_plan: Plan) -> list[StepSpec]:
+    """How the run store cuts each step into batches, from the plan (dependency order)."""
+    specs = []
+    for sp in the_plan.steps:
+        step = manifest.step(sp.name)
+        write = sp.write
+        if write is None:
+            raise StoreError(f"step '{sp.name}' writes no Zoho module; `zmigrate run` needs one")
+        specs.append(
+            StepSpec(
+                name=sp.name,
+                product=step.target.product,
+                module=step.target.module or "",
+                method=write.method,
+                total_rows=sp.records,
+                batch_size=max(1, write.batch_size),
+                key_field=",".join(step.key),
+                planned_requests=sp.requests,
+                planned_credits=sp.credits,
+            )
+        )
+    return specs
+
+
+def source_hashes(manifest: Manifest) -> dict[str, str]:
+    """Hash of every source file (a resume refuses sources that changed)."""
+    return {
+        str(s.source.path): hash_file(s.source.path)
+        for s in manifest.steps
+        if s.source.is_file and s.source.path is not None
+    }
+
+
+def open_store(manifest: Manifest, run_dir: Path, *, resume: bool) -> tuple[RunStore, Plan]:
+    """Create the run store for a new run, or open an existing one (refusing changed inputs)."""
+    the_plan = plan(manifest)
+    manifest_hash = hash_bytes(manifest.path.read_bytes())
+    hashes = source_hashes(manifest)
+    if not resume:
+        store = RunStore.create(
+            run_dir,
+            manifest_path=str(manifest.path),
+            manifest_hash=manifest_hash,
+            source_hashes=hashes,
+            plan=the_plan.to_dict(),
+            steps=step_specs(manifest, the_plan),
+        )
+        return store, the_plan
+    store = RunStore.open(run_dir)
+    changes = store.changed_inputs(manifest_hash, hashes)
+    if changes:
+        store.close()
+        raise StoreError(
+            f"the inputs of the run in {run_dir} changed since it started: "
+            + "; ".join(changes)
+            + ". Restore them, or start a new run in a new --run-dir"
+        )
+    return store, the_plan
+
+
+def default_run_dir(manifest_path: str | Path, now: float) -> Path:
+    """``runs/<manifest>-<UTC time>`` under the current directory."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
+    return Path("runs") / f"{Path(manifest_path).stem}-{stamp}"
+
+
+# --- the engine -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Item:
+    """One target record in a batch: its index in the step, its source, its payload."""
+
+    row_no: int
+    source: SourceRecord
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def _dead(step: str, batch_no: int, item: _Item, code: str, message: str) -> DeadLetter:
+    rows = item.source.rows
+    row: dict[str, Any] = dict(rows[0]) if len(rows) == 1 else {"rows": [dict(r) for r in rows]}
+    return DeadLetter(step, item.source.line, item.source.key, row, code, message, batch_no)
+
+
+def _bulk_cell(value: Any) -> Any:
+    """A CRM payload value as a Bulk Write CSV cell (a lookup ``{"id": x}`` is its id)."""
+    return value.get("id") if isinstance(value, Mapping) else value
+
+
+class Engine:
+    """Runs the steps of one run directory; see the module docstring for the protocol."""
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        store: AsyncRunStore,
+        zoho: Zoho,
+        clock: Clock,
+        progress: Progress,
+        policy: RetryPolicy,
+        rng: random.Random,
+    ) -> None:
+        self.manifest, self.store, self.zoho, self.clock = manifest, store, zoho, clock
+        self.progress, self.policy, self.rng = progress, policy, rng
+        self.specs = {s.name: s for s in store.store.steps()}
+        self.tallies = {name: Tally() for name in self.specs}
+        self.landed = dict.fromkeys(self.specs, 0)
+        self.failed = dict.fromkeys(self.specs, 0)
+        self.pauses: dict[str, Pause] = {}
+        self.stop: Stop | None = None
+        self.interrupted = False
+        self.completed: set[str] = set()
+        self._tasks: dict[str, asyncio.Task[bool]] = {}
+
+    # ---- control ----------------------------------------------------------------------------
+
+    def halted(self, product: str) -> bool:
+        """No new batch of ``product`` may start (interrupted, stopped, or its quota paused)."""
+        return self.interrupted or self.stop is not None or product in self.pauses
+
+    def interrupt(self) -> None:
+        """Ctrl-C: start nothing new, cancel what is in flight (the store knows what was)."""
+        if self.interrupted:
+            return
+        self.interrupted = True
+        self.progress.note("interrupted: stopping; in-flight batches are verified on resume")
+        for task in self._tasks.values():
+            task.cancel()
+
+    def _pause(self, product: str, action: Pause) -> None:
+        if product not in self.pauses:
+            self.pauses[product] = action
+            when = action.resets_at
+            at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when)) if when else "later"
+            self.progress.note(f"{product}: quota spent, pausing until {at}: {action.reason}")
+
+    def _stop(self, action: Stop) -> None:
+        if self.stop is None:
+            self.stop = action
+            self.progress.note(f"stopping: {action.reason}")
+
+    # ---- steps ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Start each step once its dependencies are complete; wait for all of them."""
+        order = [s.name for s in self.manifest.ordered()]
+        deps = {s.name: s.depends_on for s in self.manifest.steps}
+        summary = await self.store.summary()
+        settled = {s["step"]: s["done"] + s["failed"] for s in summary["steps"]}
+        for name in order:
+            if not await self.store.pending_batches(name):
+                self.completed.add(name)
+        while True:
+            if not self.interrupted and self.stop is None:
+                started = set(self._tasks) | self.completed
+                for name in ready_steps(order, deps, self.completed, started):
+                    if self.specs[name].product in self.pauses:
+                        continue
+                    self._tasks[name] = asyncio.create_task(
+                        self._run_step(name, settled.get(name, 0)), name=f"step {name}"
+                    )
+            running = [t for t in self._tasks.values() if not t.done()]
+            if not running:
+                break
+            await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for name, task in self._tasks.items():
+                if task.done() and not task.cancelled() and task.result():
+                    self.completed.add(name)
+        for task in self._tasks.values():
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+
+    async def _run_step(self, name: str, already: int) -> bool:
+        """All pending batches of one step; True when none is left."""
+        _STEP_TALLY.set(self.tallies[name])
+        spec, step = self.specs[name], self.manifest.step(name)
+        self.progress.start_step(name, spec.total_rows, already)
+        pending = await self.store.pending_batches(name)
+        workers = self._workers(spec)
+        queue: asyncio.Queue[tuple[Batch, list[_Item]] | None] = asyncio.Queue(workers * 2)
+
+        async def work() -> None:
+            while (got := await queue.get()) is not None:
+                await self._batch(step, spec, *got)
+
+        tasks = [asyncio.create_task(work()) for _ in range(workers)]
+        try:
+            await self._produce(step, spec, pending, queue)
+            for _ in tasks:
+                await queue.put(None)
+            await asyncio.gather(*tasks)
+        finally:
+            for t in tasks:
+                t.cancel()
+        left = await self.store.pending_batches(name)
+        self.progress.finish_step(name, self.landed[name], self.failed[name])
+        return not left
+
+    def _workers(self, spec: StepSpec) -> int:
+        if spec.product == "crm":
+            edition = self.zoho.limits.crm()
+            return BULK_JOBS_AT_ONCE if spec.method == "bulk" else edition.concurrency
+        return self.zoho.channels[spec.product].gate.max_limit
+
+    async def _produce(
+        self,
+        step: Step,
+        spec: StepSpec,
+        pending: Sequence[Batch],
+        queue: asyncio.Queue[tuple[Batch, list[_Item]] | None],
+    ) -> None:
+        """Read the source once, handing each pending batch its records in order."""
+        if not pending:
+            return
+        batches = iter(pending)
+        current = next(batches)
+        items: list[_Item] = []
+        for row_no, record in enumerate(iter_records(step)):
+            if self.halted(spec.product):
+                return
+            while current is not None and row_no >= current.last_row:
+                await queue.put((current, items))
+                items, current = [], next(batches, None)
+            if current is None:
+                return
+            if row_no >= current.first_row:
+                items.append(_Item(row_no, record))
+        if current is not None:
+            await queue.put((current, items))
+
+    # ---- one batch --------------------------------------------------------------------------
+
+    async def _batch(self, step: Step, spec: StepSpec, batch: Batch, items: list[_Item]) -> None:
+        if self.halted(spec.product):
+            return
+        settled = await self.store.settled_keys(step.name, [i.source.key for i in items])
+        todo = [i for i in items if i.source.key not in settled]
+        dead: list[DeadLetter] = []
+        xref: list[tuple[str, str, int | None]] = []
+        todo = await self._map(step, batch, todo, dead)
+        retried = batch.verify
+        attempt = batch.attempts
+        rounds = 0
+        while todo:
+            if self.halted(spec.product):
+                return
+            await self.store.mark_in_flight(step.name, batch.batch_no)
+            attempt += 1
+            try:
+                verdicts = await self._send(step, spec, batch, todo, retried)
+            except ZohoError as exc:
+                action = decide(exc, attempt, self.policy, self.rng.random())
+                if isinstance(action, Retry):
+                    self.progress.note(
+                        f"{step.name} batch {batch.batch_no}: {action.reason}; "
+                        f"retrying in {action.delay:.0f}s (Zoho time)"
+                    )
+                    retried = True
+                    await self.clock.sleep(action.delay)
+                    continue
+                if isinstance(action, Pause):
+                    self._pause(spec.product, action)
+                elif isinstance(action, Stop):
+                    self._stop(action)
+                else:
+                    dead += [
+                        _dead(step.name, batch.batch_no, i, action.code, action.message)
+                        for i in todo
+                    ]
+                    break
+                return
+            except ZmigrateError as exc:  # credentials refused, organization missing, ...
+                self._stop(Stop(str(exc), usage=exc.exit_code == 2))
+                return
+            again: list[_Item] = []
+            for item, verdict in zip(todo, verdicts, strict=True):
+                if isinstance(verdict, Landed):
+                    xref.append((item.source.key, verdict.zoho_id, item.row_no))
+                elif isinstance(verdict, Reject):
+                    dead.append(
+                        _dead(step.name, batch.batch_no, item, verdict.code, verdict.message)
+                    )
+                else:
+                    again.append(item)
+            todo, retried = again, True
+            rounds += 1
+            if todo and rounds > AGAIN_ROUNDS:
+                why = f"Zoho left the record unprocessed {rounds} times"
+                dead += [_dead(step.name, batch.batch_no, i, "UNPROCESSED", why) for i in todo]
+                break
+        await self.store.mark_done(step.name, batch.batch_no, xref, dead)
+        self.landed[step.name] += len(xref)
+        self.failed[step.name] += len(dead)
+        self.progress.advance(step.name, len(xref) + len(dead))
+        self.progress.quota(self.spend_now())
+
+    async def _map(
+        self, step: Step, batch: Batch, items: list[_Item], dead: list[DeadLetter]
+    ) -> list[_Item]:
+        """Payloads for ``items`` (lookups read from the store); unmappable ones dead-lettered."""
+        ids: dict[tuple[str, str], str] = {}
+        for lk in step.lookups:
+            keys = {row_key(lk.columns, row) for item in items for row in item.source.rows}
+            found = await self.store.lookup_many(lk.step, keys)
+            ids.update(((lk.step, k), v) for k, v in found.items())
+
+        def resolve(step_name: str, key: str) -> str | None:
+            return ids.get((step_name, key))
+
+        ready = []
+        for item in items:
+            try:
+                item.payload = map_record(step, item.source.rows, resolve)
+            except MappingError as exc:
+                dead.append(_dead(step.name, batch.batch_no, item, "MAPPING", str(exc)))
+                continue
+            ready.append(item)
+        return ready
+
+    async def _send(
+        self, step: Step, spec: StepSpec, batch: Batch, items: list[_Item], retried: bool
+    ) -> list[Verdict]:
+        if spec.product == "crm":
+            if spec.method == "bulk":
+                return await self._crm_bulk(step, spec, batch, items, retried)
+            return await self._crm_rest(step, items, retried)
+        return [await self._finance_one(step, item, retried) for item in items]
+
+    # ---- CRM --------------------------------------------------------------------------------
+
+    async def _crm_rest(self, step: Step, items: list[_Item], retried: bool) -> list[Verdict]:
+        crm, module = self.zoho.crm, step.target.module or ""
+        if step.operation == "upsert":
+            outcomes = await crm.upsert(module, [i.payload for i in items], step.key)
+            return [record_outcome(o, retried=retried) for o in outcomes]
+        verdicts: list[Verdict | None] = [None] * len(items)
+        send = list(range(len(items)))
+        if step.operation == "update" or retried:
+            existing = await self._crm_existing(step, items)
+            send = []
+            for n, item in enumerate(items):
+                found = existing.get(self._key_value(step, item))
+                if step.operation == "update":
+                    if found is None:
+                        why = f"no {module} record has this {', '.join(step.key)}"
+                        verdicts[n] = Reject("NOT_FOUND", why)
+                        continue
+                    item.payload = {**item.payload, "id": found}
+                    send.append(n)
+                elif found is not None:
+                    verdicts[n] = Landed(found, "found")
+                else:
+                    send.append(n)
+        for part in chunked(send, quotas.CRM_WRITE_MAX):
+            records = [items[n].payload for n in part]
+            if step.operation == "update":
+                outcomes = await crm.update(module, records)
+            else:
+                outcomes = await crm.insert(module, records)
+            for n, o in zip(part, outcomes, strict=True):
+                verdicts[n] = record_outcome(o, retried=retried)
+        return [v if v is not None else Again("not sent") for v in verdicts]
+
+    def _key_value(self, step: Step, item: _Item) -> str:
+        return "\x1f".join(str(_bulk_cell(item.payload.get(k, ""))) for k in step.key)
+
+    async def _crm_existing(self, step: Step, items: list[_Item]) -> dict[str, str]:
+        """Ids of records that already hold these items' keys (COQL, 1 credit per 200)."""
+        module, first = step.target.module or "", step.key[0]
+        values = sorted({str(_bulk_cell(i.payload.get(first))) for i in items} - {"", "None"})
+        found: dict[str, str] = {}
+        for part in chunked(values, 50):
+            fields = ", ".join(dict.fromkeys(["id", *step.key]))
+            where = f"{first} in ({', '.join(coql_literal(v) for v in part)})"
+            page = await self.zoho.crm.coql(f"select {fields} from {module} where {where}")
+            for rec in page.records:
+                key = "\x1f".join(str(_bulk_cell(rec.get(k, ""))) for k in step.key)
+                found[key] = str(rec["id"])
+        return found
+
+    async def _crm_bulk(
+        self, step: Step, spec: StepSpec, batch: Batch, items: list[_Item], retried: bool
+    ) -> list[Verdict]:
+        """One Bulk Write job: upload, create (job id saved), wait, per-row outcomes."""
+        crm, module = self.zoho.crm, step.target.module or ""
+        job_id = batch.job_id if batch.verify else None
+        if job_id is None:
+            if retried and step.operation == "insert":
+                existing = await self._crm_existing(step, items)
+                if existing:
+                    # some rows landed before the answer was lost: settle those, send the rest
+                    verdicts: list[Verdict] = []
+                    for item in items:
+                        found = existing.get(self._key_value(step, item))
+                        verdicts.append(Landed(found, "found") if found else Again("resend"))
+                    return verdicts
+            header = list(dict.fromkeys(k for i in items for k in i.payload))
+            rows = [{k: _bulk_cell(v) for k, v in i.payload.items()} for i in items]
+            mod = schema.module("crm", module)
+            mappings = []
+            for index, name in enumerate(header):
+                mapping: dict[str, Any] = {"api_name": name, "index": index}
+                fld = mod.field(name) if mod else None
+                if fld is not None and fld.data_type == "lookup":
+                    mapping["find_by"] = "id"
+                mappings.append(mapping)
+            file_id = await crm.upload(zip_csv(header, rows))
+            find_by = step.key[0] if step.operation in ("upsert", "update") else None
+            job_id = await crm.create_write_job(module, step.operation, file_id, mappings, find_by)
+            await self.store.set_bulk_job(step.name, batch.batch_no, job_id, file_id)
+        job = await crm.wait_write(job_id)
+        if job.failed and not job.download_url:
+            return [Reject("BULK_JOB_FAILED", f"Bulk Write job {job_id} failed") for _ in items]
+        outcomes = await crm.write_result(job)
+        if len(outcomes) != len(items):
+            return [Again(f"bulk result had {len(outcomes)} rows for {len(items)}")] * len(items)
+        return [record_outcome(o, retried=retried) for o in outcomes]
+
+    # ---- Books / Inventory ------------------------------------------------------------------
+
+    async def _finance_one(self, step: Step, item: _Item, retried: bool) -> Verdict:
+        """One record, one request: create; an existing key is updated (upsert) or adopted."""
+        client = self.zoho.books if step.target.product == "books" else self.zoho.inventory
+        module = step.target.module or ""
+        key = step.key[0] if len(step.key) == 1 else None
+        if step.operation == "update":
+            return await self._finance_update(step, client, key, item)
+        outcome = await client.create(module, item.payload, unique=key)
+        if outcome.ok and outcome.id:
+            return Landed(outcome.id, outcome.action or "insert")
+        duplicate = outcome.code in FINANCE_DUPLICATE_CODES
+        if duplicate and key is not None and (step.operation == "upsert" or retried):
+            if step.operation == "upsert":
+                return await self._finance_update(step, client, key, item)
+            found = await client.find_by(module, key, item.payload.get(key))
+            if found is not None:
+                return Landed(str(found.get(_id_field(step, module))), "found")
+        return _finance_reject(outcome)
+
+    async def _finance_update(
+        self, step: Step, client: FinanceClient, key: str | None, item: _Item
+    ) -> Verdict:
+        """Find the record holding the item's key and update it (upsert's second half)."""
+        module = step.target.module or ""
+        if key is None or item.payload.get(key) in (None, ""):
+            return Reject("NO_KEY", "update needs the step's single key field in the record")
+        found = await client.find_by(module, key, item.payload[key])
+        if found is None:
+            return Reject("NOT_FOUND", f"no {module} record with {key} = {item.payload[key]!r}")
+        outcome = await client.update(module, str(found.get(_id_field(step, module))), item.payload)
+        if outcome.ok and outcome.id:
+            return Landed(outcome.id, "update")
+        return _finance_reject(outcome)
+
+    # ---- figures ----------------------------------------------------------------------------
+
+    def spend_now(self) -> dict[str, tuple[int, int]]:
+        usage = self.zoho.usage()
+        return {
+            p: (int(u["requests"]), int(u["credits"]))  # type: ignore[call-overload]
+            for p, u in usage.items()
+            if u["requests"]
+        }
+
+
+def _id_field(step: Step, module: str) -> str:
+    return resource_keys(step.target.product, module)[1]
+
+
+def _finance_reject(outcome: RecordOutcome) -> Reject:
+    return Reject(str(outcome.code if outcome.code is not None else "REJECTED"), outcome.message)
+
+
+# --- the whole run ----------------------------------------------------------------------------
+
+
+async def execute(
+    manifest_path: str | os.PathLike[str],
+    run_dir: str | os.PathLike[str],
+    credentials: Credentials,
+    clock: Clock,
+    *,
+    resume: bool = False,
+    progress: Progress | None = None,
+    policy: RetryPolicy | None = None,
+    interrupt: asyncio.Event | None = None,
+    seed: int | None = None,
+) -> RunReport:
+    """Run (or, with ``resume``, continue) a migration; returns the report it also writes.
+
+    ``interrupt`` set (Ctrl-C) stops the run cleanly: nothing new starts, in-flight work is
+    cancelled and verified on resume. Raises UsageError/StoreError/ConfigError before any
+    record is sent when the manifest, run directory or credentials are wrong.
+    """
+    real0, zoho0 = time.monotonic(), clock.now()
+    manifest = load_manifest(manifest_path)
+    org = manifest.target.books_organization_id or manifest.target.inventory_organization_id
+    if credentials.organization_id is None and org:
+        credentials = dataclasses.replace(credentials, organization_id=org)
+    run_path = Path(run_dir)
+    store, _ = open_store(manifest, run_path, resume=resume)
+    astore = AsyncRunStore(store)
+    progress = progress or Progress()
+    try:
+        await astore.recover()
+        await astore.set_status("running")
+        async with open_zoho(credentials, clock, limits_for(manifest)) as zoho:
+            count_attempts(zoho, store)
+            engine = Engine(
+                manifest,
+                astore,
+                zoho,
+                clock,
+                progress,
+                policy or RetryPolicy(),
+                random.Random(seed),
+            )
+            watcher = asyncio.create_task(_watch(interrupt, engine)) if interrupt else None
+            try:
+                await engine.run()
+            finally:
+                if watcher is not None:
+                    watcher.cancel()
+            progress.quota(engine.spend_now())
+        report = await _finish(engine, astore, manifest, run_path, clock, zoho0, real0)
+    finally:
+        progress.close()
+        await astore.aclose()
+    return report
+
+
+async def _watch(interrupt: asyncio.Event, engine: Engine) -> None:
+    await interrupt.wait()
+    engine.interrupt()
+
+
+def _outcome(engine: Engine, failed: int) -> str:
+    if engine.interrupted:
+        return "interrupted"
+    if engine.stop is not None:
+        return "usage" if engine.stop.usage else "stopped"
+    if engine.pauses:
+        return "paused"
+    return "failed_records" if failed else "done"
+
+
+async def _finish(
+    engine: Engine,
+    store: AsyncRunStore,
+    manifest: Manifest,
+    run_dir: Path,
+    clock: Clock,
+    zoho0: float,
+    real0: float,
+) -> RunReport:
+    """Status, pause and dead-letter file into the run directory; the report built and saved."""
+    summary = await store.summary()
+    dead_file = write_dead_letters(run_dir, store.store.dead_letters())
+    steps = []
+    for s in summary["steps"]:
+        spec, tally = engine.specs[s["step"]], engine.tallies[s["step"]]
+        concurrency = engine.zoho.channels[spec.product].gate.max_limit
+        steps.append(
+            StepReport(
+                name=spec.name,
+                product=spec.product,
+                module=spec.module,
+                method=spec.method,
+                records=spec.total_rows,
+                landed=s["done"],
+                failed=s["failed"],
+                requests=tally.requests,
+                planned_requests=spec.planned_requests,
+                credits=tally.credits,
+                planned_credits=spec.planned_credits,
+                seconds=(tally.last - tally.first) if tally.first and tally.last else 0.0,
+                busy_seconds=tally.busy,
+                concurrency=concurrency,
+            )
+        )
+    spend = tuple(
+        ProductSpend(p, q["requests"], q["credits"], q["planned_requests"], q["planned_credits"])
+        for p, q in summary["quota"].items()
+    )
+    failed = sum(s.failed for s in steps)
+    outcome = _outcome(engine, failed)
+    resets_at = max((p.resets_at or 0.0 for p in engine.pauses.values()), default=0.0) or None
+    message = _message(outcome, engine, run_dir, failed, dead_file, resets_at)
+    if outcome == "paused":
+        reason = "; ".join(f"{p}: {a.reason}" for p, a in engine.pauses.items())
+        await store.pause(resets_at or clock.now(), reason)
+    else:
+        status = {"done": "done", "failed_records": "done", "interrupted": "interrupted"}
+        await store.set_status(status.get(outcome, "failed"))
+        if engine.stop is not None:
+            await store.record_error(engine.stop.reason)
+    report = RunReport(
+        run_dir=str(run_dir),
+        manifest=str(manifest.path),
+        outcome=outcome,
+        message=message,
+        steps=tuple(steps),
+        spend=spend,
+        zoho_seconds=clock.now() - zoho0,
+        real_seconds=time.monotonic() - real0,
+        clock_speed=clock.speed,
+        dead_letter_file=str(dead_file),
+        resets_at=resets_at,
+    )
+    write_report(run_dir, report)
+    return report
+
+
+def _message(
+    outcome: str,
+    engine: Engine,
+    run_dir: Path,
+    failed: int,
+    dead_file: Path,
+    resets_at: float | None,
+) -> str:
+    resume = f"`zmigrate resume {run_dir}`"
+    if outcome == "done":
+        return f"every record landed; report in {run_dir / 'report.json'}"
+    if outcome == "failed_records":
+        return (
+            f"{failed} record(s) refused, each in {dead_file} with Zoho's reason; fix them "
+            "and migrate them with a manifest over those rows"
+        )
+    if outcome == "paused":
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(resets_at)) if resets_at else ""
+        products = ", ".join(engine.pauses)
+        return f"{products} quota spent until {when or 'it resets'}; run {resume} after that"
+    if outcome == "interrupted":
+        return f"interrupted; run {resume} to continue where it stopped"
+    reason = engine.stop.reason if engine.stop else "stopped"
+    return f"{reason}; fix the cause, then run {resume}"
+
+
+def write_dead_letters(run_dir: Path, letters: Sequence[DeadLetter]) -> Path:
+    """``dead_letters.jsonl``: one refused record a line, with its source row and Zoho's word."""
+    path = run_dir / DEAD_LETTER_FILE
+    tmp = path.with_suffix(".jsonl.tmp")
+    with open(tmp, "wb") as out:
+        for d in letters:
+            line = {
+                "step": d.step,
+                "line": d.row_no,
+                "key": d.source_key,
+                "code": d.code,
+                "message": d.message,
+                "row": d.row,
+            }
+            out.write(orjson.dumps(line) + b"\n")
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+    return path
+
+
+# --- entry points for the command line ----------------------------------------------------------
+
+
+def sandbox_credentials(sandbox: Sandbox) -> Credentials:
+    """Credentials pointing at an embedded sandbox (its URLs override the data center's)."""
+    c = sandbox.credentials
+    return Credentials(
+        client_id=c.client_id,
+        client_secret=c.client_secret,
+        refresh_token=c.refresh_token,
+        dc=c.data_center,
+        organization_id=c.organization_id,
+        accounts_url=sandbox.urls["accounts"],
+        api_url=sandbox.urls["api"],
+        content_url=sandbox.urls["content"],
+    )
+
+
+async def execute_in_sandbox(
+    manifest_path: str | os.PathLike[str],
+    run_dir: str | os.PathLike[str],
+    *,
+    clock_speed: float,
+    resume: bool = False,
+    progress: Progress | None = None,
+    interrupt: asyncio.Event | None = None,
+    **sandbox_options: Any,
+) -> RunReport:
+    """Rehearse against an embedded sandbox on the manifest's plans, sharing one clock.
+
+    The sandbox keeps its state in ``RUN_DIR/sandbox`` so a resumed rehearsal continues
+    against the same records, quotas and clock.
+    """
+    manifest = load_manifest(manifest_path)
+    t = manifest.target
+    clock = Clock(clock_speed)
+    options: dict[str, Any] = {
+        "books_plan": t.books_plan,
+        "inventory_plan": t.inventory_plan,
+        "crm_edition": t.crm_edition,
+        "crm_users": t.crm_users,
+        "data_center": t.data_center,
+        "latency_ms": SANDBOX_LATENCY_MS,
+        "state_dir": str(Path(run_dir) / "sandbox"),
+        **sandbox_options,
+    }
+    async with start_sandbox(SandboxConfig(clock_speed=clock_speed, **options), clock) as sb:
+        return await execute(
+            manifest_path,
+            run_dir,
+            sandbox_credentials(sb),
+            clock,
+            resume=resume,
+            progress=progress,
+            interrupt=interrupt,
+        )
+
+
+def run_interruptible(start: Callable[[asyncio.Event], Awaitable[T]]) -> T:
+    """Run ``start(interrupt)`` on a fresh event loop; SIGINT/SIGTERM set ``interrupt``."""
+
+    async def main() -> T:
+        interrupt = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, interrupt.set)
+        try:
+            return await start(interrupt)
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    return asyncio.run(main())
