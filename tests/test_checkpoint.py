@@ -239,7 +239,8 @@ def test_redact_masks_tokens_and_keeps_the_rest() -> None:
     assert redact("ok code 45") == "ok code 45"
 
 
-def test_changed_inputs_name_what_changed(tmp_path: Path) -> None:
+def test_changed_inputs_name_what_changed(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
     src = tmp_path / "a.csv"
     src.write_text("k\n1\n")
     h = hash_file(src)
@@ -251,12 +252,24 @@ def test_changed_inputs_name_what_changed(tmp_path: Path) -> None:
             hash_bytes(b"other"), {"a.csv": "sha256:zz", "c.csv": "sha256:cc"}
         ) == [
             "manifest /plans/m.toml changed",
-            "source a.csv changed",
-            "source b.csv is no longer used",
-            "source c.csv is new",
+            f"source {tmp_path}/a.csv changed",
+            f"source {tmp_path}/b.csv is no longer used",
+            f"source {tmp_path}/c.csv is new",
         ]
     with pytest.raises(StoreError, match="cannot read"):
         hash_file(tmp_path / "missing.csv")
+
+
+def test_inputs_compare_alike_from_another_directory(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "plans").mkdir()
+    monkeypatch.chdir(tmp_path)
+    store = new_store(Path("run"))
+    store.close()
+    monkeypatch.chdir(tmp_path / "plans")
+    with RunStore.open(tmp_path / "run") as store:
+        assert store.meta()["manifest_path"] == "/plans/m.toml"
+        same = {str(tmp_path / "a.csv"): "sha256:aa", "../b.csv": "sha256:bb"}
+        assert store.changed_inputs(hash_bytes(b"manifest"), same) == []
 
 
 def test_replan_keeps_ids_and_verifies_steps_that_had_rows_in_flight(tmp_path: Path) -> None:

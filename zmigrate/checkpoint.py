@@ -48,6 +48,7 @@ Public API (stable; changes are additive)::
     Batch(step, batch_no, first_row, last_row, state, attempts, verify, job_id, file_id, error)
     DeadLetter(step, row_no, source_key, row, code, message, batch_no=None)
     RunStore.create(run_dir, *, manifest_path, manifest_hash, source_hashes, plan, steps)
+        # manifest_path and the source paths (keys of source_hashes) are stored absolute
     RunStore.open(run_dir, *, readonly=False)        # readonly: no lock (for `status`)
     RunStore.exists(run_dir) -> bool;  lock_holder(run_dir) -> pid | None
     store.meta() -> dict;  store.steps() -> list[StepSpec];  store.plan() -> dict
@@ -231,6 +232,11 @@ def reconcile_action(batch: Batch, product: str, method: str) -> str:
     return "resend"
 
 
+def _abs_keys(source_hashes: dict[str, str]) -> dict[str, str]:
+    """Source paths made absolute, so a resume from another directory compares like with like."""
+    return {str(Path(k).resolve()): v for k, v in source_hashes.items()}
+
+
 def _secure_dir(run_dir: Path) -> None:
     run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(run_dir, 0o700)
@@ -358,7 +364,7 @@ class RunStore:
                 store._put_meta(
                     {
                         "schema_version": SCHEMA_VERSION,
-                        "manifest_path": manifest_path,
+                        "manifest_path": str(Path(manifest_path).resolve()),
                         "created": now,
                         "updated": now,
                         "status": "running",
@@ -530,7 +536,7 @@ class RunStore:
         plan_text = json.dumps(plan, sort_keys=True, default=str)
         if redact(plan_text) != plan_text:
             raise StoreError("the plan holds a token or secret; it is never written to the store")
-        self._put_meta({"manifest_hash": manifest_hash, "source_hashes": source_hashes})
+        self._put_meta({"manifest_hash": manifest_hash, "source_hashes": _abs_keys(source_hashes)})
         self._conn.execute("INSERT OR REPLACE INTO meta VALUES ('plan', ?)", (plan_text,))
         now = time.time()
         for ord_, s in enumerate(steps):
@@ -569,6 +575,7 @@ class RunStore:
         if meta.get("manifest_hash") != manifest_hash:
             changes.append(f"manifest {meta.get('manifest_path')} changed")
         old: dict[str, str] = meta.get("source_hashes") or {}
+        source_hashes = _abs_keys(source_hashes)
         for name in sorted(set(old) | set(source_hashes)):
             if name not in source_hashes:
                 changes.append(f"source {name} is no longer used")
