@@ -229,3 +229,44 @@ async def test_unknown_urls_methods_and_orgs(sandbox, call) -> None:
         )
     # Inventory has no invoices module
     assert (await call("GET", "/inventory/v1/invoices"))[0] == 404
+
+
+FAMILIES = [
+    ("/books/v3", "contacts"),
+    ("/books/v3", "items"),
+    ("/books/v3", "invoices"),
+    ("/inventory/v1", "contacts"),
+    ("/inventory/v1", "items"),
+    ("/inventory/v1", "salesorders"),
+    ("/inventory/v1", "purchaseorders"),
+]
+
+
+@pytest.mark.parametrize(("prefix", "module"), FAMILIES)
+async def test_every_module_lists_creates_gets_updates_deletes(call, prefix, module) -> None:
+    party = (await make(call, f"{prefix}/contacts", {"contact_name": "P"}))["contact"]["contact_id"]
+    item = (await make(call, f"{prefix}/items", {"name": "I", "rate": 4}))["item"]["item_id"]
+    lines = [{"item_id": item, "quantity": 2}]
+    bodies = {
+        "contacts": {"contact_name": "New"},
+        "items": {"name": "New", "rate": 1},
+        "invoices": {"customer_id": party, "line_items": lines},
+        "salesorders": {"customer_id": party, "line_items": lines},
+        "purchaseorders": {"vendor_id": party, "line_items": lines},
+    }
+    singular = module[:-1]
+    created = (await make(call, f"{prefix}/{module}", bodies[module]))[singular]
+    rid = created[f"{singular}_id"]
+    status, listed, _ = await call("GET", f"{prefix}/{module}")
+    assert status == 200 and rid in [r[f"{singular}_id"] for r in listed[module]]
+    assert listed["page_context"]["has_more_page"] is False
+    status, got, _ = await call("GET", f"{prefix}/{module}/{rid}")
+    assert status == 200 and got[singular] == created
+    change = {"description": "n"} if module == "items" else {"notes": "n"}
+    status, upd, _ = await call("PUT", f"{prefix}/{module}/{rid}", json=change)
+    assert status == 200 and upd["code"] == 0
+    assert upd[singular]["last_modified_time"] >= created["last_modified_time"]
+    status, deleted, _ = await call("DELETE", f"{prefix}/{module}/{rid}")
+    assert (status, deleted["code"]) == (200, 0)
+    assert (await call("GET", f"{prefix}/{module}/{rid}"))[0] == 404
+    assert (await call("DELETE", f"{prefix}/{module}/{rid}"))[0] == 404
