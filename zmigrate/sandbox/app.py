@@ -204,6 +204,7 @@ class Sandbox:
             clock.advance(start - clock.now())
         self.clock = clock
         self.rng = random.Random(config.seed)
+        """Seeded randomness for credentials and products' own deterministic choices."""
         if saved:
             raw = saved["credentials"]
             self.credentials = Credentials(

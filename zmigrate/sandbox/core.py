@@ -156,7 +156,7 @@ class Product:
         """Called once the listeners run (``sandbox.urls`` is set): start background work."""
 
     async def stop(self) -> None:
-        """Called before the listeners close: stop background work."""
+        """Called before the listeners close (also after a failed start): stop background work."""
 
     def fail(self, failure: Failure, detail: str = "") -> web.Response:
         """The product's answer to a failure the core detected (set ``ZOHO_CODE``)."""

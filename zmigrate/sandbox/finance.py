@@ -109,17 +109,16 @@ class FinanceStore:
 
     def __init__(self, org_ids: tuple[str, ...]) -> None:
         self.org_ids = org_ids
-        self.records: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+        self.records: dict[str, dict[str, dict[str, dict[str, Any]]]] = {o: {} for o in org_ids}
         self.unique: dict[tuple[str, str, str], dict[str, str]] = {}
         self.numbers: dict[tuple[str, str], int] = {}
         self.next_id = FIRST_ID
-        self.clear()
 
-    def clear(self, modules: tuple[str, ...] | None = None) -> None:
+    def clear(self, modules: tuple[str, ...]) -> None:
+        """Forget the records of ``modules`` in every org (ids keep counting up)."""
         for org in self.org_ids:
-            tables = self.records.setdefault(org, {})
-            for name in modules or tuple(tables):
-                tables[name] = {}
+            for name in modules:
+                self.records[org][name] = {}
                 for key in [k for k in self.unique if k[0] == org and k[1] == name]:
                     del self.unique[key]
                 self.numbers.pop((org, name), None)
@@ -483,7 +482,7 @@ class FinanceProduct(Product):
         values = self._validate(org, module, await read_json(request), old)
         row = {**old, **values, "last_modified_time": self._now_iso()}
         if "line_items" in values:
-            row.update(self._totals(org, values["line_items"]))
+            row.update(self._totals(values["line_items"]))
         self._store(org, module, row, old)
         return zoho_json({"code": 0, "message": MESSAGES[module.api_name][1], module.singular: row})
 
@@ -573,7 +572,8 @@ class FinanceProduct(Product):
             lines.append(clean)
         return lines
 
-    def _totals(self, org: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
+    @staticmethod
+    def _totals(lines: list[dict[str, Any]]) -> dict[str, Any]:
         total = round(sum(line["item_total"] for line in lines), 2)
         return {"sub_total": total, "total": total}
 
@@ -597,7 +597,7 @@ class FinanceProduct(Product):
             party = "vendor_id" if name == "purchaseorders" else "customer_id"
             contact = self.store.table(org, "contacts")[values[party]]
             row[party.replace("_id", "_name")] = contact["contact_name"]
-            row.update(self._totals(org, values["line_items"]))
+            row.update(self._totals(values["line_items"]))
         row.update(values)
         row.update(created_time=now, last_modified_time=now)
         return row
