@@ -272,3 +272,23 @@ def test_organization_ids_and_data_center(tmp_path, monkeypatch):
     path.write_text(HEAD + 'data_center = "uk"\n' + ACCOUNTS)
     with pytest.raises(ManifestError, match="unknown data center 'uk'"):
         load_manifest(path)
+
+
+def test_lines_inside_sub_tables(tmp_path):
+    deals = """\
+    [[steps]]
+    name = "deals"
+    source = { file = "deals.csv" }
+    target = "crm:Deals"
+    key = ["Deal_Name"]
+    [steps.fields]
+    Deal_Name = "t"
+    Closing_Date = "d"
+    [steps.fields.Stage]
+    column = "s"
+    map = { won = "Closed Wonn" }
+    """
+    path = write(tmp_path, deals)
+    with pytest.raises(ManifestError) as info:
+        load_manifest(path)
+    assert info.value.line == line_of(path, "map = ")

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from array import array
 from pathlib import Path
 
 import pytest
 
 from zmigrate.errors import ManifestError
 from zmigrate.manifest import load_manifest
-from zmigrate.sources import file_source, iter_records, iter_rows, read_columns, scan
+from zmigrate.sources import (
+    duplicate_hashes,
+    file_source,
+    iter_records,
+    iter_rows,
+    read_columns,
+    scan,
+)
 
 PLANS = Path(__file__).resolve().parent.parent / "plans"
 
@@ -197,3 +205,17 @@ def test_zoho_export_uses_the_estimate(tmp_path):
     body = body.replace('Account_Name = "name"', 'Account_Name = "Account_Name"')
     counts = scan_of(manifest(tmp_path, body))
     assert counts["accounts"].records == 1234 and counts["accounts"].estimated
+
+
+def test_duplicate_hashes_finds_exact_repeats_only():
+    values = array("q", range(0, 3_000_000, 3))  # many share bitmap buckets
+    values.append(2_999_997)
+    values.append(6)
+    assert duplicate_hashes(values) == {2_999_997, 6}
+    assert duplicate_hashes(array("q", range(100_000))) == set()
+
+
+def test_keys_are_compared_without_surrounding_spaces(tmp_path):
+    path = manifest(tmp_path, ACCOUNTS, a_csv="ref,name\nA1,x\n A1 ,y\n")
+    with pytest.raises(ManifestError, match="'A1' on lines 2 and 3"):
+        scan_of(path)

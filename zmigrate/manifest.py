@@ -326,10 +326,11 @@ class _Locator:
         return start, (after[0] - 1 if after else len(self.lines))
 
     def table(self, start: int, end: int, name: str) -> tuple[int, int] | None:
-        """Line span of ``[name]`` between ``start`` and ``end``, if it is a table header."""
+        """Line span of ``[name]`` (with its sub-tables) between ``start`` and ``end``."""
         for i, (no, hname, _) in enumerate(self.headers):
             if start <= no <= end and hname == name:
-                nxt = [n for n, _, _ in self.headers[i + 1 :] if n <= end]
+                later = self.headers[i + 1 :]
+                nxt = [n for n, h, _ in later if n <= end and not h.startswith(name + ".")]
                 return no, (nxt[0] - 1 if nxt else end)
         return None
 
