@@ -30,6 +30,11 @@ Per API request, the shared middleware does, in this order:
 
 The admin API (``/__sandbox__/...``) asks each product for ``counts()``, ``state()``,
 ``records(module, query)``, ``reset()``, and persistence uses ``dump()`` / ``load()``.
+
+What a product may use of ``self.sandbox``: ``config`` (SandboxConfig), ``clock`` (Zoho time),
+``credentials``, ``urls`` (set once listening: build absolute URLs at request time), ``rng``
+(seeded), ``shared`` (a dict products share state through), ``stats.count_error(product,
+code)`` (errors not carried by a response's ``ZOHO_CODE``, e.g. per-record CRM errors).
 """
 
 from __future__ import annotations
