@@ -42,7 +42,7 @@ import datetime as dt
 import math
 import re
 from collections import deque
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, ClassVar
@@ -427,9 +427,13 @@ class FinanceProduct(Product):
         rows: Collection[dict[str, Any]] = self.store.table(
             query[ORG_PARAM], module.api_name
         ).values()
-        filters = [(k, v) for k, v in query.items() if k not in LIST_PARAMS]
+        filters = list_filters(query, module)
         if filters:
-            rows = [r for r in rows if _matches(r, filters, module)]
+            rows = [
+                r
+                for r in rows
+                if all(test(str(r.get(name, "")).lower(), w) for name, test, w in filters)
+            ]
         start = (page - 1) * per_page
         chunk = list(islice(rows, start, start + per_page + 1)) if start < len(rows) else []
         subforms = {f.api_name for f in module.fields if f.data_type == "subform"}
@@ -623,30 +627,36 @@ def _positive(raw: str, name: str) -> int:
     return int(raw)
 
 
-def _matches(row: dict[str, Any], filters: list[tuple[str, str]], module: Module) -> bool:
-    """Books-style list filters: ``field=``, ``field_startswith=``, ``field_contains=``,
-    ``search_text=`` (in the display field); unknown parameters are ignored, as Zoho does."""
-    for key, wanted in filters:
-        if key == "search_text":
-            if wanted.lower() not in str(row.get(module.display_field, "")).lower():
-                return False
+def _contains(value: str, wanted: str) -> bool:
+    return wanted in value
+
+
+FILTER_SUFFIXES: dict[str, Callable[[str, str], bool]] = {
+    "_startswith": str.startswith,
+    "_contains": _contains,
+}
+
+
+def list_filters(
+    query: Mapping[str, str], module: Module
+) -> list[tuple[str, Callable[[str, str], bool], str]]:
+    """Books-style list filters as (field, test, lower-cased value): ``field=``,
+    ``field_startswith=``, ``field_contains=``, ``search_text=`` (in the display field).
+    Parameters naming no field are ignored, as Zoho ignores unknown parameters."""
+    filters = []
+    for key, wanted in query.items():
+        if key in LIST_PARAMS:
             continue
-        for suffix in ("_startswith", "_contains", ""):
-            if key.endswith(suffix) and module.field(key[: len(key) - len(suffix)]):
-                name = key[: len(key) - len(suffix)]
-                value = str(row.get(name, "")).lower()
-                w = wanted.lower()
-                ok = (
-                    value.startswith(w)
-                    if suffix == "_startswith"
-                    else w in value
-                    if suffix == "_contains"
-                    else value == w
-                )
-                if not ok:
-                    return False
-                break
-    return True
+        if key == "search_text":
+            filters.append((module.display_field, _contains, wanted.lower()))
+        elif module.field(key):
+            filters.append((key, str.__eq__, wanted.lower()))
+        else:
+            for suffix, test in FILTER_SUFFIXES.items():
+                name = key.removesuffix(suffix)
+                if name != key and module.field(name):
+                    filters.append((name, test, wanted.lower()))
+    return filters
 
 
 class BooksProduct(FinanceProduct):
