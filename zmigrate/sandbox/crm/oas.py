@@ -50,6 +50,13 @@ ERRATA: tuple[tuple[str, str, str, Any], ...] = (
     # A Bulk Read job echoes the query it was given; cvid, criteria and file_type (whose
     # enum is only "ics") are absent from a CSV job without them.
     ("bulk_read.json", "/components/schemas/Query", "required", ["module", "fields", "page"]),
+    # A Bulk Read job shows "result" once it is COMPLETED, not while ADDED or IN PROGRESS.
+    (
+        "bulk_read.json",
+        "/components/schemas/Job_Detail",
+        "required",
+        ["id", "operation", "state", "query", "created_by", "created_time", "file_type"],
+    ),
     # Get Records past 2,000 records without page_token, or past 100,000 with it: errors
     # Zoho's Get Records documentation lists, missing from the file's enums.
     ("record.json", "/components/schemas/API_Exception/properties/code", "enum", PAGINATION_CODES),
