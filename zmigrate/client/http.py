@@ -211,7 +211,9 @@ class Attempt:
 
     product: str
     started: float
+    """Zoho time it was sent (after waiting for the quotas)."""
     ended: float
+    """Zoho time its answer (or failure) came back."""
     credits: int
     """Credits charged for it (0 when refused up front or never sent)."""
     error: ZohoError | None
@@ -297,15 +299,9 @@ class Transport:
         while True:
             attempt += 1
             token = await self.tokens.token()
-            started = self.clock.now()
             error, sent, response = await self._attempt(
                 channel, method, url, token, params, json, data, headers, credits, heavy, raw
             )
-            if self.observers:
-                charged = credits if is_charged(sent, error) else 0
-                seen = Attempt(channel.product, started, self.clock.now(), charged, error)
-                for observer in self.observers:
-                    observer(seen)
             if error is None:
                 channel.gate.succeeded()
                 return response  # type: ignore[return-value]
@@ -355,6 +351,7 @@ class Transport:
             send_headers["Content-Type"] = "application/json"
         error: ZohoError | None = None
         sent = True
+        sent_at: float | None = None
         response: Response | None = None
         try:
             async with AsyncExitStack() as stack:
@@ -364,6 +361,7 @@ class Transport:
                 if channel.pacer is not None:
                     await stack.enter_async_context(channel.pacer.slot())
                 channel.usage.requests += 1
+                sent_at = self.clock.now()
                 response = await self._send(method, url, params, data, send_headers, raw)
         except (aiohttp.ClientError, TimeoutError) as exc:
             error, sent = network_error(exc, url), not never_sent(exc)
@@ -378,6 +376,11 @@ class Transport:
                     channel.usage.credits += reservation.credits
         if error is None:
             channel.usage.ok += 1
+        if sent_at is not None and self.observers:
+            charged = credits if is_charged(sent, error) else 0
+            seen = Attempt(channel.product, sent_at, self.clock.now(), charged, error)
+            for observer in self.observers:
+                observer(seen)
         if response is not None and "X-Rate-Limit-Remaining" in response.headers:
             remaining = response.headers["X-Rate-Limit-Remaining"]
             channel.usage.daily_remaining = int(remaining) if remaining.isdigit() else None
