@@ -173,7 +173,7 @@ def test_line_item_groups_that_come_back_are_duplicates(tmp_path):
     )
     with pytest.raises(ManifestError, match="'I1' on lines 2 and 4") as info:
         scan_of(path)
-    assert "keep an invoice's rows together" in str(info.value)
+    assert "keep all rows of one record together" in str(info.value)
 
 
 def test_steps_sharing_a_file_are_scanned_together(tmp_path):

@@ -101,6 +101,14 @@ def nearest(name: str, choices: Iterable[str]) -> str | None:
     return hit[0] if hit else None
 
 
+def display_path(path: str | os.PathLike[str] | None) -> str:
+    """A path relative to the working directory when it lies under it, else absolute."""
+    if path is None:
+        return ""
+    rel = os.path.relpath(path)
+    return str(path) if rel.startswith("..") else rel
+
+
 def did_you_mean(name: str, choices: Iterable[str], what: str = "") -> str:
     """A hint for ManifestError: the nearest valid name, else the list of valid ones."""
     pool = sorted(choices)

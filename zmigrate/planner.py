@@ -28,7 +28,6 @@ waits of the product that waits longest.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +35,7 @@ from typing import Any
 import orjson
 
 from zmigrate import quotas
-from zmigrate.manifest import Manifest, Step, Target
+from zmigrate.manifest import Manifest, Step, Target, display_path
 from zmigrate.sources import StepCount, scan
 
 SCHEMA_VERSION = "zmigrate.plan/1"
@@ -437,12 +436,6 @@ def finance_list(product: str, records: int, target: Target) -> Phase:
         0,
         pages / _finance_rate(plan),
     )
-
-
-def display_path(path: str | os.PathLike[str]) -> str:
-    """A path relative to the working directory when it lies under it, else absolute."""
-    rel = os.path.relpath(path)
-    return str(path) if rel.startswith("..") else rel
 
 
 def seconds_per_credit(target: Target) -> float:

@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 
 from zmigrate.errors import ManifestError
-from zmigrate.manifest import SourceSpec, Step, did_you_mean
+from zmigrate.manifest import SourceSpec, Step, did_you_mean, display_path
 
 KEY_SEPARATOR = "\x1f"
 """Joins the values of a composite source key into one string."""
@@ -80,7 +80,7 @@ def _open_text(source: SourceSpec, step: str | None) -> io.TextIOWrapper:
     except OSError as exc:
         raise ManifestError(
             f"cannot open source file: {exc.strerror}",
-            file=str(source.path),
+            file=display_path(source.path),
             step=step,
             field="source",
             hint="check the path in the manifest (relative paths start at the manifest's folder)",
@@ -100,7 +100,7 @@ def _decode_error(source: SourceSpec, step: str | None, exc: UnicodeDecodeError)
                 byte = raw[bad.start : bad.start + 1].hex()
                 return ManifestError(
                     f"byte 0x{byte} at column {bad.start + 1} is not valid {source.encoding}",
-                    file=str(source.path),
+                    file=display_path(source.path),
                     line=line,
                     step=step,
                     field="encoding",
@@ -108,7 +108,7 @@ def _decode_error(source: SourceSpec, step: str | None, exc: UnicodeDecodeError)
                 )
     return ManifestError(
         f"not valid {source.encoding}: {exc.reason}",
-        file=str(source.path),
+        file=display_path(source.path),
         line=line or None,
         step=step,
         field="encoding",
@@ -120,7 +120,7 @@ def _header(reader: Iterator[list[str]], source: SourceSpec, step: str | None) -
     if not header:
         raise ManifestError(
             "the file is empty: expected a header row",
-            file=str(source.path),
+            file=display_path(source.path),
             line=1,
             step=step,
             hint="the first line names the columns",
@@ -131,7 +131,7 @@ def _header(reader: Iterator[list[str]], source: SourceSpec, step: str | None) -
         if name in seen:
             raise ManifestError(
                 f"column '{name}' appears twice in the header",
-                file=str(source.path),
+                file=display_path(source.path),
                 line=1,
                 step=step,
                 field=name,
@@ -143,7 +143,7 @@ def _header(reader: Iterator[list[str]], source: SourceSpec, step: str | None) -
 def _ragged(source: SourceSpec, step: str | None, line: int, got: int, want: int) -> ManifestError:
     return ManifestError(
         f"row has {got} fields, the header has {want}",
-        file=str(source.path),
+        file=display_path(source.path),
         line=line,
         step=step,
         hint=f"check the delimiter ({source.delimiter!r}) and quoting "
@@ -161,7 +161,7 @@ def _jsonl_object(source: SourceSpec, step: str | None, line: int, text: bytes) 
     except orjson.JSONDecodeError as exc:
         raise ManifestError(
             f"not valid JSON: {exc}",
-            file=str(source.path),
+            file=display_path(source.path),
             line=line,
             step=step,
             hint="each line holds one JSON object",
@@ -169,7 +169,7 @@ def _jsonl_object(source: SourceSpec, step: str | None, line: int, text: bytes) 
     if not isinstance(obj, dict):
         raise ManifestError(
             f"expected a JSON object, got {type(obj).__name__}",
-            file=str(source.path),
+            file=display_path(source.path),
             line=line,
             step=step,
             hint="each line holds one JSON object",
@@ -184,7 +184,7 @@ def _iter_jsonl(source: SourceSpec, step: str | None) -> Iterator[tuple[int, dic
     except OSError as exc:
         raise ManifestError(
             f"cannot open source file: {exc.strerror}",
-            file=str(source.path),
+            file=display_path(source.path),
             step=step,
             field="source",
             hint="check the path in the manifest (relative paths start at the manifest's folder)",
@@ -232,24 +232,27 @@ def iter_rows(source: SourceSpec, *, step: str | None = None) -> Iterator[tuple[
             raise _decode_error(source, step, exc) from None
         except csv.Error as exc:
             raise ManifestError(
-                f"bad CSV: {exc}", file=str(source.path), line=reader.line_num, step=step
+                f"bad CSV: {exc}", file=display_path(source.path), line=reader.line_num, step=step
             ) from None
 
 
-def iter_records(step: Step) -> Iterator[SourceRecord]:
-    """Yield one SourceRecord per target record of ``step`` (its source must be a file).
+def iter_records(step: Step, source: SourceSpec | None = None) -> Iterator[SourceRecord]:
+    """Yield one SourceRecord per target record of ``step``.
 
-    Line-item steps group consecutive rows with the same source key into one record; a key
-    that comes back after another key is a duplicate (``scan`` reports it before a run).
+    ``source`` defaults to the step's own (a file); for a Zoho export pass the file the
+    export was written to, e.g. ``iter_records(step, file_source(path))``. Line-item steps
+    group consecutive rows with the same source key into one record; a key that comes back
+    after another key is a duplicate (``scan`` reports it before a run).
     """
     columns = step.source_key
+    source = source or step.source
     if not step.line_items:
-        for line, row in iter_rows(step.source, step=step.name):
+        for line, row in iter_rows(source, step=step.name):
             yield SourceRecord(line, row_key(columns, row), (row,))
         return
     group: list[dict[str, Any]] = []
     first, key = 0, ""
-    for line, row in iter_rows(step.source, step=step.name):
+    for line, row in iter_rows(source, step=step.name):
         k = row_key(columns, row)
         if group and k != key:
             yield SourceRecord(first, key, tuple(group))
@@ -267,7 +270,10 @@ def read_columns(source: SourceSpec, step: str | None = None) -> list[str]:
         for _, obj in _iter_jsonl(source, step):
             return list(obj)
         raise ManifestError(
-            "the file is empty: expected JSON objects", file=str(source.path), line=1, step=step
+            "the file is empty: expected JSON objects",
+            file=display_path(source.path),
+            line=1,
+            step=step,
         )
     with _open_text(source, step) as fh:
         try:
@@ -286,7 +292,7 @@ def _check_columns(source: SourceSpec, columns: list[str], steps: Sequence[Step]
                 raise ManifestError(
                     f"no column '{col}' in the source (mapped to "
                     f"{', '.join(used_by) or 'the source key'})",
-                    file=str(source.path),
+                    file=display_path(source.path),
                     line=1,
                     step=st.name,
                     field=used_by[0] if used_by else "source_key",
@@ -393,7 +399,7 @@ def _pass_csv(source: SourceSpec, step: str | None, checks: list[_KeyCheck]) -> 
             raise _decode_error(source, step, exc) from None
         except csv.Error as exc:
             raise ManifestError(
-                f"bad CSV: {exc}", file=str(source.path), line=reader.line_num, step=step
+                f"bad CSV: {exc}", file=display_path(source.path), line=reader.line_num, step=step
             ) from None
     for check in checks:
         check.records = len(check.hashes)
@@ -472,13 +478,14 @@ def _report_duplicates(step: Step, grouped: bool, suspects: set[int]) -> None:
     shown = "; ".join(
         f"'{k.replace(KEY_SEPARATOR, ', ')}' on lines {a} and {b}" for k, a, b in dups
     )
-    what = "non-consecutive groups" if grouped else "rows"
+    hint = "each record needs its own key: rows with the same key would overwrite each other"
+    if grouped:
+        hint = "line items: keep all rows of one record together, one after another"
     raise ManifestError(
         f"source key ({', '.join(step.source_key)}) is not unique: {shown}",
-        file=str(step.source.path),
+        file=display_path(step.source.path),
         line=dups[0][2],
         step=step.name,
         field=", ".join(step.source_key),
-        hint=f"each record needs its own key; {what} with the same key would overwrite each "
-        "other (line items: keep an invoice's rows together)",
+        hint=hint,
     )
