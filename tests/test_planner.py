@@ -259,3 +259,17 @@ def test_crm_to_books_plan_reads_with_bulk_and_writes_one_by_one():
     assert sync.credits == 50 and sync.write is not None and sync.write.requests == 30_000
     assert p.step("accounts_backup").method == "bulk_read"
     assert p.totals["books"].days == 6
+
+
+def test_steps_overlap_where_lookups_allow():
+    p = plan(load_manifest(PLANS / "sample.toml"))
+    # Books 90 requests at 100/min = 54 s; Inventory 40 = 24 s; CRM 3 x 0.8 s. The longest
+    # chain is items (24 s) -> invoices (36 s): 60 s, more than the busiest product's 54 s.
+    assert p.totals["books"].seconds == pytest.approx(54)
+    assert p.estimated_seconds == pytest.approx(60)
+
+
+def test_bulk_jobs_run_three_at_a_time():
+    p = crm_bulk_write(100_000, target())  # 4 jobs: a round of 3, then 1
+    assert p.bulk_jobs == 4
+    assert p.seconds == pytest.approx(2 * (3 + 25_000 / 2_000 + 3 * 0.8))

@@ -118,7 +118,7 @@ def render(plan: Plan) -> str:
     lines += [
         "",
         f"Estimated wall time: {duration(plan.estimated_seconds)} "
-        f"(steps one after another; includes waits for daily caps) | days: {plan.days} | "
+        f"(steps overlap where lookups allow; includes waits for daily caps) | days: {plan.days} | "
         f"access tokens: {plan.token_refreshes}",
         "",
         "Method choices",

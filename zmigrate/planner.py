@@ -16,13 +16,15 @@ edition's 24 h window takes to give a credit back (``DAY / daily credits``): the
 in credits wins unless it costs more time than its saved credits are worth. On an edition
 with unlimited credits that is simply the faster way. Ties go to fewer credits.
 
-Time model (``quotas`` holds the pace assumptions): steps run one after another; a phase's
-requests run ``concurrency`` at a time at ``TYPICAL_LATENCY`` each, Books/Inventory no faster
-than 100 a minute, CRM GET pages one after another (each needs the previous page token),
-bulk jobs one after another (queue + rows / pace, polled every ``BULK_POLL_SECONDS``). When
-a product needs more than its daily cap (requests) or 24 h budget (credits), the run pauses
-(exit 3) until the window frees up: ``days`` counts the windows and the estimate adds the
-waits of the product that waits longest.
+Time model (``quotas`` holds the pace assumptions), as the executor runs: a step starts when
+the steps it looks up are done, and steps of one product share its quotas, so the active time
+is the longer of the busiest product's total and the longest chain of dependent steps. Within
+a phase, requests run ``concurrency`` at once at ``TYPICAL_LATENCY`` each, Books/Inventory no
+faster than 100 a minute, CRM GET pages one after another (each needs the previous page
+token), bulk jobs ``CRM_BULK_JOBS_AT_ONCE`` at a time (queue + rows / pace, polled every
+``BULK_POLL_SECONDS``). When a product needs more than its daily cap (requests) or 24 h
+budget (credits), the run pauses (exit 3) until the window frees up: ``days`` counts the
+windows and the estimate adds the waits of the product that waits longest.
 """
 
 from __future__ import annotations
@@ -348,6 +350,12 @@ def _polls(rows: int, pace: float) -> int:
     return max(1, math.ceil(_bulk_job_seconds(rows, pace) / quotas.BULK_POLL_SECONDS))
 
 
+def _bulk_rounds(job_seconds: list[float]) -> float:
+    """Jobs run ``CRM_BULK_JOBS_AT_ONCE`` at a time, in order: each round waits for its slowest."""
+    at_once = quotas.CRM_BULK_JOBS_AT_ONCE
+    return sum(max(job_seconds[i : i + at_once]) for i in range(0, len(job_seconds), at_once))
+
+
 def crm_bulk_write(records: int, target: Target) -> Phase:
     """Bulk Write: one job per 25,000-row file (500 credits); upload, create, polls, result."""
     size = quotas.CRM_BULK_WRITE_ROWS
@@ -355,7 +363,7 @@ def crm_bulk_write(records: int, target: Target) -> Phase:
     pace = quotas.BULK_WRITE_ROWS_PER_SECOND
     sizes = [size] * (records // size) + ([records % size] if records % size else [])
     requests = sum(3 + _polls(n, pace) for n in sizes)
-    seconds = sum(_bulk_job_seconds(n, pace) + 3 * _latency("crm") for n in sizes)
+    seconds = _bulk_rounds([_bulk_job_seconds(n, pace) + 3 * _latency("crm") for n in sizes])
     return Phase(
         "write",
         "crm",
@@ -397,7 +405,7 @@ def crm_bulk_read(records: int, target: Target) -> Phase:
     sizes = [size] * (records // size) + ([records % size] if records % size else [])
     sizes = sizes or [0]
     requests = sum(2 + _polls(n, pace) for n in sizes)
-    seconds = sum(_bulk_job_seconds(n, pace) + 2 * _latency("crm") for n in sizes)
+    seconds = _bulk_rounds([_bulk_job_seconds(n, pace) + 2 * _latency("crm") for n in sizes])
     return Phase(
         "read",
         "crm",
@@ -610,7 +618,7 @@ def plan(manifest: Manifest, counts: Mapping[str, StepCount] | None = None) -> P
     target = manifest.target
     steps = tuple(plan_step(s, counts[s.name], target) for s in manifest.ordered())
     totals = _product_totals(steps, target)
-    active = sum(s.seconds for s in steps)
+    active = max(max((t.seconds for t in totals.values()), default=0.0), _critical_path(steps))
     wait = max((t.wait_seconds for t in totals.values()), default=0.0)
     days = max((t.days for t in totals.values()), default=1)
     token_life = quotas.TOKEN_LIFETIME - quotas.TOKEN_RENEW_BEFORE
@@ -619,6 +627,14 @@ def plan(manifest: Manifest, counts: Mapping[str, StepCount] | None = None) -> P
     return Plan(
         display_path(manifest.path), target, steps, totals, active + wait, days, tokens, warnings
     )
+
+
+def _critical_path(steps: tuple[StepPlan, ...]) -> float:
+    """Seconds of the longest chain of steps that wait for each other's ids."""
+    finish: dict[str, float] = {}
+    for s in steps:  # in dependency order
+        finish[s.name] = max((finish[d] for d in s.depends_on), default=0.0) + s.seconds
+    return max(finish.values(), default=0.0)
 
 
 def duration(seconds: float) -> str:

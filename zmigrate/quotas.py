@@ -174,3 +174,5 @@ CRM_PAGINATION_LIMIT = 100_000
 """Records reachable through GET pages even with page_token; Bulk Read goes further."""
 TOKEN_RENEW_BEFORE = 300.0
 """Renew an access token this many seconds before it expires (one token: 3,300 s of work)."""
+CRM_BULK_JOBS_AT_ONCE = 3
+"""Bulk jobs a run keeps going at once (they share the sub-concurrency pool of 10)."""
