@@ -49,11 +49,7 @@ from zmigrate.client.finance import FinanceClient, resource_keys
 from zmigrate.client.http import Attempt
 from zmigrate.client.models import RecordOutcome
 from zmigrate.clock import Clock
-from zmigrate.errors import (
-    StoreError,
-    ZmigrateError,
-    ZohoError,
-)
+from zmigrate.errors import RequestRejected, StoreError, ZmigrateError, ZohoError
 from zmigrate.manifest import Manifest, Step, load_manifest
 from zmigrate.mapping import MappingError, map_record
 from zmigrate.outcomes import (
@@ -80,8 +76,6 @@ from zmigrate.sources import SourceRecord, iter_records, row_key
 T = TypeVar("T")
 
 DEAD_LETTER_FILE = "dead_letters.jsonl"
-BULK_JOBS_AT_ONCE = 3
-"""Bulk Write jobs of one step in flight together (each is one file of up to 25,000 rows)."""
 SANDBOX_LATENCY_MS = 150.0
 """Latency of the embedded sandbox (Zoho milliseconds): a rehearsal paces like real Zoho."""
 AGAIN_ROUNDS = 3
@@ -252,6 +246,8 @@ class Engine:
         self.interrupted = False
         self.completed: set[str] = set()
         self._tasks: dict[str, asyncio.Task[bool]] = {}
+        self._jobs: dict[tuple[str, int], str] = {}
+        """Bulk jobs created by this process, by (step, batch): poll them, never resubmit."""
 
     # ---- control ----------------------------------------------------------------------------
 
@@ -340,7 +336,7 @@ class Engine:
     def _workers(self, spec: StepSpec) -> int:
         if spec.product == "crm":
             edition = self.zoho.limits.crm()
-            return BULK_JOBS_AT_ONCE if spec.method == "bulk" else edition.concurrency
+            return quotas.CRM_BULK_JOBS_AT_ONCE if spec.method == "bulk" else edition.concurrency
         return self.zoho.channels[spec.product].gate.max_limit
 
     async def _produce(
@@ -463,7 +459,7 @@ class Engine:
     ) -> list[Verdict]:
         if spec.product == "crm":
             if spec.method == "bulk":
-                return await self._crm_bulk(step, spec, batch, items, retried)
+                return await self._crm_bulk(step, batch, items, retried)
             return await self._crm_rest(step, items, retried)
         return [await self._finance_one(step, item, retried) for item in items]
 
@@ -520,42 +516,58 @@ class Engine:
         return found
 
     async def _crm_bulk(
-        self, step: Step, spec: StepSpec, batch: Batch, items: list[_Item], retried: bool
+        self, step: Step, batch: Batch, items: list[_Item], retried: bool
     ) -> list[Verdict]:
-        """One Bulk Write job: upload, create (job id saved), wait, per-row outcomes."""
-        crm, module = self.zoho.crm, step.target.module or ""
-        job_id = batch.job_id if batch.verify else None
-        if job_id is None:
+        """One Bulk Write job: upload, create (job id saved before polling), wait, row outcomes.
+
+        A job saved by an earlier attempt or process is polled, not submitted again; if Zoho no
+        longer knows it, the rows are verified and submitted again.
+        """
+        crm = self.zoho.crm
+        job_id = self._jobs.get((step.name, batch.batch_no), batch.job_id)
+        job = None
+        if job_id is not None:
+            try:
+                job = await crm.wait_write(job_id)
+            except RequestRejected:
+                self.progress.note(f"{step.name}: Zoho no longer knows bulk job {job_id}")
+                retried = True
+        if job is None:
             if retried and step.operation == "insert":
                 existing = await self._crm_existing(step, items)
-                if existing:
-                    # some rows landed before the answer was lost: settle those, send the rest
-                    verdicts: list[Verdict] = []
-                    for item in items:
-                        found = existing.get(self._key_value(step, item))
-                        verdicts.append(Landed(found, "found") if found else Again("resend"))
-                    return verdicts
-            header = list(dict.fromkeys(k for i in items for k in i.payload))
-            rows = [{k: _bulk_cell(v) for k, v in i.payload.items()} for i in items]
-            mod = schema.module("crm", module)
-            mappings = []
-            for index, name in enumerate(header):
-                mapping: dict[str, Any] = {"api_name": name, "index": index}
-                fld = mod.field(name) if mod else None
-                if fld is not None and fld.data_type == "lookup":
-                    mapping["find_by"] = "id"
-                mappings.append(mapping)
-            file_id = await crm.upload(zip_csv(header, rows))
-            find_by = step.key[0] if step.operation in ("upsert", "update") else None
-            job_id = await crm.create_write_job(module, step.operation, file_id, mappings, find_by)
-            await self.store.set_bulk_job(step.name, batch.batch_no, job_id, file_id)
-        job = await crm.wait_write(job_id)
+                if existing:  # some rows landed before the answer was lost: settle those
+                    return [
+                        Landed(found, "found") if found else Again("resend")
+                        for found in (existing.get(self._key_value(step, i)) for i in items)
+                    ]
+            job_id = await self._submit_bulk(step, batch, items)
+            job = await crm.wait_write(job_id)
         if job.failed and not job.download_url:
-            return [Reject("BULK_JOB_FAILED", f"Bulk Write job {job_id} failed") for _ in items]
+            return [Reject("BULK_JOB_FAILED", f"Bulk Write job {job.id} failed") for _ in items]
         outcomes = await crm.write_result(job)
         if len(outcomes) != len(items):
             return [Again(f"bulk result had {len(outcomes)} rows for {len(items)}")] * len(items)
         return [record_outcome(o, retried=retried) for o in outcomes]
+
+    async def _submit_bulk(self, step: Step, batch: Batch, items: list[_Item]) -> str:
+        """Upload the batch as a zipped CSV and start its job; the job id is saved at once."""
+        crm, module = self.zoho.crm, step.target.module or ""
+        header = list(dict.fromkeys(k for i in items for k in i.payload))
+        rows = [{k: _bulk_cell(v) for k, v in i.payload.items()} for i in items]
+        mod = schema.module("crm", module)
+        mappings = []
+        for index, name in enumerate(header):
+            mapping: dict[str, Any] = {"api_name": name, "index": index}
+            fld = mod.field(name) if mod else None
+            if fld is not None and fld.data_type == "lookup":
+                mapping["find_by"] = "id"
+            mappings.append(mapping)
+        file_id = await crm.upload(zip_csv(header, rows))
+        find_by = step.key[0] if step.operation in ("upsert", "update") else None
+        job_id = await crm.create_write_job(module, step.operation, file_id, mappings, find_by)
+        self._jobs[(step.name, batch.batch_no)] = job_id
+        await self.store.set_bulk_job(step.name, batch.batch_no, job_id, file_id)
+        return job_id
 
     # ---- Books / Inventory ------------------------------------------------------------------
 
