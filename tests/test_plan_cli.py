@@ -71,7 +71,7 @@ BAD = '[target]\ncrm_edition = "enterprise"\n\n[[steps]]\nname = "a"\n'
             BAD + 'source = { file = "missing.csv" }\ntarget = "crm:Accounts"\n'
             'key = ["Account_Name"]\n[steps.fields]\nAccount_Name = "name"\n',
             {},
-            "missing.csv, step 'a', field 'source': cannot open source file",
+            "m.toml:6, step 'a', field 'source': cannot open source file",
         ),
         (
             BAD + 'source = { file = "a.csv" }\ntarget = "crm:Accounts"\nkey = ["Account_Name"]\n'

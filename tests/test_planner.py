@@ -171,6 +171,7 @@ def test_books_invoices_on_standard_need_days(tmp_path):
     p = plan(m, counts)
     books = p.totals["books"]
     assert (books.requests, books.days, books.daily_limit) == (25_000, 13, 2_000)
+    assert not books.fits
     assert books.seconds == pytest.approx(25_000 * 0.6)
     # 12 waits for the window; the work of the first 12 days happens inside them
     assert p.estimated_seconds == pytest.approx(12 * quotas.DAY + 15_000 / 13)

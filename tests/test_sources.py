@@ -138,13 +138,6 @@ def test_undecodable_bytes_name_the_line(tmp_path):
     assert "byte 0xfc at column 5 is not valid utf-8" in str(e) and "latin-1" in str(e)
 
 
-def test_missing_file(tmp_path):
-    path = manifest(tmp_path, ACCOUNTS)
-    with pytest.raises(ManifestError, match="cannot open source file") as info:
-        scan_of(path)
-    assert info.value.file == str(tmp_path / "a.csv") and info.value.step == "accounts"
-
-
 def test_mapping_to_a_missing_column_suggests(tmp_path):
     path = manifest(tmp_path, ACCOUNTS, a_csv="ref,nmae\nA1,x\n")
     with pytest.raises(ManifestError) as info:
@@ -219,3 +212,12 @@ def test_keys_are_compared_without_surrounding_spaces(tmp_path):
     path = manifest(tmp_path, ACCOUNTS, a_csv="ref,name\nA1,x\n A1 ,y\n")
     with pytest.raises(ManifestError, match="'A1' on lines 2 and 3"):
         scan_of(path)
+
+
+def test_missing_file_is_reported_at_the_manifest_line(tmp_path):
+    path = manifest(tmp_path, ACCOUNTS)
+    with pytest.raises(ManifestError) as info:
+        scan_of(path)
+    e = info.value
+    assert (e.file, e.line, e.field) == (str(path), 6, "source")
+    assert "cannot open source file" in str(e) and "a.csv" in str(e)

@@ -173,6 +173,7 @@ class SourceSpec:
     module: str | None = None
     fields: tuple[str, ...] = ()
     records: int | None = None
+    origin: str = ""  # the manifest naming this source, for errors about it
 
     @property
     def is_file(self) -> bool:
@@ -782,7 +783,13 @@ class _StepCtx:
                         hint=did_you_mean(f, mod.by_name, "field"),
                     )
             return SourceSpec(
-                "zoho", line, product=product, module=mod.api_name, fields=fields, records=records
+                "zoho",
+                line,
+                product=product,
+                module=mod.api_name,
+                fields=fields,
+                records=records,
+                origin=self.loader.file,
             )
         self.loader.unknown(
             raw, _FILE_SOURCE_KEYS, lambda k: self.line("source", k), "source", self.name
@@ -818,7 +825,13 @@ class _StepCtx:
             if len(value) != 1:
                 self.fail(f"{key} must be one character, got {value!r}", ("source", key), field=key)
         return SourceSpec(
-            fmt, line, path=path, encoding=encoding, delimiter=delimiter, quotechar=quotechar
+            fmt,
+            line,
+            path=path,
+            encoding=encoding,
+            delimiter=delimiter,
+            quotechar=quotechar,
+            origin=self.loader.file,
         )
 
     def _target_field(self, target: TargetSpec, name: str, table: str) -> schema.Field | None:

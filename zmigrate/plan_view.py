@@ -101,6 +101,7 @@ def render(plan: Plan) -> str:
                 cap,
                 str(p.concurrency),
                 str(p.days),
+                "yes" if p.fits else "no",
             ]
         )
     phead = [
@@ -113,6 +114,7 @@ def render(plan: Plan) -> str:
         "daily cap",
         "concurrent",
         "days",
+        "fits daily cap",
     ]
     lines += _table(phead, prows, {2, 3, 4, 5, 7, 8})
     lines += [

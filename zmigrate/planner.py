@@ -121,6 +121,7 @@ PLAN_JSON_SCHEMA: dict[str, Any] = _obj(
                     "daily_limit": {"type": ["integer", "null"]},
                     "concurrency": _INT,
                     "wait_seconds": _NUM,
+                    "fits": {"type": "boolean"},
                 }
             ),
         },
@@ -215,6 +216,11 @@ class ProductTotals:
     concurrency: int
     wait_seconds: float = 0.0
 
+    @property
+    def fits(self) -> bool:
+        """True when the product's daily cap (or CRM's 24 h credit budget) covers the run."""
+        return self.days <= 1
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -307,6 +313,7 @@ def _totals_dict(t: ProductTotals) -> dict[str, Any]:
         "daily_limit": t.daily_limit,
         "concurrency": t.concurrency,
         "wait_seconds": round(t.wait_seconds, 1),
+        "fits": t.fits,
     }
 
 

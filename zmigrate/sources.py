@@ -26,7 +26,7 @@ from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -73,18 +73,25 @@ def _text(value: Any) -> str:
     return "" if value is None else value.strip() if isinstance(value, str) else str(value)
 
 
-def _open_text(source: SourceSpec, step: str | None) -> io.TextIOWrapper:
+def _open_binary(source: SourceSpec, step: str | None) -> BinaryIO:
+    """Open a source file; a missing one is reported at the manifest line that names it."""
     assert source.path is not None
     try:
-        raw = open(source.path, "rb", buffering=_BUFFER)  # noqa: SIM115 - closed by the caller
+        return open(source.path, "rb", buffering=_BUFFER)  # noqa: SIM115 - closed by the caller
     except OSError as exc:
         raise ManifestError(
-            f"cannot open source file: {exc.strerror}",
-            file=display_path(source.path),
+            f"cannot open source file {display_path(source.path)}: {exc.strerror}",
+            file=source.origin or display_path(source.path),
+            line=source.line or None,
             step=step,
             field="source",
-            hint="check the path in the manifest (relative paths start at the manifest's folder)",
+            hint="relative paths start at the manifest's folder",
         ) from None
+
+
+def _open_text(source: SourceSpec, step: str | None) -> io.TextIOWrapper:
+    assert source.path is not None
+    raw = _open_binary(source, step)
     return io.TextIOWrapper(raw, encoding=source.encoding, newline="")
 
 
@@ -179,17 +186,7 @@ def _jsonl_object(source: SourceSpec, step: str | None, line: int, text: bytes) 
 
 def _iter_jsonl(source: SourceSpec, step: str | None) -> Iterator[tuple[int, dict[str, Any]]]:
     assert source.path is not None
-    try:
-        fh = open(source.path, "rb", buffering=_BUFFER)  # noqa: SIM115
-    except OSError as exc:
-        raise ManifestError(
-            f"cannot open source file: {exc.strerror}",
-            file=display_path(source.path),
-            step=step,
-            field="source",
-            hint="check the path in the manifest (relative paths start at the manifest's folder)",
-        ) from None
-    with fh:
+    with _open_binary(source, step) as fh:
         for line, raw in enumerate(fh, 1):
             if not raw.strip():
                 continue
