@@ -49,6 +49,22 @@ async def test_books_at_the_cap_never_meets_code_44(make_sandbox, http) -> None:
     )
 
 
+async def test_books_and_inventory_quotas_are_not_shared(make_sandbox, http) -> None:
+    clock = Clock(speed=60)
+    sb = await make_sandbox(
+        clock=clock, books_plan="premium", inventory_plan="enterprise", latency_ms=150
+    )
+    zoho = zoho_for(http, sb, clock, Limits(books_plan="premium", inventory_plan="enterprise"))
+    start = clock.now()
+    await asyncio.gather(
+        *(zoho.books.list_page("items") for _ in range(150)),
+        *(zoho.inventory.list_page("items") for _ in range(150)),
+    )
+    elapsed = clock.now() - start
+    assert 60.0 <= elapsed < 115.0  # one refill each, side by side (shared: 120 s or more)
+    assert sb.state()["errors"] == {}
+
+
 async def test_organization_id_is_on_every_call_and_required(make_sandbox, http) -> None:
     clock = Clock(speed=600)
     sb = await make_sandbox(clock=clock)
@@ -77,7 +93,8 @@ async def test_concurrency_refusal_1070_lowers_parallel_calls(make_sandbox, http
 
 
 async def test_daily_cap_raises_quota_exhausted_with_reset_time(make_sandbox, http) -> None:
-    clock = Clock(speed=3600)
+    noon = 1_700_000_000 // DAY * DAY + DAY / 2  # far from midnight, when the cap resets
+    clock = Clock(speed=3600, start=noon)
     sb = await make_sandbox(clock=clock, books_plan="free")
     zoho = zoho_for(http, sb, clock, Limits(books_plan="free"))
     await asyncio.gather(*(zoho.books.list_page("contacts") for _ in range(1_000)))

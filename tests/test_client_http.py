@@ -6,6 +6,7 @@ is checked against a real HTTP exchange (no mock of aiohttp).
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ class FakeZoho:
 
     clock: Clock
     answers: list[tuple[int, object, dict[str, str]]] = field(default_factory=list)
+    stall_first: float = 0.0  # real seconds the first API answer is held back
     arrivals: list[float] = field(default_factory=list)
     url: str = ""
 
@@ -37,6 +39,8 @@ class FakeZoho:
 
     async def api(self, request: web.Request) -> web.Response:
         self.arrivals.append(self.clock.now())
+        if self.stall_first and len(self.arrivals) == 1:
+            await asyncio.sleep(self.stall_first)
         status, body, headers = self.answers.pop(0) if self.answers else OK
         return web.Response(body=orjson.dumps(body), status=status, headers=headers,
                             content_type="application/json")  # fmt: skip
@@ -72,6 +76,16 @@ async def test_retry_after_is_honoured_on_server_errors(fake, http) -> None:
     await client(http, fake).books.list_page("contacts")
     first, second, third = fake.arrivals
     assert second - first >= 20.0 and third - second >= 20.0
+
+
+async def test_a_timeout_is_retried(fake, http) -> None:
+    fake.stall_first = 0.5
+    zoho = client(http, fake)
+    zoho.transport.min_real_timeout = 0.2
+    zoho.transport.timeout = 60.0  # 0.1 real s at this clock: the floor of 0.2 s applies
+    await zoho.books.list_page("contacts")
+    assert len(fake.arrivals) == 2
+    assert zoho.usage()["books"]["errors"] == {"NetworkError": 1}
 
 
 async def test_code_44_waits_a_whole_window_and_holds_other_calls(fake, http) -> None:

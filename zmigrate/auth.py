@@ -211,14 +211,16 @@ class TokenSource:
         raise ConfigError(f"token renewal needs at least one attempt, got {self.attempts}")
 
     async def _ask(self) -> Token:
+        # imported here: the client package imports this module (one mapping of aiohttp errors)
+        from zmigrate.client.http import NETWORK_ERRORS, network_error
+
         sent_at = self.clock.now()
+        url = self.credentials.token_url
         try:
-            async with self.session.post(
-                self.credentials.token_url, data=self.credentials.grant()
-            ) as resp:
+            async with self.session.post(url, data=self.credentials.grant()) as resp:
                 status, raw = resp.status, await resp.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise NetworkError(f"cannot reach the accounts server ({type(exc).__name__})") from None
+        except NETWORK_ERRORS as exc:
+            raise network_error(exc, url) from None
         if status >= 500:
             raise NetworkError(f"the accounts server answered HTTP {status}", status=status)
         try:

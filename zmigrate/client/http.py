@@ -165,6 +165,10 @@ def classify(
     return RequestRejected(message, **kw)
 
 
+NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError)
+"""What aiohttp raises when a request fails on the way (resets, refusals, timeouts)."""
+
+
 def network_error(exc: BaseException, url: str) -> NetworkError:
     """aiohttp / timeout exceptions → NetworkError (the only place that knows aiohttp's tree)."""
     return NetworkError(f"{type(exc).__name__} talking to {url}: {exc}", url=url)
@@ -253,7 +257,7 @@ class Channel:
 class Transport:
     """Send requests through a Channel's quotas with token handling, mapping and retries.
 
-    ``timeout`` is in Zoho seconds, but never shorter than MIN_REAL_TIMEOUT real seconds:
+    ``timeout`` is in Zoho seconds, but never shorter than ``min_real_timeout`` real seconds:
     a fast sandbox clock shrinks latency, not the machine's own processing time.
     """
 
@@ -265,9 +269,10 @@ class Transport:
         policy: RetryPolicy | None = None,
         rng: random.Random | None = None,
         timeout: float = 120.0,
+        min_real_timeout: float = MIN_REAL_TIMEOUT,
     ) -> None:
         self.session, self.tokens, self.clock = session, tokens, clock
-        self.timeout = timeout
+        self.timeout, self.min_real_timeout = timeout, min_real_timeout
         self.observers: list[Callable[[Attempt], None]] = []
         """Called after every attempt, retries included (Zoho time, credits charged)."""
         self.policy = policy or RetryPolicy()
@@ -363,7 +368,7 @@ class Transport:
                 channel.usage.requests += 1
                 sent_at = self.clock.now()
                 response = await self._send(method, url, params, data, send_headers, raw)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except NETWORK_ERRORS as exc:
             error, sent = network_error(exc, url), not never_sent(exc)
         finally:
             if response is not None:
@@ -395,7 +400,8 @@ class Transport:
         headers: Mapping[str, str],
         raw: bool,
     ) -> Response:
-        timeout = aiohttp.ClientTimeout(total=max(MIN_REAL_TIMEOUT, self.clock.real(self.timeout)))
+        real = max(self.min_real_timeout, self.clock.real(self.timeout))
+        timeout = aiohttp.ClientTimeout(total=real)
         async with self.session.request(
             method, url, params=params, data=body, headers=headers, timeout=timeout
         ) as resp:
