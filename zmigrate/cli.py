@@ -44,6 +44,48 @@ def status_command(run_dir: str, as_json: bool) -> None:
         click.echo(status.render(summary))
 
 
+@main.command("resume")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Paused on a daily cap or CRM credits: sleep until the reset and go on by itself.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="The manifest or a source changed: re-plan what is left against the new inputs.",
+)
+@click.option(
+    "--clock-speed",
+    type=float,
+    default=None,
+    help="Zoho seconds per real second: a rehearsal's (default: the run's) or a sandbox's "
+    "started with --clock-speed and reached through ZOHO_*_URL. Default against Zoho: 1.",
+)
+def resume_command(run_dir: str, wait: bool, force: bool, clock_speed: float | None) -> None:
+    """Continue the run in RUN_DIR exactly where it stopped: no record lost, none twice.
+
+    Batches that were in flight are checked against Zoho before anything is resent. Refuses
+    when the manifest or a source changed (--force re-plans); exit codes as `zmigrate run`.
+    """
+    from zmigrate import executor
+    from zmigrate import resume as resuming
+    from zmigrate.errors import ZmigrateError
+
+    try:
+        report = executor.run_interruptible(
+            lambda interrupt: resuming.resume(
+                run_dir, wait=wait, force=force, clock_speed=clock_speed, interrupt=interrupt
+            )
+        )
+    except ZmigrateError as e:
+        click.echo(f"zmigrate resume: {e}", err=True)
+        raise SystemExit(e.exit_code) from None
+    click.echo(report.render())
+    raise SystemExit(report.exit_code)
+
+
 # ---- sandbox (the local Zoho, issues 2 and 3) ---------------------------------------------
 
 

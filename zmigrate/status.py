@@ -77,8 +77,13 @@ def render(summary: dict[str, Any]) -> str:
     header = ["step", "product", "module", "method", "done", "failed", "left", "total"]
     lines += ["", *_table(header, rows)]
     in_flight = sum(s["batches"]["in_flight"] for s in steps)
-    if in_flight:
-        lines.append(f"{in_flight} batch(es) in flight (checked against Zoho before any resend)")
+    if in_flight and summary.get("active_pid"):
+        lines.append(f"{in_flight} batch(es) in flight")
+    elif in_flight:
+        lines.append(
+            f"{in_flight} batch(es) were in flight when the run stopped; "
+            "the resume checks them against Zoho before sending anything again"
+        )
     quota = summary["quota"]
     if quota:
         lines += ["", "quota      spent vs plan"]

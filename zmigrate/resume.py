@@ -1,0 +1,255 @@
+"""`zmigrate resume RUN_DIR`: continue a stopped run exactly where it stopped.
+
+The run directory says everything: the manifest (its path and hash), the sources' hashes,
+which batches landed, which were in flight (verified before anything is resent, see
+``zmigrate.checkpoint``), and whether the run paused on a quota and until when. The run
+itself is the executor's (``executor.execute`` with ``resume=True``); this module decides
+what to hand it:
+
+* inputs changed since the run began → refused, naming what changed; ``--force`` re-plans
+  what is left against the new inputs (ids already in Zoho are kept and never sent again);
+* paused with ``--wait`` → sleep until the reset, go on, and again after each later pause
+  while every day makes progress. A rehearsal (a run with ``--sandbox``, whose sandbox
+  state lives in ``RUN_DIR/sandbox``) jumps its shared clock to the reset instead;
+* time: a run against Zoho uses real time. A process of a run against a sandbox with a fast
+  clock (``--clock-speed``) anchors Zoho time at the run's creation, so every process of
+  the run agrees on when a pause ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from zmigrate import executor
+from zmigrate.auth import Credentials
+from zmigrate.checkpoint import RunStore, hash_bytes
+from zmigrate.clock import Clock
+from zmigrate.errors import StoreError, UsageError
+from zmigrate.manifest import load_manifest
+from zmigrate.planner import plan
+from zmigrate.progress import Progress
+from zmigrate.report import REPORT_FILE, RunReport
+from zmigrate.sandbox import SandboxConfig, start_sandbox
+
+SANDBOX_STATE = "sandbox"
+"""Where ``zmigrate run --sandbox`` keeps its embedded sandbox's state, inside the run dir."""
+REHEARSAL_SPEED = 60.0
+"""``zmigrate run --sandbox``'s default clock speed."""
+
+
+class Interrupted(StoreError):
+    """Ctrl-C while waiting for a quota to reset: nothing was sent, resume again later."""
+
+    exit_code = 130
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a resume needs to know about a run directory before taking its lock."""
+
+    run_dir: Path
+    manifest_path: Path
+    created: float
+    status: str | None
+    paused_until: float | None
+    settled: int
+    """Records landed or dead-lettered so far (a later pause without progress ends --wait)."""
+    rehearsal: bool
+    """Run with ``--sandbox``: the sandbox's records, quotas and clock are in the run dir."""
+    clock_speed: float | None
+    """The speed the last process of the run used (from its report), if it wrote one."""
+
+
+def inspect(run_dir: str | os.PathLike[str]) -> RunInfo:
+    """Read the run directory without its lock (the resume takes it when it opens the store)."""
+    path = Path(run_dir)
+    with RunStore.open(path, readonly=True) as store:
+        summary = store.summary()
+    meta_path = summary.get("manifest")
+    if not meta_path:
+        raise StoreError(f"run store in {path} names no manifest; it cannot be resumed")
+    return RunInfo(
+        run_dir=path,
+        manifest_path=Path(meta_path),
+        created=float(summary.get("created") or time.time()),
+        status=summary.get("status"),
+        paused_until=summary.get("paused_until"),
+        settled=sum(s["done"] + s["failed"] for s in summary["steps"]),
+        rehearsal=(path / SANDBOX_STATE).is_dir(),
+        clock_speed=_report_speed(path),
+    )
+
+
+def _report_speed(run_dir: Path) -> float | None:
+    try:
+        speed = orjson.loads((run_dir / REPORT_FILE).read_bytes()).get("clock_speed")
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return None
+    return float(speed) if isinstance(speed, int | float) and speed > 0 else None
+
+
+def anchored_clock(created: float, speed: float, real_now: float | None = None) -> Clock:
+    """Zoho time ``created + (real - created) * speed``: the same in every process of a run."""
+    real = time.time() if real_now is None else real_now
+    return Clock(speed, start=created + (real - created) * speed)
+
+
+def changed_inputs(info: RunInfo) -> list[str]:
+    """What changed in the manifest and its sources since the run began (empty: nothing)."""
+    manifest = load_manifest(info.manifest_path)
+    hashes = executor.source_hashes(manifest)
+    with RunStore.open(info.run_dir, readonly=True) as store:
+        return store.changed_inputs(hash_bytes(info.manifest_path.read_bytes()), hashes)
+
+
+def force_replan(run_dir: Path, manifest_path: Path) -> list[str]:
+    """``--force``: re-cut what is left against the current manifest and sources.
+
+    Returns the changes it found (empty: nothing changed, nothing done). Takes the run's lock.
+    """
+    manifest = load_manifest(manifest_path)
+    manifest_hash = hash_bytes(manifest_path.read_bytes())
+    hashes = executor.source_hashes(manifest)
+    with RunStore.open(run_dir) as store:
+        changes = store.changed_inputs(manifest_hash, hashes)
+        if changes:
+            the_plan = plan(manifest)
+            store.replan(
+                manifest_hash=manifest_hash,
+                source_hashes=hashes,
+                plan=the_plan.to_dict(),
+                steps=executor.step_specs(manifest, the_plan),
+            )
+    return changes
+
+
+async def _sleep_until(clock: Clock, until: float, interrupt: asyncio.Event | None) -> None:
+    """Sleep (Zoho time) until ``until``; Ctrl-C ends the wait with :class:`Interrupted`."""
+    left = until - clock.now()
+    if left <= 0:
+        return
+    sleeper = asyncio.ensure_future(clock.sleep(left))
+    waiter = asyncio.ensure_future(interrupt.wait()) if interrupt else None
+    try:
+        await asyncio.wait([t for t in (sleeper, waiter) if t], return_when="FIRST_COMPLETED")
+    finally:
+        for t in (sleeper, waiter):
+            if t:
+                t.cancel()
+    if interrupt is not None and interrupt.is_set():
+        raise Interrupted("interrupted while waiting for the quota to reset; nothing was sent")
+
+
+async def _rehearse(
+    info: RunInfo, speed: float, wait: bool, interrupt: asyncio.Event | None, progress: Progress
+) -> RunReport:
+    """Resume a ``--sandbox`` run on its embedded sandbox, restored from the run directory."""
+    manifest = load_manifest(info.manifest_path)
+    t = manifest.target
+    # The sandbox moves the clock up to its saved time; --wait starts it at the reset.
+    start = info.paused_until if wait and info.paused_until else None
+    clock = Clock(speed, start=start)
+    config = SandboxConfig(
+        clock_speed=speed,
+        books_plan=t.books_plan,
+        inventory_plan=t.inventory_plan,
+        crm_edition=t.crm_edition,
+        crm_users=t.crm_users,
+        data_center=t.data_center,
+        latency_ms=executor.SANDBOX_LATENCY_MS,
+        state_dir=str(info.run_dir / SANDBOX_STATE),
+    )
+    async with start_sandbox(config, clock) as sb:
+        return await executor.execute(
+            info.manifest_path,
+            info.run_dir,
+            executor.sandbox_credentials(sb),
+            clock,
+            resume=True,
+            progress=progress,
+            interrupt=interrupt,
+        )
+
+
+async def _against_zoho(
+    info: RunInfo,
+    speed: float,
+    wait: bool,
+    env: Mapping[str, str],
+    interrupt: asyncio.Event | None,
+    progress: Progress,
+) -> RunReport:
+    credentials = Credentials.from_env(env)
+    clock = anchored_clock(info.created, speed)
+    if wait and info.paused_until and info.paused_until > clock.now():
+        at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(info.paused_until))
+        progress.note(f"paused: waiting until {at} (Zoho time) for the quota to reset")
+        await _sleep_until(clock, info.paused_until, interrupt)
+    return await executor.execute(
+        info.manifest_path,
+        info.run_dir,
+        credentials,
+        clock,
+        resume=True,
+        progress=progress,
+        interrupt=interrupt,
+    )
+
+
+async def resume(
+    run_dir: str | os.PathLike[str],
+    *,
+    wait: bool = False,
+    force: bool = False,
+    clock_speed: float | None = None,
+    env: Mapping[str, str] | None = None,
+    interrupt: asyncio.Event | None = None,
+    progress_factory: Any = Progress,
+) -> RunReport:
+    """Continue the run in ``run_dir``; with ``wait``, through every quota pause until done."""
+    if clock_speed is not None and clock_speed <= 0:
+        raise UsageError(f"--clock-speed must be positive, got {clock_speed}")
+    info = inspect(run_dir)
+    if not info.manifest_path.is_file():
+        raise UsageError(
+            f"the run's manifest {info.manifest_path} is gone; put it back to resume {run_dir}"
+        )
+    note = ""
+    if not force:
+        changes = changed_inputs(info)
+        if changes:
+            raise StoreError(
+                f"the inputs of the run in {info.run_dir} changed since it began: "
+                + "; ".join(changes)
+                + ". Put them back as they were, or resume with --force to re-plan what is "
+                "left against them (records already in Zoho are kept and not sent again)"
+            )
+    else:
+        changes = force_replan(info.run_dir, info.manifest_path)
+        info = inspect(run_dir)
+        note = "re-planned what is left: " + "; ".join(changes) if changes else ""
+    default = REHEARSAL_SPEED if info.rehearsal else 1.0
+    speed = clock_speed or info.clock_speed or default
+    env = os.environ if env is None else env
+    while True:
+        progress = progress_factory()
+        if note:
+            progress.note(note)
+            note = ""
+        if info.rehearsal:
+            report = await _rehearse(info, speed, wait, interrupt, progress)
+        else:
+            report = await _against_zoho(info, speed, wait, env, interrupt, progress)
+        if report.outcome != "paused" or not wait:
+            return report
+        before, info = info.settled, inspect(run_dir)
+        if info.settled == before:
+            return report  # a whole quota period went by without a record: waiting won't help
