@@ -31,6 +31,7 @@ class FakeZoho:
     answers: list[tuple[int, object, dict[str, str]]] = field(default_factory=list)
     stall_first: float = 0.0  # real seconds the first API answer is held back
     arrivals: list[float] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
     url: str = ""
 
     async def token(self, request: web.Request) -> web.Response:
@@ -39,6 +40,7 @@ class FakeZoho:
 
     async def api(self, request: web.Request) -> web.Response:
         self.arrivals.append(self.clock.now())
+        self.bodies.append(await request.read())
         if self.stall_first and len(self.arrivals) == 1:
             await asyncio.sleep(self.stall_first)
         status, body, headers = self.answers.pop(0) if self.answers else OK
@@ -113,6 +115,18 @@ async def test_crm_throttling_by_http_400_code_is_throttled(fake, http) -> None:
         ("crm", 0, "Throttled"),
         ("crm", 1, "NoneType"),
     ]
+
+
+async def test_upload_form_is_rebuilt_for_a_retry(fake, http) -> None:
+    uploaded = {"status": "success", "code": "FILE_UPLOAD_SUCCESS", "details": {"file_id": "f1"}}
+    fake.answers = [
+        (200, {"org": [{"zgid": "55"}]}, {}),
+        (500, {"code": "INTERNAL_ERROR", "status": "error"}, {}),
+        (200, uploaded, {}),
+    ]
+    zoho = client(http, fake)
+    assert await zoho.crm.upload(b"PK-zip-bytes") == "f1"
+    assert b"PK-zip-bytes" in fake.bodies[1] and b"PK-zip-bytes" in fake.bodies[2]
 
 
 async def test_ambiguous_failure_of_a_create_is_not_resent_blindly(fake, http) -> None:

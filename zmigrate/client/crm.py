@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
+from aiohttp import FormData
+
 from zmigrate import quotas
 from zmigrate.auth import TokenSource
 from zmigrate.client.bulk import unzip_csv, write_outcomes, zip_csv
@@ -296,11 +298,13 @@ class CrmClient:
 
     async def upload(self, zip_bytes: bytes, filename: str = "data.zip") -> str:
         """Upload a zipped CSV to the content host; returns its ``file_id``."""
-        from aiohttp import FormData
-
         org = await self.org_id()
-        form = FormData()
-        form.add_field("file", zip_bytes, filename=filename, content_type="application/zip")
+
+        def form() -> FormData:
+            body = FormData()
+            body.add_field("file", zip_bytes, filename=filename, content_type="application/zip")
+            return body
+
         resp = await self._call(
             "POST",
             f"/crm/{self.version}/upload",

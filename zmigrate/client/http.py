@@ -295,6 +295,8 @@ class Transport:
     ) -> Response:
         """One logical call, retried as the error classes say; the body is JSON unless ``raw``.
 
+        ``data`` may be a function making the body, for bodies that can be sent only once
+        (aiohttp's FormData): it is called for each attempt.
         ``credits`` are reserved in the channel's ledger before each attempt (QuotaExhausted
         if the budget can't cover them) and given back if Zoho refused the call unprocessed
         (throttling, auth). ``heavy`` also takes a place in the sub-concurrency pool.
@@ -351,6 +353,8 @@ class Transport:
         ledger = channel.ledger if credits else None
         reservation = ledger.reserve(credits, self.clock.now()) if ledger is not None else None
         send_headers = {"Authorization": f"Zoho-oauthtoken {token}", **(headers or {})}
+        if callable(data):  # a body that can be sent only once (multipart form): one per attempt
+            data = data()
         if json is not None:
             data = orjson.dumps(json)
             send_headers["Content-Type"] = "application/json"
