@@ -276,6 +276,11 @@ class Step:
         return tuple(dict.fromkeys(lk.step for lk in self.lookups))
 
     @property
+    def export_fields(self) -> tuple[str, ...]:
+        """For a Zoho export: the fields to read (the source's ``fields``, else every column)."""
+        return self.source.fields or self.columns
+
+    @property
     def columns(self) -> tuple[str, ...]:
         """Every source column the step reads, in first-use order."""
         cols: list[str] = list(self.source_key)

@@ -562,7 +562,7 @@ def plan_step(step: Step, count: StepCount, target: Target) -> StepPlan:
     read = write = None
     src = step.source
     if not src.is_file:
-        fields = len(src.fields or step.columns)
+        fields = len(step.export_fields)
         read = choose_method("read", src.product or "", count.records, step.method, target, fields)
     if not step.target.is_file:
         write = choose_method("write", step.target.product, count.records, step.method, target)
