@@ -410,3 +410,14 @@ def test_damage_deep_inside_the_file_is_caught_on_open(tmp_path: Path) -> None:
     db.write_bytes(bytes(data))
     with pytest.raises(StoreError, match="damaged"):
         RunStore.open(run_dir)
+
+
+def test_a_create_killed_half_way_leaves_no_run_and_can_start_again(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "run.db.new").write_bytes(b"half a store")  # what a kill during create leaves
+    with pytest.raises(StoreError, match="not a zmigrate run directory"):
+        RunStore.open(run_dir)
+    with new_store(run_dir) as store:
+        assert len(store.pending_batches("accounts")) == 3
+    assert not (run_dir / "run.db.new").exists()

@@ -343,37 +343,53 @@ class RunStore:
         plan: dict[str, Any],
         steps: Sequence[StepSpec],
     ) -> RunStore:
-        """Start a new run in ``run_dir`` (made 0700); refuses a directory that holds a run."""
+        """Start a new run in ``run_dir`` (made 0700); refuses a directory that holds a run.
+
+        The store is built as ``run.db.new`` and renamed into place: a process killed while
+        creating it leaves no half-made run behind, and `zmigrate run` can simply start again.
+        """
         path = Path(run_dir)
         _secure_dir(path)
         lock = _Lock(path / LOCK_NAME)
         db = path / DB_NAME
-        if db.exists() and db.stat().st_size > 0:
+        if db.exists():
             lock.release()
             raise StoreError(
                 f"{path} already holds a run; use `zmigrate resume {path}` or a new --run-dir"
             )
+        tmp = path / (DB_NAME + ".new")
         try:
-            _touch_private(db)
-            conn = cls._connect(db)
-            with conn:
-                conn.executescript(_SCHEMA)
-            store = cls(path, conn, lock)
+            for leftover in (tmp, Path(str(tmp) + "-journal")):
+                leftover.unlink(missing_ok=True)
+            _touch_private(tmp)
+            conn = sqlite3.connect(str(tmp), isolation_level=None)
+            conn.execute("PRAGMA synchronous = FULL")
+            builder = cls(path, conn, lock)
             now = time.time()
-            with conn:
-                store._put_meta(
-                    {
-                        "schema_version": SCHEMA_VERSION,
-                        "manifest_path": str(Path(manifest_path).resolve()),
-                        "created": now,
-                        "updated": now,
-                        "status": "running",
-                        "paused_until": None,
-                        "pause_reason": None,
-                        "last_error": None,
-                    }
-                )
-                store._write_inputs(manifest_hash, source_hashes, plan, steps, verify=set())
+            try:
+                conn.executescript(_SCHEMA)
+                with builder._txn():
+                    builder._put_meta(
+                        {
+                            "schema_version": SCHEMA_VERSION,
+                            "manifest_path": str(Path(manifest_path).resolve()),
+                            "created": now,
+                            "status": "running",
+                            "paused_until": None,
+                            "pause_reason": None,
+                            "last_error": None,
+                        }
+                    )
+                    builder._write_inputs(manifest_hash, source_hashes, plan, steps, set())
+            finally:
+                conn.close()
+            os.replace(tmp, db)
+            dir_fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+            store = cls(path, cls._connect(db), lock)
         except BaseException:
             lock.release()
             raise
