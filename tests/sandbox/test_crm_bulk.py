@@ -192,6 +192,15 @@ async def test_job_errors(crm: tuple[Sandbox, oas.CheckedClient]) -> None:
             {"operation": "update", "resource": [{**base, "field_mappings": mapping("Last_Name")}]},
             "MANDATORY_NOT_FOUND",
         ),
+        (
+            {
+                "operation": "update",
+                "resource": [
+                    {**base, "find_by": "Last_Name", "field_mappings": mapping("Last_Name")}
+                ],
+            },
+            "MANDATORY_NOT_FOUND",
+        ),
         ({"operation": "insert", "resource": [{**base, "file_id": "1"}]}, "INVALID_FILE_ID"),
         (
             {"operation": "insert", "resource": [{**base, "field_mappings": mapping("Nope")}]},

@@ -114,6 +114,9 @@ async def test_update_upsert_delete_roundtrip(crm: oas.CheckedClient) -> None:
     assert out["data"][0]["action"] == "update" and out["data"][0]["details"]["id"] == ids[0]
     status, out = await crm.call("GET", f"/crm/v8/Leads/{ids[0]}")
     assert out["data"][0]["City"] == "Delhi" and out["data"][0]["Last_Name"] == "New"
+    not_a_key = {**up, "duplicate_check_fields": ["Last_Name"]}
+    status, out = await crm.call("POST", "/crm/v8/Leads/upsert", json=not_a_key)
+    assert status == 400 and out["code"] == "INVALID_DATA"
     status, out = await crm.call("DELETE", f"/crm/v8/Leads?ids={ids[0]},{ids[1]}")
     assert status == 200 and [i["message"] for i in out["data"]] == ["record deleted"] * 2
     status, out = await crm.call("GET", "/crm/v8/Leads/actions/count")

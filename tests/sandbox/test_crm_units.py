@@ -109,8 +109,15 @@ def test_upsert_defaults_to_system_duplicate_check_then_unique(store: CrmStore) 
     assert first[0]["action"] == "insert" and "duplicate_field" not in first[0]
     assert again[0]["action"] == "update" and again[0]["duplicate_field"] == "Email"
     assert again[0]["details"]["id"] == first[0]["details"]["id"]
-    by_name = store.upsert(LEADS, [{"Last_Name": "B", "Company": "D"}], 2.0, ["Last_Name"])
-    assert by_name[0]["action"] == "update"
+    deals = CRM_MODULES["Deals"]
+    deal = {"Deal_Name": "D", "Stage": "Qualification", "Closing_Date": "2026-12-31"}
+    store.insert(deals, [deal, deal], 3.0)
+    first_deal = next(iter(store.records["Deals"]))
+    by_name = store.upsert(deals, [{"Deal_Name": "d", "Amount": 5.0}], 4.0, None)
+    assert by_name[0]["details"]["id"] == first_deal
+    assert by_name[0]["duplicate_field"] == "Deal_Name"
+    assert store.key_fields(LEADS) == ("id", "Email")
+    assert store.key_fields(CRM_MODULES["Products"]) == ("id", "Product_Name", "Product_Code")
 
 
 def test_datetimes_are_shown_in_the_org_offset() -> None:

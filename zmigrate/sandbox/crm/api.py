@@ -503,7 +503,7 @@ class CrmProduct(Product):
         asked = body.get("duplicate_check_fields")
         if asked is not None:
             bad = (
-                [f for f in asked if not isinstance(f, str) or mod.field(f) is None]
+                [f for f in asked if f == "id" or f not in self.store.key_fields(mod)]
                 if isinstance(asked, list)
                 else [asked]
             )

@@ -177,6 +177,11 @@ def plan_write(
         f = mod.field(str(api_name))
         if f is None or (f.read_only and api_name != "id"):
             raise refuse("INVALID_FIELD_NAME", f"invalid mapping. invalid api_name {api_name}.", {})
+        lookup_key = m.get("find_by")
+        if f.lookup and lookup_key and lookup_key not in store.key_fields(CRM_MODULES[f.lookup]):
+            raise refuse(
+                "INVALID_FIELD_NAME", f"invalid mapping. invalid find_by {lookup_key}.", {}
+            )
         index = m.get("index")
         if not isinstance(index, int) or not 0 <= index < len(header):
             raise refuse(
@@ -187,7 +192,9 @@ def plan_write(
     mapped = {m["api_name"] for m in mappings}
     find_by = res.get("find_by")
     operation = body["operation"]
-    if operation in ("update", "upsert") and (not find_by or find_by not in mapped):
+    if operation in ("update", "upsert") and (
+        find_by not in mapped or find_by not in store.key_fields(mod)
+    ):
         raise refuse(
             "MANDATORY_NOT_FOUND",
             "required field not found",

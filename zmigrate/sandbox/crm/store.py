@@ -72,6 +72,13 @@ class CrmStore:
         self.unique: dict[tuple[str, str], dict[str, str]] = {
             (m.api_name, f.api_name): {} for m in CRM_MODULES.values() for f in m.fields if f.unique
         }
+        self.shared: dict[tuple[str, str], dict[str, dict[str, None]]] = {
+            (m, f): {}
+            for m, fields in SYSTEM_DUPLICATE_CHECK.items()
+            for f in fields
+            if (m, f) not in self.unique
+        }
+        """Indexes of non-unique duplicate-check fields (Deal_Name, ...): value → ids in order."""
         self.converted: set[str] = set()
         self._serial = 0
 
@@ -84,10 +91,13 @@ class CrmStore:
         return self.records[module].get(str(record_id))
 
     def find_by(self, module: str, field: str, value: Any) -> str | None:
-        """Id of the first record whose ``field`` equals ``value`` (unique index if any)."""
+        """Id of the first record whose ``field`` equals ``value`` (from an index if any)."""
         index = self.unique.get((module, field))
         if index is not None:
             return index.get(_key(value))
+        shared = self.shared.get((module, field))
+        if shared is not None:
+            return next(iter(shared.get(_key(value), ())), None)
         if field == "id":
             return str(value) if str(value) in self.records[module] else None
         wanted = _key(value)
@@ -209,7 +219,21 @@ class CrmStore:
         return str(wire.ID_BASE + 100 + list(CRM_MODULES).index(module))
 
     # writes ----------------------------------------------------------------------------
+    def key_fields(self, mod: Module) -> tuple[str, ...]:
+        """Fields a record can be found by (upsert, Bulk Write ``find_by``): id, Zoho's
+        system duplicate-check fields and the unique fields."""
+        unique = (f.api_name for f in mod.fields if f.unique)
+        return tuple(dict.fromkeys(("id", *SYSTEM_DUPLICATE_CHECK.get(mod.api_name, ()), *unique)))
+
     def _index(self, module: str, rec: dict[str, Any], remove: bool = False) -> None:
+        for (mod, name), shared in self.shared.items():
+            if mod != module or rec.get(name) is None:
+                continue
+            ids = shared.setdefault(_key(rec[name]), {})
+            if remove:
+                ids.pop(rec["id"], None)
+            else:
+                ids[rec["id"]] = None
         for (mod, name), index_map in self.unique.items():
             if mod != module or rec.get(name) is None:
                 continue
