@@ -87,7 +87,11 @@ def test_crm_reads():
 def test_books_one_request_per_record_at_100_a_minute():
     p = finance_write("books", 600, target())
     assert (p.requests, p.credits, p.batch_size) == (600, 0, 1)
-    assert p.seconds == pytest.approx(360)  # 600 requests at 100/min
+    # 100 per 60 s window, each window's burst at 10 concurrent x 0.5 s = 20/s
+    assert p.seconds == pytest.approx(5 * 60 + 100 / 20)
+    assert finance_write("books", 90, target()).seconds == pytest.approx(90 / 20)
+    free = finance_write("books", 90, target(books="free"))  # 5 concurrent: 10/s
+    assert free.seconds == pytest.approx(9)
 
 
 @pytest.mark.parametrize(
@@ -172,11 +176,11 @@ def test_books_invoices_on_standard_need_days(tmp_path):
     books = p.totals["books"]
     assert (books.requests, books.days, books.daily_limit) == (25_000, 13, 2_000)
     assert not books.fits
-    assert books.seconds == pytest.approx(25_000 * 0.6)
+    assert books.seconds == pytest.approx(249 * 60 + 100 / 20)  # 14,945 s
     # 12 waits for the window; the work of the first 12 days happens inside them
-    assert p.estimated_seconds == pytest.approx(12 * quotas.DAY + 15_000 / 13)
+    assert p.estimated_seconds == pytest.approx(12 * quotas.DAY + 14_945 / 13)
     assert p.days == 13
-    assert p.token_refreshes == 5 + 12  # 15,000 s of work / 3,300 s a token, + one per pause
+    assert p.token_refreshes == 5 + 12  # 14,945 s of work / 3,300 s a token, + one per pause
     (warning,) = p.warnings
     assert "books: 25,000 requests need 13 days at the standard plan's 2,000/day" in warning
     assert "professional (5,000/day): 5 days" in warning
@@ -264,10 +268,11 @@ def test_crm_to_books_plan_reads_with_bulk_and_writes_one_by_one():
 
 def test_steps_overlap_where_lookups_allow():
     p = plan(load_manifest(PLANS / "sample.toml"))
-    # Books 90 requests at 100/min = 54 s; Inventory 40 = 24 s; CRM 3 x 0.8 s. The longest
-    # chain is items (24 s) -> invoices (36 s): 60 s, more than the busiest product's 54 s.
-    assert p.totals["books"].seconds == pytest.approx(54)
-    assert p.estimated_seconds == pytest.approx(60)
+    # Within one 100-call window Books/Inventory go at 20 calls/s: Books 30 + 60 calls =
+    # 4.5 s, Inventory 40 = 2 s, CRM 3 x 0.8 s. The longest chain is items (2 s) ->
+    # invoices (3 s): 5 s, more than the busiest product's 4.5 s.
+    assert p.totals["books"].seconds == pytest.approx(4.5)
+    assert p.estimated_seconds == pytest.approx(5)
 
 
 def test_bulk_jobs_run_three_at_a_time():

@@ -20,7 +20,7 @@ Time model (``quotas`` holds the pace assumptions), as the executor runs: a step
 the steps it looks up are done, and steps of one product share its quotas, so the active time
 is the longer of the busiest product's total and the longest chain of dependent steps. Within
 a phase, requests run ``concurrency`` at once at ``TYPICAL_LATENCY`` each, Books/Inventory no
-faster than 100 a minute, CRM GET pages one after another (each needs the previous page
+faster than 100 in any 60 s window, CRM GET pages one after another (each needs the previous page
 token), bulk jobs ``CRM_BULK_JOBS_AT_ONCE`` at a time (queue + rows / pace, polled every
 ``BULK_POLL_SECONDS``). When a product needs more than its daily cap (requests) or 24 h
 budget (credits), the run pauses (exit 3) until the window frees up: ``days`` counts the
@@ -322,9 +322,18 @@ def _latency(product: str) -> float:
     return quotas.TYPICAL_LATENCY[product]
 
 
-def _finance_rate(plan: quotas.FinancePlan) -> float:
-    """Requests per second on Books/Inventory: concurrency-bound, never above 100 a minute."""
-    return min(plan.per_minute / quotas.MINUTE, plan.concurrency / _latency(plan.product))
+def finance_seconds(requests: int, plan: quotas.FinancePlan) -> float:
+    """Books/Inventory time for ``requests``: at most 100 in any 60 s window.
+
+    Each window's 100 calls go as fast as ``concurrency`` / latency allows, then the next
+    window opens 60 s after the first; so 90 calls take 4.5 s and 25,000 take ~4.2 h.
+    """
+    if requests <= 0:
+        return 0.0
+    burst = plan.concurrency / _latency(plan.product)
+    full = (requests - 1) // plan.per_minute
+    last = requests - full * plan.per_minute
+    return full * max(quotas.MINUTE, plan.per_minute / burst) + last / burst
 
 
 def crm_rest_write(records: int, target: Target) -> Phase:
@@ -431,7 +440,7 @@ def finance_write(product: str, records: int, target: Target) -> Phase:
     """Books/Inventory writes: one record per request, no bulk API."""
     plan = target.finance_plan(product)
     return Phase(
-        "write", product, "rest", records, 1, records, records, 0, 0, records / _finance_rate(plan)
+        "write", product, "rest", records, 1, records, records, 0, 0, finance_seconds(records, plan)
     )
 
 
@@ -449,7 +458,7 @@ def finance_list(product: str, records: int, target: Target) -> Phase:
         pages,
         0,
         0,
-        pages / _finance_rate(plan),
+        finance_seconds(pages, plan),
     )
 
 
