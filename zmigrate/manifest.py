@@ -41,10 +41,10 @@ import difflib
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from zmigrate import quotas, schema
 from zmigrate.errors import ManifestError
@@ -388,14 +388,14 @@ class _Loader:
 
     def fail(
         self, msg: str, *, line: int | None = None, step: str | None = None, **kw: Any
-    ) -> None:
+    ) -> NoReturn:
         raise ManifestError(msg, file=self.file, line=line, step=step, **kw)
 
     def unknown(
         self,
         table: Mapping[str, Any],
         allowed: Iterable[str],
-        line_of,
+        line_of: Callable[[str], int],
         what: str,
         step: str | None = None,
     ) -> None:
@@ -693,7 +693,7 @@ class _StepCtx:
         line: int | None = None,
         field: str | None = None,
         hint: str | None = None,
-    ) -> None:
+    ) -> NoReturn:
         raise ManifestError(
             msg,
             file=self.loader.file,
