@@ -7,6 +7,7 @@ counters: a record counts as landed when Zoho has it, once, with the right value
 from __future__ import annotations
 
 import asyncio
+import csv
 import io
 from pathlib import Path
 from typing import Any
@@ -135,3 +136,76 @@ async def test_daily_cap_pauses_with_exit_3_then_resume_finishes(tmp_path, make_
         report = await run(tmp_path, sb, clock, resume=True)
     assert report.outcome == "done", report.render()
     await assert_landed(sb, data)
+
+
+EXPORTS = """
+[target]
+crm_edition = "enterprise"
+books_plan = "standard"
+
+[[steps]]
+name = "backup"
+source = { zoho = "crm:Accounts", records = 2100, fields = ["id", "Account_Name"] }
+target = "file:out/backup.csv"
+method = "rest"
+
+[[steps]]
+name = "deals_to_books"
+source = { zoho = "crm:Deals", records = 20, fields = ["id", "Deal_Name"] }
+target = "books:contacts"
+key = ["contact_name"]
+source_key = ["id"]
+method = "bulk"
+[steps.fields]
+contact_name = "Deal_Name"
+"""
+
+SEED = """
+[target]
+crm_edition = "enterprise"
+
+[[steps]]
+name = "accounts"
+source = { file = "accounts.csv" }
+target = "crm:Accounts"
+key = ["Account_Name"]
+method = "bulk"
+[steps.fields]
+Account_Name = "name"
+
+[[steps]]
+name = "deals"
+source = { file = "deals.csv" }
+target = "crm:Deals"
+key = ["Deal_Name"]
+[steps.fields]
+Deal_Name = "title"
+Stage = { const = "Qualification" }
+Closing_Date = { const = "2026-03-01" }
+"""
+
+
+async def test_exports_page_past_2000_and_feed_a_later_step(tmp_path, make_sandbox):
+    clock = Clock(600)
+    sb = await make_sandbox(clock=clock)
+    seed, export = tmp_path / "seed", tmp_path / "export"
+    seed.mkdir()
+    export.mkdir()
+    names = [f"Account {i:05d}" for i in range(2100)]
+    (seed / "accounts.csv").write_text("name\n" + "\n".join(names) + "\n")
+    titles = [f"Deal {i}" for i in range(20)]
+    (seed / "deals.csv").write_text("title\n" + "\n".join(titles) + "\n")
+    (seed / "migration.toml").write_text(SEED)
+    assert (await run(seed, sb, clock)).outcome == "done"
+    (export / "migration.toml").write_text(EXPORTS)
+    report = await run(export, sb, clock)
+    assert report.outcome == "done", report.render()
+    with open(export / "out" / "backup.csv", newline="") as f:
+        backup = list(csv.DictReader(f))
+    stored = {r["id"]: r["Account_Name"] for r in await records(sb, "crm", "Accounts")}
+    assert len(backup) == 2100 and {r["id"]: r["Account_Name"] for r in backup} == stored
+    deals = {r["Deal_Name"] for r in await records(sb, "crm", "Deals")}
+    contacts = [r["contact_name"] for r in await records(sb, "books", "contacts")]
+    assert sorted(contacts) == sorted(deals) == sorted(titles)
+    crm = sb.state()["products"]["crm"]
+    assert crm["credits"]["by_operation"].get("bulk_read", 0) >= 50, crm["credits"]

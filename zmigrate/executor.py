@@ -18,12 +18,13 @@ what to do with a failed batch or a refused record is decided by ``zmigrate.outc
 from __future__ import annotations
 
 import asyncio
+import csv
 import dataclasses
 import os
 import random
 import signal
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,7 @@ from zmigrate.client.http import Attempt
 from zmigrate.client.models import RecordOutcome
 from zmigrate.clock import Clock
 from zmigrate.errors import RequestRejected, StoreError, ZmigrateError, ZohoError
-from zmigrate.manifest import Manifest, Step, load_manifest
+from zmigrate.manifest import Manifest, SourceSpec, Step, load_manifest
 from zmigrate.mapping import MappingError, map_record
 from zmigrate.outcomes import (
     FINANCE_DUPLICATE_CODES,
@@ -67,15 +68,16 @@ from zmigrate.outcomes import (
     ready_steps,
     record_outcome,
 )
-from zmigrate.planner import Plan, plan
+from zmigrate.planner import Plan, choose_method, plan
 from zmigrate.progress import Progress
 from zmigrate.report import ProductSpend, RunReport, StepReport, write_report
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
-from zmigrate.sources import SourceRecord, iter_records, row_key
+from zmigrate.sources import SourceRecord, file_source, iter_records, row_key, scan
 
 T = TypeVar("T")
 
 DEAD_LETTER_FILE = "dead_letters.jsonl"
+EXPORTS_DIR = "exports"
 SANDBOX_LATENCY_MS = 150.0
 """Latency of the embedded sandbox (Zoho milliseconds): a rehearsal paces like real Zoho."""
 AGAIN_ROUNDS = 3
@@ -106,17 +108,29 @@ class Tally:
 _STEP_TALLY: ContextVar[Tally | None] = ContextVar("zmigrate_step_tally", default=None)
 
 
-def count_attempts(zoho: Zoho, store: RunStore) -> None:
-    """Charge every attempt (retries included) to its product in the store and to the step
-    task that sent it: Zoho's own counters are per product, the report is per step."""
+class _Spend:
+    """Charges every attempt (retries included) to its product in the store, and to the step
+    task that sent it: Zoho's own counters are per product, the report is per step. Exports
+    run before the store exists: their counts wait here until it does."""
 
-    def observe(attempt: Attempt) -> None:
-        store.spend(attempt.product, 1, attempt.credits)
+    def __init__(self) -> None:
+        self.store: RunStore | None = None
+        self.waiting: list[tuple[str, int]] = []
+
+    def observe(self, attempt: Attempt) -> None:
+        if self.store is None:
+            self.waiting.append((attempt.product, attempt.credits))
+        else:
+            self.store.spend(attempt.product, 1, attempt.credits)
         tally = _STEP_TALLY.get()
         if tally is not None:
             tally.add(attempt.started, attempt.ended, attempt.credits)
 
-    zoho.transport.observers.append(observe)
+    def attach(self, store: RunStore) -> None:
+        self.store = store
+        for product, credits in self.waiting:
+            store.spend(product, 1, credits)
+        self.waiting.clear()
 
 
 # --- preparing a run ------------------------------------------------------------------------
@@ -133,27 +147,38 @@ def limits_for(manifest: Manifest) -> Limits:
     )
 
 
-def step_specs(manifest: Manifest, the_plan: Plan) -> list[StepSpec]:
-    """How the run store cuts each step into batches, from the plan (dependency order)."""
+def step_specs(local: Manifest, the_plan: Plan) -> list[StepSpec]:
+    """How the run store cuts each step into batches, from the plan (dependency order).
+
+    A step writing a file is one batch: the file is written whole, then renamed into place.
+    """
     specs = []
     for sp in the_plan.steps:
-        step = manifest.step(sp.name)
-        write = sp.write
-        if write is None:
-            raise StoreError(f"step '{sp.name}' writes no Zoho module; `zmigrate run` needs one")
-        specs.append(
-            StepSpec(
-                name=sp.name,
+        step = local.step(sp.name)
+        common = {
+            "name": sp.name,
+            "total_rows": sp.records,
+            "key_field": ",".join(step.key),
+            "planned_requests": sp.requests,
+            "planned_credits": sp.credits,
+        }
+        if step.target.is_file or sp.write is None:
+            spec = StepSpec(
+                product="file",
+                module=step.target.text.partition(":")[2].strip(),
+                method="local",
+                batch_size=max(1, sp.records),
+                **common,  # type: ignore[arg-type]
+            )
+        else:
+            spec = StepSpec(
                 product=step.target.product,
                 module=step.target.module or "",
-                method=write.method,
-                total_rows=sp.records,
-                batch_size=max(1, write.batch_size),
-                key_field=",".join(step.key),
-                planned_requests=sp.requests,
-                planned_credits=sp.credits,
+                method=sp.write.method,
+                batch_size=max(1, sp.write.batch_size),
+                **common,  # type: ignore[arg-type]
             )
-        )
+        specs.append(spec)
     return specs
 
 
@@ -166,9 +191,16 @@ def source_hashes(manifest: Manifest) -> dict[str, str]:
     }
 
 
-def open_store(manifest: Manifest, run_dir: Path, *, resume: bool) -> tuple[RunStore, Plan]:
-    """Create the run store for a new run, or open an existing one (refusing changed inputs)."""
-    the_plan = plan(manifest)
+def open_store(
+    manifest: Manifest, local: Manifest, run_dir: Path, *, resume: bool
+) -> tuple[RunStore, Plan]:
+    """Create the run store for a new run, or open an existing one (refusing changed inputs).
+
+    ``local`` is ``manifest`` with every Zoho source replaced by its export in the run
+    directory: batches are cut from the records actually exported, and the plan's figures
+    (what the report compares against) are priced on them.
+    """
+    the_plan = plan(manifest, counts=scan(local.steps))
     manifest_hash = hash_bytes(manifest.path.read_bytes())
     hashes = source_hashes(manifest)
     if not resume:
@@ -178,7 +210,7 @@ def open_store(manifest: Manifest, run_dir: Path, *, resume: bool) -> tuple[RunS
             manifest_hash=manifest_hash,
             source_hashes=hashes,
             plan=the_plan.to_dict(),
-            steps=step_specs(manifest, the_plan),
+            steps=step_specs(local, the_plan),
         )
         return store, the_plan
     store = RunStore.open(run_dir)
@@ -188,9 +220,138 @@ def open_store(manifest: Manifest, run_dir: Path, *, resume: bool) -> tuple[RunS
         raise StoreError(
             f"the inputs of the run in {run_dir} changed since it started: "
             + "; ".join(changes)
-            + ". Restore them, or start a new run in a new --run-dir"
+            + f". Restore them, or re-plan what is left with `zmigrate resume {run_dir} --force`"
         )
     return store, the_plan
+
+
+def plan_for_run(manifest: Manifest, run_dir: Path) -> tuple[Plan, list[StepSpec]]:
+    """The plan and batch cut of ``manifest`` for ``run_dir``, reading its exports (no network).
+
+    What ``open_store`` writes for a new run; ``resume --force`` re-cuts with it.
+    """
+    local = exported_manifest(manifest, run_dir)
+    missing = [s.name for s in local.steps if s.source.kind == "zoho"]
+    if missing:
+        raise StoreError(f"run {run_dir} has no export for step(s) {missing}; run them first")
+    the_plan = plan(manifest, counts=scan(local.steps))
+    return the_plan, step_specs(local, the_plan)
+
+
+def export_path(run_dir: Path, step: str) -> Path:
+    return run_dir / EXPORTS_DIR / f"{step}.csv"
+
+
+def exported_manifest(manifest: Manifest, run_dir: Path) -> Manifest:
+    """``manifest`` reading each Zoho source from its export in ``run_dir``, where one exists."""
+    steps = []
+    for step in manifest.steps:
+        path = export_path(run_dir, step.name)
+        if step.source.kind == "zoho" and path.exists():
+            step = dataclasses.replace(step, source=file_source(path))
+        steps.append(step)
+    return dataclasses.replace(manifest, steps=tuple(steps))
+
+
+async def export_sources(
+    manifest: Manifest, zoho: Zoho, run_dir: Path, tallies: Mapping[str, Tally], progress: Progress
+) -> Manifest:
+    """Export every Zoho source not yet exported to ``RUN_DIR/exports/<step>.csv``.
+
+    Exports are a snapshot taken once, at the start of the run: a resume reads the same
+    file, so batches keep their rows. CRM uses Bulk Read or GET pages (page_token, never
+    stopping at 2,000) as the planner chooses; Books/Inventory their paginated lists.
+    """
+    for step in manifest.steps:
+        src, path = step.source, export_path(run_dir, step.name)
+        if src.kind != "zoho" or path.exists():
+            continue
+        _STEP_TALLY.set(tallies[step.name])
+        fields = list(dict.fromkeys(src.fields or step.columns or _all_fields(src)))
+        records = src.records or 0
+        if src.product == "crm":  # the real size decides GET pages vs Bulk Read, as in the plan
+            records = await _crm_count(zoho, src.module or "")
+        read = choose_method(
+            "read", src.product or "", records, step.method, manifest.target, len(fields)
+        )
+        progress.note(f"{step.name}: exporting {src.describe()} ({read.method})")
+        rows = _export_rows(zoho, src.product or "", src.module or "", fields, read.method)
+        count = await _write_csv(path, fields, rows)
+        progress.note(f"{step.name}: exported {count} records to {path}")
+    _STEP_TALLY.set(None)
+    return exported_manifest(manifest, run_dir)
+
+
+async def _crm_count(zoho: Zoho, module: str) -> int:
+    """Records in a CRM module (``GET /{module}/actions/count``, 1 credit)."""
+    await zoho.tokens.token()  # the API host is the token's api_domain
+    url = f"{zoho.tokens.api_url}{zoho.crm.base}/{module}/actions/count"
+    resp = await zoho.transport.request(
+        zoho.channels["crm"], "GET", url, credits=quotas.CREDITS_METADATA
+    )
+    body = resp.body if isinstance(resp.body, dict) else {}
+    return int(body.get("count") or 0)
+
+
+def _all_fields(src: SourceSpec) -> list[str]:
+    """Every field of the exported module (a backup that names none takes them all)."""
+    mod = schema.module(src.product or "", src.module or "")
+    return [f.api_name for f in mod.fields if f.data_type != "subform"] if mod else []
+
+
+async def _export_rows(
+    zoho: Zoho, product: str, module: str, fields: list[str], method: str
+) -> AsyncIterator[Mapping[str, Any]]:
+    if product != "crm":
+        client = zoho.books if product == "books" else zoho.inventory
+        async for record in client.iter_all(module):
+            yield record
+    elif method == "bulk_read":
+        async for page in zoho.crm.bulk_read(module, [f for f in fields if f != "id"]):
+            for row in page:
+                yield row
+    else:
+        async for record in zoho.crm.iter_records(module, [f for f in fields if f != "id"]):
+            yield record
+
+
+async def _write_csv(path: Path, fields: list[str], rows: AsyncIterator[Mapping[str, Any]]) -> int:
+    """Stream ``rows`` into a CSV of ``fields`` (a lookup is its id; Bulk Read's ``Id`` is
+    ``id``), written beside and renamed into place so a half export is never read."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_suffix(".csv.tmp")
+    count = 0
+    with open(tmp, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(fields)
+        async for row in rows:
+            folded = {str(k).lower(): v for k, v in row.items()}
+            writer.writerow([_csv_cell(folded.get(f.lower())) for f in fields])
+            count += 1
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+    return count
+
+
+def _csv_cell(value: Any) -> str:
+    value = _bulk_cell(value)
+    return "" if value is None else str(value)
+
+
+def write_file(step: Step, items: Sequence[_Item]) -> list[Verdict]:
+    """A step whose target is a file: every mapped record into one CSV, renamed into place."""
+    path = step.target.path
+    assert path is not None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = list(dict.fromkeys(k for i in items for k in i.payload))
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        for item in items:
+            writer.writerow([_csv_cell(item.payload.get(h)) for h in header])
+    tmp.replace(path)
+    return [Landed(f"{path.name}:{n + 2}", "written") for n in range(len(items))]
 
 
 def default_run_dir(manifest_path: str | Path, now: float) -> Path:
@@ -210,11 +371,16 @@ class _Item:
     source: SourceRecord
     payload: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def key(self) -> str:
+        """The source key (a step with none, e.g. a backup to a file, keys rows by number)."""
+        return self.source.key or f"#{self.row_no}"
+
 
 def _dead(step: str, batch_no: int, item: _Item, code: str, message: str) -> DeadLetter:
     rows = item.source.rows
     row: dict[str, Any] = dict(rows[0]) if len(rows) == 1 else {"rows": [dict(r) for r in rows]}
-    return DeadLetter(step, item.source.line, item.source.key, row, code, message, batch_no)
+    return DeadLetter(step, item.source.line, item.key, row, code, message, batch_no)
 
 
 def _bulk_cell(value: Any) -> Any:
@@ -234,11 +400,12 @@ class Engine:
         progress: Progress,
         policy: RetryPolicy,
         rng: random.Random,
+        tallies: Mapping[str, Tally],
     ) -> None:
         self.manifest, self.store, self.zoho, self.clock = manifest, store, zoho, clock
         self.progress, self.policy, self.rng = progress, policy, rng
         self.specs = {s.name: s for s in store.store.steps()}
-        self.tallies = {name: Tally() for name in self.specs}
+        self.tallies = {name: tallies.get(name) or Tally() for name in self.specs}
         self.landed = dict.fromkeys(self.specs, 0)
         self.failed = dict.fromkeys(self.specs, 0)
         self.pauses: dict[str, Pause] = {}
@@ -334,6 +501,8 @@ class Engine:
         return not left
 
     def _workers(self, spec: StepSpec) -> int:
+        if spec.product == "file":
+            return 1
         if spec.product == "crm":
             edition = self.zoho.limits.crm()
             return quotas.CRM_BULK_JOBS_AT_ONCE if spec.method == "bulk" else edition.concurrency
@@ -370,8 +539,8 @@ class Engine:
     async def _batch(self, step: Step, spec: StepSpec, batch: Batch, items: list[_Item]) -> None:
         if self.halted(spec.product):
             return
-        settled = await self.store.settled_keys(step.name, [i.source.key for i in items])
-        todo = [i for i in items if i.source.key not in settled]
+        settled = await self.store.settled_keys(step.name, [i.key for i in items])
+        todo = [i for i in items if i.key not in settled]
         dead: list[DeadLetter] = []
         xref: list[tuple[str, str, int | None]] = []
         todo = await self._map(step, batch, todo, dead)
@@ -412,7 +581,7 @@ class Engine:
             again: list[_Item] = []
             for item, verdict in zip(todo, verdicts, strict=True):
                 if isinstance(verdict, Landed):
-                    xref.append((item.source.key, verdict.zoho_id, item.row_no))
+                    xref.append((item.key, verdict.zoho_id, item.row_no))
                 elif isinstance(verdict, Reject):
                     dead.append(
                         _dead(step.name, batch.batch_no, item, verdict.code, verdict.message)
@@ -457,6 +626,8 @@ class Engine:
     async def _send(
         self, step: Step, spec: StepSpec, batch: Batch, items: list[_Item], retried: bool
     ) -> list[Verdict]:
+        if spec.product == "file":
+            return write_file(step, items)
         if spec.product == "crm":
             if spec.method == "bulk":
                 return await self._crm_bulk(step, batch, items, retried)
@@ -651,22 +822,29 @@ async def execute(
     if credentials.organization_id is None and org:
         credentials = dataclasses.replace(credentials, organization_id=org)
     run_path = Path(run_dir)
-    store, _ = open_store(manifest, run_path, resume=resume)
-    astore = AsyncRunStore(store)
+    if not resume and RunStore.exists(run_path):
+        raise StoreError(
+            f"{run_path} already holds a run; use `zmigrate resume {run_path}` or a new --run-dir"
+        )
     progress = progress or Progress()
-    try:
-        await astore.recover()
-        await astore.set_status("running")
-        async with open_zoho(credentials, clock, limits_for(manifest)) as zoho:
-            count_attempts(zoho, store)
+    tallies = {s.name: Tally() for s in manifest.steps}
+    spend = _Spend()
+    async with open_zoho(credentials, clock, limits_for(manifest)) as zoho:
+        zoho.transport.observers.append(spend.observe)
+        try:
+            local = await export_sources(manifest, zoho, run_path, tallies, progress)
+            store, _ = open_store(manifest, local, run_path, resume=resume)
+        except BaseException:
+            progress.close()
+            raise
+        spend.attach(store)
+        astore = AsyncRunStore(store)
+        try:
+            await astore.recover()
+            await astore.set_status("running")
+            rng = random.Random(seed)
             engine = Engine(
-                manifest,
-                astore,
-                zoho,
-                clock,
-                progress,
-                policy or RetryPolicy(),
-                random.Random(seed),
+                local, astore, zoho, clock, progress, policy or RetryPolicy(), rng, tallies
             )
             watcher = asyncio.create_task(_watch(interrupt, engine)) if interrupt else None
             try:
@@ -675,11 +853,10 @@ async def execute(
                 if watcher is not None:
                     watcher.cancel()
             progress.quota(engine.spend_now())
-        report = await _finish(engine, astore, manifest, run_path, clock, zoho0, real0)
-    finally:
-        progress.close()
-        await astore.aclose()
-    return report
+            return await _finish(engine, astore, manifest, run_path, clock, zoho0, real0)
+        finally:
+            progress.close()
+            await astore.aclose()
 
 
 async def _watch(interrupt: asyncio.Event, engine: Engine) -> None:
@@ -712,7 +889,8 @@ async def _finish(
     steps = []
     for s in summary["steps"]:
         spec, tally = engine.specs[s["step"]], engine.tallies[s["step"]]
-        concurrency = engine.zoho.channels[spec.product].gate.max_limit
+        channel = engine.zoho.channels.get(spec.product)
+        concurrency = channel.gate.max_limit if channel is not None else 0
         steps.append(
             StepReport(
                 name=spec.name,
@@ -731,9 +909,16 @@ async def _finish(
                 concurrency=concurrency,
             )
         )
+    planned = store.store.plan().get("totals", {})  # per product, reads included
     spend = tuple(
-        ProductSpend(p, q["requests"], q["credits"], q["planned_requests"], q["planned_credits"])
-        for p, q in summary["quota"].items()
+        ProductSpend(
+            p,
+            summary["quota"].get(p, {}).get("requests", 0),
+            summary["quota"].get(p, {}).get("credits", 0),
+            planned.get(p, {}).get("requests", 0),
+            planned.get(p, {}).get("credits", 0),
+        )
+        for p in sorted((set(summary["quota"]) | set(planned)) - {"file"})
     )
     failed = sum(s.failed for s in steps)
     outcome = _outcome(engine, failed)
