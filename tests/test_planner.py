@@ -261,7 +261,8 @@ def test_crm_to_books_plan_reads_with_bulk_and_writes_one_by_one():
     p = plan(load_manifest(PLANS / "crm_to_books.toml"))
     sync = p.step("crm_accounts_to_books")
     assert sync.method == "bulk_read+rest" and sync.records == 30_000 and sync.estimated
-    assert sync.credits == 50 and sync.write is not None and sync.write.requests == 30_000
+    # Bulk Read job (50) + counting the module first (1)
+    assert sync.credits == 51 and sync.write is not None and sync.write.requests == 30_000
     assert p.step("accounts_backup").method == "bulk_read"
     assert p.totals["books"].days == 6
 
@@ -279,3 +280,12 @@ def test_bulk_jobs_run_three_at_a_time():
     p = crm_bulk_write(100_000, target())  # 4 jobs: a round of 3, then 1
     assert p.bulk_jobs == 4
     assert p.seconds == pytest.approx(2 * (3 + 25_000 / 2_000 + 3 * 0.8))
+
+
+def test_updates_find_the_records_first():
+    t = target()
+    crm = crm_rest_write(1_000, t, "update")  # 10 PUTs + 2 COQL look-ups (50 keys) a batch
+    assert (crm.batches, crm.requests, crm.credits) == (10, 30, 100 + 20)
+    books = finance_write("books", 100, t, "update")  # find, then update
+    assert (books.batches, books.requests) == (100, 200)
+    assert choose_method("write", "books", 100, "auto", t, operation="update").requests == 200

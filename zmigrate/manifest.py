@@ -277,8 +277,11 @@ class Step:
 
     @property
     def export_fields(self) -> tuple[str, ...]:
-        """For a Zoho export: the fields to read (the source's ``fields``, else every column)."""
-        return self.source.fields or self.columns
+        """For a Zoho export: the source's ``fields``, else the mapped columns, else all fields."""
+        if self.source.fields or self.columns:
+            return self.source.fields or self.columns
+        mod = schema.module(self.source.product or "", self.source.module or "")
+        return tuple(f.api_name for f in mod.fields if f.data_type != "subform") if mod else ()
 
     @property
     def columns(self) -> tuple[str, ...]:

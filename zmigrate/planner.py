@@ -29,6 +29,7 @@ windows and the estimate adds the waits of the product that waits longest.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -336,26 +337,24 @@ def finance_seconds(requests: int, plan: quotas.FinancePlan) -> float:
     return full * max(quotas.MINUTE, plan.per_minute / burst) + last / burst
 
 
-def crm_rest_write(records: int, target: Target) -> Phase:
-    """CRM insert/update/upsert in batches of 100: ceil(n/10) credits, ``concurrency`` at once."""
+def crm_rest_write(records: int, target: Target, operation: str = "upsert") -> Phase:
+    """CRM writes in batches of 100: ceil(n/10) credits, ``concurrency`` at once.
+
+    An update first finds the records' ids: one COQL query (1 credit) per 50 keys a batch.
+    """
     size = quotas.CRM_WRITE_MAX
     batches = math.ceil(records / size)
-    credits = (records // size) * quotas.write_credits(size)
-    if records % size:
-        credits += quotas.write_credits(records % size)
+    sizes = [size] * (records // size) + ([records % size] if records % size else [])
+    credits = sum(quotas.write_credits(n) for n in sizes)
+    requests = batches
+    if operation == "update":
+        finds = sum(math.ceil(n / quotas.COQL_IN_VALUES_MAX) for n in sizes)
+        requests += finds
+        credits += finds * quotas.coql_credits(quotas.CRM_PAGE_MAX)
+    calls_per_batch = requests / batches if batches else 1
     rounds = math.ceil(batches / target.edition.concurrency)
-    return Phase(
-        "write",
-        "crm",
-        "rest",
-        records,
-        size,
-        batches,
-        batches,
-        credits,
-        0,
-        rounds * _latency("crm"),
-    )
+    seconds = rounds * calls_per_batch * _latency("crm")
+    return Phase("write", "crm", "rest", records, size, batches, requests, credits, 0, seconds)
 
 
 def _bulk_job_seconds(rows: int, pace: float) -> float:
@@ -436,12 +435,16 @@ def crm_bulk_read(records: int, target: Target) -> Phase:
     )
 
 
-def finance_write(product: str, records: int, target: Target) -> Phase:
-    """Books/Inventory writes: one record per request, no bulk API."""
+def finance_write(product: str, records: int, target: Target, operation: str = "upsert") -> Phase:
+    """Books/Inventory writes: one record per request (no bulk API); an update first finds it.
+
+    Insert and upsert assume new records; each one that already exists costs an upsert two
+    more requests (find, update).
+    """
     plan = target.finance_plan(product)
-    return Phase(
-        "write", product, "rest", records, 1, records, records, 0, 0, finance_seconds(records, plan)
-    )
+    requests = records * (2 if operation == "update" else 1)
+    seconds = finance_seconds(requests, plan)
+    return Phase("write", product, "rest", records, 1, records, requests, 0, 0, seconds)
 
 
 def finance_list(product: str, records: int, target: Target) -> Phase:
@@ -512,7 +515,14 @@ def _compare(chosen: Phase, other: Phase, spc: float) -> str:
 
 
 def choose_method(
-    kind: str, product: str, records: int, method: str, target: Target, fields: int = 1
+    kind: str,
+    product: str,
+    records: int,
+    method: str,
+    target: Target,
+    fields: int = 1,
+    *,
+    operation: str = "upsert",
 ) -> Phase:
     """The priced phase for reading (``kind="read"``) or writing ``records`` in ``product``.
 
@@ -525,13 +535,14 @@ def choose_method(
             phase = finance_list(product, records, target)
             why = f"{product} lists 200 records a page; it has no bulk API"
         else:
-            phase = finance_write(product, records, target)
+            phase = finance_write(product, records, target, operation)
             why = f"{product} takes one record per request; it has no bulk API"
         return _with_reason(phase, why)
     if kind == "read":
         rest, bulk = crm_rest_read(records, target, fields), crm_bulk_read(records, target)
     else:
-        rest, bulk = crm_rest_write(records, target), crm_bulk_write(records, target)
+        rest = crm_rest_write(records, target, operation)
+        bulk = crm_bulk_write(records, target)
     spc = seconds_per_credit(target)
     if method == "rest":
         return _with_reason(rest, "method = 'rest' in the manifest; " + _compare(rest, bulk, spc))
@@ -573,8 +584,23 @@ def plan_step(step: Step, count: StepCount, target: Target) -> StepPlan:
     if not src.is_file:
         fields = len(step.export_fields)
         read = choose_method("read", src.product or "", count.records, step.method, target, fields)
+        if src.product == "crm":  # the run counts the module first: the real size decides
+            read = dataclasses.replace(
+                read,
+                requests=read.requests + 1,
+                credits=read.credits + quotas.CREDITS_METADATA,
+                seconds=read.seconds + _latency("crm"),
+                reason=read.reason + "; +1 request (1 credit) to count the records first",
+            )
     if not step.target.is_file:
-        write = choose_method("write", step.target.product, count.records, step.method, target)
+        write = choose_method(
+            "write",
+            step.target.product,
+            count.records,
+            step.method,
+            target,
+            operation=step.operation,
+        )
     return StepPlan(
         step.name,
         step.target.text,

@@ -176,3 +176,5 @@ TOKEN_RENEW_BEFORE = 300.0
 """Renew an access token this many seconds before it expires (one token: 3,300 s of work)."""
 CRM_BULK_JOBS_AT_ONCE = 3
 """Bulk jobs a run keeps going at once (they share the sub-concurrency pool of 10)."""
+COQL_IN_VALUES_MAX = 50
+"""Values per COQL ``in (...)`` look-up of existing records (an update finds ids this way)."""
