@@ -18,8 +18,8 @@ from zmigrate.sandbox.crm.query import (
     parse_coql,
     parse_criteria,
 )
-from zmigrate.sandbox.crm.store import CrmStore
-from zmigrate.schema import CRM_MODULES
+from zmigrate.sandbox.crm.store import CrmStore, Invalid
+from zmigrate.schema import CRM_MODULES, Field
 
 USER = {"id": "6421337000000000005", "name": "Sandbox Admin", "email": "a@b.c"}
 LEADS, ACCOUNTS, CONTACTS = CRM_MODULES["Leads"], CRM_MODULES["Accounts"], CRM_MODULES["Contacts"]
@@ -120,10 +120,16 @@ def test_upsert_defaults_to_system_duplicate_check_then_unique(store: CrmStore) 
     assert store.key_fields(CRM_MODULES["Products"]) == ("id", "Product_Name", "Product_Code")
 
 
-def test_datetimes_are_shown_in_the_org_offset() -> None:
+def test_datetimes_need_an_offset_and_come_back_in_the_org_offset(store: CrmStore) -> None:
     assert wire.format_time(0) == "1970-01-01T05:30:00+05:30"
-    assert wire.normalize_datetime("2026-01-01T00:00:00Z") == "2026-01-01T05:30:00+05:30"
-    assert wire.normalize_datetime("2026-01-01T00:00:00") is None
+    when = Field("Call_Time", "datetime")
+    assert store.coerce(LEADS, when, "2026-01-01T00:00:00Z", 0) == "2026-01-01T05:30:00+05:30"
+    assert store.coerce(LEADS, when, "2026-01-01T01:00:00-08:00", 0) == "2026-01-01T14:30:00+05:30"
+    for bad in ("2026-01-01T00:00:00", "2026-01-01", 1_700_000_000):
+        with pytest.raises(Invalid) as info:
+            store.coerce(LEADS, when, bad, 3)
+        assert info.value.body["details"]["expected_data_type"] == "datetime"
+        assert info.value.body["details"]["json_path"] == "$.data[3].Call_Time"
 
 
 def test_convert_lead_creates_account_contact_deal_once(store: CrmStore) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from zmigrate import quotas
@@ -325,7 +325,6 @@ class ReadJob:
     count: int = 0
     more_records: bool = False
     result: bytes | None = None
-    callback: dict[str, Any] | None = field(default=None)
 
     def details(self, user: dict[str, str]) -> dict[str, Any]:
         return {

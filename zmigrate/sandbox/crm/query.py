@@ -21,7 +21,7 @@ COQL_MAX_OFFSET = 100_000
 COQL_MAX_FIELDS = 50
 NUMERIC = ("currency", "double", "integer", "bigint")
 
-Node = tuple
+Node = tuple  # ("and"|"or", [Node, ...]) or ("cmp", Field, op, value)
 
 
 class QueryError(Exception):

@@ -41,8 +41,6 @@ EXPECTED_TYPE = {
     "ownerlookup": "jsonobject",
 }
 
-SYSTEM_FIELDS = ("Created_Time", "Modified_Time", "Created_By", "Modified_By")
-
 
 class Invalid(Exception):
     """A value that does not fit its field; carries Zoho's per-record error."""

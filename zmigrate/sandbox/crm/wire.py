@@ -6,7 +6,7 @@ client that matches on them sees what it would see from Zoho.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 ORG_TIME_ZONE = "Asia/Kolkata"
@@ -68,7 +68,3 @@ def normalize_datetime(text: str) -> str | None:
     """Store a datetime the way Zoho shows it back: in the org's offset."""
     value = parse_datetime(text)
     return None if value is None else value.astimezone(ORG_OFFSET).isoformat(timespec="seconds")
-
-
-def utc_iso(epoch: float) -> str:
-    return datetime.fromtimestamp(int(epoch), UTC).isoformat()
