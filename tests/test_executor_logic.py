@@ -140,6 +140,8 @@ def test_cap_fraction_books_and_crm():
     assert cap_fraction("books", 100, 60.0, 0.0, 10) == pytest.approx(1.0)
     # a burst shorter than a minute sits in one window: its rate is its count
     assert cap_fraction("books", 40, 5.0, 0.0, 10) == pytest.approx(0.4)
+    # the sliding window allows 100 calls per started minute: 300 in 2.5 minutes is the cap
+    assert cap_fraction("books", 300, 150.0, 0.0, 10) == pytest.approx(1.0)
     assert cap_fraction("inventory", 50, 60.0, 0.0, 10) == pytest.approx(0.5)
     assert cap_fraction("crm", 10, 100.0, 500.0, 10) == pytest.approx(0.5)
     assert cap_fraction("crm", 0, 100.0, 0.0, 10) is None

@@ -8,6 +8,7 @@ from ``write_report``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -71,8 +72,7 @@ class StepReport:
 
 
 def per_minute(requests: int, seconds: float) -> float:
-    """Requests per minute as a 60-second window sees them: a step shorter than a minute put
-    all its requests in one window, so its rate is its request count."""
+    """Requests per minute, a step shorter than a minute counting as one whole minute."""
     if requests <= 0:
         return 0.0
     return requests * MINUTE / max(seconds, MINUTE)
@@ -81,12 +81,17 @@ def per_minute(requests: int, seconds: float) -> float:
 def cap_fraction(
     product: str, requests: int, seconds: float, busy_seconds: float, concurrency: int
 ) -> float | None:
-    """Books/Inventory: requests per minute over the 100/min cap. CRM (no per-minute cap):
-    average calls in flight over the edition's concurrency. None when nothing ran."""
+    """Achieved rate as a fraction of the cap; None when nothing ran.
+
+    Books/Inventory: the requests made over those the 100-per-60-s window allowed in that
+    time (one full window per started minute: 300 calls in 2.5 minutes is 100%). CRM, which
+    has no per-minute cap: average calls in flight over the edition's concurrency.
+    """
     if seconds <= 0 or requests <= 0:
         return None
     if product in ("books", "inventory"):
-        return per_minute(requests, seconds) / PER_MINUTE_CAP
+        windows = max(1, math.ceil(seconds / MINUTE - 1e-9))
+        return requests / (PER_MINUTE_CAP * windows)
     if concurrency <= 0:
         return None
     return busy_seconds / seconds / concurrency
