@@ -65,13 +65,12 @@ def test_crm_rest_write_batches_and_credits():
 
 def test_crm_bulk_write_jobs():
     t = target()
-    assert (crm_bulk_write(25_000, t).bulk_jobs, crm_bulk_write(25_000, t).credits) == (1, 500)
-    p = crm_bulk_write(60_000, t)
-    assert (p.batch_size, p.bulk_jobs, p.credits) == (25_000, 3, 1_500)
-    # per job: upload, create, result download, and a status poll every 5 s of the job
-    full = 3 + -(-(3 + 25_000 / 2_000) // 5)
-    part = 3 + -(-(3 + 10_000 / 2_000) // 5)
-    assert p.requests == 2 * full + part
+    # A 25,000-row job is done after 3 + 12.5 s; polls at 0, 2, 5, 9.5, 16.25 s see it done.
+    # Upload, create (500 credits), 5 polls and the result: 8 requests, 500 + 7 credits.
+    one = crm_bulk_write(25_000, t)
+    assert (one.bulk_jobs, one.requests, one.credits) == (1, 8, 507)
+    p = crm_bulk_write(60_000, t)  # 25,000 + 25,000 + 10,000 (done at 8 s: 4 polls)
+    assert (p.batch_size, p.bulk_jobs, p.requests, p.credits) == (25_000, 3, 8 + 8 + 7, 1_520)
 
 
 def test_crm_reads():
@@ -81,7 +80,9 @@ def test_crm_reads():
     assert pages.seconds == pytest.approx(150 * 0.8)  # one page after another
     assert crm_rest_read(30_000, t, fields=51).requests == 300
     bulk = crm_bulk_read(450_000, t)
-    assert (bulk.bulk_jobs, bulk.credits, bulk.batch_size) == (3, 150, 200_000)
+    # 200,000 + 200,000 (23 s: 6 polls) + 50,000 (8 s: 4 polls); create, polls, download
+    assert (bulk.bulk_jobs, bulk.requests, bulk.batch_size) == (3, 8 + 8 + 6, 200_000)
+    assert bulk.credits == 3 * 50 + (22 - 3)
 
 
 def test_books_one_request_per_record_at_100_a_minute():
@@ -97,11 +98,15 @@ def test_books_one_request_per_record_at_100_a_minute():
 @pytest.mark.parametrize(
     ("edition", "records", "method"),
     [
-        ("enterprise", 5_000, "rest"),  # 500 credits either way: REST is faster
-        ("enterprise", 5_001, "rest"),  # saves 1 credit (~1.4 s of window) for ~5 s more
-        ("enterprise", 6_000, "bulk"),  # saves 100 credits
+        ("enterprise", 5_000, "rest"),  # REST 500 credits, Bulk Write 506
+        # A credit is worth 86,400 / 60,000 = 1.44 s. REST 5,120: 512 credits, 3 rounds of
+        # 20 x 0.8 s = 2.4 s -> 739.7; Bulk Write: 506 credits, seen done at 9.5 s + 3 calls
+        # = 11.9 s -> 740.5. At 5,121 REST costs 513 credits -> 741.1: bulk wins.
+        ("enterprise", 5_120, "rest"),
+        ("enterprise", 5_121, "bulk"),
         ("enterprise", 10_000, "bulk"),
-        ("free", 5_001, "bulk"),  # a credit is worth 17 s on free
+        ("free", 5_060, "rest"),
+        ("free", 5_061, "bulk"),
         ("standard", 1_000_000, "bulk"),
         ("ultimate", 1_000_000, "bulk"),
     ],
@@ -114,14 +119,12 @@ def test_bulk_write_crossover(edition, records, method):
 
 def test_crossover_reasons_give_numbers():
     bulk = choose_method("write", "crm", 10_000, "auto", target())
-    assert "Bulk Write 1 job = 500 credits" in bulk.reason
+    assert "Bulk Write 1 job = 506 credits" in bulk.reason
     assert "REST 100 requests = 1,000 credits" in bulk.reason
-    assert "saves 500 credits" in bulk.reason
-    rest = choose_method("write", "crm", 5_001, "auto", target())
-    assert (
-        "Bulk Write would save 1 credit (worth ~1 s of the 24 h window) but take ~6 s longer"
-        in rest.reason
-    )
+    assert "saves 494 credits" in bulk.reason
+    rest = choose_method("write", "crm", 5_120, "auto", target())
+    why = "Bulk Write would save 6 credits (worth ~9 s of the 24 h window) but take ~10 s longer"
+    assert why in rest.reason
 
 
 def test_forced_methods_are_respected():
@@ -226,7 +229,7 @@ def test_credits_over_the_edition_budget_warn_with_remedies(tmp_path):
     assert (crm.credits, crm.days, crm.daily_limit) == (6_001, 2, 5_000)
     (warning,) = p.warnings
     assert "6,001 credits exceed the free edition's 5,000 per 24 h (1 users): 2 windows" in warning
-    assert "Bulk Write for the REST steps (6,001 -> 1,501 credits)" in warning
+    assert "Bulk Write for the REST steps (6,001 -> 1,521 credits)" in warning
     assert "the standard edition (50,250 credits/24 h with 1 users)" in warning
 
 
@@ -261,8 +264,8 @@ def test_crm_to_books_plan_reads_with_bulk_and_writes_one_by_one():
     p = plan(load_manifest(PLANS / "crm_to_books.toml"))
     sync = p.step("crm_accounts_to_books")
     assert sync.method == "bulk_read+rest" and sync.records == 30_000 and sync.estimated
-    # Bulk Read job (50) + counting the module first (1)
-    assert sync.credits == 51 and sync.write is not None and sync.write.requests == 30_000
+    # Bulk Read job (50) + 4 polls and the download (1 each) + counting the module first (1)
+    assert sync.credits == 56 and sync.write is not None and sync.write.requests == 30_000
     assert p.step("accounts_backup").method == "bulk_read"
     assert p.totals["books"].days == 6
 
@@ -279,7 +282,7 @@ def test_steps_overlap_where_lookups_allow():
 def test_bulk_jobs_run_three_at_a_time():
     p = crm_bulk_write(100_000, target())  # 4 jobs: a round of 3, then 1
     assert p.bulk_jobs == 4
-    assert p.seconds == pytest.approx(2 * (3 + 25_000 / 2_000 + 3 * 0.8))
+    assert p.seconds == pytest.approx(2 * (16.25 + 3 * 0.8))  # seen done at the 16.25 s poll
 
 
 def test_updates_find_the_records_first():

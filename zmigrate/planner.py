@@ -21,8 +21,8 @@ the steps it looks up are done, and steps of one product share its quotas, so th
 is the longer of the busiest product's total and the longest chain of dependent steps. Within
 a phase, requests run ``concurrency`` at once at ``TYPICAL_LATENCY`` each, Books/Inventory no
 faster than 100 in any 60 s window, CRM GET pages one after another (each needs the previous page
-token), bulk jobs ``CRM_BULK_JOBS_AT_ONCE`` at a time (queue + rows / pace, polled every
-``BULK_POLL_SECONDS``). When a product needs more than its daily cap (requests) or 24 h
+token), bulk jobs ``CRM_BULK_JOBS_AT_ONCE`` at a time (queue + rows / pace, seen done at
+the next status poll). When a product needs more than its daily cap (requests) or 24 h
 budget (credits), the run pauses (exit 3) until the window frees up: ``days`` counts the
 windows and the estimate adds the waits of the product that waits longest.
 """
@@ -357,12 +357,19 @@ def crm_rest_write(records: int, target: Target, operation: str = "upsert") -> P
     return Phase("write", "crm", "rest", records, size, batches, requests, credits, 0, seconds)
 
 
-def _bulk_job_seconds(rows: int, pace: float) -> float:
-    return quotas.BULK_QUEUE_SECONDS + rows / pace
+def bulk_job(rows: int, pace: float) -> tuple[float, int]:
+    """Seconds until a bulk job is seen done, and the status polls that takes.
 
-
-def _polls(rows: int, pace: float) -> int:
-    return max(1, math.ceil(_bulk_job_seconds(rows, pace) / quotas.BULK_POLL_SECONDS))
+    The job waits ``BULK_QUEUE_SECONDS`` then runs ``rows / pace``; status is polled at
+    once and then on the client's growing schedule, so a job is seen done a little late.
+    """
+    done = quotas.BULK_QUEUE_SECONDS + rows / pace
+    seen, polls, delay = 0.0, 1, quotas.BULK_POLL_FIRST
+    while seen < done:
+        seen += delay
+        polls += 1
+        delay = min(quotas.BULK_POLL_MAX, delay * quotas.BULK_POLL_FACTOR)
+    return seen, polls
 
 
 def _bulk_rounds(job_seconds: list[float]) -> float:
@@ -372,25 +379,18 @@ def _bulk_rounds(job_seconds: list[float]) -> float:
 
 
 def crm_bulk_write(records: int, target: Target) -> Phase:
-    """Bulk Write: one job per 25,000-row file (500 credits); upload, create, polls, result."""
+    """Bulk Write: one job per 25,000-row file: upload, create (500 credits), polls, result.
+
+    Every call but the create costs 1 credit, as any CRM call does.
+    """
     size = quotas.CRM_BULK_WRITE_ROWS
     jobs = math.ceil(records / size)
-    pace = quotas.BULK_WRITE_ROWS_PER_SECOND
     sizes = [size] * (records // size) + ([records % size] if records % size else [])
-    requests = sum(3 + _polls(n, pace) for n in sizes)
-    seconds = _bulk_rounds([_bulk_job_seconds(n, pace) + 3 * _latency("crm") for n in sizes])
-    return Phase(
-        "write",
-        "crm",
-        "bulk",
-        records,
-        size,
-        jobs,
-        requests,
-        jobs * quotas.CREDITS_BULK_WRITE,
-        jobs,
-        seconds,
-    )
+    runs = [bulk_job(n, quotas.BULK_WRITE_ROWS_PER_SECOND) for n in sizes]
+    requests = sum(3 + polls for _, polls in runs)
+    credits = jobs * quotas.CREDITS_BULK_WRITE + (requests - jobs) * quotas.CREDITS_GET
+    seconds = _bulk_rounds([seen + 3 * _latency("crm") for seen, _ in runs])
+    return Phase("write", "crm", "bulk", records, size, jobs, requests, credits, jobs, seconds)
 
 
 def crm_rest_read(records: int, target: Target, fields: int = 1) -> Phase:
@@ -413,26 +413,15 @@ def crm_rest_read(records: int, target: Target, fields: int = 1) -> Phase:
 
 
 def crm_bulk_read(records: int, target: Target) -> Phase:
-    """Bulk Read: one job per 200,000-record page (50 credits); create, polls, download."""
+    """Bulk Read: one job per 200,000-record page: create (50 credits), polls, download."""
     size = quotas.CRM_BULK_READ_PAGE
     jobs = max(1, math.ceil(records / size))
-    pace = quotas.BULK_READ_ROWS_PER_SECOND
     sizes = [size] * (records // size) + ([records % size] if records % size else [])
-    sizes = sizes or [0]
-    requests = sum(2 + _polls(n, pace) for n in sizes)
-    seconds = _bulk_rounds([_bulk_job_seconds(n, pace) + 2 * _latency("crm") for n in sizes])
-    return Phase(
-        "read",
-        "crm",
-        "bulk_read",
-        records,
-        size,
-        jobs,
-        requests,
-        jobs * quotas.CREDITS_BULK_READ,
-        jobs,
-        seconds,
-    )
+    runs = [bulk_job(n, quotas.BULK_READ_ROWS_PER_SECOND) for n in sizes or [0]]
+    requests = sum(2 + polls for _, polls in runs)
+    credits = jobs * quotas.CREDITS_BULK_READ + (requests - jobs) * quotas.CREDITS_GET
+    seconds = _bulk_rounds([seen + 2 * _latency("crm") for seen, _ in runs])
+    return Phase("read", "crm", "bulk_read", records, size, jobs, requests, credits, jobs, seconds)
 
 
 def finance_write(product: str, records: int, target: Target, operation: str = "upsert") -> Phase:

@@ -168,8 +168,8 @@ BULK_WRITE_ROWS_PER_SECOND = 2_000
 """Rows a running Bulk Write job processes per second."""
 BULK_READ_ROWS_PER_SECOND = 10_000
 """Records a running Bulk Read job exports per second."""
-BULK_POLL_SECONDS = 5.0
-"""How often a bulk job's status is polled."""
+BULK_POLL_FIRST, BULK_POLL_FACTOR, BULK_POLL_MAX = 2.0, 1.5, 60.0
+"""Bulk job status polls: at once, then after 2 s, each wait 1.5 times longer, at most 60 s."""
 CRM_PAGINATION_LIMIT = 100_000
 """Records reachable through GET pages even with page_token; Bulk Read goes further."""
 TOKEN_RENEW_BEFORE = 300.0
