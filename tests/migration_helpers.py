@@ -13,7 +13,7 @@ import pytest
 
 MANIFEST = """
 [target]
-crm_edition = "enterprise"
+crm_edition = "{crm_edition}"
 crm_users = 10
 books_plan = "{books_plan}"
 inventory_plan = "standard"
@@ -100,7 +100,12 @@ def _csv(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def write_migration(
-    folder: Path, *, scale: int = 1, bad: bool = False, books_plan: str = "standard"
+    folder: Path,
+    *,
+    scale: int = 1,
+    bad: bool = False,
+    books_plan: str = "standard",
+    crm_edition: str = "enterprise",
 ) -> dict[str, list[dict[str, Any]]]:
     """A mixed manifest (CRM REST + bulk, Inventory, Books with line items) and its data."""
     n = 10 * scale
@@ -154,7 +159,9 @@ def write_migration(
         data["customers"][4]["email"] = "k4-at-example.org"  # Books refuses it
     for name, rows in data.items():
         _csv(folder / f"{name}.csv", rows)
-    (folder / "migration.toml").write_text(textwrap.dedent(MANIFEST.format(books_plan=books_plan)))
+    (folder / "migration.toml").write_text(
+        textwrap.dedent(MANIFEST.format(books_plan=books_plan, crm_edition=crm_edition))
+    )
     return data
 
 

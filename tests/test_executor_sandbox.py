@@ -209,3 +209,21 @@ async def test_exports_page_past_2000_and_feed_a_later_step(tmp_path, make_sandb
     assert sorted(contacts) == sorted(deals) == sorted(titles)
     crm = sb.state()["products"]["crm"]
     assert crm["credits"]["by_operation"].get("bulk_read", 0) >= 50, crm["credits"]
+
+
+async def test_crm_credits_spent_pause_crm_while_books_and_inventory_finish(tmp_path, make_sandbox):
+    clock = Clock(600)
+    sb = await make_sandbox(clock=clock, crm_edition="free")  # 5,000 credits a day
+    data = write_migration(tmp_path, crm_edition="free")
+    sb.products["crm"].ledger.reserve("another_integration", 4_998)  # spent earlier today
+    report = await run(tmp_path, sb, clock)
+    assert report.outcome == "paused" and report.exit_code == 3, report.render()
+    assert "crm" in report.message and report.resets_at is not None
+    left = {s.name: s.pending for s in report.steps}
+    assert left["accounts"] == 0  # 1 credit: it fitted
+    assert left["contacts"] > 0 and left["deals"] > 0  # a 500-credit Bulk Write did not
+    assert left["items"] == left["customers"] == left["invoices"] == 0
+    clock.advance(max(0.0, report.resets_at - clock.now()) + 1)
+    report = await run(tmp_path, sb, clock, resume=True)
+    assert report.outcome == "done", report.render()
+    await assert_landed(sb, data)
