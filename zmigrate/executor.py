@@ -743,35 +743,45 @@ class Engine:
     # ---- Books / Inventory ------------------------------------------------------------------
 
     async def _finance_one(self, step: Step, item: _Item, retried: bool) -> Verdict:
-        """One record, one request: create; an existing key is updated (upsert) or adopted."""
+        """One record, one request: create; an existing key is updated (upsert) or refused.
+
+        On a retried record (its answer was lost, or a crash left it in flight) the key is
+        looked up first: a create that landed is adopted, never made twice.
+        """
         client = self.zoho.books if step.target.product == "books" else self.zoho.inventory
         module = step.target.module or ""
         key = step.key[0] if len(step.key) == 1 else None
-        if step.operation == "update":
-            return await self._finance_update(step, client, key, item)
+        value = item.payload.get(key) if key else None
+        if step.operation == "update" or (retried and value not in (None, "")):
+            found = await client.find_by(module, key, value) if key and value else None
+            if found is not None and step.operation == "insert":
+                return Landed(str(found.get(_id_field(step, module))), "found")
+            if found is not None or step.operation == "update":
+                return await self._finance_update(step, client, key, item, found)
         outcome = await client.create(module, item.payload, unique=key)
         if outcome.ok and outcome.id:
             return Landed(outcome.id, outcome.action or "insert")
-        duplicate = outcome.code in FINANCE_DUPLICATE_CODES
-        if duplicate and key is not None and (step.operation == "upsert" or retried):
-            if step.operation == "upsert":
-                return await self._finance_update(step, client, key, item)
-            found = await client.find_by(module, key, item.payload.get(key))
-            if found is not None:
-                return Landed(str(found.get(_id_field(step, module))), "found")
+        if outcome.code in FINANCE_DUPLICATE_CODES and step.operation == "upsert" and key:
+            found = await client.find_by(module, key, value)
+            return await self._finance_update(step, client, key, item, found)
         return _finance_reject(outcome)
 
     async def _finance_update(
-        self, step: Step, client: FinanceClient, key: str | None, item: _Item
+        self,
+        step: Step,
+        client: FinanceClient,
+        key: str | None,
+        item: _Item,
+        found: Mapping[str, Any] | None,
     ) -> Verdict:
-        """Find the record holding the item's key and update it (upsert's second half)."""
+        """Update the record ``found`` by the item's key (upsert's second half, update)."""
         module = step.target.module or ""
-        if key is None or item.payload.get(key) in (None, ""):
-            return Reject("NO_KEY", "update needs the step's single key field in the record")
-        found = await client.find_by(module, key, item.payload[key])
+        if key is None:
+            return Reject("NO_KEY", "an update needs a step key of one field")
         if found is None:
-            return Reject("NOT_FOUND", f"no {module} record with {key} = {item.payload[key]!r}")
-        outcome = await client.update(module, str(found.get(_id_field(step, module))), item.payload)
+            return Reject("NOT_FOUND", f"no {module} record with {key} = {item.payload.get(key)!r}")
+        record_id = str(found.get(_id_field(step, module)))
+        outcome = await client.update(module, record_id, item.payload)
         if outcome.ok and outcome.id:
             return Landed(outcome.id, "update")
         return _finance_reject(outcome)
