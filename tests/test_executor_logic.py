@@ -28,7 +28,6 @@ from zmigrate.outcomes import (
     backoff,
     chunked,
     decide,
-    dependency_order,
     ready_steps,
     record_outcome,
 )
@@ -47,17 +46,6 @@ def test_ready_steps_wait_for_dependencies_and_keep_manifest_order():
         "items",
         "deals",
     ]
-
-
-def test_dependency_order_sorts_and_names_cycles():
-    assert dependency_order(["deals", "accounts"], {"deals": ["accounts"]}) == [
-        "accounts",
-        "deals",
-    ]
-    with pytest.raises(ValueError, match="cycle"):
-        dependency_order(["a", "b"], {"a": ["b"], "b": ["a"]})
-    with pytest.raises(ValueError, match="unknown"):
-        dependency_order(["a"], {"a": ["ghost"]})
 
 
 def test_chunked():

@@ -39,29 +39,6 @@ def ready_steps(
     ]
 
 
-def dependency_order(order: Sequence[str], deps: Mapping[str, Iterable[str]]) -> list[str]:
-    """A topological order that keeps manifest order among independent steps.
-
-    ValueError names the steps of a cycle or an unknown dependency (the manifest loader
-    should have caught both; this keeps the executor from deadlocking if it did not).
-    """
-    known = set(order)
-    for step, wanted in deps.items():
-        missing = [d for d in wanted if d not in known]
-        if missing:
-            raise ValueError(f"step '{step}' depends on unknown step(s) {missing}")
-    result: list[str] = []
-    done: set[str] = set()
-    while len(result) < len(order):
-        ready = ready_steps(order, deps, done, set())
-        if not ready:
-            left = [s for s in order if s not in done]
-            raise ValueError(f"steps {left} depend on each other in a cycle")
-        result.append(ready[0])
-        done.add(ready[0])
-    return result
-
-
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
     """Consecutive lists of at most ``size`` items (the last may be shorter)."""
     if size < 1:
