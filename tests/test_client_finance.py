@@ -80,6 +80,19 @@ async def test_organization_id_is_on_every_call_and_required(make_sandbox, http)
     assert not refused.ok and refused.code == 1001  # a per-record refusal, not an exception
 
 
+async def test_each_product_can_name_its_own_organization(make_sandbox, http) -> None:
+    clock = Clock(speed=600)
+    sb = await make_sandbox(clock=clock, organizations=2)
+    first, second = sb.credentials.organization_ids
+    tokens = TokenSource(http, credentials_for(sb), clock)
+    zoho = Zoho(http, tokens, clock, organizations={"inventory": second})
+    assert (await zoho.inventory.create("items", {"name": "Nut", "rate": 1})).ok
+    assert (await zoho.books.create("items", {"name": "Washer", "rate": 1})).ok
+    inventory = sb.products["inventory"]
+    assert [r["name"] for r in inventory.records("items", {"organization_id": second})] == ["Nut"]
+    assert [r["name"] for r in inventory.records("items", {"organization_id": first})] == ["Washer"]
+
+
 async def test_concurrency_refusal_1070_lowers_parallel_calls(make_sandbox, http) -> None:
     clock = Clock(speed=60)
     sb = await make_sandbox(clock=clock, books_plan="free", latency_ms=300)

@@ -13,7 +13,7 @@ Typical use::
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 
@@ -79,8 +79,12 @@ class Zoho:
         limits: Limits | None = None,
         policy: RetryPolicy | None = None,
         crm_credit_history: Iterable[tuple[float, int]] = (),
+        organizations: Mapping[str, str] | None = None,
     ) -> None:
+        """``organizations`` maps "books"/"inventory" to an org id when they differ from the
+        credentials' organization_id; ``crm_credit_history`` seeds the ledger on resume."""
         self.limits = limits = limits or Limits()
+        orgs = organizations or {}
         self.clock = clock
         self.tokens = tokens
         self.transport = Transport(session, tokens, clock, policy)
@@ -97,9 +101,11 @@ class Zoho:
             ),
         }
         self.crm = CrmClient(self.transport, self.channels["crm"], tokens, clock)
-        self.books = FinanceClient(self.transport, self.channels["books"], tokens, "books")
+        self.books = FinanceClient(
+            self.transport, self.channels["books"], tokens, "books", orgs.get("books")
+        )
         self.inventory = FinanceClient(
-            self.transport, self.channels["inventory"], tokens, "inventory"
+            self.transport, self.channels["inventory"], tokens, "inventory", orgs.get("inventory")
         )
 
     def _finance_channel(self, name: str, plan: quotas.FinancePlan, margin: float) -> Channel:
@@ -126,9 +132,10 @@ async def open_zoho(
     limits: Limits | None = None,
     policy: RetryPolicy | None = None,
     crm_credit_history: Iterable[tuple[float, int]] = (),
+    organizations: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Zoho]:
     """An aiohttp session, a token source and a :class:`Zoho` on them, closed on exit."""
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         tokens = TokenSource(session, credentials, clock)
-        yield Zoho(session, tokens, clock, limits, policy, crm_credit_history)
+        yield Zoho(session, tokens, clock, limits, policy, crm_credit_history, organizations)

@@ -49,16 +49,18 @@ class FinanceClient:
     """Books or Inventory calls for one organization, through that product's channel."""
 
     def __init__(
-        self, transport: Transport, channel: Channel, tokens: TokenSource, product: str
+        self,
+        transport: Transport,
+        channel: Channel,
+        tokens: TokenSource,
+        product: str,
+        organization_id: str | None = None,
     ) -> None:
+        """``organization_id``: this product's org, if not the credentials' own."""
         if product not in API_PATHS:
             raise ValueError(f"not a finance product: {product}")
-        self.transport, self.channel, self.tokens, self.product = (
-            transport,
-            channel,
-            tokens,
-            product,
-        )
+        self.transport, self.channel, self.tokens = transport, channel, tokens
+        self.product, self.organization_id = product, organization_id
 
     async def base(self) -> str:
         """The product's API root, once a token has told us the API host (``api_domain``)."""
@@ -66,7 +68,7 @@ class FinanceClient:
         return self.tokens.api_url + API_PATHS[self.product]
 
     def _params(self, extra: Mapping[str, Any] | None = None) -> dict[str, str]:
-        org = self.tokens.organization_id
+        org = self.organization_id or self.tokens.organization_id
         if not org:
             raise ConfigError(
                 f"ZOHO_ORGANIZATION_ID is not set; {self.product} needs it on every call "
