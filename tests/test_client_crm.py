@@ -111,6 +111,19 @@ async def test_bulk_write_round_trip_with_row_outcomes(make_sandbox, http) -> No
     assert {r["Email"] for r in exported} >= {"lead0@example.com", "lead319@example.com"}
 
 
+async def test_result_downloads_are_paced_at_ten_a_minute(make_sandbox, http) -> None:
+    clock = Clock(speed=3600)
+    sb = await make_sandbox(clock=clock)
+    zoho = zoho_for(http, sb, clock)
+    await zoho.crm.upsert("Leads", [lead(i) for i in range(5)], ["Email"])
+    job = await zoho.crm.wait_read(await zoho.crm.create_read_job("Leads", ["Email"]))
+    start = clock.now()
+    pages = await asyncio.gather(*(zoho.crm.read_result(job) for _ in range(12)))
+    assert all(len(rows) == 5 for rows in pages)
+    assert clock.now() - start >= 60.0  # the 11th waited for the first to leave the window
+    assert sb.state()["errors"].get("crm") is None
+
+
 async def test_crm_accepts_bearer_too(make_sandbox, http) -> None:
     clock = Clock(speed=600)
     sb = await make_sandbox(clock=clock)

@@ -31,6 +31,8 @@ BOOKS_PAGE_MAX = 200
 """Records per Books/Inventory list page."""
 CRM_SUB_CONCURRENCY = 10
 """Shared pool for resource-intensive CRM calls, on every edition."""
+CRM_BULK_DOWNLOADS_PER_MINUTE = 10
+"""Bulk result files downloaded per minute (ZOHO-WIRE.md, Bulk Read)."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import aiohttp
 
@@ -100,7 +100,12 @@ class Zoho:
                 ledger=CreditLedger(limits.crm_budget(), history=list(crm_credit_history)),
             ),
         }
-        self.crm = CrmClient(self.transport, self.channels["crm"], tokens, clock)
+        crm = self.channels["crm"]
+        downloads = replace(
+            crm,
+            pacer=WindowPacer(quotas.CRM_BULK_DOWNLOADS_PER_MINUTE, quotas.MINUTE, clock),
+        )
+        self.crm = CrmClient(self.transport, crm, tokens, clock, downloads=downloads)
         self.books = FinanceClient(
             self.transport, self.channels["books"], tokens, "books", orgs.get("books")
         )

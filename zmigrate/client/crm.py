@@ -117,9 +117,13 @@ class CrmClient:
         clock: Clock,
         version: str = "v8",
         org_id: str | None = None,
+        downloads: Channel | None = None,
     ) -> None:
+        """``downloads``: the CRM channel with a pacer of its own for bulk result files
+        (Zoho serves 10 a minute); it shares the gates, credits and usage of ``channel``."""
         self.transport, self.channel, self.tokens, self.clock = transport, channel, tokens, clock
         self.version = version
+        self.downloads = downloads or channel
         self._org_id = org_id
 
     @property
@@ -131,7 +135,14 @@ class CrmClient:
         return f"/crm/bulk/{self.version}"
 
     async def _call(
-        self, method: str, target: str, *, credits: int, content: bool = False, **kw: Any
+        self,
+        method: str,
+        target: str,
+        *,
+        credits: int,
+        content: bool = False,
+        channel: Channel | None = None,
+        **kw: Any,
     ) -> Response:
         """Call ``target``: an absolute URL, or a path on the API (or ``content``) host.
 
@@ -140,7 +151,9 @@ class CrmClient:
         if not target.startswith(("http://", "https://")):
             await self.tokens.token()
             target = (self.tokens.content_url if content else self.tokens.api_url) + target
-        return await self.transport.request(self.channel, method, target, credits=credits, **kw)
+        return await self.transport.request(
+            channel or self.channel, method, target, credits=credits, **kw
+        )
 
     # -- records ---------------------------------------------------------------------------
 
@@ -450,7 +463,9 @@ class CrmClient:
 
     async def download(self, url: str) -> bytes:
         """GET a result file (absolute URL, or a path on the API host)."""
-        resp = await self._call("GET", url, credits=quotas.CREDITS_GET, raw=True)
+        resp = await self._call(
+            "GET", url, credits=quotas.CREDITS_GET, raw=True, channel=self.downloads
+        )
         return resp.body if isinstance(resp.body, bytes) else b""
 
     async def _wait(self, status: Any, job_id: str, timeout: float) -> BulkJob:
