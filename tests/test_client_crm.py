@@ -11,6 +11,7 @@ from zmigrate.auth import TokenSource
 from zmigrate.client import Limits, Zoho
 from zmigrate.client.bulk import zip_csv
 from zmigrate.clock import Clock
+from zmigrate.errors import RequestRejected
 
 
 def zoho_for(http, sb, clock, **limits) -> Zoho:
@@ -108,6 +109,8 @@ async def test_bulk_write_round_trip_with_row_outcomes(make_sandbox, http) -> No
         row async for page in zoho.crm.bulk_read("Leads", ["Last_Name", "Email"]) for row in page
     ]
     assert len(exported) == 319
+    with pytest.raises(RequestRejected):
+        await zoho.crm.create_read_job("Leads", ["No_Such_Field"])
     assert {r["Email"] for r in exported} >= {"lead0@example.com", "lead319@example.com"}
 
 

@@ -423,6 +423,13 @@ class CrmClient:
             credits=quotas.CREDITS_BULK_READ,
         )
         data = ((resp.body or {}).get("data") or [{}])[0]
+        if data.get("status") == "error":  # refused inside a data list, HTTP 400
+            raise RequestRejected(
+                f"Bulk Read of {module} refused: {data.get('code')} {data.get('message', '')}",
+                status=resp.status,
+                code=data.get("code"),
+                body=resp.body,
+            )
         job_id = (data.get("details") or {}).get("id")
         if not job_id:
             raise ServerError("Bulk Read answered without a job id", body=resp.body)
