@@ -301,10 +301,11 @@ class CrmClient:
         """The CRM org id (``zgid``) that uploads name in ``X-CRM-ORG``; fetched once."""
         if self._org_id is None:
             resp = await self._call("GET", f"{self.base}/org", credits=quotas.CREDITS_METADATA)
-            org = (resp.body or {}).get("org") or [{}]
-            self._org_id = str(org[0].get("zgid") or org[0].get("id") or "")
-            if not self._org_id:
-                raise ServerError("CRM /org answered without the org id (zgid)")
+            org = ((resp.body or {}).get("org") or [{}])[0]
+            zgid = org.get("zgid") or org.get("id")
+            if not zgid:
+                raise ServerError("CRM /org answered without the org id (zgid)", body=resp.body)
+            self._org_id = str(zgid)
         return self._org_id
 
     # -- Bulk Write ------------------------------------------------------------------------
