@@ -176,3 +176,30 @@ async def test_records_are_visible_in_the_admin_api(
     assert body["count"] == 3 and body["records"][0]["Last_Name"] == "L00000"
     assert state["counts"]["crm"]["Leads"] == 3
     assert state["products"]["crm"]["credits"]["by_operation"] == {"insert": 1}
+
+
+@pytest.mark.parametrize(
+    ("scope", "method", "path", "allowed"),
+    [
+        ("ZohoCRM.modules.READ", "GET", "/crm/v8/Leads?fields=Last_Name", True),
+        ("ZohoCRM.modules.READ", "POST", "/crm/v8/Leads", False),
+        ("ZohoCRM.modules.leads.ALL", "POST", "/crm/v8/Leads", True),
+        ("ZohoCRM.modules.ALL", "POST", "/crm/v8/coql", False),
+        ("ZohoCRM.coql.READ", "POST", "/crm/v8/coql", True),
+        ("ZohoCRM.modules.ALL", "GET", "/crm/v8/org", False),
+        ("ZohoCRM.org.READ", "GET", "/crm/v8/org", True),
+        ("ZohoCRM.settings.fields.READ", "GET", "/crm/v8/settings/fields?module=Leads", True),
+        ("ZohoCRM.modules.ALL", "POST", "/crm/bulk/v8/read", False),
+        ("ZohoCRM.bulk.READ", "GET", "/crm/bulk/v8/read/1", True),
+    ],
+)
+async def test_scopes_per_operation(
+    sandbox: Sandbox, scope: str, method: str, path: str, allowed: bool
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        client = oas.CheckedClient(session, sandbox.urls, sandbox.issue_token(scope), CHECKER)
+        body = {"select_query": "select id from Leads"} if "coql" in path else {"data": [{}]}
+        status, answer = await client.call(method, path, json=body)
+        assert client.problems == []
+    refused = status == 401 and answer["code"] == "OAUTH_SCOPE_MISMATCH"
+    assert refused != allowed, (status, answer)

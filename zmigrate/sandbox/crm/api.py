@@ -170,6 +170,21 @@ class CrmProduct(Product):
         status, code, message = table[failure]
         return zoho_json(wire.error(code, message), status, code)
 
+    def scope_allows(self, scopes: tuple[str, ...], request: web.Request) -> bool:
+        """Zoho's scope families: ``ZohoCRM.<family>.<ALL|action>``, e.g. records need
+        ``ZohoCRM.modules.ALL`` (or ``.READ`` for a GET, ``.CREATE`` for a POST, ...), COQL
+        ``ZohoCRM.coql.READ``, bulk jobs ``ZohoCRM.bulk.*``, uploads ``ZohoFiles.files.*``.
+        Module-specific scopes (``ZohoCRM.modules.leads.ALL``) count for every module."""
+        family = _scope_family(request.path)
+        # COQL is a POST that reads; other methods go on to be answered 405.
+        action = "read" if family == "zohocrm.coql." else SCOPE_ACTIONS.get(request.method)
+        for scope in (s.lower() for s in scopes):
+            if scope.startswith(family) and (
+                action is None or scope.rsplit(".", 1)[-1] in ("all", action)
+            ):
+                return True
+        return False
+
     async def admit(self, request: web.Request) -> Admission:
         operation = getattr(request.match_info.handler, "crm_op", None)
         if operation is None:
@@ -822,6 +837,24 @@ class CrmProduct(Product):
 
 
 # ---- small pure helpers ----------------------------------------------------------------------
+SCOPE_ACTIONS = {"GET": "read", "POST": "create", "PUT": "update", "DELETE": "delete"}
+SCOPE_FAMILIES = (
+    ("/crm/v8/org", "zohocrm.org."),
+    ("/crm/v8/users", "zohocrm.users."),
+    ("/crm/v8/settings", "zohocrm.settings."),
+    ("/crm/v8/coql", "zohocrm.coql."),
+    ("/crm/v8/upload", "zohofiles.files."),
+    ("/crm/bulk/", "zohocrm.bulk."),
+    ("/v2/crm/", "zohocrm.bulk."),
+)
+
+
+def _scope_family(path: str) -> str:
+    return next(
+        (fam for prefix, fam in SCOPE_FAMILIES if path.startswith(prefix)), "zohocrm.modules."
+    )
+
+
 async def _count_records(request: web.Request) -> int:
     try:
         body = orjson.loads(await request.read())
