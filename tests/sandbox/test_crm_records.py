@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from zmigrate.sandbox import Sandbox
+from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
 from zmigrate.sandbox.crm import oas
 
 DIR = oas.default_directory()
@@ -203,3 +203,22 @@ async def test_scopes_per_operation(
         assert client.problems == []
     refused = status == 401 and answer["code"] == "OAUTH_SCOPE_MISMATCH"
     assert refused != allowed, (status, answer)
+
+
+async def test_records_ids_indexes_and_credits_survive_a_restart(tmp_path) -> None:
+    config = {"clock_speed": 60, "state_dir": str(tmp_path)}
+    async with start_sandbox(SandboxConfig(**config)) as sb, aiohttp.ClientSession() as session:
+        crm = oas.CheckedClient(session, sb.urls, sb.issue_token(), CHECKER)
+        ids = await insert_leads(crm, 3)
+    async with start_sandbox(SandboxConfig(**config)) as sb, aiohttp.ClientSession() as session:
+        crm = oas.CheckedClient(session, sb.urls, sb.issue_token(), CHECKER)
+        status, body = await crm.call("GET", f"/crm/v8/Leads/{ids[2]}")
+        assert body["data"][0]["Email"] == "l2@x.io"
+        dup = {"Last_Name": "X", "Company": "C", "Email": "L1@x.io"}
+        status, body = await crm.call(
+            "POST", "/crm/v8/Leads", json={"data": [dup, {**dup, "Email": "n@x.io"}]}
+        )
+        assert [i["code"] for i in body["data"]] == ["DUPLICATE_DATA", "SUCCESS"]
+        assert int(body["data"][1]["details"]["id"]) > int(ids[2])
+        assert crm.problems == []
+        assert sb.state()["products"]["crm"]["credits"]["used_24h"] == 3  # insert, get, insert
