@@ -108,6 +108,8 @@ async def test_walk_every_operation(make_sandbox, checker: oas.OasChecker) -> No
         assert (await c("POST", "/crm/v8/Contacts", json={"data": [{}] * 101}))[0] == 400
         assert (await c("POST", "/crm/v8/Contacts", data=b"{nope"))[0] == 400
         assert (await c("POST", "/crm/v8/Nope", json={"data": [{}]}))[0] == 400
+        huge = {"data": [{"Last_Name": "x" * 6_000_000}]}
+        assert (await c("POST", "/crm/v8/Contacts", json=huge))[0] == 413
         assert (await c("GET", "/crm/v8/Contacts?fields=Last_Name,Account_Name,Owner"))[0] == 200
         assert (await c("GET", "/crm/v8/Contacts"))[0] == 400
         assert (await c("GET", "/crm/v8/Contacts?fields=Last_Name&page=11"))[0] == 400

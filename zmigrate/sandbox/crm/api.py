@@ -190,10 +190,13 @@ class CrmProduct(Product):
         if operation is None:
             return Admission()
         records, limit = 0, 0
-        if operation in ("insert", "update", "upsert"):
-            records = await _count_records(request)
-        elif operation == "coql":
-            limit = await _coql_limit(request)
+        try:
+            if operation in ("insert", "update", "upsert"):
+                records = await _count_records(request)
+            elif operation == "coql":
+                limit = await _coql_limit(request)
+        except web.HTTPRequestEntityTooLarge:
+            return Admission(self.fail(Failure.BODY_TOO_LARGE))
         sorted_get = operation == "get" and ("sort_by" in request.query or "cvid" in request.query)
         heavy = is_heavy(operation, records, sorted_get)
         if not self.pool.try_take():
