@@ -95,7 +95,7 @@ async def test_each_product_can_name_its_own_organization(make_sandbox, http) ->
 
 async def test_concurrency_refusal_1070_lowers_parallel_calls(make_sandbox, http) -> None:
     clock = Clock(speed=60)
-    sb = await make_sandbox(clock=clock, books_plan="free", latency_ms=300)
+    sb = await make_sandbox(clock=clock, books_plan="free", latency_ms=3_000)  # 50 ms real
     zoho = zoho_for(http, sb, clock, Limits(books_plan="premium"))  # believes 10 are allowed
     pages = await asyncio.gather(*(zoho.books.list_page("items") for _ in range(30)))
     assert len(pages) == 30

@@ -81,10 +81,10 @@ async def test_retry_after_is_honoured_on_server_errors(fake, http) -> None:
 
 
 async def test_a_timeout_is_retried(fake, http) -> None:
-    fake.stall_first = 0.5
+    fake.stall_first = 0.8
     zoho = client(http, fake)
-    zoho.transport.min_real_timeout = 0.2
-    zoho.transport.timeout = 60.0  # 0.1 real s at this clock: the floor of 0.2 s applies
+    zoho.transport.min_real_timeout = 0.3
+    zoho.transport.timeout = 60.0  # 0.1 real s at this clock: the floor of 0.3 s applies
     await zoho.books.list_page("contacts")
     assert len(fake.arrivals) == 2
     assert zoho.usage()["books"]["errors"] == {"NetworkError": 1}
