@@ -119,6 +119,17 @@ async def test_a_25001_row_file_is_refused(crm: tuple[Sandbox, oas.CheckedClient
     assert body["details"]["limit"] == quotas.CRM_BULK_WRITE_ROWS
 
 
+async def test_an_upload_over_25_mb_is_refused(crm: tuple[Sandbox, oas.CheckedClient]) -> None:
+    sb, client = crm
+    form = aiohttp.FormData()
+    form.add_field("file", b"\0" * (25 * 1024 * 1024 + 1), filename="big.zip")
+    headers = {"feature": "bulk-write", "X-CRM-ORG": sb.credentials.organization_id}
+    status, body = await client.call(
+        "POST", "/crm/v8/upload", host="content", data=form, headers=headers
+    )
+    assert status == 413 and body["code"] == "FILE_TOO_LARGE"
+
+
 async def test_upload_needs_zohos_headers(crm: tuple[Sandbox, oas.CheckedClient]) -> None:
     sb, client = crm
     form = aiohttp.FormData()

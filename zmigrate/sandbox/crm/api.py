@@ -164,9 +164,12 @@ class CrmProduct(Product):
                 "The http request method type is not a valid one",
             ),
             Failure.INTERNAL_ERROR: (500, "INTERNAL_ERROR", "Internal server error occurred."),
-            Failure.BODY_TOO_LARGE: (413, "FILE_TOO_LARGE", "File size too large to process"),
             Failure.MALFORMED_JSON: (400, "INVALID_DATA", wire.MSG_INVALID_DATA),
         }
+        if failure is Failure.BODY_TOO_LARGE:
+            limit = {"maximum_length": str(self.sandbox.config.max_body_bytes)}
+            body = wire.error("INVALID_DATA", wire.MSG_INVALID_DATA, limit)
+            return zoho_json(body, 413, "INVALID_DATA")
         status, code, message = table[failure]
         return zoho_json(wire.error(code, message), status, code)
 
@@ -686,6 +689,9 @@ class CrmProduct(Product):
             part = form.get("file")
             if isinstance(part, web.FileField):
                 data = part.file.read()
+        if len(data) > bulk.MAX_UPLOAD_BYTES:
+            body = wire.error("FILE_TOO_LARGE", "File size too large to process", {})
+            return zoho_json(body, 413, "FILE_TOO_LARGE")
         try:
             name, content, rows = bulk.read_upload(data)
         except bulk.BulkError as exc:

@@ -30,6 +30,8 @@ QUEUE_SECONDS = 3.0
 """A job waits this long in ADDED (Zoho's queue) before it starts."""
 CHUNK = 500
 RESULT_COLUMNS = ("STATUS", "RECORD_ID", "ERRORS")
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+"""Zoho takes zip files of at most 25 MB."""
 
 
 class BulkError(Exception):
