@@ -33,7 +33,7 @@ SPEED = 20.0
 """Sandbox and engine clock: a Zoho minute is 3 real seconds, so Books' 100/min binds."""
 MIN_KILLS = 20
 MAX_ROUNDS = 80
-N_ACCOUNTS, N_CONTACTS, N_DEALS, N_ITEMS, N_CUSTOMERS, N_INVOICES = 150, 600, 150, 60, 150, 150
+N_ACCOUNTS, N_CONTACTS, N_DEALS, N_ITEMS, N_CUSTOMERS, N_INVOICES = 150, 600, 150, 60, 150, 250
 
 MANIFEST = """
 [target]
@@ -276,7 +276,11 @@ def test_sigkill_at_random_points_then_every_record_exactly_once(tmp_path: Path)
                 break
             kinds = _kinds(flying, run_dir)
             caught.update(kinds)
-            kills.append(f"round {round_no:2} {cmd[0]:<6} {trigger:<8} in flight: {sorted(kinds)}")
+            done = snapshot(run_dir)[0]
+            kills.append(
+                f"round {round_no:2} {cmd[0]:<6} {trigger:<8} killed with {done} batches done, "
+                f"in flight: {sorted(kinds)}"
+            )
         print("\n".join(kills))
         assert len(kills) >= MIN_KILLS, f"the run finished after only {len(kills)} kills"
         assert caught["bulk"] and caught["books"], f"no kill caught {caught}"
