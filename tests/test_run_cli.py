@@ -104,3 +104,29 @@ async def test_ctrl_c_stops_with_130_and_the_run_resumes_exactly_once(tmp_path):
     config = SandboxConfig(clock_speed=600, state_dir=str(run_dir / "sandbox"))
     async with start_sandbox(config, Clock(600)) as sb:
         await assert_landed(sb, data)
+
+
+def test_daily_cap_exits_3_and_says_when_it_resets(tmp_path):
+    rows = "\n".join(f"K{i},Customer {i}" for i in range(1_010))
+    (tmp_path / "customers.csv").write_text("ref,name\n" + rows + "\n")
+    (tmp_path / "m.toml").write_text(
+        '[target]\nbooks_plan = "free"\n\n[[steps]]\nname = "customers"\n'
+        'source = { file = "customers.csv" }\ntarget = "books:contacts"\n'
+        'key = ["contact_name"]\nsource_key = ["ref"]\n'
+        '[steps.fields]\ncontact_name = "name"\n'
+    )
+    run_dir = tmp_path / "run"
+    done = zmigrate(
+        "run",
+        str(tmp_path / "m.toml"),
+        "--sandbox",
+        "--clock-speed",
+        "7200",
+        "--run-dir",
+        str(run_dir),
+    )
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "books quota spent until 20" in done.stdout and "zmigrate resume" in done.stdout
+    report = orjson.loads((run_dir / "report.json").read_bytes())
+    assert report["steps"][0]["landed"] == 1_000 and report["steps"][0]["pending"] == 10
+    assert report["resets_at_utc"].endswith("UTC")
