@@ -112,12 +112,17 @@ async def test_daily_cap_raises_quota_exhausted_with_reset_time(make_sandbox, ht
     zoho = zoho_for(http, sb, clock, Limits(books_plan="free"))
     await asyncio.gather(*(zoho.books.list_page("contacts") for _ in range(1_000)))
     assert zoho.usage()["books"]["daily_remaining"] == 0
-    with pytest.raises(QuotaExhausted) as info:
+    with pytest.raises(QuotaExhausted) as known:  # Zoho said 0 left: no request is sent
         await zoho.books.list_page("contacts")
-    now = clock.now()
-    assert info.value.code == 45
-    assert info.value.resets_at == pytest.approx((now // DAY + 1) * DAY, abs=120)
-    assert "books" in sb.state()["errors"] and "44" not in sb.state()["errors"]["books"]
+    assert sb.state()["requests"]["books"] == 1_000
+    fresh = zoho_for(http, sb, clock, Limits(books_plan="free"))  # knows nothing yet
+    with pytest.raises(QuotaExhausted) as told:
+        await fresh.books.list_page("contacts")
+    assert told.value.code == 45
+    midnight = clock.now() // DAY * DAY + DAY
+    assert told.value.resets_at == pytest.approx(midnight, abs=120)
+    assert known.value.resets_at == pytest.approx(midnight, abs=120)
+    assert "44" not in sb.state()["errors"]["books"]
 
 
 async def test_server_errors_and_resets_are_retried(make_sandbox, http) -> None:

@@ -233,6 +233,8 @@ class Usage:
     credits: int = 0
     daily_remaining: int | None = None
     """Books/Inventory: the daily cap left, as the last X-Rate-Limit-Remaining said."""
+    daily_resets_at: float | None = None
+    """Zoho time the daily cap resets, from the last X-Rate-Limit-Reset (seconds to go)."""
     errors: dict[str, int] = field(default_factory=dict)
 
     def count_error(self, error: ZohoError) -> None:
@@ -350,6 +352,14 @@ class Transport:
         raw: bool,
     ) -> tuple[ZohoError | None, bool, Response | None]:
         """Send once through the quotas; (error, whether it may have reached Zoho, response)."""
+        usage = channel.usage
+        if usage.daily_remaining == 0 and (usage.daily_resets_at or 0) > self.clock.now():
+            raise QuotaExhausted(
+                f"{channel.product}: the daily API cap is spent (Zoho said 0 left); "
+                "resume the run after it resets",
+                resets_at=usage.daily_resets_at,
+                url=url,
+            )
         ledger = channel.ledger if credits else None
         reservation = ledger.reserve(credits, self.clock.now()) if ledger is not None else None
         send_headers = {"Authorization": f"Zoho-oauthtoken {token}", **(headers or {})}
@@ -390,10 +400,17 @@ class Transport:
             seen = Attempt(channel.product, sent_at, self.clock.now(), charged, error)
             for observer in self.observers:
                 observer(seen)
-        if response is not None and "X-Rate-Limit-Remaining" in response.headers:
-            remaining = response.headers["X-Rate-Limit-Remaining"]
-            channel.usage.daily_remaining = int(remaining) if remaining.isdigit() else None
+        if response is not None:
+            self._note_daily_cap(usage, response.headers)
         return error, sent, response
+
+    def _note_daily_cap(self, usage: Usage, headers: Mapping[str, str]) -> None:
+        """Remember what Books/Inventory said of the daily cap (headers absent: nothing)."""
+        remaining = headers.get("X-Rate-Limit-Remaining", "")
+        if remaining.isdigit():
+            usage.daily_remaining = int(remaining)
+            reset = parse_retry_after(headers.get("X-Rate-Limit-Reset"), self.clock.now())
+            usage.daily_resets_at = None if reset is None else self.clock.now() + reset
 
     async def _send(
         self,
