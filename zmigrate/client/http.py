@@ -15,7 +15,8 @@ the retry loop decides by error *class* only:
   it surely never reached Zoho (connection refused); otherwise the caller must first look
   for the record (see ``FinanceClient.create``).
 - ``AuthError``: drop the token, fetch a new one, retry once; a second refusal is raised.
-- ``QuotaExhausted`` and ``RequestRejected`` are raised at once.
+- ``QuotaExhausted`` and ``RequestRejected`` are raised at once. A daily cap that Zoho's
+  headers said is spent, or CRM credits the ledger can't cover, are refused before sending.
 """
 
 from __future__ import annotations
