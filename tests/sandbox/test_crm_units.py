@@ -179,6 +179,9 @@ def test_coql_parses_conditions_order_and_limit() -> None:
         ("select id from Leads where No_of_Employees = 'x'", "INVALID_QUERY"),
         ("select id from Leads limit 2001", "LIMIT_EXCEEDED"),
         ("select id from Leads limit 99999, 2000", "LIMIT_EXCEEDED"),
+        ("select id from Leads where City = 'a' and City = 'b' and City = 'c'", "SYNTAX_ERROR"),
+        ("select id from Leads where City = 'a' or City = 'b' and City = 'c'", "SYNTAX_ERROR"),
+        ("select id from Leads where City in (" + ",".join(["'x'"] * 101) + ")", "LIMIT_EXCEEDED"),
     ],
 )
 def test_coql_errors(query: str, code: str) -> None:
@@ -187,6 +190,21 @@ def test_coql_errors(query: str, code: str) -> None:
     assert info.value.body["code"] == code
     if code == "SYNTAX_ERROR":
         assert set(info.value.body["details"]) == {"line", "column", "near"}
+
+
+def test_coql_pairs_quotes_and_criteria_limit() -> None:
+    paired = parse_coql("select id from Leads where ((City = 'a' and City = 'b') or City = 'c')")
+    assert matches(paired.where, {"City": "c"}) and not matches(paired.where, {"City": "a"})
+    quoted = parse_coql("select id from Leads where Last_Name = 'O''Brien'").where
+    assert matches(quoted, {"Last_Name": "O'Brien"})
+    backslashed = parse_coql("select id from Leads where Last_Name = 'O\\'Brien'").where
+    assert matches(backslashed, {"Last_Name": "O'Brien"})
+    nested = "City = 'x'"
+    for _ in range(25):
+        nested = f"({nested} or City = 'y')"
+    with pytest.raises(QueryError) as info:
+        parse_coql(f"select id from Leads where {nested}")
+    assert info.value.body["details"] == {"by": "where", "limit": 25}
 
 
 def test_search_and_bulk_criteria() -> None:

@@ -18,7 +18,9 @@ from .store import crm_module
 COQL_DEFAULT_LIMIT = 200
 COQL_MAX_LIMIT = 2_000
 COQL_MAX_OFFSET = 100_000
-COQL_MAX_FIELDS = 50
+COQL_MAX_FIELDS = 500
+COQL_MAX_CRITERIA = 25
+COQL_MAX_IN_VALUES = 100
 NUMERIC = ("currency", "double", "integer", "bigint")
 
 Node = tuple  # ("and"|"or", [Node, ...]) or ("cmp", Field, op, value)
@@ -114,7 +116,7 @@ def matches(node: Node, rec: dict[str, Any]) -> bool:
 
 # COQL ----------------------------------------------------------------------------------
 TOKEN = re.compile(
-    r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op><=|>=|!=|<>|=|<|>)"
+    r"\s*(?:(?P<str>'(?:[^'\\]|\\.|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op><=|>=|!=|<>|=|<|>)"
     r"|(?P<punct>[(),*])|(?P<word>[A-Za-z_$][\w.$]*))"
 )
 
@@ -192,7 +194,7 @@ def _literal(t: _Tokens) -> Any:
     kind, text, pos = tok  # type: ignore[misc]
     t.i += 1
     if kind == "str":
-        return re.sub(r"\\(.)", r"\1", text[1:-1])
+        return re.sub(r"\\(.)|''", lambda m: m.group(1) or "'", text[1:-1])
     if kind == "num":
         return float(text) if "." in text else int(text)
     if kind == "word" and text.lower() in ("true", "false"):
@@ -215,17 +217,23 @@ def _value(f: Field, raw: Any) -> Any:
 
 
 def _condition(t: _Tokens, mod: Module) -> Node:
-    terms = [_conjunction(t, mod)]
-    while t.word("or"):
-        terms.append(_conjunction(t, mod))
-    return terms[0] if len(terms) == 1 else ("or", terms)
+    """One criterion, or two joined by AND/OR: Zoho wants more than two grouped in pairs,
+    ``((A and B) and C)``, and refuses ``A and B and C``."""
+    first = _factor(t, mod)
+    tok = t.peek()
+    joiner = tok[1].lower() if tok and tok[0] == "word" else ""
+    if joiner not in ("and", "or"):
+        return first
+    t.i += 1
+    second = _factor(t, mod)
+    tok = t.peek()
+    if tok and tok[0] == "word" and tok[1].lower() in ("and", "or"):
+        t.fail_at(tok[2])
+    return (joiner, [first, second])
 
 
-def _conjunction(t: _Tokens, mod: Module) -> Node:
-    factors = [_factor(t, mod)]
-    while t.word("and"):
-        factors.append(_factor(t, mod))
-    return factors[0] if len(factors) == 1 else ("and", factors)
+def _criteria_count(node: Node) -> int:
+    return 1 if node[0] == "cmp" else sum(_criteria_count(n) for n in node[1])
 
 
 def _factor(t: _Tokens, mod: Module) -> Node:
@@ -251,6 +259,10 @@ def _factor(t: _Tokens, mod: Module) -> Node:
             t.i += 1
             values.append(_value(f, _literal(t)))
         t.take("punct", ")")
+        if len(values) > COQL_MAX_IN_VALUES:
+            raise QueryError(
+                "LIMIT_EXCEEDED", "invalid query formed", {"by": "in", "limit": COQL_MAX_IN_VALUES}
+            )
         return ("cmp", f, "nin" if negate else "in", values)
     if t.word("between"):
         low = _value(f, _literal(t))
@@ -304,6 +316,12 @@ def parse_coql(text: str) -> Coql:
     q = Coql(mod, names, count)
     if t.word("where"):
         q.where = _condition(t, mod)
+        if _criteria_count(q.where) > COQL_MAX_CRITERIA:
+            raise QueryError(
+                "LIMIT_EXCEEDED",
+                "invalid query formed",
+                {"by": "where", "limit": COQL_MAX_CRITERIA},
+            )
     if t.word("order"):
         t.take("word", "by")
         while True:
