@@ -136,6 +136,10 @@ async def test_daily_cap_pauses_with_exit_3_then_resume_finishes(tmp_path, make_
         report = await run(tmp_path, sb, clock, resume=True)
     assert report.outcome == "done", report.render()
     await assert_landed(sb, data)
+    # per-step figures add up over the run's processes to what Zoho counted
+    steps = {s.name: s for s in report.steps}
+    books = steps["customers"].requests + steps["invoices"].requests
+    assert books == sb.state()["requests"]["books"]
 
 
 EXPORTS = """

@@ -70,7 +70,7 @@ from zmigrate.outcomes import (
 )
 from zmigrate.planner import Plan, choose_method, plan
 from zmigrate.progress import Progress
-from zmigrate.report import ProductSpend, RunReport, StepReport, write_report
+from zmigrate.report import REPORT_FILE, ProductSpend, RunReport, StepReport, write_report
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
 from zmigrate.sources import SourceRecord, file_source, iter_records, row_key, scan
 
@@ -89,13 +89,18 @@ AGAIN_ROUNDS = 3
 
 @dataclass
 class Tally:
-    """What one step spent and did in this process: requests, credits, time on the wire."""
+    """What one step spent and did: requests, credits, time on the wire and wall time.
+
+    ``earlier_seconds`` carries the wall time of the run's earlier processes (a resume), whose
+    figures are seeded from their report by :func:`carry_over`.
+    """
 
     requests: int = 0
     credits: int = 0
     busy: float = 0.0
     first: float | None = None
     last: float | None = None
+    earlier_seconds: float = 0.0
 
     def add(self, started: float, ended: float, credits: int) -> None:
         self.requests += 1
@@ -103,6 +108,30 @@ class Tally:
         self.busy += max(0.0, ended - started)
         self.first = started if self.first is None else min(self.first, started)
         self.last = ended if self.last is None else max(self.last, ended)
+
+    @property
+    def seconds(self) -> float:
+        here = self.last - self.first if self.first is not None and self.last is not None else 0
+        return self.earlier_seconds + here
+
+
+def carry_over(run_dir: Path, tallies: Mapping[str, Tally]) -> None:
+    """Seed per-step figures from the run's last report, so a resumed run reports them all.
+
+    A process killed before writing its report (SIGKILL, power loss) leaves its requests out
+    of the per-step figures; the per-product totals come from the store and are complete.
+    """
+    try:
+        previous = orjson.loads((run_dir / REPORT_FILE).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return
+    for step in previous.get("steps") or []:
+        tally = tallies.get(step.get("name"))
+        if tally is not None:
+            tally.requests += int(step.get("requests") or 0)
+            tally.credits += int(step.get("credits") or 0)
+            tally.busy += float(step.get("busy_seconds") or 0.0)
+            tally.earlier_seconds += float(step.get("seconds") or 0.0)
 
 
 _STEP_TALLY: ContextVar[Tally | None] = ContextVar("zmigrate_step_tally", default=None)
@@ -838,6 +867,8 @@ async def execute(
         )
     progress = progress or Progress()
     tallies = {s.name: Tally() for s in manifest.steps}
+    if resume:
+        carry_over(run_path, tallies)
     spend = _Spend()
     async with open_zoho(credentials, clock, limits_for(manifest)) as zoho:
         zoho.transport.observers.append(spend.observe)
@@ -914,7 +945,7 @@ async def _finish(
                 planned_requests=spec.planned_requests,
                 credits=tally.credits,
                 planned_credits=spec.planned_credits,
-                seconds=(tally.last - tally.first) if tally.first and tally.last else 0.0,
+                seconds=tally.seconds,
                 busy_seconds=tally.busy,
                 concurrency=concurrency,
             )
