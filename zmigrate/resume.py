@@ -34,7 +34,6 @@ from zmigrate.checkpoint import RunStore, hash_bytes
 from zmigrate.clock import Clock
 from zmigrate.errors import StoreError, UsageError
 from zmigrate.manifest import load_manifest
-from zmigrate.planner import plan
 from zmigrate.progress import Progress
 from zmigrate.report import REPORT_FILE, RunReport
 from zmigrate.sandbox import SandboxConfig, start_sandbox
@@ -121,12 +120,12 @@ def force_replan(run_dir: Path, manifest_path: Path) -> list[str]:
     with RunStore.open(run_dir) as store:
         changes = store.changed_inputs(manifest_hash, hashes)
         if changes:
-            the_plan = plan(manifest)
+            the_plan, steps = executor.plan_for_run(manifest, run_dir)
             store.replan(
                 manifest_hash=manifest_hash,
                 source_hashes=hashes,
                 plan=the_plan.to_dict(),
-                steps=executor.step_specs(manifest, the_plan),
+                steps=steps,
             )
     return changes
 
