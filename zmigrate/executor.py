@@ -590,6 +590,8 @@ class Engine:
                         f"{step.name} batch {batch.batch_no}: {action.reason}; "
                         f"retrying in {action.delay:.0f}s (Zoho time)"
                     )
+                    if action.fewer_parallel and spec.product in self.zoho.channels:
+                        self.zoho.channels[spec.product].gate.shrink()
                     retried = True
                     await self.clock.sleep(action.delay)
                     continue
