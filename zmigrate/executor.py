@@ -516,11 +516,16 @@ class Engine:
             while (got := await queue.get()) is not None:
                 await self._batch(step, spec, *got)
 
-        tasks = [asyncio.create_task(work()) for _ in range(workers)]
-        try:
+        async def feed() -> None:
             await self._produce(step, spec, pending, queue)
-            for _ in tasks:
+            for _ in range(workers):
                 await queue.put(None)
+
+        # one task list: a worker that fails takes the feeder down too (no put blocks forever)
+        tasks = [asyncio.create_task(feed())] + [
+            asyncio.create_task(work()) for _ in range(workers)
+        ]
+        try:
             await asyncio.gather(*tasks)
         finally:
             for t in tasks:
