@@ -101,7 +101,6 @@ async def test_bulk_insert_of_25000_rows(crm: tuple[Sandbox, oas.CheckedClient])
         "Last Name",
         "Company",
         "Email",
-        "Employees",
         "STATUS",
         "RECORD_ID",
         "ERRORS",
@@ -151,7 +150,8 @@ async def test_per_row_errors_update_upsert_and_lookups(
     }
     await run_job(client, sb, accounts, **job)
     text = (
-        "Last_Name,Email,Account\nA,a@x.io,Acme\n,b@x.io,Acme\nC,a@x.io,Globex\nD,d@x.io,Nobody\n"
+        "Last_Name,Email,Account\nA,a@x.io,Acme\n,b@x.io,Acme\nC,a@x.io,Globex\n"
+        "D,d@x.io,Nobody\n,bad-email,Nobody\n"
     )
     cols = mapping("Last_Name", "Email", "Account_Name", Account_Name="Account_Name")
     job = {
@@ -166,6 +166,7 @@ async def test_per_row_errors_update_upsert_and_lookups(
         ("SKIPPED", "MANDATORY_NOT_FOUND-Last_Name"),
         ("SKIPPED", "DUPLICATE_DATA-Email"),
         ("SKIPPED", "INVALID_DATA-Account"),
+        ("SKIPPED", "INVALID_DATA-Account,Email:MANDATORY_NOT_FOUND-Last_Name"),
     ]
     contact_id = result[0]["RECORD_ID"]
     status, body = await client.call("GET", f"/crm/v8/Contacts/{contact_id}")

@@ -21,7 +21,7 @@ from zmigrate.schema import CRM_MODULES, Module
 
 from . import wire
 from .query import Node, matches
-from .store import CrmStore, Invalid
+from .store import CrmStore
 
 WRITE_ROWS_PER_SECOND = 2_000
 """Zoho processes a few thousand rows a second once a job is picked up."""
@@ -243,15 +243,18 @@ def _cell_value(store: CrmStore, mod: Module, mapping: dict[str, Any], cell: str
 def write_row(
     job: WriteJob, store: CrmStore, header: list[str], row: list[str], now: float
 ) -> tuple[str, str, str]:
-    """Apply one CSV row; (STATUS, RECORD_ID, ERRORS) for the result file."""
+    """Apply one CSV row; (STATUS, RECORD_ID, ERRORS) for the result file.
+
+    ERRORS names every problem as Zoho does: ``CODE-Column`` with the columns of one code
+    joined by ``,`` and codes joined by ``:`` (``MANDATORY_NOT_FOUND-Company,Last_Name``)."""
     mod = job.module
+    column = {m["api_name"]: header[m["index"]] for m in job.mappings}
     data: dict[str, Any] = {}
-    errors = []
+    errors: dict[str, list[str]] = {}
     find_value = None
     for m in job.mappings:
         index = m["index"]
         cell = row[index] if index < len(row) else ""
-        column = header[index]
         if m["api_name"] == job.find_by:
             find_value = cell
         if m["api_name"] == "id":
@@ -263,27 +266,29 @@ def write_row(
         try:
             data[m["api_name"]] = _cell_value(store, mod, m, cell)
         except ValueError:
-            errors.append(f"INVALID_DATA-{column}")
-    if errors:
-        return "SKIPPED", "", ":".join(errors)
+            errors.setdefault("INVALID_DATA", []).append(column[m["api_name"]])
     existing = None
     if job.operation in ("update", "upsert") and find_value:
         rid = store.find_by(mod.api_name, job.find_by or "id", find_value)
         existing = store.find(mod.api_name, rid) if rid else None
     if job.operation == "update" and existing is None:
-        return "SKIPPED", "", f"INVALID_DATA-{job.find_by}"
-    try:
-        values = store.check(mod, data, 0, existing)
-    except Invalid as exc:
-        api_name = exc.body["details"].get("api_name", "")
-        column = next(
-            (header[m["index"]] for m in job.mappings if m["api_name"] == api_name), api_name
-        )
-        return "SKIPPED", "", f"{exc.body['code']}-{column}"
+        errors.setdefault("INVALID_DATA", []).append(column.get(job.find_by or "id", "id"))
+    values, problems = store.validate(mod, data, 0, existing)
+    for problem in problems:
+        api_name = problem["details"].get("api_name", "")
+        errors.setdefault(problem["code"], []).append(column.get(api_name, api_name))
+    if errors:
+        text = ":".join(f"{code}-{','.join(dict.fromkeys(cols))}" for code, cols in errors.items())
+        return "SKIPPED", "", text
     if existing is not None:
         store.change(mod.api_name, existing, values, now)
         return "UPDATED", existing["id"], ""
     return "ADDED", store.create(mod.api_name, values, now)["id"], ""
+
+
+def result_columns(job: WriteJob) -> list[int]:
+    """Zoho's result file keeps the first three mapped columns of the upload."""
+    return sorted({m["index"] for m in job.mappings})[:3]
 
 
 async def run_write(job: WriteJob, store: CrmStore, clock: Clock) -> None:
@@ -294,7 +299,8 @@ async def run_write(job: WriteJob, store: CrmStore, clock: Clock) -> None:
     header = next(reader, [])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*header, *RESULT_COLUMNS])
+    kept = result_columns(job)
+    writer.writerow([*(header[i] for i in kept), *RESULT_COLUMNS])
     done = 0
     for row in reader:
         status, record_id, errors = write_row(job, store, header, row, clock.now())
@@ -304,12 +310,13 @@ async def run_write(job: WriteJob, store: CrmStore, clock: Clock) -> None:
             job.updated += 1
         else:
             job.skipped += 1
-        writer.writerow([*row, status, record_id, errors])
+        cells = [row[i] if i < len(row) else "" for i in kept]
+        writer.writerow([*cells, status, record_id, errors])
         done += 1
         if done % CHUNK == 0:
             await clock.sleep(CHUNK / WRITE_ROWS_PER_SECOND)
     await clock.sleep((done % CHUNK) / WRITE_ROWS_PER_SECOND)
-    job.result = zip_csv(f"{job.id}.csv", out.getvalue())
+    job.result = zip_csv(f"{job.module.api_name}-{job.upload.name}", out.getvalue())
     job.state = "COMPLETED"
 
 

@@ -176,22 +176,34 @@ class CrmStore:
     def check(
         self, mod: Module, data: Any, index: int, existing: dict[str, Any] | None
     ) -> dict[str, Any]:
-        """Validated values of one record (insert when ``existing`` is None), or Invalid.
+        """Validated values of one record (insert when ``existing`` is None), or Invalid with
+        the first problem (a REST answer names one per record)."""
+        values, problems = self.validate(mod, data, index, existing)
+        if problems:
+            raise Invalid(problems[0])
+        return values
 
-        Unknown and read-only fields are ignored, as Zoho ignores them.
-        """
+    def validate(
+        self, mod: Module, data: Any, index: int, existing: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """(values, every problem in Zoho's order: invalid values, missing mandatory fields,
+        duplicates). Unknown and read-only fields are ignored, as Zoho ignores them."""
         if not isinstance(data, dict):
-            raise Invalid(wire.error("INVALID_DATA", wire.MSG_INVALID_DATA, {}))
+            return {}, [wire.error("INVALID_DATA", wire.MSG_INVALID_DATA, {})]
         values: dict[str, Any] = {}
+        problems = []
         for name, raw in data.items():
             f = mod.field(name)
             if f is None or f.read_only or name == "id":
                 continue
-            values[name] = self.coerce(mod, f, raw, index)
+            try:
+                values[name] = self.coerce(mod, f, raw, index)
+            except Invalid as exc:
+                problems.append(exc.body)
         for name in mod.mandatory:
             present = values.get(name) if name in values else (existing or {}).get(name)
             if present is None and (existing is None or name in values):
-                raise Invalid(wire.field_error("MANDATORY_NOT_FOUND", name, index))
+                problems.append(wire.field_error("MANDATORY_NOT_FOUND", name, index))
         rid = existing["id"] if existing else None
         for name, value in values.items():
             index_map = self.unique.get((mod.api_name, name))
@@ -199,8 +211,8 @@ class CrmStore:
                 continue
             other = index_map.get(_key(value))
             if other is not None and other != rid:
-                raise Invalid(self._duplicate(mod, name, index, other))
-        return values
+                problems.append(self._duplicate(mod, name, index, other))
+        return values, problems
 
     def _duplicate(self, mod: Module, name: str, index: int, other: str) -> dict[str, Any]:
         module_ref = {"api_name": mod.api_name, "id": self.module_id(mod.api_name)}
