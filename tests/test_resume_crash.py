@@ -14,7 +14,9 @@ import csv
 import json
 import os
 import random
+import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -285,6 +287,23 @@ def test_sigkill_at_random_points_then_every_record_exactly_once(tmp_path: Path)
         assert len(kills) >= MIN_KILLS, f"the run finished after only {len(kills)} kills"
         assert caught["bulk"] and caught["books"], f"no kill caught {caught}"
         check_exactly_once(ready, run_dir)
+        check_no_secret_written(ready, tmp_path)
+
+
+def check_no_secret_written(ready: dict[str, Any], tmp: Path) -> None:
+    """Neither the run directory (store, report, dead letters) nor any log holds a secret."""
+    c = ready["credentials"]
+    secrets = [c["client_secret"].encode(), c["refresh_token"].encode()]
+    token = re.compile(rb"1000\.[0-9a-f]{16,}\.[0-9a-f]{16,}")
+    files = [p for p in (tmp / "run").rglob("*") if p.is_file()]
+    files += [p for p in tmp.glob("round*.log")]
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        assert not any(s in data for s in secrets), f"a secret is written in {path}"
+        assert not token.search(data), f"a token is written in {path}"
+        if path.parent == tmp / "run":
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
 def _aim(caught: Counter[str], kills: int) -> str | None:
