@@ -191,6 +191,9 @@ async def test_records_are_visible_in_the_admin_api(
         ("ZohoCRM.settings.fields.READ", "GET", "/crm/v8/settings/fields?module=Leads", True),
         ("ZohoCRM.modules.ALL", "POST", "/crm/bulk/v8/read", False),
         ("ZohoCRM.bulk.READ", "GET", "/crm/bulk/v8/read/1", True),
+        ("ZohoCRM.bulk.READ", "GET", "/crm/bulk/v8/write/1", False),
+        ("ZohoCRM.bulk.CREATE", "GET", "/crm/bulk/v8/write/1", True),
+        ("ZohoCRM.bulk.CREATE", "POST", "/crm/bulk/v8/read", False),
     ],
 )
 async def test_scopes_per_operation(

@@ -178,9 +178,10 @@ class CrmProduct(Product):
         ``ZohoCRM.modules.ALL`` (or ``.READ`` for a GET, ``.CREATE`` for a POST, ...), COQL
         ``ZohoCRM.coql.READ``, bulk jobs ``ZohoCRM.bulk.*``, uploads ``ZohoFiles.files.*``.
         Module-specific scopes (``ZohoCRM.modules.leads.ALL``) count for every module."""
-        family = _scope_family(request.path)
-        # COQL is a POST that reads; other methods go on to be answered 405.
-        action = "read" if family == "zohocrm.coql." else SCOPE_ACTIONS.get(request.method)
+        family, fixed = _scope_family(request.path)
+        # COQL is a POST that reads, Bulk Write job details a GET that needs CREATE; other
+        # methods go on to be answered 405.
+        action = fixed or SCOPE_ACTIONS.get(request.method)
         for scope in (s.lower() for s in scopes):
             if scope.startswith(family) and (
                 action is None or scope.rsplit(".", 1)[-1] in ("all", action)
@@ -848,19 +849,22 @@ class CrmProduct(Product):
 # ---- small pure helpers ----------------------------------------------------------------------
 SCOPE_ACTIONS = {"GET": "read", "POST": "create", "PUT": "update", "DELETE": "delete"}
 SCOPE_FAMILIES = (
-    ("/crm/v8/org", "zohocrm.org."),
-    ("/crm/v8/users", "zohocrm.users."),
-    ("/crm/v8/settings", "zohocrm.settings."),
-    ("/crm/v8/coql", "zohocrm.coql."),
-    ("/crm/v8/upload", "zohofiles.files."),
-    ("/crm/bulk/", "zohocrm.bulk."),
-    ("/v2/crm/", "zohocrm.bulk."),
+    ("/crm/v8/org", "zohocrm.org.", None),
+    ("/crm/v8/users", "zohocrm.users.", None),
+    ("/crm/v8/settings", "zohocrm.settings.", None),
+    ("/crm/v8/coql", "zohocrm.coql.", "read"),
+    ("/crm/v8/upload", "zohofiles.files.", None),
+    ("/crm/bulk/v8/write", "zohocrm.bulk.", "create"),
+    ("/v2/crm/", "zohocrm.bulk.", "create"),
+    ("/crm/bulk/v8/read", "zohocrm.bulk.", "read"),
 )
 
 
-def _scope_family(path: str) -> str:
+def _scope_family(path: str) -> tuple[str, str | None]:
+    """(scope prefix, the action it needs whatever the method) for a CRM path."""
     return next(
-        (fam for prefix, fam in SCOPE_FAMILIES if path.startswith(prefix)), "zohocrm.modules."
+        ((fam, action) for prefix, fam, action in SCOPE_FAMILIES if path.startswith(prefix)),
+        ("zohocrm.modules.", None),
     )
 
 
