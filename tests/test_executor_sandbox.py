@@ -231,3 +231,37 @@ async def test_crm_credits_spent_pause_crm_while_books_and_inventory_finish(tmp_
     report = await run(tmp_path, sb, clock, resume=True)
     assert report.outcome == "done", report.render()
     await assert_landed(sb, data)
+
+
+INSERTS = """
+[target]
+crm_edition = "enterprise"
+
+[[steps]]
+name = "deals"
+source = { file = "deals.csv" }
+target = "crm:Deals"
+operation = "insert"
+key = ["Deal_Name"]
+method = "rest"
+[steps.fields]
+Deal_Name = "title"
+Stage = { const = "Qualification" }
+Closing_Date = { const = "2026-03-01" }
+"""
+
+
+async def test_crm_inserts_whose_answers_are_lost_land_once(tmp_path, make_sandbox):
+    """An insert is not idempotent: after a lost answer the batch's keys are looked up (COQL)
+    and what landed is adopted. Deal_Name is not unique, so Zoho itself would not refuse a
+    second copy: only the engine keeps it from being made."""
+    clock = Clock(600)
+    sb = await make_sandbox(clock=clock, lost_response_rate=0.3, seed=11)
+    titles = [f"Deal {i:04d}" for i in range(2_000)]  # 20 inserts of 100
+    (tmp_path / "deals.csv").write_text("title\n" + "\n".join(titles) + "\n")
+    (tmp_path / "migration.toml").write_text(INSERTS)
+    report = await run(tmp_path, sb, clock)
+    assert report.outcome == "done", report.render()
+    assert sb.state()["faults"].get("lost_response", 0) >= 3
+    stored = [r["Deal_Name"] for r in await records(sb, "crm", "Deals")]
+    assert sorted(stored) == titles

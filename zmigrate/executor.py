@@ -727,8 +727,9 @@ class Engine:
     ) -> list[Verdict]:
         """One Bulk Write job: upload, create (job id saved before polling), wait, row outcomes.
 
-        A job saved by an earlier attempt or process is polled, not submitted again; if Zoho no
-        longer knows it, the rows are verified and submitted again.
+        A job saved by an earlier attempt or process is polled, not submitted again. Rows sent
+        again without a known job (its acknowledgement was lost, or Zoho no longer knows it)
+        go as an upsert on the key: whatever the lost job did, they land once.
         """
         crm = self.zoho.crm
         job_id = self._jobs.get((step.name, batch.batch_no), batch.job_id)
@@ -740,14 +741,8 @@ class Engine:
                 self.progress.note(f"{step.name}: Zoho no longer knows bulk job {job_id}")
                 retried = True
         if job is None:
-            if retried and step.operation == "insert":
-                existing = await self._crm_existing(step, items)
-                if existing:  # some rows landed before the answer was lost: settle those
-                    return [
-                        Landed(found, "found") if found else Again("resend")
-                        for found in (existing.get(self._key_value(step, i)) for i in items)
-                    ]
-            job_id = await self._submit_bulk(step, batch, items)
+            operation = "upsert" if retried and step.operation == "insert" else step.operation
+            job_id = await self._submit_bulk(step, batch, items, operation)
             job = await crm.wait_write(job_id)
         if job.failed and not job.download_url:
             return [Reject("BULK_JOB_FAILED", f"Bulk Write job {job.id} failed") for _ in items]
@@ -756,7 +751,9 @@ class Engine:
             return [Again(f"bulk result had {len(outcomes)} rows for {len(items)}")] * len(items)
         return [record_outcome(o, retried=retried) for o in outcomes]
 
-    async def _submit_bulk(self, step: Step, batch: Batch, items: list[_Item]) -> str:
+    async def _submit_bulk(
+        self, step: Step, batch: Batch, items: list[_Item], operation: str
+    ) -> str:
         """Upload the batch as a zipped CSV and start its job; the job id is saved at once."""
         crm, module = self.zoho.crm, step.target.module or ""
         header = list(dict.fromkeys(k for i in items for k in i.payload))
@@ -770,8 +767,8 @@ class Engine:
                 mapping["find_by"] = "id"
             mappings.append(mapping)
         file_id = await crm.upload(zip_csv(header, rows))
-        find_by = step.key[0] if step.operation in ("upsert", "update") else None
-        job_id = await crm.create_write_job(module, step.operation, file_id, mappings, find_by)
+        find_by = step.key[0] if operation in ("upsert", "update") else None
+        job_id = await crm.create_write_job(module, operation, file_id, mappings, find_by)
         self._jobs[(step.name, batch.batch_no)] = job_id
         await self.store.set_bulk_job(step.name, batch.batch_no, job_id, file_id)
         return job_id
