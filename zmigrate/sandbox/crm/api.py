@@ -275,24 +275,11 @@ class CrmProduct(Product):
         self._fresh()
 
     def dump(self) -> dict[str, Any]:
-        return {
-            "records": self.store.records,
-            "serial": self.store._serial,
-            "converted": sorted(self.store.converted),
-            "credits": list(self.ledger.spent),
-        }
+        return {"store": self.store.dump(), "credits": self.ledger.dump()}
 
     def load(self, data: dict[str, Any]) -> None:
-        for module, records in data.get("records", {}).items():
-            if module in self.store.records:
-                self.store.records[module] = records
-                for rec in records.values():
-                    self.store._index(module, rec)
-        self.store._serial = int(data.get("serial", 0))
-        self.store.converted = set(data.get("converted", []))
-        for stamp, credits in data.get("credits", []):
-            self.ledger.spent.append((stamp, credits))
-            self.ledger.in_window += credits
+        self.store.load(data.get("store", {}))
+        self.ledger.load(data.get("credits", []))
 
     # ---- helpers -----------------------------------------------------------------------
     def _module(self, request: web.Request) -> Module:

@@ -62,10 +62,13 @@ class CreditLedger:
         self.by_operation[operation] += cost
         return None
 
-    def reset(self) -> None:
-        self.spent.clear()
-        self.in_window = self.total = 0
-        self.by_operation.clear()
+    def dump(self) -> list[tuple[float, int]]:
+        return list(self.spent)
+
+    def load(self, spent: list[tuple[float, int]]) -> None:
+        for stamp, credits in spent:
+            self.spent.append((stamp, credits))
+            self.in_window += credits
 
 
 @dataclass

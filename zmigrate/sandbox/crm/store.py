@@ -416,6 +416,23 @@ class CrmStore:
     def counts(self) -> dict[str, int]:
         return {m: len(recs) for m, recs in self.records.items()}
 
+    def dump(self) -> dict[str, Any]:
+        """JSON-ready state for ``--state-dir`` (indexes are rebuilt on load)."""
+        return {
+            "records": self.records,
+            "serial": self._serial,
+            "converted": sorted(self.converted),
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        for module, records in data.get("records", {}).items():
+            if module in self.records:
+                self.records[module] = records
+                for rec in records.values():
+                    self._index(module, rec)
+        self._serial = int(data.get("serial", 0))
+        self.converted = set(data.get("converted", []))
+
     # lead conversion ---------------------------------------------------------------------
     def convert_lead(
         self, lead_id: str, request: dict[str, Any], now: float
