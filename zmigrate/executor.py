@@ -72,7 +72,14 @@ from zmigrate.planner import Plan, choose_method, plan
 from zmigrate.progress import Progress
 from zmigrate.report import REPORT_FILE, ProductSpend, RunReport, StepReport, write_report
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
-from zmigrate.sources import SourceRecord, file_source, iter_records, row_key, scan
+from zmigrate.sources import (
+    SourceRecord,
+    file_source,
+    iter_records,
+    read_columns,
+    row_key,
+    scan,
+)
 
 T = TypeVar("T")
 
@@ -373,6 +380,9 @@ def write_file(step: Step, items: Sequence[_Item]) -> list[Verdict]:
     assert path is not None
     path.parent.mkdir(parents=True, exist_ok=True)
     header = list(dict.fromkeys(k for i in items for k in i.payload))
+    if not header:  # no records: the columns they would have had
+        mapped = [f.target for f in step.fields] + [lk.target for lk in step.lookups]
+        header = mapped or read_columns(step.source, step.name)
     tmp = path.with_suffix(path.suffix + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
@@ -483,6 +493,8 @@ class Engine:
         for name in order:
             if not await self.store.pending_batches(name):
                 self.completed.add(name)
+                if self.specs[name].product == "file" and not self.specs[name].total_rows:
+                    write_file(self.manifest.step(name), [])  # nothing exported: empty file
         while True:
             if not self.interrupted and self.stop is None:
                 started = set(self._tasks) | self.completed
