@@ -26,7 +26,7 @@ from .store import CrmStore
 WRITE_ROWS_PER_SECOND = 2_000
 """Zoho processes a few thousand rows a second once a job is picked up."""
 READ_RECORDS_PER_SECOND = 10_000
-QUEUE_SECONDS = 3.0
+QUEUE_SECONDS = 10.0
 """A job waits this long in ADDED (Zoho's queue) before it starts."""
 CHUNK = 500
 RESULT_COLUMNS = ("STATUS", "RECORD_ID", "ERRORS")
