@@ -166,7 +166,7 @@ async def test_bad_input_gets_zoho_errors(sandbox, call) -> None:
         ({"json": {"contact_name": "X", "bogus": 1}}, 400, 2),
         ({"json": {"email": "a@b.c"}}, 400, 4),
         ({"json": {"contact_name": 7}}, 400, 2),
-        ({"json": {"contact_name": "X" * 201}}, 400, 2),
+        ({"json": {"contact_name": "X" * 201}}, 400, 15),
         ({"json": {"contact_name": "X", "contact_type": "alien"}}, 400, 2),
         ({"json": ["not", "an", "object"]}, 400, 1038),
         ({"data": b"{broken", "headers": {"Content-Type": "application/json"}}, 400, 1038),
@@ -176,6 +176,8 @@ async def test_bad_input_gets_zoho_errors(sandbox, call) -> None:
         got, body, _ = await call("POST", "/books/v3/contacts", **kw)
         assert (got, body["code"]) == (status, code), kw
         assert set(body) == {"code", "message"}
+    status, body, _ = await call("POST", "/books/v3/contacts", json={"contact_name": "X" * 201})
+    assert body["message"] == 'Please ensure that the "contact_name" has less than 200 characters.'
     status, body, _ = await call("POST", "/books/v3/items", json={"name": "N", "rate": "abc"})
     assert (status, body["code"]) == (400, 2)
     big = {"contact_name": "Big", "payment_terms": "9" * 30}
@@ -221,12 +223,15 @@ async def test_unknown_urls_methods_and_orgs(sandbox, call) -> None:
     )
     status, body, _ = await call("PATCH", "/books/v3/contacts")
     assert (status, body["code"]) == (405, 37)
-    for org in (None, "123"):
+    # Zoho: 6024 without organization_id, 2 for a malformed one, 6041 for another user's
+    for org, code, words in (
+        (None, 6024, "belongs to multiple organizations"),
+        ("YOUR ORG", 2, "Invalid value passed for organization_id"),
+        ("123", 6041, "not associated with the CompanyID/CompanyName:123."),
+    ):
         status, body, _ = await call("GET", "/books/v3/contacts", org=org)
-        assert (status, body) == (
-            400,
-            {"code": 2, "message": "Invalid value passed for organization_id"},
-        )
+        assert (status, body["code"], set(body)) == (400, code, {"code", "message"}), org
+        assert words in body["message"], org
     # Inventory has no invoices module
     assert (await call("GET", "/inventory/v1/invoices"))[0] == 404
 

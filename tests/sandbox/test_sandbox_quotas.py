@@ -27,6 +27,7 @@ async def test_per_minute_cap_answers_44_and_recovers(make_sandbox, http) -> Non
     status, body, _ = await get("/books/v3/contacts", org)
     assert (status, body["code"]) == (429, 44)
     assert set(body) == {"code", "message"}
+    assert "exceeded the maximum number of requests per minute" in body["message"]
     # other products and other orgs have pools of their own
     assert (await get("/inventory/v1/items", org))[0] == 200
     assert (await get("/books/v3/contacts", other_org))[0] == 200
@@ -83,7 +84,11 @@ async def test_daily_cap_answers_45_until_the_next_day(make_sandbox, http) -> No
     sb.clock.advance(60)
     async with http.get(url, params=params, headers=auth) as resp:
         assert resp.status == 429
-        assert (await resp.json())["code"] == 45
+        assert await resp.json() == {
+            "code": 45,
+            "message": "The API call for this organization has exceeded the maximum call rate"
+            f" limit of {cap}.",
+        }
         assert resp.headers["X-Rate-Limit-Remaining"] == "0"
     # Inventory's daily pool is untouched
     async with http.get(sb.urls["api"] + "/inventory/v1/items", params=params, headers=auth) as r:

@@ -13,8 +13,12 @@ errors flat ``{"code": <int>, "message": "..."}``. Codes used:
 ====  ====  ==============================================================================
 HTTP  code  when
 ====  ====  ==============================================================================
-400   2     invalid value: bad field value, unknown field, page/per_page, organization_id
+400   2     invalid value: bad field value, unknown field, page/per_page, a non-numeric
+            organization_id
 400   4     a mandatory field is missing
+400   15    a text over its maximum length
+400   6024  organization_id is missing
+400   6041  organization_id names no organization of the user
 400   1001  a unique value (item name, sku, invoice/order number) already exists
 400   3062  a contact name already exists
 400   1002  a referenced record (customer_id, vendor_id, item_id) does not exist
@@ -31,9 +35,13 @@ HTTP  code  when
 500   1000  internal error (fault injection)
 ====  ====  ==============================================================================
 
+Codes 5, 14, 1000, 1002, 44, 45, 1070, 2 ("Invalid value passed for ..."), 15, 6024 and 6041
+and their messages are Zoho's, as documented or observed (README, "The sandbox"); 4, 1001,
+3062's HTTP status and 413 are best guesses.
+
 Every response past the organization check (429s included) carries ``X-Rate-Limit-Limit``
 (daily cap), ``X-Rate-Limit-Remaining`` and ``X-Rate-Limit-Reset`` (Zoho seconds until the
-day resets).
+day resets): Zoho documents no such headers, so a client must not depend on them.
 """
 
 from __future__ import annotations
@@ -74,10 +82,21 @@ MESSAGES = {
                        "Purchase Order has been deleted."),
 }  # fmt: skip
 THROTTLE_MESSAGES = {
-    44: "You have made too many requests in a minute. Please try again after some time.",
-    45: "You have reached the maximum number of API requests allowed per day.",
-    1070: "You have exceeded the maximum number of concurrent requests allowed.",
+    44: "For security reasons your organization has been blocked as it have exceeded the maximum"
+    " number of requests per minute that can originate from an organization.",
+    45: "The API call for this organization has exceeded the maximum call rate limit of {limit}.",
+    1070: "You have reached the maximum number of in process requests allowed. Kindly try again"
+    " after some time.",
 }
+"""Zoho Books API v3 introduction, "API Call Limit" and "Concurrent Rate Limiter"."""
+NOT_AUTHENTICATED = (
+    "The request could not be authenticated as the authentication value you entered is invalid."
+    " Enter a valid authentication value and try again."
+)
+MISSING_ORG = (
+    "This user belongs to multiple organizations, hence the parameter CompanyID/CompanyName is"
+    " required for associating this user to a specific organization."
+)
 REPORT_NAMES = {
     "contacts": "Contacts",
     "items": "Items",
@@ -281,7 +300,9 @@ def check_value(f: Field, value: Any, name: str) -> Any:
         raise invalid(name)
     if f.max_length is not None and len(value) > f.max_length:
         raise Reply(
-            error(400, 2, f"Invalid value passed for {name}: at most {f.max_length} characters")
+            error(
+                400, 15, f'Please ensure that the "{name}" has less than {f.max_length} characters.'
+            )
         )
     if f.picklist and value not in f.picklist:
         raise invalid(name)
@@ -336,22 +357,36 @@ class FinanceProduct(Product):
             return error(413, 2, "Invalid value passed for JSONString: the body is too large")
         if failure is Failure.MALFORMED_JSON:
             return error(400, 1038, "JSON is not well formed")
-        return error(401, 14, "Invalid OAuth token.")
+        return error(401, 14, NOT_AUTHENTICATED)
 
     async def admit(self, request: web.Request) -> Admission:
         if request.path.startswith(f"{self.prefix}/organizations"):
             return Admission()
         org = request.query.get(ORG_PARAM, "")
-        if org not in self.store.records:
-            return Admission(error(400, 2, "Invalid value passed for organization_id"))
+        refusal = self._org_refusal(org)
+        if refusal is not None:
+            return Admission(refusal)
         now = self.sandbox.clock.now()
         code = self.quota.admit(org, now)
         headers = self.quota.headers(org, now)
         if code is not None:
-            refusal = error(429, code, THROTTLE_MESSAGES[code])
+            message = THROTTLE_MESSAGES[code].format(limit=self.quota.plan.daily_limit)
+            refusal = error(429, code, message)
             refusal.headers.update(headers)
             return Admission(refusal)
         return Admission(release=lambda: self.quota.release(org), headers=headers)
+
+    def _org_refusal(self, org: str) -> web.Response | None:
+        """Zoho's answer to a missing, malformed or foreign ``organization_id`` (or None)."""
+        if not org:
+            return error(400, 6024, MISSING_ORG)
+        if not (org.isascii() and org.isdigit()):
+            return error(400, 2, "Invalid value passed for organization_id")
+        if org not in self.store.records:
+            return error(
+                400, 6041, f"This user is not associated with the CompanyID/CompanyName:{org}."
+            )
+        return None
 
     def counts(self) -> dict[str, int]:
         orgs = self.store.org_ids
@@ -393,9 +428,16 @@ class FinanceProduct(Product):
             "email": f"admin{index + 1}@sandbox.invalid",
             "is_default_org": index == 0,
             "plan_name": self.quota.plan.name.upper(),
-            "currency_code": "USD",
+            "language_code": "en",
+            "fiscal_year_start_month": 0,
+            "account_created_date": "2026-01-01",
             "time_zone": "Etc/UTC",
             "is_org_active": True,
+            "currency_id": "460000000000097",
+            "currency_code": "USD",
+            "currency_symbol": "$",
+            "currency_format": "###,##0.00",
+            "price_precision": 2,
         }
 
     async def list_orgs(self, request: web.Request) -> web.Response:
