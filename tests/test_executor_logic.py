@@ -192,3 +192,7 @@ def test_progress_tty_mode_uses_bars():
 def test_line_helpers():
     assert progress_line("x", 0, 0, 0.0) == "x: 0/0 records, 0.0/min"
     assert quota_line({}) == "quota spent: nothing yet"
+    # a resumed step's rate counts only this process's records
+    assert progress_line("x", 150, 200, 60.0, base=100) == (
+        "x: 150/200 records (75%), 50.0/min, ETA 1m00s"
+    )

@@ -19,15 +19,16 @@ from tqdm import tqdm
 class _StepLine:
     total: int
     done: int
+    base: int  # records settled before this process started
     started: float
     last_line: float
     bar: tqdm | None = None
 
 
-def progress_line(name: str, done: int, total: int, elapsed: float) -> str:
-    """One plain progress line: records, share, rate and ETA."""
+def progress_line(name: str, done: int, total: int, elapsed: float, base: int = 0) -> str:
+    """One plain progress line: records, share, rate (of this process's work) and ETA."""
     share = f" ({done / total:.0%})" if total else ""
-    rate = done / elapsed * 60 if elapsed > 0 else 0.0
+    rate = (done - base) / elapsed * 60 if elapsed > 0 else 0.0
     eta = ""
     if 0 < done < total and rate > 0:
         eta = f", ETA {_clock((total - done) / rate * 60)}"
@@ -46,7 +47,12 @@ def quota_line(spend: Mapping[str, tuple[int, int]]) -> str:
 
 
 class Progress:
-    """Per-step bars (tty) or throttled plain lines (not a tty), plus a quota line."""
+    """Per-step bars and a quota line (tty) or throttled plain lines (not a tty).
+
+    On a terminal the quota line sits on top and a bar per running step under it; a step
+    that finishes leaves one summary line above the bars (tqdm's kept bars jump around when
+    several close out of order).
+    """
 
     def __init__(
         self,
@@ -67,16 +73,16 @@ class Progress:
 
     def start_step(self, name: str, total: int, done: int = 0) -> None:
         t = self.now()
-        line = _StepLine(total=total, done=done, started=t, last_line=t)
+        line = _StepLine(total=total, done=done, base=done, started=t, last_line=t)
         if self.tty:
+            self._quota_line()  # first, so it keeps the top line
             line.bar = tqdm(
                 total=total,
                 initial=done,
                 desc=name,
                 unit="rec",
                 file=self.stream,
-                position=len(self.steps),
-                leave=True,
+                leave=False,
                 dynamic_ncols=True,
             )
         else:
@@ -92,17 +98,15 @@ class Progress:
         t = self.now()
         if t - line.last_line >= self.interval:
             line.last_line = t
-            self._write(progress_line(name, line.done, line.total, t - line.started))
+            self._write(progress_line(name, line.done, line.total, t - line.started, line.base))
 
     def finish_step(self, name: str, landed: int, failed: int) -> None:
         line = self.steps[name]
         if line.bar is not None:
-            line.bar.set_postfix_str(f"landed {landed}, failed {failed}")
             line.bar.close()
             line.bar = None
-        else:
-            took = _clock(self.now() - line.started)
-            self._write(f"{name}: finished in {took}: landed {landed}, failed {failed}")
+        took = _clock(self.now() - line.started)
+        self.note(f"{name}: finished in {took}: landed {landed}, failed {failed}")
 
     def quota(self, spend: Mapping[str, tuple[int, int]]) -> None:
         """Show quota spent: live on a terminal, else at most once per interval."""
@@ -111,16 +115,18 @@ class Progress:
             return
         self._last_quota = text
         if self.tty:
-            if self._quota_bar is None:
-                self._quota_bar = tqdm(
-                    total=0, bar_format="{desc}", file=self.stream, position=99, leave=True
-                )
-            self._quota_bar.set_description_str(text)
+            self._quota_line().set_description_str(text)
             return
         t = self.now()
         if t - self._quota_at >= self.interval:
             self._quota_at = t
             self._write(text)
+
+    def _quota_line(self) -> tqdm:
+        if self._quota_bar is None:
+            self._quota_bar = tqdm(total=0, bar_format="{desc}", file=self.stream, leave=False)
+            self._quota_bar.set_description_str(self._last_quota or quota_line({}))
+        return self._quota_bar
 
     def note(self, text: str) -> None:
         """A one-off message (pause, retry storm, reconcile) that must not break the bars."""
@@ -130,6 +136,7 @@ class Progress:
             self._write(text)
 
     def close(self) -> None:
+        """Remove the bars; the last quota line stays."""
         for line in self.steps.values():
             if line.bar is not None:
                 line.bar.close()
@@ -137,8 +144,9 @@ class Progress:
         if self._quota_bar is not None:
             self._quota_bar.close()
             self._quota_bar = None
-        elif self._last_quota and not self.tty:
+        if self._last_quota:
             self._write(self._last_quota)
+            self._last_quota = ""
 
     def _write(self, text: str) -> None:
         self.stream.write(text + "\n")
