@@ -35,9 +35,9 @@ HTTP  code  when
 500   1000  internal error (fault injection)
 ====  ====  ==============================================================================
 
-Codes 5, 14, 1000, 1002, 44, 45, 1070, 2 ("Invalid value passed for ..."), 15, 6024 and 6041
-and their messages are Zoho's, as documented or observed (README, "The sandbox"); 4, 1001,
-3062's HTTP status and 413 are best guesses.
+Codes 14, 1000, 1002, 44, 45, 1070, 2 ("Invalid value passed for ..."), 15, 57, 1038, 3062,
+6024 and 6041 and their messages are Zoho's, as documented or observed (README, "The
+sandbox"); 4, 1001, 5, 37, the HTTP status of field errors and 413 are best guesses.
 
 Every response past the organization check (429s included) carries ``X-Rate-Limit-Limit``
 (daily cap), ``X-Rate-Limit-Remaining`` and ``X-Rate-Limit-Reset`` (Zoho seconds until the
