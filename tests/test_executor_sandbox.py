@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import io
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ async def run(folder: Path, sb: Any, clock: Clock, *, resume: bool = False, **kw
     return await execute(
         folder / "migration.toml",
         folder / "run",
-        sandbox_credentials(sb),
+        kw.pop("credentials", None) or sandbox_credentials(sb),
         clock,
         resume=resume,
         progress=Progress(out, tty=False),
@@ -265,3 +267,20 @@ async def test_crm_inserts_whose_answers_are_lost_land_once(tmp_path, make_sandb
     assert sb.state()["faults"].get("lost_response", 0) >= 3
     stored = [r["Deal_Name"] for r in await records(sb, "crm", "Deals")]
     assert sorted(stored) == titles
+
+
+async def test_an_outage_stops_the_run_resumably_and_resume_finishes(tmp_path, make_sandbox):
+    clock = Clock(3600)
+    sb = await make_sandbox(clock=clock)
+    data = write_migration(tmp_path)
+    with socket.socket() as sock:  # a port nobody listens on: Zoho's API is down
+        sock.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    unreachable = dataclasses.replace(sandbox_credentials(sb), api_url=down, content_url=down)
+    report = await run(tmp_path, sb, clock, credentials=unreachable)
+    assert report.outcome == "stopped" and report.exit_code == 1, report.render()
+    assert "gave up after" in report.message and "zmigrate resume" in report.message
+    assert report.landed == 0
+    report = await run(tmp_path, sb, clock, resume=True)  # Zoho is back
+    assert report.outcome == "done", report.render()
+    await assert_landed(sb, data)
