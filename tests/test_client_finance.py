@@ -10,7 +10,7 @@ from zoho_helpers import credentials_for
 from zmigrate.auth import TokenSource
 from zmigrate.client import Limits, RetryPolicy, Zoho
 from zmigrate.clock import Clock
-from zmigrate.errors import ConfigError, QuotaExhausted, RequestRejected
+from zmigrate.errors import ConfigError, QuotaExhausted
 from zmigrate.quotas import DAY
 
 
@@ -70,8 +70,11 @@ async def test_organization_id_is_on_every_call_and_required(make_sandbox, http)
     sb = await make_sandbox(clock=clock)
     with pytest.raises(ConfigError, match="ZOHO_ORGANIZATION_ID"):
         await zoho_for(http, sb, clock, organization_id=None).inventory.list_page("items")
-    with pytest.raises(RequestRejected):
+    # Another org, or not an id at all: the run stops with a config error, not per record.
+    with pytest.raises(ConfigError, match="refused organization_id 1 .code 6041"):
         await zoho_for(http, sb, clock, organization_id="1").inventory.list_page("items")
+    with pytest.raises(ConfigError, match="digits only"):
+        await zoho_for(http, sb, clock, organization_id="acme").inventory.list_page("items")
     zoho = zoho_for(http, sb, clock)
     item = await zoho.inventory.create("items", {"name": "Bolt", "rate": 2.5, "sku": "B-1"})
     assert item.ok

@@ -23,6 +23,9 @@ from zmigrate.errors import ConfigError, RequestRejected, TransientError
 
 API_PATHS = {"books": "/books/v3", "inventory": "/inventory/v1"}
 
+ORGANIZATION_CODES = (6024, 6041)
+"""Books/Inventory codes for a missing organization_id and one the user does not belong to."""
+
 
 def resource_keys(product: str, module: str) -> tuple[str, str, str]:
     """(singular JSON key, id field, list key) of a module: ("contact", "contact_id", ...)."""
@@ -69,6 +72,11 @@ class FinanceClient:
 
     def _params(self, extra: Mapping[str, Any] | None = None) -> dict[str, str]:
         org = self.organization_id or self.tokens.organization_id
+        if org and not str(org).isdigit():
+            raise ConfigError(
+                f"organization_id {org!r} is not a Zoho organization id (digits only); "
+                f"GET {API_PATHS[self.product]}/organizations lists yours"
+            )
         if not org:
             raise ConfigError(
                 f"ZOHO_ORGANIZATION_ID is not set; {self.product} needs it on every call "
@@ -81,10 +89,19 @@ class FinanceClient:
     async def _call(
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None, **kw: Any
     ) -> Response:
+        """One call; an organization Zoho refuses stops the run instead of failing each record."""
         url = await self.base() + path
-        return await self.transport.request(
-            self.channel, method, url, params=self._params(params), **kw
-        )
+        query = self._params(params)
+        try:
+            return await self.transport.request(self.channel, method, url, params=query, **kw)
+        except RequestRejected as exc:
+            if exc.code in ORGANIZATION_CODES:
+                raise ConfigError(
+                    f"{self.product} refused organization_id {query['organization_id']} "
+                    f"(code {exc.code}); set ZOHO_ORGANIZATION_ID to one of your organizations "
+                    f"(GET {API_PATHS[self.product]}/organizations lists them)"
+                ) from exc
+            raise
 
     async def create(
         self, module: str, record: Mapping[str, Any], *, unique: str | None = None
@@ -97,12 +114,18 @@ class FinanceClient:
         """
         singular, id_key, _ = resource_keys(self.product, module)
         key = unique or unique_field(self.product, module, record)
+        # A supplied document number (invoice_number, ...) is the record's key: keep it, even
+        # when the org numbers documents automatically (Zoho's documented switch).
+        number = f"{singular}_number"
+        params = {"ignore_auto_number_generation": "true"} if record.get(number) else None
         attempts = self.transport.policy.attempts
         attempt = 0
         while True:
             attempt += 1
             try:
-                resp = await self._call("POST", f"/{module}", json=dict(record), idempotent=False)
+                resp = await self._call(
+                    "POST", f"/{module}", params=params, json=dict(record), idempotent=False
+                )
             except RequestRejected as exc:
                 return RecordOutcome(0, False, code=exc.code, message=str(exc))
             except TransientError:
