@@ -233,7 +233,6 @@ def run_command(
     import time
 
     from zmigrate import executor, plan_view, planner
-    from zmigrate.auth import Credentials
     from zmigrate.clock import Clock
     from zmigrate.errors import ZmigrateError
     from zmigrate.manifest import load_manifest
@@ -254,7 +253,7 @@ def run_command(
                 )
             )
         else:
-            credentials = Credentials.from_env(os.environ)
+            credentials = executor.zoho_credentials(manifest, os.environ)
             report = executor.run_interruptible(
                 lambda interrupt: executor.execute(
                     manifest, target, credentials, Clock(), interrupt=interrupt

@@ -1055,6 +1055,15 @@ def write_dead_letters(run_dir: Path, letters: Sequence[DeadLetter]) -> Path:
 # --- entry points for the command line ----------------------------------------------------------
 
 
+def zoho_credentials(manifest_path: str | os.PathLike[str], env: Mapping[str, str]) -> Credentials:
+    """Credentials for a run against Zoho: ``ZOHO_*`` from ``env``, and the manifest's
+    organization_id, when it names one, over ``ZOHO_ORGANIZATION_ID`` (DESIGN.md)."""
+    credentials = Credentials.from_env(env)
+    target = load_manifest(manifest_path).target
+    org = target.books_organization_id or target.inventory_organization_id
+    return dataclasses.replace(credentials, organization_id=org) if org else credentials
+
+
 def sandbox_credentials(sandbox: Sandbox) -> Credentials:
     """Credentials pointing at an embedded sandbox (its URLs override the data center's)."""
     c = sandbox.credentials
