@@ -2,17 +2,18 @@
 
 Shape (a resume runs the same code on an existing run directory)::
 
-    open/create the run store → recover in-flight batches (verify them) → run the steps, each
-    as soon as the steps it looks up are done, their batches concurrently within the quotas
-    → write the dead-letter file and the report
+    export Zoho sources once (RUN_DIR/exports) → open/create the run store → recover
+    in-flight batches (verify them) → run the steps, each as soon as the steps it looks up
+    are done, their batches concurrently within the quotas → dead-letter file and report
 
 Every batch goes ``pending → in_flight`` (committed before its first request) ``→ done``
 with its id cross-reference rows and dead letters in one transaction. A batch that may have
 landed before a crash or a lost answer is *verified* before it is sent again: CRM upserts
-are resent (idempotent on their key), CRM inserts and Bulk Write jobs first look for what
-already exists (COQL) or poll the saved job, Books/Inventory creates first look the record up
-by its unique field. Pacing, token renewal and per-call retries live in ``zmigrate.client``;
-what to do with a failed batch or a refused record is decided by ``zmigrate.outcomes``.
+are resent (idempotent on their key); CRM inserts first look their keys up (COQL); a Bulk
+Write job is polled by its saved id, and rows resent without one go as an upsert on the key;
+Books/Inventory creates first look the record up by its key. Pacing, token renewal and
+per-call retries live in ``zmigrate.client``; what to do with a failed batch or a refused
+record is decided by ``zmigrate.outcomes``.
 """
 
 from __future__ import annotations
