@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -89,7 +91,7 @@ def test_daily_cap_pauses_and_resume_wait_finishes_over_three_days_exactly_once(
     day1 = books_day(run_dir)
     status = status_json(run_dir)
     assert status["paused"] and status["paused_until"] > 0
-    assert status["paused_until_utc"].endswith("00:00:00 UTC")  # Books resets at UTC midnight
+    assert status["paused_until"] % 86_400 < 60  # Books resets at UTC midnight (Zoho time)
     [step] = status["steps"]
     assert 990 <= step["done"] <= 1_000 and step["left"] == 2_500 - step["done"]
 
@@ -147,6 +149,26 @@ def test_a_second_resume_of_a_busy_run_dir_is_refused(tmp_path: Path) -> None:
     assert busy.returncode == 2
     assert "in use by another zmigrate process" in busy.stderr
     assert "Traceback" not in busy.stderr
+
+
+def test_a_rehearsal_whose_sandbox_did_not_save_is_refused(tmp_path: Path) -> None:
+    manifest = books_customers(tmp_path, 5, plan="standard")
+    first = zmigrate(
+        "run", str(manifest), "--sandbox", "--clock-speed", SPEED, "--run-dir", "run", cwd=tmp_path
+    )
+    assert first.returncode == 0, first.stderr
+    with RunStore.open(tmp_path / "run") as store:  # a commit after the sandbox last saved:
+        store.record_error("killed")  # what a run killed with SIGKILL leaves behind
+    refused = zmigrate("resume", "run", cwd=tmp_path)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "without its sandbox saving its records" in refused.stderr
+    (tmp_path / "run" / "sandbox" / "sandbox-state.json").unlink()
+    shutil.rmtree(tmp_path / "run" / "sandbox")  # killed before it ever saved
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZOHO_")}
+    lost = subprocess.run(
+        [*ZMIGRATE, "resume", "run"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert lost.returncode == 2 and "was a rehearsal" in lost.stderr, lost.stderr
 
 
 @pytest.mark.parametrize("target", ["nowhere", "empty"])

@@ -32,11 +32,12 @@ from zmigrate import executor
 from zmigrate.auth import Credentials
 from zmigrate.checkpoint import RunStore, hash_bytes
 from zmigrate.clock import Clock
-from zmigrate.errors import StoreError, UsageError
+from zmigrate.errors import ConfigError, StoreError, UsageError
 from zmigrate.manifest import load_manifest
 from zmigrate.progress import Progress
 from zmigrate.report import REPORT_FILE, RunReport
 from zmigrate.sandbox import SandboxConfig, start_sandbox
+from zmigrate.sandbox.app import STATE_FILE
 
 SANDBOX_STATE = "sandbox"
 """Where ``zmigrate run --sandbox`` keeps its embedded sandbox's state, inside the run dir."""
@@ -65,6 +66,8 @@ class RunInfo:
     """Run with ``--sandbox``: the sandbox's records, quotas and clock are in the run dir."""
     clock_speed: float | None
     """The speed the last process of the run used (from its report), if it wrote one."""
+    updated: float
+    """Wall time of the store's last commit."""
 
 
 def inspect(run_dir: str | os.PathLike[str]) -> RunInfo:
@@ -84,7 +87,25 @@ def inspect(run_dir: str | os.PathLike[str]) -> RunInfo:
         settled=sum(s["done"] + s["failed"] for s in summary["steps"]),
         rehearsal=(path / SANDBOX_STATE).is_dir(),
         clock_speed=_report_speed(path),
+        updated=float(summary.get("updated") or 0.0),
     )
+
+
+def check_rehearsal_saved(info: RunInfo) -> None:
+    """Refuse a rehearsal whose embedded sandbox died without saving (the run was killed).
+
+    The sandbox saves its records when it stops, after the store's last commit; a state older
+    than that commit lost records the store counts as landed, so no resume can be exact.
+    """
+    state = info.run_dir / SANDBOX_STATE / STATE_FILE
+    saved = state.stat().st_mtime if state.exists() else None
+    if saved is None or saved < info.updated:
+        raise StoreError(
+            f"the rehearsal in {info.run_dir} was stopped without its sandbox saving its "
+            "records (was it killed?), so it cannot go on exactly once; start it again with "
+            f"`zmigrate run {info.manifest_path} --sandbox` in a new --run-dir, or rehearse "
+            "against `zmigrate sandbox --state-dir DIR` started on its own"
+        )
 
 
 def _report_speed(run_dir: Path) -> float | None:
@@ -186,7 +207,13 @@ async def _against_zoho(
     interrupt: asyncio.Event | None,
     progress: Progress,
 ) -> RunReport:
-    credentials = Credentials.from_env(env)
+    try:
+        credentials = Credentials.from_env(env)
+    except ConfigError as e:
+        raise ConfigError(
+            f"{e}. If {info.run_dir} was a rehearsal (`zmigrate run --sandbox`) that was killed "
+            "before its sandbox could save, nothing of it can be resumed: start it again"
+        ) from None
     clock = anchored_clock(info.created, speed)
     if wait and info.paused_until and info.paused_until > clock.now():
         at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(info.paused_until))
@@ -221,6 +248,8 @@ async def resume(
         raise UsageError(
             f"the run's manifest {info.manifest_path} is gone; put it back to resume {run_dir}"
         )
+    if info.rehearsal:
+        check_rehearsal_saved(info)
     note = ""
     if not force:
         changes = changed_inputs(info)
