@@ -138,7 +138,7 @@ def test_changed_source_is_refused_and_force_replans_only_what_is_left(tmp_path:
     assert books["requests"] <= 40 + 20 + 2  # the 40 already there were never sent again
 
 
-def test_a_second_resume_of_a_busy_run_dir_is_refused(tmp_path: Path) -> None:
+def test_a_busy_finished_or_damaged_run_dir(tmp_path: Path) -> None:
     manifest = books_customers(tmp_path, 5, plan="standard")
     first = zmigrate(
         "run", str(manifest), "--sandbox", "--clock-speed", SPEED, "--run-dir", "run", cwd=tmp_path
@@ -149,6 +149,16 @@ def test_a_second_resume_of_a_busy_run_dir_is_refused(tmp_path: Path) -> None:
     assert busy.returncode == 2
     assert "in use by another zmigrate process" in busy.stderr
     assert "Traceback" not in busy.stderr
+    spent = status_json(tmp_path / "run")["quota"]["books"]["requests"]
+    again = zmigrate("resume", "run", cwd=tmp_path)  # a finished run: nothing left to send
+    assert again.returncode == 0, again.stderr
+    assert status_json(tmp_path / "run")["quota"]["books"]["requests"] == spent
+    assert len(books_contacts(tmp_path / "run")) == 5
+    db = tmp_path / "run" / "run.db"
+    db.write_bytes(db.read_bytes()[:3000])
+    damaged = zmigrate("resume", "run", cwd=tmp_path)
+    assert damaged.returncode == 2 and "Traceback" not in damaged.stderr
+    assert "is damaged" in damaged.stderr
 
 
 def test_a_rehearsal_whose_sandbox_did_not_save_is_refused(tmp_path: Path) -> None:

@@ -639,8 +639,11 @@ class RunStore:
     def _batch(row: tuple) -> Batch:
         return Batch(*row[:6], bool(row[6]), *row[7:])
 
+    @_guarded
     def recover(self) -> list[Batch]:
         """After a crash: every ``in_flight`` batch becomes ``pending`` + ``verify``; returned."""
+        if not self._conn.execute("SELECT 1 FROM batches WHERE state = 'in_flight'").fetchone():
+            return []
         with self._txn() as conn:
             rows = conn.execute(
                 f"SELECT {self._BATCH_COLS} FROM batches WHERE state = 'in_flight' "
@@ -820,7 +823,10 @@ class RunStore:
         )
 
     def flush(self) -> None:
-        """Commit buffered quota counts now."""
+        """Commit buffered quota counts now (no commit when there are none)."""
+        with self._spent_guard:
+            if not self._spent:
+                return
         with self._txn():
             pass
 
