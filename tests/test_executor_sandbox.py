@@ -284,3 +284,42 @@ async def test_an_outage_stops_the_run_resumably_and_resume_finishes(tmp_path, m
     report = await run(tmp_path, sb, clock, resume=True)  # Zoho is back
     assert report.outcome == "done", report.render()
     await assert_landed(sb, data)
+
+
+ACCOUNTS = """
+[target]
+crm_edition = "enterprise"
+
+[[steps]]
+name = "accounts"
+source = { file = "accounts.csv" }
+target = "crm:Accounts"
+key = ["Account_Name"]
+method = "rest"
+[steps.fields]
+Account_Name = "name"
+"""
+
+
+async def test_two_runs_on_one_org_meet_crm_400_throttling_and_both_land_once(
+    tmp_path, make_sandbox
+):
+    """Not alone on the org: together two runs hold 20 heavy calls where CRM allows 10.
+    CRM says so with HTTP 400 "too many requests" here; both runs wait and land all, once."""
+    clock = Clock(5)  # slow enough that the two runs' calls overlap for sure
+    sb = await make_sandbox(clock=clock, latency_ms=500, crm_throttle_status=400)
+    folders, names = [], []
+    for run_no in range(2):
+        folder = tmp_path / f"run{run_no}"
+        folder.mkdir()
+        mine = [f"Account {run_no}-{i:04d}" for i in range(3_000)]  # 30 upserts of 100
+        (folder / "accounts.csv").write_text("name\n" + "\n".join(mine) + "\n")
+        (folder / "migration.toml").write_text(ACCOUNTS)
+        folders.append(folder)
+        names += mine
+    reports = await asyncio.gather(*(run(f, sb, clock) for f in folders))
+    assert [r.outcome for r in reports] == ["done", "done"], reports[0].render()
+    errors = sb.state()["errors"].get("crm", {})
+    assert errors.get("TOO_MANY_REQUESTS", 0) > 0, errors
+    stored = [r["Account_Name"] for r in await records(sb, "crm", "Accounts")]
+    assert sorted(stored) == sorted(names)
