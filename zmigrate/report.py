@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import orjson
@@ -123,7 +123,6 @@ class RunReport:
     clock_speed: float = 1.0
     dead_letter_file: str | None = None
     resets_at: float | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
