@@ -204,9 +204,9 @@ def plan_command(manifest: str, as_json: bool) -> None:
 @click.option(
     "--clock-speed",
     type=float,
-    default=60.0,
-    show_default=True,
-    help="With --sandbox: Zoho seconds per real second (quotas and waits shrink alike).",
+    default=None,
+    help="Zoho seconds per real second (quotas and waits shrink alike): the embedded "
+    "sandbox's (default 60), or that of a sandbox reached through ZOHO_*_URL. Zoho: 1.",
 )
 @click.option(
     "--fault-rate",
@@ -220,7 +220,7 @@ def run_command(
     run_dir: str | None,
     use_sandbox: bool,
     dry_run: bool,
-    clock_speed: float,
+    clock_speed: float | None,
     fault_rate: float,
 ) -> None:
     """Migrate as MANIFEST says, exactly once, as fast as Zoho's quotas allow.
@@ -247,7 +247,7 @@ def run_command(
                 lambda interrupt: executor.execute_in_sandbox(
                     manifest,
                     target,
-                    clock_speed=clock_speed,
+                    clock_speed=clock_speed or executor.REHEARSAL_SPEED,
                     fault_rate=fault_rate,
                     interrupt=interrupt,
                 )
@@ -256,7 +256,7 @@ def run_command(
             credentials = executor.zoho_credentials(manifest, os.environ)
             report = executor.run_interruptible(
                 lambda interrupt: executor.execute(
-                    manifest, target, credentials, Clock(), interrupt=interrupt
+                    manifest, target, credentials, Clock(clock_speed or 1.0), interrupt=interrupt
                 )
             )
     except ZmigrateError as e:

@@ -86,6 +86,8 @@ T = TypeVar("T")
 
 DEAD_LETTER_FILE = "dead_letters.jsonl"
 EXPORTS_DIR = "exports"
+REHEARSAL_SPEED = 60.0
+"""Default clock speed of `zmigrate run --sandbox`: a Zoho minute in a real second."""
 SANDBOX_LATENCY_MS = 150.0
 """Latency of the embedded sandbox (Zoho milliseconds): a rehearsal paces like real Zoho."""
 AGAIN_ROUNDS = 3
