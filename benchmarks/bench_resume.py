@@ -73,11 +73,9 @@ def build(run_dir: Path, records: int, done_steps: int) -> tuple[float, int]:
                 commits += 1
         if done_steps + 1 < len(steps):
             books = steps[done_steps + 1]
-            for b in store.pending_batches(books.name)[:10]:  # in flight, half their rows landed
+            for b in store.pending_batches(books.name)[:10]:  # ten Books batches in flight
                 store.mark_in_flight(books.name, b.batch_no)
-                rows = [(f"{books.name}:{r}", f"9{r}", r) for r in b.rows][:50]
-                store.record_rows(books.name, rows)
-                commits += 2
+                commits += 1
     return time.perf_counter() - t0, commits
 
 

@@ -16,13 +16,11 @@ import pytest
 
 from zmigrate.checkpoint import (
     AsyncRunStore,
-    Batch,
     DeadLetter,
     RunStore,
     StepSpec,
     hash_bytes,
     hash_file,
-    reconcile_action,
     redact,
 )
 from zmigrate.errors import StoreError
@@ -93,8 +91,7 @@ def test_a_batch_goes_pending_in_flight_done_with_its_ids_in_one_commit(tmp_path
         )
         assert store.batch("accounts", 0).state == "done"
         assert [b.batch_no for b in store.pending_batches("accounts")] == [1, 2]
-        assert store.lookup("accounts", "acc7") == "z7"
-        assert store.lookup("accounts", "nope") is None
+        assert store.lookup_many("accounts", ["acc7", "nope"]) == {"acc7": "z7"}
         assert store.lookup_many("accounts", ["acc1", "acc2", "zz"]) == {"acc1": "z1", "acc2": "z2"}
         assert store.settled_keys("accounts", ["acc1", "acc99", "acc100"]) == {"acc1", "acc99"}
         [dl] = store.dead_letters("accounts")
@@ -117,7 +114,7 @@ def test_commits_survive_sigkill_and_in_flight_batches_are_recovered(tmp_path: P
         s.mark_done("accounts", 0, xref=[("a", "1", 0)])
         s.mark_in_flight("accounts", 1)
         s.set_bulk_job("accounts", 1, "job-7", "file-7")
-        s.record_rows("contacts", xref=[("Ann", "c1", 0)])
+        s.mark_done("contacts", 1, xref=[("Ann", "c1", 2)])
         s.spend("crm", 2, 20)
         s.mark_in_flight("contacts", 0)
         os.kill(os.getpid(), signal.SIGKILL)
@@ -133,8 +130,8 @@ def test_commits_survive_sigkill_and_in_flight_batches_are_recovered(tmp_path: P
             ("contacts", 0, True, None),
         ]
         assert store.batch("accounts", 0).state == "done"
-        assert store.lookup("accounts", "a") == "1"
-        assert store.lookup("contacts", "Ann") == "c1"
+        assert store.lookup_many("accounts", ["a"]) == {"a": "1"}
+        assert store.lookup_many("contacts", ["Ann"]) == {"Ann": "c1"}
         again = store.batch("accounts", 1)
         assert (again.state, again.attempts, again.verify) == ("pending", 1, True)
         assert store.summary()["quota"]["crm"]["credits"] == 20
@@ -276,7 +273,7 @@ def test_replan_keeps_ids_and_verifies_steps_that_had_rows_in_flight(tmp_path: P
     with new_store(tmp_path / "run") as store:
         store.mark_done("accounts", 0, xref=[("a", "1", 0)])
         store.mark_in_flight("contacts", 0)
-        store.record_rows("contacts", dead=[DeadLetter("contacts", 1, "Bob", {}, "15", "bad")])
+        store.mark_done("contacts", 1, dead=[DeadLetter("contacts", 2, "Bob", {}, "15", "bad")])
         steps = [
             StepSpec("accounts", "crm", "Accounts", "upsert", 300, 100, "Account_Name"),
             StepSpec("contacts", "books", "contacts", "create", 7, 2, "contact_name"),
@@ -284,31 +281,12 @@ def test_replan_keeps_ids_and_verifies_steps_that_had_rows_in_flight(tmp_path: P
         store.replan(manifest_hash="m2", source_hashes={"a.csv": "x"}, plan={}, steps=steps)
         assert store.changed_inputs("m2", {"a.csv": "x"}) == []
         assert [s.name for s in store.steps()] == ["accounts", "contacts"]
-        assert store.lookup("accounts", "a") == "1"
+        assert store.lookup_many("accounts", ["a"]) == {"a": "1"}
         assert store.dead_letters() == []
         assert len(store.pending_batches("accounts")) == 3
         assert not any(b.verify for b in store.pending_batches("accounts"))
         contacts = store.pending_batches("contacts")
         assert len(contacts) == 4 and all(b.verify for b in contacts)
-
-
-def _batch(verify: bool, job_id: str | None = None) -> Batch:
-    return Batch("s", 0, 0, 10, "pending", 1, verify, job_id, None, None)
-
-
-@pytest.mark.parametrize(
-    ("batch", "product", "method", "action"),
-    [
-        (_batch(False), "books", "create", "send"),
-        (_batch(True), "books", "create", "find_first"),
-        (_batch(True), "inventory", "create", "find_first"),
-        (_batch(True), "crm", "upsert", "resend"),
-        (_batch(True, "job-1"), "crm", "bulk", "poll_job"),
-        (_batch(True), "crm", "bulk", "resubmit"),
-    ],
-)
-def test_reconcile_rules(batch: Batch, product: str, method: str, action: str) -> None:
-    assert reconcile_action(batch, product, method) == action
 
 
 def test_mark_done_clears_verify_and_failed_is_not_retried(tmp_path: Path) -> None:
@@ -328,7 +306,7 @@ def test_summary_counts_rows_quota_and_pause(tmp_path: Path) -> None:
     with new_store(tmp_path / "run") as store:
         store.mark_done("accounts", 0, xref=[(f"a{i}", str(i), i) for i in range(100)])
         store.mark_in_flight("accounts", 1)
-        store.record_rows("contacts", dead=[DeadLetter("contacts", 0, "Ann", {}, "15", "no")])
+        store.mark_done("contacts", 0, dead=[DeadLetter("contacts", 0, "Ann", {}, "15", "no")])
         store.spend("crm", 3, 30)
         store.spend("books", 2)
         store.pause(2_000_000_000.0, "Books daily cap (code 45)")
@@ -373,7 +351,7 @@ async def test_async_store_runs_off_the_loop_thread_in_call_order(tmp_path: Path
     await store.set_bulk_job("accounts", 0, "j1")
     await asyncio.gather(
         store.mark_done("accounts", 0, xref=[("a", "1", 0)]),
-        store.record_rows("contacts", xref=[("Ann", "c", 0)]),
+        store.mark_done("contacts", 0, xref=[("Ann", "c", 0)]),
         store.mark_done("accounts", 1, xref=[("b", "2", 100)]),
     )
     assert threads and threading.get_ident() not in threads
@@ -393,7 +371,7 @@ def test_store_opens_after_reopen_with_everything_intact(tmp_path: Path) -> None
         store.spend("books", 7)
     assert os.path.exists(run_dir / "run.db")
     with RunStore.open(run_dir) as store:
-        assert store.lookup("accounts", "z") == "9"
+        assert store.lookup_many("accounts", ["z"]) == {"z": "9"}
         assert store.summary()["quota"]["books"]["requests"] == 7
         assert store.meta()["manifest_hash"] == hash_bytes(b"manifest")
 

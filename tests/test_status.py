@@ -38,12 +38,12 @@ def filled(run_dir: Path) -> Path:
             )
         store.spend("crm", 12, 120)
         store.mark_in_flight("customers", 0)
-        store.record_rows(
+        store.mark_done(
             "customers",
+            0,
             xref=[(f"C{i}", f"b{i}", i) for i in range(99)],
             dead=[DeadLetter("customers", 99, "C99", {"contact_name": "C99"}, "1001", "exists")],
         )
-        store.mark_done("customers", 0)
         store.spend("books", 1_000)
         store.pause(PAUSE, "Books daily limit reached (code 45)")
     return run_dir

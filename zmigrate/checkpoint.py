@@ -23,16 +23,12 @@ Crash recovery
 --------------
 ``RunStore.open(run_dir)`` takes the lock (``fcntl.flock``: a second process is refused, and
 the OS drops the lock when a process dies, even on SIGKILL) and :meth:`RunStore.recover` turns
-every batch left ``in_flight`` into ``pending`` with ``verify=True``. Before sending a
-``verify`` batch the engine asks :func:`reconcile_action` what to do:
-
-* ``"resend"``      CRM REST upsert: idempotent on the key, send again;
-* ``"poll_job"``    CRM bulk with a saved job id: poll that job, never re-submit blindly;
-* ``"resubmit"``    CRM bulk with no saved job id: the job was never acknowledged; the bulk
-                    upsert is idempotent on its ``find_by`` key, so submit again;
-* ``"find_first"``  Books/Inventory: for every unsettled row, ``find_by`` its unique field
-                    (contact_name, sku, invoice_number, ...); record what exists, create the rest;
-* ``"send"``        a batch that never left (not ``verify``).
+every batch left ``in_flight`` into ``pending`` with ``verify=True``. A ``verify`` batch may
+have landed, so the engine (``zmigrate.executor``) finds out before sending it again: rows
+whose keys are settled are skipped; CRM upserts are re-sent (idempotent on the key); a CRM
+bulk batch with a saved ``job_id`` is polled, never re-submitted blindly; CRM inserts and
+Books/Inventory records are looked up by their unique field (COQL; ``find_by`` contact_name,
+sku, invoice_number, ...) and only the missing ones are created.
 
 Event loop
 ----------
@@ -59,10 +55,9 @@ Public API (stable; changes are additive)::
     store.batch(step, batch_no) -> Batch
     store.mark_in_flight(step, batch_no) -> Batch       # attempts += 1, committed
     store.set_bulk_job(step, batch_no, job_id, file_id=None)
-    store.record_rows(step, xref=[(key, zoho_id, row_no)], dead=[DeadLetter])  # partial
-    store.mark_done(step, batch_no, xref=[...], dead=[...])                    # one txn
+    store.mark_done(step, batch_no, xref=[(key, zoho_id, row_no)], dead=[DeadLetter])
     store.mark_failed(step, batch_no, error, dead=[...])
-    store.lookup_many(step, keys) -> dict[key, zoho_id];  store.lookup(step, key)
+    store.lookup_many(step, keys) -> dict[key, zoho_id]
     store.settled_keys(step, keys) -> set[key]
     store.spend(product, requests=1, credits=0);  store.flush()
     store.pause(until, reason);  store.set_status(status);  store.record_error(text)
@@ -221,17 +216,6 @@ class DeadLetter:
     batch_no: int | None = None
 
 
-def reconcile_action(batch: Batch, product: str, method: str) -> str:
-    """What to do before (re)sending ``batch``: see the module docstring for the rules."""
-    if not batch.verify:
-        return "send"
-    if product != "crm":
-        return "find_first"
-    if method == "bulk":
-        return "poll_job" if batch.job_id else "resubmit"
-    return "resend"
-
-
 def _abs_keys(source_hashes: dict[str, str]) -> dict[str, str]:
     """Source paths made absolute, so a resume from another directory compares like with like."""
     return {str(Path(k).resolve()): v for k, v in source_hashes.items()}
@@ -324,7 +308,6 @@ class RunStore:
         self._lock = lock
         self._spent: dict[str, list[int]] = {}
         self._spent_guard = threading.Lock()
-        self._steps: dict[str, StepSpec] | None = None
 
     # ---- opening -------------------------------------------------------------------------
 
@@ -531,14 +514,6 @@ class RunStore:
         ).fetchall()
         return [StepSpec(*r) for r in rows]
 
-    def step(self, name: str) -> StepSpec:
-        if self._steps is None:
-            self._steps = {s.name: s for s in self.steps()}
-        try:
-            return self._steps[name]
-        except KeyError:
-            raise StoreError(f"run store {self.db_path} has no step '{name}'") from None
-
     # ---- inputs -----------------------------------------------------------------------------
 
     def _write_inputs(
@@ -582,7 +557,6 @@ class RunStore:
                     for n in range(s.batch_count)
                 ),
             )
-        self._steps = None
 
     def changed_inputs(self, manifest_hash: str, source_hashes: dict[str, str]) -> list[str]:
         """What differs from the inputs the run began with, one line each (empty: unchanged)."""
@@ -726,16 +700,6 @@ class RunStore:
             ),
         )
 
-    def record_rows(
-        self,
-        step: str,
-        xref: Iterable[tuple[str, str, int | None]] = (),
-        dead: Iterable[DeadLetter] = (),
-    ) -> None:
-        """Settle some rows of a batch still in flight (Books/Inventory: one record a call)."""
-        with self._txn() as conn:
-            self._write_rows(conn, step, xref, dead)
-
     def mark_done(
         self,
         step: str,
@@ -774,9 +738,6 @@ class RunStore:
                 ).fetchall()
             )
         return found
-
-    def lookup(self, step: str, key: str) -> str | None:
-        return self.lookup_many(step, [key]).get(str(key))
 
     @_guarded
     def settled_keys(self, step: str, keys: Iterable[str]) -> set[str]:
@@ -947,14 +908,6 @@ class AsyncRunStore:
         self, step: str, batch_no: int, job_id: str, file_id: str | None = None
     ) -> None:
         await self._call(self.store.set_bulk_job, step, batch_no, job_id, file_id)
-
-    async def record_rows(
-        self,
-        step: str,
-        xref: Iterable[tuple[str, str, int | None]] = (),
-        dead: Iterable[DeadLetter] = (),
-    ) -> None:
-        await self._call(self.store.record_rows, step, list(xref), list(dead))
 
     async def mark_done(
         self,
