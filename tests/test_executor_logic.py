@@ -7,6 +7,7 @@ import io
 import orjson
 import pytest
 
+from zmigrate.checkpoint import DeadLetter
 from zmigrate.client.models import RecordOutcome
 from zmigrate.errors import (
     AuthError,
@@ -32,7 +33,14 @@ from zmigrate.outcomes import (
     record_outcome,
 )
 from zmigrate.progress import Progress, progress_line, quota_line
-from zmigrate.report import ProductSpend, RunReport, StepReport, cap_fraction, write_report
+from zmigrate.report import (
+    ProductSpend,
+    RunReport,
+    StepReport,
+    cap_fraction,
+    write_dead_letters,
+    write_report,
+)
 
 POLICY = RetryPolicy()
 
@@ -196,3 +204,22 @@ def test_line_helpers():
     assert progress_line("x", 150, 200, 60.0, base=100) == (
         "x: 150/200 records (75%), 50.0/min, ETA 1m00s"
     )
+
+
+def test_dead_letter_file_has_one_refusal_a_line_private(tmp_path):
+    letters = [
+        DeadLetter("contacts", 7, "C3", {"email": "x"}, "INVALID_DATA", "invalid data (Email)"),
+        DeadLetter("deals", 4, "D2", {"rows": [{"a": 1}, {"a": 2}]}, "MAPPING", "Stage: ..."),
+    ]
+    path = write_dead_letters(tmp_path, letters)
+    lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    assert lines[0] == {
+        "step": "contacts",
+        "line": 7,
+        "key": "C3",
+        "code": "INVALID_DATA",
+        "message": "invalid data (Email)",
+        "row": {"email": "x"},
+    }
+    assert lines[1]["row"]["rows"][1] == {"a": 2}
+    assert path.stat().st_mode & 0o077 == 0

@@ -71,7 +71,14 @@ from zmigrate.outcomes import (
 )
 from zmigrate.planner import Plan, choose_method, plan
 from zmigrate.progress import Progress
-from zmigrate.report import REPORT_FILE, ProductSpend, RunReport, StepReport, write_report
+from zmigrate.report import (
+    REPORT_FILE,
+    ProductSpend,
+    RunReport,
+    StepReport,
+    write_dead_letters,
+    write_report,
+)
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
 from zmigrate.sources import (
     SourceRecord,
@@ -84,7 +91,6 @@ from zmigrate.sources import (
 
 T = TypeVar("T")
 
-DEAD_LETTER_FILE = "dead_letters.jsonl"
 EXPORTS_DIR = "exports"
 REHEARSAL_SPEED = 60.0
 """Default clock speed of `zmigrate run --sandbox`: a Zoho minute in a real second."""
@@ -1033,26 +1039,6 @@ def _message(
         return f"interrupted; run {resume} to continue where it stopped"
     reason = engine.stop.reason if engine.stop else "stopped"
     return f"{reason}; fix the cause, then run {resume}"
-
-
-def write_dead_letters(run_dir: Path, letters: Sequence[DeadLetter]) -> Path:
-    """``dead_letters.jsonl``: one refused record a line, with its source row and Zoho's word."""
-    path = run_dir / DEAD_LETTER_FILE
-    tmp = path.with_suffix(".jsonl.tmp")
-    with open(tmp, "wb") as out:
-        for d in letters:
-            line = {
-                "step": d.step,
-                "line": d.row_no,
-                "key": d.source_key,
-                "code": d.code,
-                "message": d.message,
-                "row": d.row,
-            }
-            out.write(orjson.dumps(line) + b"\n")
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
-    return path
 
 
 # --- entry points for the command line ----------------------------------------------------------

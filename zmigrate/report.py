@@ -1,22 +1,27 @@
-"""The end-of-run report: what landed, what failed, what it cost, how close to the cap it ran.
+"""The end-of-run report (what landed, what failed, what it cost, how close to the cap it ran)
+and the dead-letter file.
 
 Built from plain numbers the executor gathers (from the run store, so a resumed run reports
 its whole history), rendered for humans and written as JSON in the run directory. Pure apart
-from ``write_report``.
+from ``write_report`` and ``write_dead_letters``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import orjson
 
+from zmigrate.checkpoint import DeadLetter
 from zmigrate.quotas import MINUTE, PER_MINUTE_CAP
 
 REPORT_FILE = "report.json"
+DEAD_LETTER_FILE = "dead_letters.jsonl"
 
 OUTCOMES = {
     "done": 0,
@@ -218,3 +223,23 @@ def _duration(seconds: float) -> str:
         return f"{minutes}m{sec:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+def write_dead_letters(run_dir: Path, letters: Sequence[DeadLetter]) -> Path:
+    """``dead_letters.jsonl``: one refused record a line, with its source row and Zoho's word."""
+    path = run_dir / DEAD_LETTER_FILE
+    tmp = path.with_suffix(".jsonl.tmp")
+    with open(tmp, "wb") as out:
+        for d in letters:
+            line = {
+                "step": d.step,
+                "line": d.row_no,
+                "key": d.source_key,
+                "code": d.code,
+                "message": d.message,
+                "row": d.row,
+            }
+            out.write(orjson.dumps(line) + b"\n")
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+    return path
