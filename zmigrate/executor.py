@@ -46,7 +46,7 @@ from zmigrate.checkpoint import (
 )
 from zmigrate.client import Limits, Zoho, open_zoho
 from zmigrate.client.bulk import zip_csv
-from zmigrate.client.crm import coql_literal
+from zmigrate.client.crm import HEAVY_WRITE_OVER, coql_literal
 from zmigrate.client.finance import FinanceClient, resource_keys
 from zmigrate.client.http import Attempt
 from zmigrate.client.models import RecordOutcome
@@ -956,7 +956,10 @@ async def _finish(
     for s in summary["steps"]:
         spec, tally = engine.specs[s["step"]], engine.tallies[s["step"]]
         channel = engine.zoho.channels.get(spec.product)
-        concurrency = channel.gate.max_limit if channel is not None else 0
+        gate = channel.gate if channel is not None else None
+        if channel is not None and spec.method == "rest" and spec.batch_size > HEAVY_WRITE_OVER:
+            gate = channel.heavy_gate or gate  # CRM writes of over 10 records: the pool of 10
+        concurrency = gate.max_limit if gate is not None else 0
         steps.append(
             StepReport(
                 name=spec.name,

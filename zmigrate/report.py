@@ -56,7 +56,8 @@ class StepReport:
     busy_seconds: float = 0.0
     """Sum of the step's call durations (Zoho seconds): how much of the concurrency it used."""
     concurrency: int = 0
-    """Concurrent calls the product allows (CRM rate is judged against this)."""
+    """Concurrent calls the step could hold (CRM rate is judged against this: the edition's
+    concurrency, or the pool of 10 for writes of more than 10 records)."""
 
     @property
     def pending(self) -> int:
