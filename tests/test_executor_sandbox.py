@@ -323,3 +323,58 @@ async def test_two_runs_on_one_org_meet_crm_400_throttling_and_both_land_once(
     assert errors.get("TOO_MANY_REQUESTS", 0) > 0, errors
     stored = [r["Account_Name"] for r in await records(sb, "crm", "Accounts")]
     assert sorted(stored) == sorted(names)
+
+
+UPDATES = """
+[target]
+crm_edition = "enterprise"
+
+[[steps]]
+name = "accounts"
+source = { file = "accounts.csv" }
+target = "crm:Accounts"
+operation = "update"
+key = ["Account_Name"]
+method = "rest"
+[steps.fields]
+Account_Name = "name"
+Billing_City = "city"
+
+[[steps]]
+name = "customers"
+source = { file = "customers.csv" }
+target = "books:contacts"
+operation = "update"
+key = ["contact_name"]
+[steps.fields]
+contact_name = "name"
+email = "email"
+"""
+
+
+async def test_updates_find_records_by_key_and_refuse_unknown_ones(tmp_path, make_sandbox):
+    clock = Clock(600)
+    sb = await make_sandbox(clock=clock)
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    data = write_migration(first)
+    assert (await run(first, sb, clock)).outcome == "done"
+    (second / "accounts.csv").write_text(
+        "name,city\nAccount 1,Lyon\nAccount 2,Porto\nNo Such Account,Oslo\n"
+    )
+    (second / "customers.csv").write_text(
+        "name,email\nCustomer 3,new3@example.org\nNobody,x@example.org\n"
+    )
+    (second / "migration.toml").write_text(UPDATES)
+    report = await run(second, sb, clock)
+    assert report.outcome == "failed_records", report.render()
+    letters = (second / "run" / "dead_letters.jsonl").read_text()
+    assert "No Such Account" in letters and "Nobody" in letters and "NOT_FOUND" in letters
+    accounts = {r["Account_Name"]: r for r in await records(sb, "crm", "Accounts")}
+    assert len(accounts) == len(data["accounts"])  # updated in place, nothing created
+    assert accounts["Account 1"]["Billing_City"] == "Lyon"
+    assert accounts["Account 2"]["Billing_City"] == "Porto"
+    customers = {r["contact_name"]: r for r in await records(sb, "books", "contacts")}
+    assert len(customers) == len(data["customers"])
+    assert customers["Customer 3"]["email"] == "new3@example.org"
