@@ -3,7 +3,8 @@ time, then prove through the sandbox's admin API that every record exists exactl
 
 A separate `zmigrate sandbox` process keeps running across every kill (the Zoho side does not
 die with the client). The manifest mixes CRM REST upsert, CRM Bulk Write, CRM insert, an
-Inventory insert and Books inserts whose lookups read the id cross-reference. Kill points are
+Inventory insert and Books inserts whose lookups read the id cross-reference; the sandbox also
+loses some answers after committing and fails some calls (5xx, resets). Kill points are
 random delays drawn from a seeded generator (the seed is printed; set ZMIGRATE_CRASH_SEED to
 replay one), plus kills aimed at a moment when a Bulk Write job or a Books batch is in flight.
 """
@@ -190,7 +191,20 @@ def external_sandbox(tmp: Path) -> Iterator[dict[str, Any]]:
     """`zmigrate sandbox` in its own process; yields its ready line (urls, credentials)."""
     log = open(tmp / "sandbox.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [*ZMIGRATE, "sandbox", "--port", "0", "--clock-speed", str(SPEED), "--latency-ms", "300"],
+        [
+            *ZMIGRATE,
+            "sandbox",
+            "--port",
+            "0",
+            "--clock-speed",
+            str(SPEED),
+            "--latency-ms",
+            "300",
+            "--fault-rate",
+            "0.02",
+            "--lost-response-rate",
+            "0.03",
+        ],
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,
@@ -286,6 +300,9 @@ def test_sigkill_at_random_points_then_every_record_exactly_once(tmp_path: Path)
         print("\n".join(kills))
         assert len(kills) >= MIN_KILLS, f"the run finished after only {len(kills)} kills"
         assert caught["bulk"] and caught["books"], f"no kill caught {caught}"
+        state = admin(ready, "state")
+        print(f"sandbox faults injected: {state['faults']}")
+        assert sum(state["faults"].values()) > 0  # lost answers and 5xx, besides the kills
         check_exactly_once(ready, run_dir)
         check_no_secret_written(ready, tmp_path)
 
