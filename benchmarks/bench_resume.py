@@ -6,7 +6,8 @@ bulk job in flight, twice: killed half-way (step 6 of 10) and near the end (step
 about 950,000 ids in the cross-reference).
 Then times what `zmigrate resume` does before its first request: open the store (taking the
 lock), recover the in-flight batches, list every step's pending batches, find which keys of
-the in-flight batches already landed; and what `zmigrate status` does (the summary).
+the in-flight batches already landed; what `zmigrate status` does (the summary); and what a
+later step's lookups cost (one indexed query per 100-record batch, no cache in memory).
 
     python benchmarks/bench_resume.py [--records 1000000] [--dir DIR]
 """
@@ -103,7 +104,14 @@ def resume_bookkeeping(run_dir: Path) -> dict[str, float]:
     t = time.perf_counter()
     with RunStore.open(run_dir, readonly=True) as ro:
         summary = ro.summary()
-    times["status_summary"] = time.perf_counter() - t
+        times["status_summary"] = time.perf_counter() - t
+        # a later step's lookups: one query per 100-record batch, no cache held in memory
+        first = ro.steps()[0].name
+        t = time.perf_counter()
+        for n in range(1_000):
+            keys = [f"{first}:{(n * 7919 + i * 104_729) % 99_000}" for i in range(100)]
+            assert len(ro.lookup_many(first, keys)) >= 90
+        times["lookup_100_keys"] = (time.perf_counter() - t) / 1_000
     done = sum(s["done"] for s in summary["steps"])
     print(
         f"  recovered {len(recovered)} in-flight batches ({settled:,} of their rows already "
