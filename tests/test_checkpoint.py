@@ -371,6 +371,9 @@ def test_store_opens_after_reopen_with_everything_intact(tmp_path: Path) -> None
         store.spend("books", 7)
     assert os.path.exists(run_dir / "run.db")
     with RunStore.open(run_dir) as store:
+        conn = store._conn
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: fsync every commit
         assert store.lookup_many("accounts", ["z"]) == {"z": "9"}
         assert store.summary()["quota"]["books"]["requests"] == 7
         assert store.meta()["manifest_hash"] == hash_bytes(b"manifest")
