@@ -91,9 +91,10 @@ def test_status_of_a_run_whose_process_died_says_so(tmp_path: Path) -> None:
     RunStore.create(
         run_dir, manifest_path="m", manifest_hash="h", source_hashes={}, plan={}, steps=STEPS
     ).close()
-    (run_dir / "lock").write_text("999999999")  # a pid that cannot exist
-    out = CliRunner().invoke(main, ["status", str(run_dir)]).output
-    assert "stopped (the run's process is gone)" in out
+    for pid in ("999999999", str(os.getpid())):  # no such process; a live one, not holding it
+        (run_dir / "lock").write_text(pid)  # what a killed run leaves in its lock file
+        out = CliRunner().invoke(main, ["status", str(run_dir)]).output
+        assert "stopped (the run's process is gone)" in out
     assert f"next: zmigrate resume {run_dir}   (3,700 records left)" in out
 
 

@@ -261,10 +261,28 @@ class _Lock:
 
 
 def lock_holder(run_dir: str | os.PathLike[str]) -> int | None:
-    """The pid of the live process working on ``run_dir``, if any (never takes the lock)."""
+    """The pid of the live process holding ``run_dir``'s lock, if any (never takes the lock).
+
+    Linux lists every held ``flock`` in /proc/locks; elsewhere the pid the holder wrote in the
+    lock file is trusted while such a process exists.
+    """
+    path = Path(run_dir) / LOCK_NAME
     try:
-        pid = int((Path(run_dir) / LOCK_NAME).read_text().strip() or 0)
+        st = path.stat()
+        pid = int(path.read_text().strip() or 0)
     except (OSError, ValueError):
+        return None
+    try:
+        with open("/proc/locks") as f:
+            held = f.read().splitlines()
+    except OSError:
+        held = None
+    if held is not None:
+        where = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+        for line in held:
+            parts = line.split()
+            if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5] == where:
+                return int(parts[4])
         return None
     if pid <= 0:
         return None
