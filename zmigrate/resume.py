@@ -32,7 +32,7 @@ from zmigrate import executor
 from zmigrate.auth import Credentials
 from zmigrate.checkpoint import RunStore, hash_bytes
 from zmigrate.clock import Clock
-from zmigrate.errors import ConfigError, StoreError, UsageError
+from zmigrate.errors import ConfigError, StoreError, UsageError, ZmigrateError
 from zmigrate.manifest import load_manifest
 from zmigrate.progress import Progress
 from zmigrate.report import REPORT_FILE, RunReport
@@ -45,7 +45,7 @@ REHEARSAL_SPEED = 60.0
 """``zmigrate run --sandbox``'s default clock speed."""
 
 
-class Interrupted(StoreError):
+class Interrupted(ZmigrateError):
     """Ctrl-C while waiting for a quota to reset: nothing was sent, resume again later."""
 
     exit_code = 130
@@ -176,6 +176,9 @@ async def _rehearse(
     t = manifest.target
     # The sandbox moves the clock up to its saved time; --wait starts it at the reset.
     start = info.paused_until if wait and info.paused_until else None
+    if start is not None:
+        at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(start))
+        progress.note(f"paused: the rehearsal's clock jumps to the reset, {at} (Zoho time)")
     clock = Clock(speed, start=start)
     config = SandboxConfig(
         clock_speed=speed,
