@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
 from typing import Any
 
 from zmigrate.checkpoint import RunStore
-from zmigrate.errors import StoreError
 
 
 def iso(ts: float | None) -> str | None:
@@ -104,9 +102,4 @@ def render(summary: dict[str, Any]) -> str:
 def load(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """The summary of the run in ``run_dir``, read without taking the run's lock."""
     with RunStore.open(run_dir, readonly=True) as store:
-        try:
-            return store.summary()
-        except sqlite3.DatabaseError as e:
-            raise StoreError(
-                f"run store {store.db_path} is damaged ({e}); it cannot be read"
-            ) from None
+        return store.summary()
