@@ -297,9 +297,9 @@ def lock_holder(run_dir: str | os.PathLike[str]) -> int | None:
 
 def _damaged(db: Path, why: object) -> StoreError:
     return StoreError(
-        f"run store {db} is damaged ({why}); it cannot be resumed as it is. "
-        "Start the migration again in a new run directory (records already in Zoho are "
-        "matched by their keys), or restore the run directory from a backup"
+        f"run store {db} is damaged ({why}); it cannot be resumed as it is. Restore the run "
+        "directory from a backup, or start again in a new run directory: upsert steps then "
+        "match the records already in Zoho by their keys, insert steps do not"
     )
 
 
