@@ -296,6 +296,14 @@ def lock_holder(run_dir: str | os.PathLike[str]) -> int | None:
 
 
 def _damaged(db: Path, why: object) -> StoreError:
+    """The error for SQLite failing on ``db``: a full disk or a lock said as such, else damage."""
+    text = str(why).lower()
+    if isinstance(why, sqlite3.OperationalError) and "full" in text:
+        return StoreError(f"the disk holding run store {db} is full; free space, then resume")
+    if isinstance(why, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return StoreError(
+            f"run store {db} stayed locked by another process for 10 s; stop it, then resume"
+        )
     return StoreError(
         f"run store {db} is damaged ({why}); it cannot be resumed as it is. Restore the run "
         "directory from a backup, or start again in a new run directory: upsert steps then "
