@@ -16,6 +16,7 @@ import json
 import os
 import random
 import re
+import select
 import signal
 import stat
 import subprocess
@@ -210,7 +211,9 @@ def external_sandbox(tmp: Path) -> Iterator[dict[str, Any]]:
         text=True,
     )
     try:
-        line = proc.stdout.readline() if proc.stdout else ""
+        assert proc.stdout is not None
+        readable, _, _ = select.select([proc.stdout], [], [], 60)
+        line = proc.stdout.readline() if readable else ""
         assert line, f"sandbox did not start: {(tmp / 'sandbox.log').read_text()}"
         yield json.loads(line)
     finally:
