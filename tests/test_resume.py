@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,6 +89,7 @@ def test_daily_cap_pauses_and_resume_wait_finishes_over_three_days_exactly_once(
     )
     assert first.returncode == 3, first.stdout + first.stderr
     assert "zmigrate resume run" in first.stdout
+    assert re.search(r"until \d{4}-\d\d-\d\d 00:00:\d\d UTC", first.stdout)  # the reset
     day1 = books_day(run_dir)
     status = status_json(run_dir)
     assert status["paused"] and status["paused_until"] > 0
