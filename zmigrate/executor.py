@@ -96,6 +96,8 @@ REHEARSAL_SPEED = 60.0
 """Default clock speed of `zmigrate run --sandbox`: a Zoho minute in a real second."""
 SANDBOX_LATENCY_MS = 150.0
 """Latency of the embedded sandbox (Zoho milliseconds): a rehearsal paces like real Zoho."""
+INTERRUPT_GRACE = 2.0
+"""Real seconds that calls in flight get to answer after Ctrl-C before they are cancelled."""
 AGAIN_ROUNDS = 3
 """Times a record Zoho left unprocessed (not refused) is sent again before it is given up."""
 
@@ -471,11 +473,16 @@ class Engine:
         return self.interrupted or self.stop is not None or product in self.pauses
 
     def interrupt(self) -> None:
-        """Ctrl-C: start nothing new, cancel what is in flight (the store knows what was)."""
+        """Ctrl-C: start nothing new; calls already sent get INTERRUPT_GRACE real seconds to
+        answer (fewer batches to verify on resume), then whatever still waits is cancelled
+        (a throttling wait, a bulk job's polls): the store knows what was in flight."""
         if self.interrupted:
             return
         self.interrupted = True
         self.progress.note("interrupted: stopping; in-flight batches are verified on resume")
+        asyncio.get_running_loop().call_later(INTERRUPT_GRACE, self._cancel_steps)
+
+    def _cancel_steps(self) -> None:
         for task in self._tasks.values():
             task.cancel()
 
