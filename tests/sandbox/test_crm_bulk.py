@@ -10,11 +10,11 @@ import zipfile
 from typing import Any
 
 import aiohttp
+import oas_check as oas
 import pytest
 
 from zmigrate import quotas
 from zmigrate.sandbox import Sandbox
-from zmigrate.sandbox.crm import oas
 
 DIR = oas.default_directory()
 CHECKER = oas.OasChecker(DIR) if DIR else None

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+import oas_check as oas
 import pytest
 
 from zmigrate import quotas
 from zmigrate.sandbox import Sandbox
-from zmigrate.sandbox.crm import oas
 
 DIR = oas.default_directory()
 CHECKER = oas.OasChecker(DIR) if DIR else None

@@ -1,24 +1,28 @@
 """Every CRM answer the sandbox gives, success or error, fits Zoho's own OpenAPI files.
 
 One walk over every implemented operation, with the errors each can answer; the checker
-(`zmigrate.sandbox.crm.oas`) reads Zoho's files as its docstring says, and nothing looser.
+(`tests/sandbox/oas_check.py`) reads Zoho's files as its docstring says, and nothing looser.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import os
 import zipfile
 
 import aiohttp
+import oas_check as oas
 import pytest
 from aiohttp import web
 
 from zmigrate.sandbox import Sandbox
-from zmigrate.sandbox.crm import oas
 
 OAS_DIR = oas.default_directory()
-pytestmark = pytest.mark.skipif(OAS_DIR is None, reason="shared/zoho-crm-oas/v8.0 not found")
+# Outside CI a checkout without shared/ beside it skips; in CI the files must be there.
+pytestmark = pytest.mark.skipif(
+    OAS_DIR is None and not os.environ.get("CI"), reason="shared/zoho-crm-oas/v8.0 not found"
+)
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import aiohttp
+import oas_check as oas
 import pytest
 
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
-from zmigrate.sandbox.crm import oas
 
 DIR = oas.default_directory()
 CHECKER = oas.OasChecker(DIR) if DIR else None

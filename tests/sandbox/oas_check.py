@@ -242,7 +242,7 @@ def default_directory() -> Path | None:
     """``shared/zoho-crm-oas/v8.0`` beside the repository (or ``$ZMIGRATE_CRM_OAS``)."""
     env = os.environ.get("ZMIGRATE_CRM_OAS")
     candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[4] / "shared" / "zoho-crm-oas" / "v8.0")
+    candidates.append(Path(__file__).resolve().parents[3] / "shared" / "zoho-crm-oas" / "v8.0")
     return next((c for c in candidates if (c / "record.json").exists()), None)
 
 
