@@ -21,10 +21,10 @@ import orjson
 
 from zmigrate.clock import Clock
 from zmigrate.errors import AuthError, ConfigError, NetworkError, Throttled
-from zmigrate.quotas import DATA_CENTERS, TOKEN_LIFETIME
+from zmigrate.quotas import DATA_CENTERS, TOKEN_LIFETIME, TOKEN_RENEW_BEFORE
 
 TOKEN_PATH = "/oauth/v2/token"
-RENEW_BEFORE = 300.0
+RENEW_BEFORE = TOKEN_RENEW_BEFORE
 """Renew an access token this many Zoho seconds before it expires."""
 DEFAULT_SCOPE = (
     "ZohoCRM.modules.ALL,ZohoCRM.bulk.ALL,ZohoCRM.coql.READ,ZohoCRM.settings.ALL,"

@@ -32,6 +32,9 @@ BOOKS_PAGE_MAX = 200
 CRM_SUB_CONCURRENCY = 10
 """Shared pool for resource-intensive CRM calls, on every edition."""
 CRM_BULK_DOWNLOADS_PER_MINUTE = 10
+CRM_HEAVY_WRITE_OVER = 10
+"""Writes of more records than this are resource-intensive: they also take from the
+sub-concurrency pool."""
 """Bulk result files downloaded per minute (ZOHO-WIRE.md, Bulk Read)."""
 
 

@@ -25,7 +25,7 @@ from zmigrate.client.models import BulkJob, BulkWriteResult, Page, RecordOutcome
 from zmigrate.clock import Clock
 from zmigrate.errors import RequestRejected, ServerError
 
-HEAVY_WRITE_OVER = 10
+HEAVY_WRITE_OVER = quotas.CRM_HEAVY_WRITE_OVER
 """Writes of more than this many records count against the sub-concurrency pool."""
 POLL_FIRST, POLL_FACTOR, POLL_MAX = 2.0, 1.5, 60.0
 """Bulk job polling: first wait, growth, longest wait (Zoho seconds)."""

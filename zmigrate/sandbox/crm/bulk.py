@@ -23,10 +23,10 @@ from . import wire
 from .query import Node, matches
 from .store import CrmStore
 
-WRITE_ROWS_PER_SECOND = 2_000
+WRITE_ROWS_PER_SECOND = quotas.BULK_WRITE_ROWS_PER_SECOND
 """Zoho processes a few thousand rows a second once a job is picked up."""
-READ_RECORDS_PER_SECOND = 10_000
-QUEUE_SECONDS = 10.0
+READ_RECORDS_PER_SECOND = quotas.BULK_READ_ROWS_PER_SECOND
+QUEUE_SECONDS = quotas.BULK_QUEUE_SECONDS
 """A job waits this long in ADDED (Zoho's queue) before it starts."""
 CHUNK = 500
 RESULT_COLUMNS = ("STATUS", "RECORD_ID", "ERRORS")

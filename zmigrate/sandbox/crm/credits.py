@@ -97,4 +97,4 @@ def is_heavy(operation: str, records: int = 0, sorted_get: bool = False) -> bool
         return True
     if operation == "get" and sorted_get:
         return True
-    return operation in ("insert", "update", "upsert") and records > 10
+    return operation in ("insert", "update", "upsert") and records > quotas.CRM_HEAVY_WRITE_OVER
