@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -92,3 +94,26 @@ def test_fault_mix_follows_the_rate() -> None:
     assert 0.18 < share < 0.22
     assert kinds.count(Fault.INTERNAL_ERROR) > kinds.count(Fault.RESET) > 0
     assert Fault.LOST_RESPONSE not in kinds
+
+
+async def test_a_client_that_hangs_up_mid_body_is_no_sandbox_bug(make_sandbox) -> None:
+    """Ctrl-C in an engine drops connections mid-request: the sandbox shrugs, logs no bug."""
+    sb = await make_sandbox(latency_ms=0)
+    api = urlsplit(sb.urls["api"])
+    org = sb.credentials.organization_id
+    for _ in range(3):
+        reader, writer = await asyncio.open_connection(api.hostname, api.port)
+        writer.write(
+            (
+                f"POST /books/v3/contacts?organization_id={org} HTTP/1.1\r\n"
+                f"Host: {api.netloc}\r\nAuthorization: Zoho-oauthtoken {sb.issue_token()}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+                '{"contact_name": "half'
+            ).encode()
+        )
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+    await asyncio.sleep(0.2)
+    assert sb.stats.bugs == 0
+    assert sb.state()["counts"]["books"]["contacts"] == 0

@@ -420,6 +420,10 @@ class Sandbox:
             return product.fail(Failure.METHOD_NOT_ALLOWED, request.method)
         except web.HTTPNotFound:
             return product.fail(Failure.UNKNOWN_URL, request.path)
+        except ConnectionError:
+            # The client went away mid-request (an engine's Ctrl-C): no one reads this answer,
+            # and it is not a sandbox bug.
+            return web.Response(status=499, reason="Client Closed Request")
         except Exception:
             self.stats.bugs += 1
             log.exception("sandbox bug while serving %s %s", request.method, request.path)
@@ -460,7 +464,7 @@ async def _safety_net(
     """Last line: an unexpected exception is counted as a bug and answered Zoho-style."""
     try:
         return await handler(request)
-    except web.HTTPException:
+    except (web.HTTPException, ConnectionError):
         raise
     except Exception:
         request.app[SANDBOX].stats.bugs += 1
