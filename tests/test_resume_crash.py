@@ -305,6 +305,7 @@ def test_sigkill_at_random_points_then_every_record_exactly_once(tmp_path: Path)
         assert caught["bulk"] and caught["books"], f"no kill caught {caught}"
         state = admin(ready, "state")
         print(f"sandbox faults injected: {state['faults']}")
+        assert not state["bugs"], state["bugs"]
         assert sum(state["faults"].values()) > 0  # lost answers and 5xx, besides the kills
         check_exactly_once(ready, run_dir)
         check_no_secret_written(ready, tmp_path)
