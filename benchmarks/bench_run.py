@@ -13,7 +13,9 @@ Against the sandbox with 150 ms median latency (log-normal jitter) and a fast cl
 (d) The engine's peak memory (max RSS) on a 1,000,000-record Bulk Write step. Target < 300 MB.
 
 (c) and (d) run the engine in a child process (this script, ``--bulk-child``) and the sandbox
-in another (``zmigrate sandbox``), so the child's ``getrusage`` is the engine's alone.
+in another (``zmigrate sandbox``), so the child's CPU time and peak RSS (VmHWM, which unlike
+``ru_maxrss`` is not inherited from this parent) are the engine's alone. ``--trace`` adds
+tracemalloc snapshots near the peak (it slows the engine and inflates its RSS).
 
     python benchmarks/bench_run.py [--only a,b,c,d] [--latency-ms 150]
         [--books-minutes 10] [--books-speed 60] [--run-books 1100]
