@@ -279,7 +279,7 @@ def test_sigkill_at_random_points_then_every_record_exactly_once(tmp_path: Path)
             if RunStore.exists(run_dir):
                 cmd = ["resume", str(run_dir), "--clock-speed", str(SPEED)]
             else:
-                cmd = ["run", str(manifest), "--run-dir", str(run_dir)]
+                cmd = ["run", str(manifest), "--run-dir", str(run_dir), "--clock-speed", str(SPEED)]
             log_path = tmp_path / f"round{round_no}.log"
             with open(log_path, "w") as log:
                 proc = subprocess.Popen([*ZMIGRATE, *cmd], env=env, stdout=log, stderr=log)

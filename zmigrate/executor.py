@@ -1083,6 +1083,7 @@ async def execute_in_sandbox(
     run_dir: str | os.PathLike[str],
     *,
     clock_speed: float,
+    clock_start: float | None = None,
     resume: bool = False,
     progress: Progress | None = None,
     interrupt: asyncio.Event | None = None,
@@ -1091,11 +1092,12 @@ async def execute_in_sandbox(
     """Rehearse against an embedded sandbox on the manifest's plans, sharing one clock.
 
     The sandbox keeps its state in ``RUN_DIR/sandbox`` so a resumed rehearsal continues
-    against the same records, quotas and clock.
+    against the same records, quotas and clock (moved up to its saved time; ``clock_start``
+    sets it later still: `resume --wait` jumps to a quota's reset).
     """
     manifest = load_manifest(manifest_path)
     t = manifest.target
-    clock = Clock(clock_speed)
+    clock = Clock(clock_speed, start=clock_start)
     options: dict[str, Any] = {
         "books_plan": t.books_plan,
         "inventory_plan": t.inventory_plan,

@@ -36,13 +36,10 @@ from zmigrate.errors import ConfigError, StoreError, UsageError, ZmigrateError
 from zmigrate.manifest import load_manifest
 from zmigrate.progress import Progress
 from zmigrate.report import REPORT_FILE, RunReport
-from zmigrate.sandbox import SandboxConfig, start_sandbox
 from zmigrate.sandbox.app import STATE_FILE
 
 SANDBOX_STATE = "sandbox"
 """Where ``zmigrate run --sandbox`` keeps its embedded sandbox's state, inside the run dir."""
-REHEARSAL_SPEED = 60.0
-"""``zmigrate run --sandbox``'s default clock speed."""
 
 
 class Interrupted(ZmigrateError):
@@ -172,34 +169,19 @@ async def _rehearse(
     info: RunInfo, speed: float, wait: bool, interrupt: asyncio.Event | None, progress: Progress
 ) -> RunReport:
     """Resume a ``--sandbox`` run on its embedded sandbox, restored from the run directory."""
-    manifest = load_manifest(info.manifest_path)
-    t = manifest.target
-    # The sandbox moves the clock up to its saved time; --wait starts it at the reset.
     start = info.paused_until if wait and info.paused_until else None
     if start is not None:
         at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(start))
         progress.note(f"paused: the rehearsal's clock jumps to the reset, {at} (Zoho time)")
-    clock = Clock(speed, start=start)
-    config = SandboxConfig(
+    return await executor.execute_in_sandbox(
+        info.manifest_path,
+        info.run_dir,
         clock_speed=speed,
-        books_plan=t.books_plan,
-        inventory_plan=t.inventory_plan,
-        crm_edition=t.crm_edition,
-        crm_users=t.crm_users,
-        data_center=t.data_center,
-        latency_ms=executor.SANDBOX_LATENCY_MS,
-        state_dir=str(info.run_dir / SANDBOX_STATE),
+        clock_start=start,
+        resume=True,
+        progress=progress,
+        interrupt=interrupt,
     )
-    async with start_sandbox(config, clock) as sb:
-        return await executor.execute(
-            info.manifest_path,
-            info.run_dir,
-            executor.sandbox_credentials(sb),
-            clock,
-            resume=True,
-            progress=progress,
-            interrupt=interrupt,
-        )
 
 
 async def _against_zoho(
@@ -267,7 +249,7 @@ async def resume(
         changes = force_replan(info.run_dir, info.manifest_path)
         info = inspect(run_dir)
         note = "re-planned what is left: " + "; ".join(changes) if changes else ""
-    default = REHEARSAL_SPEED if info.rehearsal else 1.0
+    default = executor.REHEARSAL_SPEED if info.rehearsal else 1.0
     speed = clock_speed or info.clock_speed or default
     env = os.environ if env is None else env
     while True:
