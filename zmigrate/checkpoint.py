@@ -2,7 +2,8 @@
 
 One SQLite file, ``RUN_DIR/run.db`` (WAL, ``synchronous=FULL``), beside ``RUN_DIR/lock``.
 ``RUN_DIR`` is 0700, every file in it 0600. Nothing secret is ever written: text that could
-carry one (errors, Zoho messages, the plan) goes through :func:`redact` first.
+carry one (errors, Zoho messages, the plan, dead rows) goes through :func:`zmigrate.scrub.scrub`
+first.
 
 Model
 -----
@@ -38,7 +39,7 @@ keeps calls in the order they were made.
 
 Public API (stable; changes are additive)::
 
-    hash_file(path) -> str;  hash_bytes(data) -> str;  redact(text) -> str
+    hash_file(path) -> str;  hash_bytes(data) -> str
     StepSpec(name, product, module, method, total_rows, batch_size, key_field="",
              planned_requests=0, planned_credits=0)
     Batch(step, batch_no, first_row, last_row, state, attempts, verify, job_id, file_id, error)
@@ -76,7 +77,6 @@ import functools
 import hashlib
 import json
 import os
-import re
 import sqlite3
 import stat
 import threading
@@ -88,6 +88,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from zmigrate.errors import StoreError
+from zmigrate.scrub import scrub
 
 T = TypeVar("T")
 SCHEMA_VERSION = 1
@@ -97,12 +98,6 @@ LOCK_NAME = "lock"
 PENDING, IN_FLIGHT, DONE, FAILED = "pending", "in_flight", "done", "failed"
 RUN_STATES = ("running", "paused", "done", "failed", "interrupted")
 
-SECRET_ENV = ("ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN", "ZOHO_CLIENT_ID", "ZOHO_ACCESS_TOKEN")
-_TOKEN_RE = re.compile(
-    r"(Zoho-oauthtoken\s+\S+|Bearer\s+\S+|\b1000\.[0-9a-f]{16,}\.[0-9a-f]{16,}\b|"
-    r"(?:access_token|refresh_token|client_secret)=[^&\s\"']+)",
-    re.IGNORECASE,
-)
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -152,16 +147,6 @@ def hash_file(path: str | os.PathLike[str]) -> str:
     except OSError as e:
         raise StoreError(f"cannot read {path} to check it: {e.strerror}") from None
     return "sha256:" + h.hexdigest()
-
-
-def redact(text: str) -> str:
-    """``text`` with tokens, secrets and the values of the ZOHO_* secret variables masked."""
-    out = _TOKEN_RE.sub(lambda m: m.group(0).split("=")[0].split()[0] + " ***", text)
-    for name in SECRET_ENV:
-        value = os.environ.get(name, "")
-        if len(value) >= 6:
-            out = out.replace(value, "***")
-    return out
 
 
 @dataclass(frozen=True)
@@ -552,7 +537,7 @@ class RunStore:
         verify: set[str],
     ) -> None:
         plan_text = json.dumps(plan, sort_keys=True, default=str)
-        if redact(plan_text) != plan_text:
+        if scrub(plan_text) != plan_text:
             raise StoreError("the plan holds a token or secret; it is never written to the store")
         self._put_meta({"manifest_hash": manifest_hash, "source_hashes": _abs_keys(source_hashes)})
         self._conn.execute("INSERT OR REPLACE INTO meta VALUES ('plan', ?)", (plan_text,))
@@ -718,9 +703,9 @@ class RunStore:
                     d.batch_no,
                     d.row_no,
                     d.source_key,
-                    redact(json.dumps(d.row, default=str)),
+                    scrub(json.dumps(d.row, default=str)),
                     None if d.code is None else str(d.code),
-                    redact(d.message),
+                    scrub(d.message),
                     now,
                 )
                 for d in dead
@@ -745,8 +730,8 @@ class RunStore:
         """The batch gave up (its rows should be in ``dead``); resume does not retry it."""
         with self._txn() as conn:
             self._write_rows(conn, step, (), dead)
-            self._set_state(conn, step, batch_no, "state = 'failed', error = ?", redact(error))
-            self._put_meta({"last_error": redact(f"step '{step}' batch {batch_no}: {error}")})
+            self._set_state(conn, step, batch_no, "state = 'failed', error = ?", scrub(error))
+            self._put_meta({"last_error": scrub(f"step '{step}' batch {batch_no}: {error}")})
 
     # ---- cross-reference --------------------------------------------------------------------
 
@@ -825,8 +810,8 @@ class RunStore:
                 {
                     "status": "paused",
                     "paused_until": until,
-                    "pause_reason": redact(reason),
-                    "last_error": redact(reason),
+                    "pause_reason": scrub(reason),
+                    "last_error": scrub(reason),
                 }
             )
 
@@ -842,7 +827,7 @@ class RunStore:
 
     def record_error(self, text: str) -> None:
         with self._txn():
-            self._put_meta({"last_error": redact(text)})
+            self._put_meta({"last_error": scrub(text)})
 
     @_guarded
     def summary(self) -> dict[str, Any]:

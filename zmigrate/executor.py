@@ -80,6 +80,7 @@ from zmigrate.report import (
     write_report,
 )
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
+from zmigrate.scrub import register
 from zmigrate.sources import (
     SourceRecord,
     file_source,
@@ -888,6 +889,7 @@ async def execute(
     record is sent when the manifest, run directory or credentials are wrong.
     """
     real0, zoho0 = time.monotonic(), clock.now()
+    register(credentials.client_secret, credentials.refresh_token)
     manifest = load_manifest(manifest_path)
     org = manifest.target.books_organization_id or manifest.target.inventory_organization_id
     if credentials.organization_id is None and org:
