@@ -401,7 +401,7 @@ def test_a_create_killed_half_way_leaves_no_run_and_can_start_again(tmp_path: Pa
 def test_a_full_disk_is_not_called_damage(tmp_path: Path) -> None:
     with new_store(tmp_path / "run") as store:
         store._conn.execute("PRAGMA max_page_count = 1")  # the file may not grow: "disk full"
-        with pytest.raises(StoreError, match="is full; free space, then resume"):
+        with pytest.raises(StoreError, match="is full .*free space, then `zmigrate resume"):
             store.mark_done("accounts", 0, xref=[(f"k{i}", "z" * 200, i) for i in range(999)])
         store._conn.execute("PRAGMA max_page_count = 1073741823")
         store.mark_done("accounts", 0, xref=[("k", "z", 0)])  # nothing half-written

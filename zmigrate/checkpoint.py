@@ -72,11 +72,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import functools
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import stat
 import threading
@@ -218,6 +220,19 @@ def _touch_private(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
+def _undo_create(path: Path, made: bool, lock: _Lock | None) -> None:
+    """A run that could not be created leaves nothing behind: the half-made store, the lock
+    file, and the run directory itself when this process made it and it is empty."""
+    for name in (DB_NAME + ".new", DB_NAME + ".new-journal", LOCK_NAME):
+        with contextlib.suppress(OSError):
+            (path / name).unlink()
+    if lock is not None:
+        lock.release()
+    if made:
+        with contextlib.suppress(OSError):
+            path.rmdir()
+
+
 class _Lock:
     """An exclusive ``flock`` on ``RUN_DIR/lock``; the OS releases it when the process dies."""
 
@@ -233,8 +248,12 @@ class _Lock:
                 f"run directory {path.parent} is in use by another zmigrate process "
                 f"(pid {holder}); wait for it to finish or stop it, then resume"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        except OSError:
+            os.close(fd)
+            raise
         self.fd = fd
 
     def release(self) -> None:
@@ -280,11 +299,39 @@ def lock_holder(run_dir: str | os.PathLike[str]) -> int | None:
     return pid
 
 
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+LOW_SPACE = 1 << 20
+"""Below this many free bytes, SQLite's "disk I/O error" is taken for a full disk."""
+
+
+def is_disk_full(why: BaseException, where: Path) -> bool:
+    """Whether ``why`` means the disk (or quota, or file-size limit) under ``where`` is full."""
+    if isinstance(why, OSError):
+        return why.errno in FULL_ERRNOS
+    if isinstance(why, sqlite3.OperationalError):
+        name = getattr(why, "sqlite_errorname", "")
+        if name == "SQLITE_FULL" or "full" in str(why).lower():
+            return True
+        if name.startswith("SQLITE_IOERR"):
+            with contextlib.suppress(OSError):
+                return shutil.disk_usage(where).free < LOW_SPACE
+    return False
+
+
+def disk_full(where: Path, *, resumable: bool) -> StoreError:
+    """One line for a full disk under run directory ``where``: what, where, what to do."""
+    then = f"`zmigrate resume {where}`" if resumable else "run the same command again"
+    return StoreError(
+        f"the disk holding run directory {where} is full (or over a quota or file-size "
+        f"limit); nothing was lost: free space, then {then}"
+    )
+
+
 def _damaged(db: Path, why: object) -> StoreError:
     """The error for SQLite failing on ``db``: a full disk or a lock said as such, else damage."""
     text = str(why).lower()
-    if isinstance(why, sqlite3.OperationalError) and "full" in text:
-        return StoreError(f"the disk holding run store {db} is full; free space, then resume")
+    if isinstance(why, BaseException) and is_disk_full(why, db.parent):
+        return disk_full(db.parent, resumable=True)
     if isinstance(why, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
         return StoreError(
             f"run store {db} stayed locked by another process for 10 s; stop it, then resume"
@@ -343,8 +390,15 @@ class RunStore:
         creating it leaves no half-made run behind, and `zmigrate run` can simply start again.
         """
         path = Path(run_dir)
-        _secure_dir(path)
-        lock = _Lock(path / LOCK_NAME)
+        made = not path.exists()
+        try:
+            _secure_dir(path)
+            lock = _Lock(path / LOCK_NAME)
+        except OSError as e:
+            _undo_create(path, made, None)
+            if is_disk_full(e, path):
+                raise disk_full(path, resumable=False) from None
+            raise StoreError(f"cannot create run directory {path}: {e.strerror}") from None
         db = path / DB_NAME
         if db.exists():
             lock.release()
@@ -384,8 +438,13 @@ class RunStore:
             finally:
                 os.close(dir_fd)
             store = cls(path, cls._connect(db), lock)
-        except BaseException:
-            lock.release()
+        except BaseException as e:
+            if db.exists():
+                lock.release()
+                raise
+            _undo_create(path, made, lock)
+            if isinstance(e, (OSError, sqlite3.DatabaseError)) and is_disk_full(e, path):
+                raise disk_full(path, resumable=False) from None
             raise
         return store
 

@@ -30,6 +30,22 @@ def fail(command: str, error: ZmigrateError) -> NoReturn:
     raise SystemExit(error.exit_code)
 
 
+def os_failure(error: OSError, run_dir: str) -> ZmigrateError:
+    """A file the run writes (store, report, dead letters, exports) could not be written."""
+    from pathlib import Path
+
+    from zmigrate.checkpoint import RunStore, disk_full, is_disk_full
+    from zmigrate.errors import StoreError
+
+    where = Path(run_dir)
+    if is_disk_full(error, where):
+        return disk_full(where, resumable=RunStore.exists(where))
+    return StoreError(
+        f"cannot write {error.filename or where}: {error.strerror}; check that path and its "
+        "permissions, then run the same command again"
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="zmigrate")
 def main() -> None:
@@ -102,6 +118,8 @@ def resume_command(run_dir: str, wait: bool, force: bool, clock_speed: float | N
         )
     except ZmigrateError as e:
         fail("resume", e)
+    except OSError as e:
+        fail("resume", os_failure(e, run_dir))
     say(report.render())
     raise SystemExit(report.exit_code)
 
@@ -254,6 +272,7 @@ def run_command(
     from zmigrate.errors import UsageError
     from zmigrate.manifest import load_manifest
 
+    target = run_dir or str(executor.default_run_dir(manifest, time.time()))
     try:
         if fault_rate is not None and not use_sandbox:
             raise UsageError(
@@ -263,7 +282,6 @@ def run_command(
         if dry_run:
             say(plan_view.render(planner.plan(load_manifest(manifest))))
             return
-        target = run_dir or str(executor.default_run_dir(manifest, time.time()))
         if use_sandbox:
             report = executor.run_interruptible(
                 lambda interrupt: executor.execute_in_sandbox(
@@ -283,5 +301,7 @@ def run_command(
             )
     except ZmigrateError as e:
         fail("run", e)
+    except OSError as e:
+        fail("run", os_failure(e, target))
     say(report.render())
     raise SystemExit(report.exit_code)
