@@ -67,3 +67,14 @@ def test_nested_data_and_errors_and_logs_are_scrubbed() -> None:
     assert TOKEN not in str(error) and "m.toml:3" in str(error)
     record = logging.LogRecord("x", logging.ERROR, "f", 1, "got %s", (TOKEN,), None)
     assert scrub.ScrubbingFormatter("%(message)s").format(record) == "got ***"
+
+
+def test_a_bugs_traceback_is_scrubbed_too(capsys) -> None:
+    from zmigrate.cli import _scrubbed_traceback
+
+    try:
+        raise KeyError(f"Zoho-oauthtoken {TOKEN}")
+    except KeyError as e:
+        _scrubbed_traceback(KeyError, e, e.__traceback__)
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "Zoho-oauthtoken ***" in err and TOKEN not in err

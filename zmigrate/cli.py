@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import NoReturn
+import sys
+import traceback
+from typing import Any, NoReturn
 
 import click
 
@@ -46,11 +48,17 @@ def os_failure(error: OSError, run_dir: str) -> ZmigrateError:
     )
 
 
+def _scrubbed_traceback(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+    """A bug's traceback still goes through the scrubber (its messages may quote Zoho)."""
+    sys.stderr.write(scrub("".join(traceback.format_exception(kind, value, tb))))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="zmigrate")
 def main() -> None:
     """Move data into and out of Zoho CRM, Books and Inventory, exactly once."""
     register_env(os.environ)
+    sys.excepthook = _scrubbed_traceback
     handler = logging.StreamHandler()
     handler.setFormatter(ScrubbingFormatter("zmigrate: %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
