@@ -1,7 +1,10 @@
 """Generate the sample data the example manifests read (deterministic: same seed, same files).
 
-    python plans/generate.py            # writes plans/data/*.csv|jsonl (the committed sizes)
-    python plans/generate.py --scale 10 # ten times as many rows, e.g. to try `zmigrate plan`
+    python plans/generate.py                        # plans/data/*.csv|jsonl, as committed
+    python plans/generate.py --scale 10 --out DIR   # ten times as many rows, elsewhere
+
+Other sizes or seeds never replace the committed ``plans/data`` silently: they need ``--out``
+(or ``--force`` to overwrite the committed files on purpose).
 
 The data is made up: companies, people, deals, items, customers and invoice lines that refer
 to each other through ``*_ref`` columns, which the manifests turn into Zoho lookups.
@@ -170,12 +173,22 @@ def generate(out: Path, scale: int = 1, seed: int = 7) -> dict[str, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE / "data")
+    parser.add_argument("--out", type=Path, help="folder to write [default: plans/data]")
     parser.add_argument("--scale", type=int, default=1)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--force", action="store_true", help="overwrite plans/data anyway")
     args = parser.parse_args()
-    for name, rows in generate(args.out, args.scale, args.seed).items():
-        print(f"{args.out / name}: {rows} rows")
+    committed = (args.scale, args.seed) == (1, 7)
+    if args.out is None and not committed and not args.force:
+        parser.exit(
+            2,
+            f"generate.py: --scale {args.scale} --seed {args.seed} would overwrite the committed "
+            f"sample data in {HERE / 'data'}; write it elsewhere with --out DIR, or pass "
+            "--force to overwrite it\n",
+        )
+    out = args.out or HERE / "data"
+    for name, rows in generate(out, args.scale, args.seed).items():
+        print(f"{out / name}: {rows} rows")
 
 
 if __name__ == "__main__":

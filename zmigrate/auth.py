@@ -22,6 +22,7 @@ import orjson
 from zmigrate.clock import Clock
 from zmigrate.errors import AuthError, ConfigError, NetworkError, Throttled
 from zmigrate.quotas import DATA_CENTERS, TOKEN_LIFETIME, TOKEN_RENEW_BEFORE
+from zmigrate.scrub import register
 
 TOKEN_PATH = "/oauth/v2/token"
 RENEW_BEFORE = TOKEN_RENEW_BEFORE
@@ -130,6 +131,7 @@ def parse_token(body: object, sent_at: float) -> Token:
         raise AuthError("the accounts server answered without a JSON object", body=None)
     if "access_token" in body:
         lifetime = float(body.get("expires_in") or TOKEN_LIFETIME)
+        register(str(body["access_token"]))  # masked wherever an error body echoes it
         return Token(str(body["access_token"]), sent_at + lifetime, body.get("api_domain"))
     error = str(body.get("error", "unknown"))
     if error == "Access Denied":  # too many token requests in a row

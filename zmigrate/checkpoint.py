@@ -2,7 +2,8 @@
 
 One SQLite file, ``RUN_DIR/run.db`` (WAL, ``synchronous=FULL``), beside ``RUN_DIR/lock``.
 ``RUN_DIR`` is 0700, every file in it 0600. Nothing secret is ever written: text that could
-carry one (errors, Zoho messages, the plan) goes through :func:`redact` first.
+carry one (errors, Zoho messages, the plan, dead rows) goes through :func:`zmigrate.scrub.scrub`
+first.
 
 Model
 -----
@@ -38,7 +39,7 @@ keeps calls in the order they were made.
 
 Public API (stable; changes are additive)::
 
-    hash_file(path) -> str;  hash_bytes(data) -> str;  redact(text) -> str
+    hash_file(path) -> str;  hash_bytes(data) -> str
     StepSpec(name, product, module, method, total_rows, batch_size, key_field="",
              planned_requests=0, planned_credits=0)
     Batch(step, batch_no, first_row, last_row, state, attempts, verify, job_id, file_id, error)
@@ -71,12 +72,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import functools
 import hashlib
 import json
 import os
-import re
+import shutil
 import sqlite3
 import stat
 import threading
@@ -88,6 +90,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from zmigrate.errors import StoreError
+from zmigrate.scrub import scrub
 
 T = TypeVar("T")
 SCHEMA_VERSION = 1
@@ -97,12 +100,6 @@ LOCK_NAME = "lock"
 PENDING, IN_FLIGHT, DONE, FAILED = "pending", "in_flight", "done", "failed"
 RUN_STATES = ("running", "paused", "done", "failed", "interrupted")
 
-SECRET_ENV = ("ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN", "ZOHO_CLIENT_ID", "ZOHO_ACCESS_TOKEN")
-_TOKEN_RE = re.compile(
-    r"(Zoho-oauthtoken\s+\S+|Bearer\s+\S+|\b1000\.[0-9a-f]{16,}\.[0-9a-f]{16,}\b|"
-    r"(?:access_token|refresh_token|client_secret)=[^&\s\"']+)",
-    re.IGNORECASE,
-)
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -152,16 +149,6 @@ def hash_file(path: str | os.PathLike[str]) -> str:
     except OSError as e:
         raise StoreError(f"cannot read {path} to check it: {e.strerror}") from None
     return "sha256:" + h.hexdigest()
-
-
-def redact(text: str) -> str:
-    """``text`` with tokens, secrets and the values of the ZOHO_* secret variables masked."""
-    out = _TOKEN_RE.sub(lambda m: m.group(0).split("=")[0].split()[0] + " ***", text)
-    for name in SECRET_ENV:
-        value = os.environ.get(name, "")
-        if len(value) >= 6:
-            out = out.replace(value, "***")
-    return out
 
 
 @dataclass(frozen=True)
@@ -233,6 +220,19 @@ def _touch_private(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
+def _undo_create(path: Path, made: bool, lock: _Lock | None) -> None:
+    """A run that could not be created leaves nothing behind: the half-made store, the lock
+    file, and the run directory itself when this process made it and it is empty."""
+    for name in (DB_NAME + ".new", DB_NAME + ".new-journal", LOCK_NAME):
+        with contextlib.suppress(OSError):
+            (path / name).unlink()
+    if lock is not None:
+        lock.release()
+    if made:
+        with contextlib.suppress(OSError):
+            path.rmdir()
+
+
 class _Lock:
     """An exclusive ``flock`` on ``RUN_DIR/lock``; the OS releases it when the process dies."""
 
@@ -248,8 +248,12 @@ class _Lock:
                 f"run directory {path.parent} is in use by another zmigrate process "
                 f"(pid {holder}); wait for it to finish or stop it, then resume"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        except OSError:
+            os.close(fd)
+            raise
         self.fd = fd
 
     def release(self) -> None:
@@ -295,11 +299,39 @@ def lock_holder(run_dir: str | os.PathLike[str]) -> int | None:
     return pid
 
 
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+LOW_SPACE = 1 << 20
+"""Below this many free bytes, SQLite's "disk I/O error" is taken for a full disk."""
+
+
+def is_disk_full(why: BaseException, where: Path) -> bool:
+    """Whether ``why`` means the disk (or quota, or file-size limit) under ``where`` is full."""
+    if isinstance(why, OSError):
+        return why.errno in FULL_ERRNOS
+    if isinstance(why, sqlite3.OperationalError):
+        name = getattr(why, "sqlite_errorname", "")
+        if name == "SQLITE_FULL" or "full" in str(why).lower():
+            return True
+        if name.startswith("SQLITE_IOERR"):
+            with contextlib.suppress(OSError):
+                return shutil.disk_usage(where).free < LOW_SPACE
+    return False
+
+
+def disk_full(where: Path, *, resumable: bool) -> StoreError:
+    """One line for a full disk under run directory ``where``: what, where, what to do."""
+    then = f"`zmigrate resume {where}`" if resumable else "run the same command again"
+    return StoreError(
+        f"the disk holding run directory {where} is full (or over a quota or file-size "
+        f"limit); nothing was lost: free space, then {then}"
+    )
+
+
 def _damaged(db: Path, why: object) -> StoreError:
     """The error for SQLite failing on ``db``: a full disk or a lock said as such, else damage."""
     text = str(why).lower()
-    if isinstance(why, sqlite3.OperationalError) and "full" in text:
-        return StoreError(f"the disk holding run store {db} is full; free space, then resume")
+    if isinstance(why, BaseException) and is_disk_full(why, db.parent):
+        return disk_full(db.parent, resumable=True)
     if isinstance(why, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
         return StoreError(
             f"run store {db} stayed locked by another process for 10 s; stop it, then resume"
@@ -358,8 +390,15 @@ class RunStore:
         creating it leaves no half-made run behind, and `zmigrate run` can simply start again.
         """
         path = Path(run_dir)
-        _secure_dir(path)
-        lock = _Lock(path / LOCK_NAME)
+        made = not path.exists()
+        try:
+            _secure_dir(path)
+            lock = _Lock(path / LOCK_NAME)
+        except OSError as e:
+            _undo_create(path, made, None)
+            if is_disk_full(e, path):
+                raise disk_full(path, resumable=False) from None
+            raise StoreError(f"cannot create run directory {path}: {e.strerror}") from None
         db = path / DB_NAME
         if db.exists():
             lock.release()
@@ -399,8 +438,13 @@ class RunStore:
             finally:
                 os.close(dir_fd)
             store = cls(path, cls._connect(db), lock)
-        except BaseException:
-            lock.release()
+        except BaseException as e:
+            if db.exists():
+                lock.release()
+                raise
+            _undo_create(path, made, lock)
+            if isinstance(e, (OSError, sqlite3.DatabaseError)) and is_disk_full(e, path):
+                raise disk_full(path, resumable=False) from None
             raise
         return store
 
@@ -552,7 +596,7 @@ class RunStore:
         verify: set[str],
     ) -> None:
         plan_text = json.dumps(plan, sort_keys=True, default=str)
-        if redact(plan_text) != plan_text:
+        if scrub(plan_text) != plan_text:
             raise StoreError("the plan holds a token or secret; it is never written to the store")
         self._put_meta({"manifest_hash": manifest_hash, "source_hashes": _abs_keys(source_hashes)})
         self._conn.execute("INSERT OR REPLACE INTO meta VALUES ('plan', ?)", (plan_text,))
@@ -718,9 +762,9 @@ class RunStore:
                     d.batch_no,
                     d.row_no,
                     d.source_key,
-                    redact(json.dumps(d.row, default=str)),
+                    scrub(json.dumps(d.row, default=str)),
                     None if d.code is None else str(d.code),
-                    redact(d.message),
+                    scrub(d.message),
                     now,
                 )
                 for d in dead
@@ -745,8 +789,8 @@ class RunStore:
         """The batch gave up (its rows should be in ``dead``); resume does not retry it."""
         with self._txn() as conn:
             self._write_rows(conn, step, (), dead)
-            self._set_state(conn, step, batch_no, "state = 'failed', error = ?", redact(error))
-            self._put_meta({"last_error": redact(f"step '{step}' batch {batch_no}: {error}")})
+            self._set_state(conn, step, batch_no, "state = 'failed', error = ?", scrub(error))
+            self._put_meta({"last_error": scrub(f"step '{step}' batch {batch_no}: {error}")})
 
     # ---- cross-reference --------------------------------------------------------------------
 
@@ -825,8 +869,8 @@ class RunStore:
                 {
                     "status": "paused",
                     "paused_until": until,
-                    "pause_reason": redact(reason),
-                    "last_error": redact(reason),
+                    "pause_reason": scrub(reason),
+                    "last_error": scrub(reason),
                 }
             )
 
@@ -842,7 +886,7 @@ class RunStore:
 
     def record_error(self, text: str) -> None:
         with self._txn():
-            self._put_meta({"last_error": redact(text)})
+            self._put_meta({"last_error": scrub(text)})
 
     @_guarded
     def summary(self) -> dict[str, Any]:

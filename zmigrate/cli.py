@@ -2,19 +2,66 @@
 
 Exit codes: 0 done; 1 finished with failed records; 2 bad manifest or usage; 3 paused on a
 quota that resets later; 130 interrupted.
+
+Everything printed here goes through :mod:`zmigrate.scrub` (:func:`say`), as do log lines.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+import traceback
+from typing import Any, NoReturn
+
 import click
 
 from zmigrate import __version__
+from zmigrate.errors import ZmigrateError
+from zmigrate.scrub import ScrubbingFormatter, register_env, scrub
+
+
+def say(text: str, *, err: bool = False) -> None:
+    """Print one text, scrubbed of credentials."""
+    click.echo(scrub(text), err=err)
+
+
+def fail(command: str, error: ZmigrateError) -> NoReturn:
+    """One line on stderr naming the command and what to do; the error's exit code."""
+    say(f"zmigrate {command}: {error}", err=True)
+    raise SystemExit(error.exit_code)
+
+
+def os_failure(error: OSError, run_dir: str) -> ZmigrateError:
+    """A file the run writes (store, report, dead letters, exports) could not be written."""
+    from pathlib import Path
+
+    from zmigrate.checkpoint import RunStore, disk_full, is_disk_full
+    from zmigrate.errors import StoreError
+
+    where = Path(run_dir)
+    if is_disk_full(error, where):
+        return disk_full(where, resumable=RunStore.exists(where))
+    return StoreError(
+        f"cannot write {error.filename or where}: {error.strerror}; check that path and its "
+        "permissions, then run the same command again"
+    )
+
+
+def _scrubbed_traceback(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+    """A bug's traceback still goes through the scrubber (its messages may quote Zoho)."""
+    sys.stderr.write(scrub("".join(traceback.format_exception(kind, value, tb))))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="zmigrate")
 def main() -> None:
     """Move data into and out of Zoho CRM, Books and Inventory, exactly once."""
+    register_env(os.environ)
+    sys.excepthook = _scrubbed_traceback
+    handler = logging.StreamHandler()
+    handler.setFormatter(ScrubbingFormatter("zmigrate: %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
 
 
 # ---- resume and status (the run store, issue 6) -----------------------------------------
@@ -36,12 +83,11 @@ def status_command(run_dir: str, as_json: bool) -> None:
     try:
         summary = status.load(run_dir)
     except StoreError as e:
-        click.echo(f"zmigrate status: {e}", err=True)
-        raise SystemExit(e.exit_code) from None
+        fail("status", e)
     if as_json:
-        click.echo(orjson.dumps(status.as_json(summary), option=orjson.OPT_INDENT_2).decode())
+        say(orjson.dumps(status.as_json(summary), option=orjson.OPT_INDENT_2).decode())
     else:
-        click.echo(status.render(summary))
+        say(status.render(summary))
 
 
 @main.command("resume")
@@ -71,7 +117,6 @@ def resume_command(run_dir: str, wait: bool, force: bool, clock_speed: float | N
     """
     from zmigrate import executor
     from zmigrate import resume as resuming
-    from zmigrate.errors import ZmigrateError
 
     try:
         report = executor.run_interruptible(
@@ -80,9 +125,10 @@ def resume_command(run_dir: str, wait: bool, force: bool, clock_speed: float | N
             )
         )
     except ZmigrateError as e:
-        click.echo(f"zmigrate resume: {e}", err=True)
-        raise SystemExit(e.exit_code) from None
-    click.echo(report.render())
+        fail("resume", e)
+    except OSError as e:
+        fail("resume", os_failure(e, run_dir))
+    say(report.render())
     raise SystemExit(report.exit_code)
 
 
@@ -159,10 +205,9 @@ def sandbox_command(**options: object) -> None:
         config = SandboxConfig(**options)  # type: ignore[arg-type]
         asyncio.run(serve(config))
     except UsageError as e:
-        click.echo(f"zmigrate sandbox: {e}", err=True)
-        raise SystemExit(e.exit_code) from None
+        fail("sandbox", e)
     except OSError as e:
-        click.echo(f"zmigrate sandbox: cannot listen ({e}); try another --port", err=True)
+        say(f"zmigrate sandbox: cannot listen ({e}); try another --port", err=True)
         raise SystemExit(2) from None
 
 
@@ -181,9 +226,8 @@ def plan_command(manifest: str, as_json: bool) -> None:
     try:
         bill = planner.plan(load_manifest(manifest))
     except UsageError as e:
-        click.echo(f"zmigrate plan: {e}", err=True)
-        raise SystemExit(e.exit_code) from None
-    click.echo(bill.to_json() if as_json else plan_view.render(bill))
+        fail("plan", e)
+    say(bill.to_json() if as_json else plan_view.render(bill))
 
 
 # ---- run (the executor, issue 5) -----------------------------------------------------------
@@ -211,9 +255,9 @@ def plan_command(manifest: str, as_json: bool) -> None:
 @click.option(
     "--fault-rate",
     type=float,
-    default=0.0,
-    show_default=True,
-    help="With --sandbox: share of calls meeting a fault (500, reset, slow answer).",
+    default=None,
+    help="With --sandbox (refused without): share of calls meeting a fault (500, reset, "
+    "slow answer) [default: 0].",
 )
 def run_command(
     manifest: str,
@@ -221,7 +265,7 @@ def run_command(
     use_sandbox: bool,
     dry_run: bool,
     clock_speed: float | None,
-    fault_rate: float,
+    fault_rate: float | None,
 ) -> None:
     """Migrate as MANIFEST says, exactly once, as fast as Zoho's quotas allow.
 
@@ -229,26 +273,30 @@ def run_command(
     stopped on an error; 2 bad manifest, credentials or usage; 3 paused on a quota that
     resets later; 130 interrupted. 3 and 130 resume with `zmigrate resume RUN_DIR`.
     """
-    import os
     import time
 
     from zmigrate import executor, plan_view, planner
     from zmigrate.clock import Clock
-    from zmigrate.errors import ZmigrateError
+    from zmigrate.errors import UsageError
     from zmigrate.manifest import load_manifest
 
+    target = run_dir or str(executor.default_run_dir(manifest, time.time()))
     try:
+        if fault_rate is not None and not use_sandbox:
+            raise UsageError(
+                "--fault-rate only applies to a rehearsal (it makes the embedded sandbox fail "
+                "on purpose); add --sandbox, or drop --fault-rate to run against Zoho"
+            )
         if dry_run:
-            click.echo(plan_view.render(planner.plan(load_manifest(manifest))))
+            say(plan_view.render(planner.plan(load_manifest(manifest))))
             return
-        target = run_dir or str(executor.default_run_dir(manifest, time.time()))
         if use_sandbox:
             report = executor.run_interruptible(
                 lambda interrupt: executor.execute_in_sandbox(
                     manifest,
                     target,
                     clock_speed=clock_speed or executor.REHEARSAL_SPEED,
-                    fault_rate=fault_rate,
+                    fault_rate=fault_rate or 0.0,
                     interrupt=interrupt,
                 )
             )
@@ -260,7 +308,8 @@ def run_command(
                 )
             )
     except ZmigrateError as e:
-        click.echo(f"zmigrate run: {e}", err=True)
-        raise SystemExit(e.exit_code) from None
-    click.echo(report.render())
+        fail("run", e)
+    except OSError as e:
+        fail("run", os_failure(e, target))
+    say(report.render())
     raise SystemExit(report.exit_code)

@@ -20,11 +20,17 @@ Retries are decided by class, never by matching message text::
 
 from __future__ import annotations
 
+from zmigrate.scrub import scrub
+
 
 class ZmigrateError(Exception):
-    """Root of every error zmigrate raises on purpose."""
+    """Root of every error zmigrate raises on purpose; its text never holds a credential
+    (a Zoho answer may echo one), so ``str()`` goes through the scrubber."""
 
     exit_code = 1
+
+    def __str__(self) -> str:
+        return scrub(super().__str__())
 
 
 class UsageError(ZmigrateError):
@@ -58,7 +64,7 @@ class ManifestError(UsageError):
             parts.append(f"field '{self.field}'")
         head = ", ".join(parts)
         text = f"{head}: {self.args[0]}" if head else str(self.args[0])
-        return f"{text} ({self.hint})" if self.hint else text
+        return scrub(f"{text} ({self.hint})" if self.hint else text)
 
 
 class ConfigError(ZmigrateError):

@@ -51,7 +51,7 @@ from zmigrate.client.finance import FinanceClient, resource_keys
 from zmigrate.client.http import Attempt
 from zmigrate.client.models import RecordOutcome
 from zmigrate.clock import Clock
-from zmigrate.errors import RequestRejected, StoreError, ZmigrateError, ZohoError
+from zmigrate.errors import ConfigError, RequestRejected, StoreError, ZmigrateError, ZohoError
 from zmigrate.manifest import Manifest, SourceSpec, Step, load_manifest
 from zmigrate.mapping import MappingError, map_record
 from zmigrate.outcomes import (
@@ -80,6 +80,7 @@ from zmigrate.report import (
     write_report,
 )
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
+from zmigrate.scrub import register
 from zmigrate.sources import (
     SourceRecord,
     file_source,
@@ -524,12 +525,13 @@ class Engine:
             if not running:
                 break
             await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for name, task in self._tasks.items():
-                if task.done() and not task.cancelled() and task.result():
-                    self.completed.add(name)
-        for task in self._tasks.values():
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            done = [t for t in self._tasks.values() if t.done() and not t.cancelled()]
+            failed = [error for t in done if (error := t.exception()) is not None]
+            if failed:  # stop the other steps and retrieve their errors too (else asyncio
+                self._cancel_steps()  # prints each: "Task exception was never retrieved")
+                await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+                raise failed[0]
+            self.completed |= {name for name, t in self._tasks.items() if t in done and t.result()}
 
     async def _run_step(self, name: str, already: int) -> bool:
         """All pending batches of one step; True when none is left."""
@@ -558,6 +560,7 @@ class Engine:
         finally:
             for t in tasks:
                 t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)  # retrieve every exception
         left = await self.store.pending_batches(name)
         self.progress.finish_step(name, self.landed[name], self.failed[name])
         return not left
@@ -888,10 +891,12 @@ async def execute(
     record is sent when the manifest, run directory or credentials are wrong.
     """
     real0, zoho0 = time.monotonic(), clock.now()
+    register(credentials.client_secret, credentials.refresh_token)
     manifest = load_manifest(manifest_path)
     org = manifest.target.books_organization_id or manifest.target.inventory_organization_id
     if credentials.organization_id is None and org:
         credentials = dataclasses.replace(credentials, organization_id=org)
+    check_organization(manifest, credentials)
     run_path = Path(run_dir)
     if not resume and RunStore.exists(run_path):
         raise StoreError(
@@ -930,6 +935,20 @@ async def execute(
         finally:
             progress.close()
             await astore.aclose()
+
+
+def check_organization(manifest: Manifest, credentials: Credentials) -> None:
+    """Books and Inventory need an organization id on every call: refuse before the first one
+    (a CRM step would otherwise have been sent before the first Books call found it missing)."""
+    products = {s.target.product for s in manifest.steps}
+    products |= {s.source.product or "" for s in manifest.steps if s.source.kind == "zoho"}
+    needs = sorted(p for p in products if p in ("books", "inventory"))
+    if needs and not credentials.organization_id:
+        raise ConfigError(
+            f"{manifest.path.name}: step(s) write to or read from {' and '.join(needs)}, which "
+            "need an organization id; set organization_id under [target] in the manifest or "
+            "ZOHO_ORGANIZATION_ID (GET /books/v3/organizations lists yours)"
+        )
 
 
 async def _watch(interrupt: asyncio.Event, engine: Engine) -> None:

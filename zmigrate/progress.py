@@ -1,7 +1,8 @@
 """Progress while a run goes: a tqdm bar per step and a quota line on a terminal, plain
 lines (at most one per step every few seconds) when the output is a log or a pipe.
 
-Rates and ETAs are in real time: what the person waiting experiences.
+Rates and ETAs are in real time: what the person waiting experiences. Every line goes through
+the scrubber: a note may quote a Zoho error that echoed a token.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from tqdm import tqdm
+
+from zmigrate.scrub import scrub
 
 
 @dataclass
@@ -131,7 +134,7 @@ class Progress:
     def note(self, text: str) -> None:
         """A one-off message (pause, retry storm, reconcile) that must not break the bars."""
         if self.tty:
-            tqdm.write(text, file=self.stream)
+            tqdm.write(scrub(text), file=self.stream)
         else:
             self._write(text)
 
@@ -149,7 +152,7 @@ class Progress:
             self._last_quota = ""
 
     def _write(self, text: str) -> None:
-        self.stream.write(text + "\n")
+        self.stream.write(scrub(text) + "\n")
         self.stream.flush()
 
 

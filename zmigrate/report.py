@@ -19,6 +19,7 @@ import orjson
 
 from zmigrate.checkpoint import DeadLetter
 from zmigrate.quotas import MINUTE, PER_MINUTE_CAP
+from zmigrate.scrub import scrub, scrub_data
 
 REPORT_FILE = "report.json"
 DEAD_LETTER_FILE = "dead_letters.jsonl"
@@ -143,7 +144,8 @@ class RunReport:
         return sum(s.failed for s in self.steps)
 
     def to_json(self) -> dict[str, object]:
-        """The report as JSON-ready data (with derived rates, so readers need no code)."""
+        """The report as JSON-ready data (with derived rates, so readers need no code), scrubbed
+        of credentials (its message may quote a Zoho error that echoed one)."""
         data = asdict(self)
         data["exit_code"] = self.exit_code
         data["landed"], data["failed"] = self.landed, self.failed
@@ -154,7 +156,7 @@ class RunReport:
             out["cap_fraction"] = None if frac is None else round(frac, 3)
         if self.resets_at is not None:
             data["resets_at_utc"] = _utc(self.resets_at)
-        return data
+        return scrub_data(data)  # type: ignore[no-any-return]
 
     def render(self) -> str:
         """Human summary: a table of steps, the quota bill, and the outcome with what to do."""
@@ -198,7 +200,7 @@ class RunReport:
         if self.dead_letter_file and self.failed:
             lines.append(f"dead letters: {self.dead_letter_file}")
         lines.append(f"{self.outcome}: {self.message}")
-        return "\n".join(lines)
+        return scrub("\n".join(lines))
 
 
 def write_report(run_dir: Path, report: RunReport) -> Path:
@@ -232,14 +234,16 @@ def write_dead_letters(run_dir: Path, letters: Sequence[DeadLetter]) -> Path:
     tmp = path.with_suffix(".jsonl.tmp")
     with open(tmp, "wb") as out:
         for d in letters:
-            line = {
-                "step": d.step,
-                "line": d.row_no,
-                "key": d.source_key,
-                "code": d.code,
-                "message": d.message,
-                "row": d.row,
-            }
+            line = scrub_data(
+                {
+                    "step": d.step,
+                    "line": d.row_no,
+                    "key": d.source_key,
+                    "code": d.code,
+                    "message": d.message,
+                    "row": d.row,
+                }
+            )
             out.write(orjson.dumps(line) + b"\n")
     os.chmod(tmp, 0o600)
     tmp.replace(path)

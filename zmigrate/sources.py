@@ -37,6 +37,10 @@ KEY_SEPARATOR = "\x1f"
 """Joins the values of a composite source key into one string."""
 
 _BUFFER = 1 << 20
+MAX_CELL = 64 << 20
+"""Largest CSV cell read (characters). The csv module's default, 128 KiB, ended the whole plan
+on one long note; Zoho fields hold far less than this, so a big cell reaches the mapping and
+is dead-lettered with its line and field. A bigger one is nearly always an unclosed quote."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,8 @@ def _decode_error(source: SourceSpec, step: str | None, exc: UnicodeDecodeError)
                     line=line,
                     step=step,
                     field="encoding",
-                    hint="set source.encoding (e.g. 'latin-1' or 'cp1252') to the file's encoding",
+                    hint="name the file's encoding in the step's source, e.g. source = { file = "
+                    f'"{source.path.name}", encoding = "latin-1" }} (or "cp1252")',
                 )
     return ManifestError(
         f"not valid {source.encoding}: {exc.reason}",
@@ -159,13 +164,30 @@ def _ragged(source: SourceSpec, step: str | None, line: int, got: int, want: int
 
 
 def _csv_reader(fh: io.TextIOWrapper, source: SourceSpec) -> Any:
+    csv.field_size_limit(MAX_CELL)
     return csv.reader(fh, delimiter=source.delimiter, quotechar=source.quotechar, strict=True)
+
+
+def _csv_error(source: SourceSpec, step: str | None, line: int, exc: csv.Error) -> ManifestError:
+    hint = None
+    if "field limit" in str(exc):
+        hint = (
+            f"a cell is over {MAX_CELL >> 20} MiB, more than any Zoho field holds: look for "
+            f"an unclosed quote ({source.quotechar!r}) on or before that line"
+        )
+    return ManifestError(
+        f"bad CSV: {exc}", file=display_path(source.path), line=line, step=step, hint=hint
+    )
 
 
 def _jsonl_object(source: SourceSpec, step: str | None, line: int, text: bytes) -> dict[str, Any]:
     try:
         obj = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
+        try:
+            text.decode("utf-8")
+        except UnicodeDecodeError as bad:  # not JSON's fault: the file's encoding is another
+            raise _decode_error(source, step, bad) from None
         raise ManifestError(
             f"not valid JSON: {exc}",
             file=display_path(source.path),
@@ -228,9 +250,7 @@ def iter_rows(source: SourceSpec, *, step: str | None = None) -> Iterator[tuple[
         except UnicodeDecodeError as exc:
             raise _decode_error(source, step, exc) from None
         except csv.Error as exc:
-            raise ManifestError(
-                f"bad CSV: {exc}", file=display_path(source.path), line=reader.line_num, step=step
-            ) from None
+            raise _csv_error(source, step, reader.line_num, exc) from None
 
 
 def iter_records(step: Step, source: SourceSpec | None = None) -> Iterator[SourceRecord]:
@@ -395,9 +415,7 @@ def _pass_csv(source: SourceSpec, step: str | None, checks: list[_KeyCheck]) -> 
         except UnicodeDecodeError as exc:
             raise _decode_error(source, step, exc) from None
         except csv.Error as exc:
-            raise ManifestError(
-                f"bad CSV: {exc}", file=display_path(source.path), line=reader.line_num, step=step
-            ) from None
+            raise _csv_error(source, step, reader.line_num, exc) from None
     for check in checks:
         check.records = len(check.hashes)
     return rows

@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from zmigrate.checkpoint import RunStore
+from zmigrate.scrub import scrub, scrub_data
 
 
 def iso(ts: float | None) -> str | None:
@@ -21,12 +22,14 @@ def iso(ts: float | None) -> str | None:
 
 
 def as_json(summary: dict[str, Any]) -> dict[str, Any]:
-    """The summary with readable times added beside the epoch ones."""
-    return {
-        **summary,
-        "paused_until_utc": iso(summary.get("paused_until")),
-        "updated_utc": iso(summary.get("updated")),
-    }
+    """The summary with readable times added beside the epoch ones (scrubbed, as all output)."""
+    return scrub_data(  # type: ignore[no-any-return]
+        {
+            **summary,
+            "paused_until_utc": iso(summary.get("paused_until")),
+            "updated_utc": iso(summary.get("updated")),
+        }
+    )
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -96,7 +99,7 @@ def render(summary: dict[str, Any]) -> str:
         lines += ["", f"next: zmigrate resume {run_dir}   (or add --wait to sleep until the reset)"]
     elif left and not summary.get("active_pid"):
         lines += ["", f"next: zmigrate resume {run_dir}   ({left:,} records left)"]
-    return "\n".join(lines)
+    return scrub("\n".join(lines))
 
 
 def load(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
