@@ -730,9 +730,10 @@ def _collision_warning(sp: StepPlan) -> str:
         f"{c.field} '{c.value.replace(KEY_SEPARATOR, ', ')}' on lines {c.first_line} and {c.line}"
         for c in sp.collisions[:3]
     ) + ("; ..." if n > 3 else "")
+    verb = "record shares" if n == 1 else "records share"
     head = (
-        f"step '{sp.name}': {_fmt(n)} record{' shares' if n == 1 else 's share'} a target key with an "
-        f"earlier record, as Zoho compares it ({shown})"
+        f"step '{sp.name}': {_fmt(n)} {verb} a target key with an earlier record, as Zoho "
+        f"compares it ({shown})"
     )
     if sp.on_duplicate_key == "merge":
         return f"{head}; on_duplicate_key = 'merge': Zoho keeps one record per key, {n} merged"
