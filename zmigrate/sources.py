@@ -371,9 +371,11 @@ def _scan_file(steps: list[Step]) -> dict[str, StepCount]:
             owner = next(s for s in steps if s.source_key and _group_key(s, columns) == gk)
             _report_duplicates(owner, check.grouped, repeated)
     collisions: dict[str, dict[int, KeyCollision]] = {}
+    shared: dict[int, set[int]] = {}  # steps keyed on the same column share one array
     for target in targets:
-        repeated = duplicate_hashes(target.hashes)
-        target.hashes = array("q")
+        if id(target.hashes) not in shared:
+            shared[id(target.hashes)] = duplicate_hashes(target.hashes)
+        repeated = shared[id(target.hashes)]
         if repeated:
             found = collisions.setdefault(target.step.name, {})
             for c in _target_collisions(target, repeated):
@@ -396,6 +398,7 @@ class _TargetCheck:
     fields: tuple[FieldMap, ...]
     read: Callable[[Sequence[str]], str | None]  # a CSV row's key, or None (empty)
     group: tuple[int, ...]  # line items: source key columns (a record is a run of rows)
+    column: int | None = None  # the key is this CSV column as is (the fast path)
     hashes: array = field(default_factory=lambda: array("q"))
     previous: tuple | None = None
 
@@ -408,21 +411,16 @@ def _target_checks(step: Step, columns: list[str]) -> list[_TargetCheck]:
     out = []
     for fields in mapping.key_groups(step):
         fm = fields[0]
-        if len(fields) == 1 and fm.column and not (fm.transform or fm.values or fm.default):
-            i = columns.index(fm.column)
+        index = [(c, columns.index(c)) for c in dict.fromkeys(f.column for f in fields) if c]
 
-            def read(row: Sequence[str], i: int = i) -> str | None:
-                return row[i].strip().lower() or None
+        def read(
+            row: Sequence[str], fields: tuple[FieldMap, ...] = fields, index: list = index
+        ) -> str | None:
+            return mapping.key_value(step, fields, {c: row[i] for c, i in index})
 
-        else:
-            index = [(c, columns.index(c)) for c in dict.fromkeys(f.column for f in fields) if c]
-
-            def read(
-                row: Sequence[str], fields: tuple[FieldMap, ...] = fields, index: list = index
-            ) -> str | None:
-                return mapping.key_value(step, fields, {c: row[i] for c, i in index})
-
-        out.append(_TargetCheck(step, fields, read, group))
+        plain = len(fields) == 1 and fm.column and not (fm.transform or fm.values or fm.default)
+        column = columns.index(fm.column) if plain and fm.column else None
+        out.append(_TargetCheck(step, fields, read, group, column=column))
     return out
 
 
@@ -483,6 +481,12 @@ def _pass_csv(
             ]
             grouped = [c for c in checks if c.grouped]
             previous: list[Any] = [None] * len(grouped)
+            plain: dict[int, array] = {}  # a key column as is, hashed once for all its steps
+            for t in targets:
+                if t.column is not None and not t.group:
+                    t.hashes = plain.setdefault(t.column, t.hashes)
+            plain_keys = [(i, hashes.append) for i, hashes in plain.items()]
+            other = [t for t in targets if t.column is None or t.group]
             for row in reader:
                 if len(row) != width:
                     if not row:
@@ -498,7 +502,11 @@ def _pass_csv(
                     if key != previous[n]:
                         previous[n] = key
                         check.hashes.append(hash(key if len(key) > 1 else key[0]))
-                for target in targets:
+                for i, append in plain_keys:
+                    text = row[i].strip().lower()
+                    if text:
+                        append(hash(text))
+                for target in other:
                     if target.group:
                         run = tuple([row[i].strip() for i in target.group])
                         if run == target.previous:
