@@ -52,11 +52,12 @@ from zmigrate.client.http import Attempt
 from zmigrate.client.models import RecordOutcome
 from zmigrate.clock import Clock
 from zmigrate.errors import ConfigError, RequestRejected, StoreError, ZmigrateError, ZohoError
-from zmigrate.manifest import Manifest, SourceSpec, Step, load_manifest
+from zmigrate.manifest import Manifest, OnDuplicateKey, SourceSpec, Step, load_manifest
 from zmigrate.mapping import MappingError, map_record
 from zmigrate.outcomes import (
     FINANCE_DUPLICATE_CODES,
     Again,
+    Claim,
     Landed,
     Pause,
     Reject,
@@ -68,6 +69,7 @@ from zmigrate.outcomes import (
     decide,
     ready_steps,
     record_outcome,
+    split_shared,
 )
 from zmigrate.planner import Plan, choose_method, plan
 from zmigrate.progress import Progress
@@ -82,6 +84,8 @@ from zmigrate.report import (
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
 from zmigrate.scrub import register
 from zmigrate.sources import (
+    KEY_SEPARATOR,
+    KeyCollision,
     SourceRecord,
     file_source,
     iter_records,
@@ -452,6 +456,7 @@ class Engine:
         policy: RetryPolicy,
         rng: random.Random,
         tallies: Mapping[str, Tally],
+        collisions: Mapping[str, Sequence[KeyCollision]] | None = None,
     ) -> None:
         self.manifest, self.store, self.zoho, self.clock = manifest, store, zoho, clock
         self.progress, self.policy, self.rng = progress, policy, rng
@@ -459,6 +464,13 @@ class Engine:
         self.tallies = {name: tallies.get(name) or Tally() for name in self.specs}
         self.landed = dict.fromkeys(self.specs, 0)
         self.failed = dict.fromkeys(self.specs, 0)
+        self.merged = dict.fromkeys(self.specs, 0)
+        self.collisions = {
+            name: {c.record: c for c in found} for name, found in (collisions or {}).items()
+        }
+        """Records (by index) whose target key an earlier record has, per step (the plan's)."""
+        self._id_locks = {name: asyncio.Lock() for name in self.specs}
+        """One batch of a step at a time checks its ids against the store and commits them."""
         self.pauses: dict[str, Pause] = {}
         self.stop: Stop | None = None
         self.interrupted = False
@@ -506,7 +518,7 @@ class Engine:
         order = [s.name for s in self.manifest.ordered()]
         deps = {s.name: s.depends_on for s in self.manifest.steps}
         summary = await self.store.summary()
-        settled = {s["step"]: s["done"] + s["failed"] for s in summary["steps"]}
+        settled = {s["step"]: s["done"] + s["merged"] + s["failed"] for s in summary["steps"]}
         for name in order:
             if not await self.store.pending_batches(name):
                 self.completed.add(name)
@@ -608,6 +620,8 @@ class Engine:
         todo = [i for i in items if i.key not in settled]
         dead: list[DeadLetter] = []
         xref: list[tuple[str, str, int | None]] = []
+        if step.on_duplicate_key is OnDuplicateKey.DEAD_LETTER:
+            todo = self._drop_repeated_keys(step, batch, todo, dead)
         todo = await self._map(step, batch, todo, dead)
         retried = batch.verify
         attempt = batch.attempts
@@ -648,7 +662,7 @@ class Engine:
             again: list[_Item] = []
             for item, verdict in zip(todo, verdicts, strict=True):
                 if isinstance(verdict, Landed):
-                    xref.append((item.key, verdict.zoho_id, item.row_no))
+                    xref.append((item.key, verdict.zoho_id, item.source.line))
                 elif isinstance(verdict, Reject):
                     dead.append(
                         _dead(step.name, batch.batch_no, item, verdict.code, verdict.message)
@@ -661,11 +675,65 @@ class Engine:
                 why = f"Zoho left the record unprocessed {rounds} times"
                 dead += [_dead(step.name, batch.batch_no, i, "UNPROCESSED", why) for i in todo]
                 break
-        await self.store.mark_done(step.name, batch.batch_no, xref, dead)
-        self.landed[step.name] += len(xref)
+        async with self._id_locks[step.name]:
+            xref, landed, merged = await self._distinct_ids(step, batch, items, xref, dead)
+            await self.store.mark_done(step.name, batch.batch_no, xref, dead)
+        self.landed[step.name] += landed
+        self.merged[step.name] += merged
         self.failed[step.name] += len(dead)
         self.progress.advance(step.name, len(xref) + len(dead))
         self.progress.quota(self.spend_now())
+
+    def _drop_repeated_keys(
+        self, step: Step, batch: Batch, items: list[_Item], dead: list[DeadLetter]
+    ) -> list[_Item]:
+        """``on_duplicate_key = "dead-letter"``: a repeated key's later records stay unsent."""
+        repeated = self.collisions.get(step.name, {})
+        keep = []
+        for item in items:
+            c = repeated.get(item.row_no)
+            if c is None:
+                keep.append(item)
+                continue
+            why = (
+                f"{c.field} '{c.value.replace(KEY_SEPARATOR, ', ')}' is also on line "
+                f"{c.first_line} (as Zoho compares it); on_duplicate_key = 'dead-letter' sends "
+                "only the first row with a key"
+            )
+            dead.append(_dead(step.name, batch.batch_no, item, "DUPLICATE_KEY", why))
+        return keep
+
+    async def _distinct_ids(
+        self,
+        step: Step,
+        batch: Batch,
+        items: list[_Item],
+        xref: list[tuple[str, str, int | None]],
+        dead: list[DeadLetter],
+    ) -> tuple[list[tuple[str, str, int | None]], int, int]:
+        """Count records by distinct Zoho ids: ``(xref to commit, new ids, merged)``.
+
+        A record answered with an id an earlier record of the step holds is one Zoho record
+        with it: merged when the step says ``on_duplicate_key = "merge"``, else dead-lettered
+        naming the earlier row (never a second "landed").
+        """
+        owners = await self.store.id_owners(step.name, [z for _, z, _ in xref])
+        firsts, shared = split_shared([Claim(*x) for x in xref], owners)
+        keep = [(c.key, c.zoho_id, c.line) for c in firsts]
+        landed = sum(1 for c in firsts if c.zoho_id not in owners)
+        if step.on_duplicate_key is OnDuplicateKey.MERGE:
+            keep += [(m.claim.key, m.claim.zoho_id, m.claim.line) for m in shared]
+            return keep, landed, len(shared)
+        by_key = {i.key: i for i in items}
+        for s in shared:
+            why = (
+                f"Zoho answered with id {s.claim.zoho_id}, the record of line {s.earlier_line} "
+                f"(key '{s.earlier_key.replace(KEY_SEPARATOR, ', ')}'): both rows went to one "
+                f"Zoho record ({', '.join(step.key)} matched it); make the keys differ, or set "
+                "on_duplicate_key = 'merge' to accept that"
+            )
+            dead.append(_dead(step.name, batch.batch_no, by_key[s.claim.key], "SAME_RECORD", why))
+        return keep, landed, 0
 
     async def _map(
         self, step: Step, batch: Batch, items: list[_Item], dead: list[DeadLetter]
@@ -911,7 +979,7 @@ async def execute(
         zoho.transport.observers.append(spend.observe)
         try:
             local = await export_sources(manifest, zoho, run_path, tallies, progress)
-            store, _ = open_store(manifest, local, run_path, resume=resume)
+            store, the_plan = open_store(manifest, local, run_path, resume=resume)
         except BaseException:
             progress.close()
             raise
@@ -921,8 +989,17 @@ async def execute(
             await astore.recover()
             await astore.set_status("running")
             rng = random.Random(seed)
+            collisions = {s.name: s.collisions for s in the_plan.steps}
             engine = Engine(
-                local, astore, zoho, clock, progress, policy or RetryPolicy(), rng, tallies
+                local,
+                astore,
+                zoho,
+                clock,
+                progress,
+                policy or RetryPolicy(),
+                rng,
+                tallies,
+                collisions,
             )
             watcher = asyncio.create_task(_watch(interrupt, engine)) if interrupt else None
             try:
@@ -995,6 +1072,7 @@ async def _finish(
                 records=spec.total_rows,
                 landed=s["done"],
                 failed=s["failed"],
+                merged=s["merged"],
                 requests=tally.requests,
                 planned_requests=spec.planned_requests,
                 credits=tally.credits,
@@ -1054,7 +1132,9 @@ def _message(
 ) -> str:
     resume = f"`zmigrate resume {run_dir}`"
     if outcome == "done":
-        return f"every record landed; report in {run_dir / 'report.json'}"
+        merged = sum(engine.merged.values())
+        note = f" ({merged} merged into another row's record, as declared)" if merged else ""
+        return f"every record landed{note}; report in {run_dir / 'report.json'}"
     if outcome == "failed_records":
         return (
             f"{failed} record(s) refused, each in {dead_file} with Zoho's reason; fix them "

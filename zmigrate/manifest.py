@@ -19,6 +19,7 @@ Layout (every key is documented in the README, "Planning")::
     source_key = ["contact_ref"]   # optional: source columns naming a row (id cross-reference);
                                    # default: the columns mapped to the key fields
     method = "auto"                # auto, bulk, rest
+    on_duplicate_key = "error"     # two records with one target key: error, dead-letter, merge
     source = { file = "data/contacts.csv", encoding = "utf-8", delimiter = "," }
     # or: source = { zoho = "crm:Accounts", records = 12000, fields = ["Account_Name"] }
     [steps.fields]                 # target field <- source column, constant or transform
@@ -43,6 +44,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -50,6 +52,16 @@ from zmigrate import quotas, schema
 from zmigrate.errors import ManifestError
 
 OPERATIONS = ("insert", "upsert", "update")
+
+
+class OnDuplicateKey(StrEnum):
+    """What to do with a record whose target key (as Zoho compares it) an earlier record has."""
+
+    ERROR = "error"  # plan and run refuse the source (exit 2), naming both lines
+    DEAD_LETTER = "dead-letter"  # the first record is migrated, later ones are dead letters
+    MERGE = "merge"  # all are sent; Zoho merges them into one record, reported as merged
+
+
 METHODS = ("auto", "bulk", "rest")
 PRODUCTS = ("crm", "books", "inventory")
 TRANSFORMS = ("date", "datetime", "decimal", "integer", "boolean", "string")
@@ -81,6 +93,7 @@ _STEP_KEYS = (
     "key",
     "source_key",
     "method",
+    "on_duplicate_key",
     "fields",
     "lookups",
 )
@@ -265,6 +278,7 @@ class Step:
     fields: tuple[FieldMap, ...]
     lookups: tuple[Lookup, ...]
     method: str
+    on_duplicate_key: OnDuplicateKey = OnDuplicateKey.ERROR
 
     @property
     def line_items(self) -> bool:
@@ -547,6 +561,7 @@ class _Loader:
                 field="method",
                 hint="use method = 'rest' or 'auto'",
             )
+        on_duplicate = ctx.on_duplicate_key(raw, target)
         fields = ctx.fields(raw.get("fields", {}), target)
         lookups = ctx.lookups(raw.get("lookups", {}), target)
         mapped = {f.target for f in fields}
@@ -573,7 +588,17 @@ class _Loader:
             )
         ctx.check_mandatory(target, operation, fields, lookups)
         step = Step(
-            name, start, source, target, operation, key, source_key, fields, lookups, method
+            name,
+            start,
+            source,
+            target,
+            operation,
+            key,
+            source_key,
+            fields,
+            lookups,
+            method,
+            on_duplicate,
         )
         if source.kind == "zoho":
             ctx.check_export_columns(step)
@@ -712,6 +737,27 @@ class _StepCtx:
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             self.fail(f"'{key}' must be a name or a list of names", (key,), field=key)
         return tuple(value)
+
+    def on_duplicate_key(self, raw: Mapping[str, Any], target: TargetSpec) -> OnDuplicateKey:
+        if "on_duplicate_key" not in raw:
+            return OnDuplicateKey.ERROR
+        value = str(raw["on_duplicate_key"]).strip().lower()
+        choices = [p.value for p in OnDuplicateKey]
+        if target.is_file:
+            self.fail(
+                "a file target takes no on_duplicate_key",
+                ("on_duplicate_key",),
+                field="on_duplicate_key",
+                hint="remove it: every row is written to the file",
+            )
+        if value not in choices:
+            self.fail(
+                f"unknown on_duplicate_key '{value}'",
+                ("on_duplicate_key",),
+                field="on_duplicate_key",
+                hint=did_you_mean(value, choices, "value"),
+            )
+        return OnDuplicateKey(value)
 
     def target_spec(self, raw: Any) -> TargetSpec:
         if not isinstance(raw, str) or ":" not in raw:

@@ -17,6 +17,9 @@ Rules:
   ``integer``; ``boolean`` (true/false, yes/no, y/n, 1/0); ``string``;
 - a lookup sends the id the other step produced for this row's key: ``{"id": "..."}`` in
   CRM, the bare id in Books/Inventory;
+- target keys (:func:`key_groups`, :func:`key_value`) are compared as Zoho compares them:
+  after mapping and transforms, trimmed and case-insensitively; CRM matches
+  ``duplicate_check_fields`` one field at a time, Books/Inventory the key as a whole;
 - line items: a Books/Inventory record whose mapping names ``line_items[].<field>`` is made of
   consecutive source rows sharing the source key (see ``sources.iter_records``). Its header
   fields come from the first row, and each row gives one entry of ``line_items``.
@@ -89,6 +92,41 @@ def map_record(step: Step, rows: Sequence[Mapping[str, Any]], resolve: Resolver)
             raise MappingError("no line item has a value", step=step.name, field="line_items")
         record["line_items"] = items
     return record
+
+
+def key_groups(step: Step) -> tuple[tuple[FieldMap, ...], ...]:
+    """The key fields whose values must differ between records, as Zoho matches them.
+
+    CRM upsert checks ``duplicate_check_fields`` in order and updates the first record any
+    one of them matches, so each key field alone must be unique; Books/Inventory match the
+    (single) unique field, so the key as a whole.
+    """
+    by_target = {fm.target: fm for fm in step.fields}
+    fields = tuple(by_target[k] for k in step.key if k in by_target)
+    if not fields or step.target.is_file:
+        return ()
+    if step.target.product == "crm":
+        return tuple((fm,) for fm in fields)
+    return (fields,)
+
+
+def key_value(step: Step, fields: Sequence[FieldMap], row: Mapping[str, Any]) -> str | None:
+    """The record's key over ``fields`` as Zoho compares it: mapped, trimmed, lower-cased.
+
+    None when a part is empty (Zoho matches nothing on an empty value) or does not map (the
+    run dead-letters that record on its own).
+    """
+    parts = []
+    for fm in fields:
+        try:
+            value = _value(step, fm, row)
+        except MappingError:
+            return None
+        text = _strip(value).lower()
+        if not text:
+            return None
+        parts.append(text)
+    return parts[0] if len(parts) == 1 else KEY_SEPARATOR.join(parts)
 
 
 def _put(

@@ -194,3 +194,46 @@ def record_outcome(outcome: RecordOutcome, *, retried: bool) -> Verdict:
     if where and str(where) not in message:
         message = f"{message} ({where})"
     return Reject(code or "REJECTED", message)
+
+
+# --- distinct ids -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A landed record's claim on a Zoho id: its source key and line."""
+
+    key: str
+    zoho_id: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class SharedId:
+    """A record Zoho answered with the id of an earlier record of its step: one Zoho record."""
+
+    claim: Claim
+    earlier_key: str
+    earlier_line: int | None
+
+
+def split_shared(
+    claims: Sequence[Claim], owners: Mapping[str, tuple[str, int | None]]
+) -> tuple[list[Claim], list[SharedId]]:
+    """Claims on ids no other key holds, and claims on ids another key already holds.
+
+    ``owners`` maps ids the step already holds to their ``(key, line)``; within ``claims`` the
+    first to claim an id keeps it. A run counts records by distinct ids: a shared id is never
+    a second landed record, it is merged (declared) or an integrity failure (dead-lettered).
+    """
+    held = dict(owners)
+    firsts: list[Claim] = []
+    shared: list[SharedId] = []
+    for claim in claims:
+        owner = held.get(claim.zoho_id)
+        if owner is not None and owner[0] != claim.key:
+            shared.append(SharedId(claim, owner[0], owner[1]))
+            continue
+        held.setdefault(claim.zoho_id, (claim.key, claim.line))
+        firsts.append(claim)
+    return firsts, shared

@@ -39,7 +39,7 @@ import orjson
 
 from zmigrate import quotas
 from zmigrate.manifest import Manifest, Step, Target, display_path
-from zmigrate.sources import StepCount, scan
+from zmigrate.sources import KEY_SEPARATOR, KeyCollision, StepCount, scan
 
 SCHEMA_VERSION = "zmigrate.plan/1"
 PRODUCT_ORDER = ("crm", "books", "inventory")
@@ -105,6 +105,8 @@ PLAN_JSON_SCHEMA: dict[str, Any] = _obj(
                     "bulk_jobs": _INT,
                     "seconds": _NUM,
                     "phases": {"type": "array", "items": _PHASE_SCHEMA},
+                    "on_duplicate_key": {"enum": ["error", "dead-letter", "merge"]},
+                    "duplicate_keys": _INT,
                 }
             ),
         },
@@ -169,6 +171,9 @@ class StepPlan:
     depends_on: tuple[str, ...]
     read: Phase | None
     write: Phase | None
+    on_duplicate_key: str = "error"
+    collisions: tuple[KeyCollision, ...] = ()
+    """Records whose target key an earlier record has (dead-lettered or merged by the run)."""
 
     @property
     def phases(self) -> tuple[Phase, ...]:
@@ -300,6 +305,8 @@ def _step_dict(s: StepPlan) -> dict[str, Any]:
         "bulk_jobs": s.bulk_jobs,
         "seconds": round(s.seconds, 1),
         "phases": [_phase_dict(p) for p in s.phases],
+        "on_duplicate_key": s.on_duplicate_key,
+        "duplicate_keys": len(s.collisions),
     }
 
 
@@ -601,6 +608,8 @@ def plan_step(step: Step, count: StepCount, target: Target) -> StepPlan:
         step.depends_on,
         read,
         write,
+        step.on_duplicate_key.value,
+        count.collisions,
     )
 
 
@@ -692,6 +701,8 @@ def _warnings(
                 f"0 records; add records = N to its source for a real bill"
             )
     for sp in steps:
+        if sp.collisions:
+            out.append(_collision_warning(sp))
         for p in sp.phases:
             if p.method == "rest_pages" and p.records > quotas.CRM_PAGINATION_LIMIT:
                 out.append(
@@ -711,6 +722,22 @@ def _warnings(
         elif t.days > 1:
             out.append(_finance_warning(t, target))
     return out
+
+
+def _collision_warning(sp: StepPlan) -> str:
+    n = len(sp.collisions)
+    shown = "; ".join(
+        f"{c.field} '{c.value.replace(KEY_SEPARATOR, ', ')}' on lines {c.first_line} and {c.line}"
+        for c in sp.collisions[:3]
+    ) + ("; ..." if n > 3 else "")
+    verb = "record shares" if n == 1 else "records share"
+    head = (
+        f"step '{sp.name}': {_fmt(n)} {verb} a target key with an earlier record, as Zoho "
+        f"compares it ({shown})"
+    )
+    if sp.on_duplicate_key == "merge":
+        return f"{head}; on_duplicate_key = 'merge': Zoho keeps one record per key, {n} merged"
+    return f"{head}; on_duplicate_key = 'dead-letter': {n} go to the dead-letter file"
 
 
 def _crm_warnings(t: ProductTotals, steps: tuple[StepPlan, ...], target: Target) -> list[str]:

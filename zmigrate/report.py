@@ -59,11 +59,14 @@ class StepReport:
     concurrency: int = 0
     """Concurrent calls the step could hold (CRM rate is judged against this: the edition's
     concurrency, or the pool of 10 for writes of more than 10 records)."""
+    merged: int = 0
+    """Records Zoho answered with the id of an earlier record of the step (``on_duplicate_key
+    = "merge"``): ``landed`` counts distinct Zoho records, these are not among them."""
 
     @property
     def pending(self) -> int:
-        """Records neither landed nor dead-lettered (work left for a resume)."""
-        return max(0, self.records - self.landed - self.failed)
+        """Records neither landed, merged nor dead-lettered (work left for a resume)."""
+        return max(0, self.records - self.landed - self.merged - self.failed)
 
     @property
     def per_minute(self) -> float:
@@ -143,12 +146,17 @@ class RunReport:
     def failed(self) -> int:
         return sum(s.failed for s in self.steps)
 
+    @property
+    def merged(self) -> int:
+        return sum(s.merged for s in self.steps)
+
     def to_json(self) -> dict[str, object]:
         """The report as JSON-ready data (with derived rates, so readers need no code), scrubbed
         of credentials (its message may quote a Zoho error that echoed one)."""
         data = asdict(self)
         data["exit_code"] = self.exit_code
         data["landed"], data["failed"] = self.landed, self.failed
+        data["merged"] = self.merged
         for step, out in zip(self.steps, data["steps"], strict=True):
             out["pending"] = step.pending
             out["per_minute"] = round(step.per_minute, 2)
@@ -196,7 +204,8 @@ class RunReport:
             f"wall time: {_duration(self.zoho_seconds)} Zoho time, "
             f"{_duration(self.real_seconds)} real{speed}"
         )
-        lines.append(f"landed {self.landed}, failed {self.failed}")
+        merged = f", merged {self.merged}" if self.merged else ""
+        lines.append(f"landed {self.landed}, failed {self.failed}{merged}")
         if self.dead_letter_file and self.failed:
             lines.append(f"dead letters: {self.dead_letter_file}")
         lines.append(f"{self.outcome}: {self.message}")

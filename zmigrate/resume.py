@@ -81,7 +81,7 @@ def inspect(run_dir: str | os.PathLike[str]) -> RunInfo:
         created=float(summary.get("created") or time.time()),
         status=summary.get("status"),
         paused_until=summary.get("paused_until"),
-        settled=sum(s["done"] + s["failed"] for s in summary["steps"]),
+        settled=sum(s["done"] + s["merged"] + s["failed"] for s in summary["steps"]),
         rehearsal=(path / SANDBOX_STATE).is_dir(),
         clock_speed=_report_speed(path),
         updated=float(summary.get("updated") or 0.0),

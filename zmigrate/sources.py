@@ -8,7 +8,9 @@ Two consumers:
 - the planner, through :func:`scan`, which streams each distinct source file exactly once for
   all the steps reading it: it checks the header against every column the steps use, counts
   rows and records, and checks that each step's source key is unique (keys are kept as 8-byte
-  hashes in an ``array``, and only suspected duplicates are re-read to report them exactly).
+  hashes in an ``array``, and only suspected duplicates are re-read to report them exactly),
+  and that no two records share a target key as Zoho compares it (after mapping, trimmed,
+  case-insensitive; see ``mapping.key_value``), hashed the same way in the same pass.
 
 A Zoho-export source (``source = { zoho = "crm:Accounts" }``) has no file before the run: the
 executor exports it to a CSV and reads that with ``iter_rows(file_source(path))``; the planner
@@ -23,15 +25,15 @@ from __future__ import annotations
 import csv
 import io
 from array import array
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
 
 from zmigrate.errors import ManifestError
-from zmigrate.manifest import SourceSpec, Step, did_you_mean, display_path
+from zmigrate.manifest import FieldMap, OnDuplicateKey, SourceSpec, Step, did_you_mean, display_path
 
 KEY_SEPARATOR = "\x1f"
 """Joins the values of a composite source key into one string."""
@@ -53,12 +55,26 @@ class SourceRecord:
 
 
 @dataclass(frozen=True)
+class KeyCollision:
+    """A record whose target key an earlier record of its step already has."""
+
+    record: int  # its index among the step's records (as the executor numbers them)
+    line: int
+    first_line: int  # the line of the earlier record with that key
+    field: str  # the key field(s)
+    value: str  # the key as Zoho compares it (trimmed, lower-cased)
+
+
+@dataclass(frozen=True)
 class StepCount:
     """What the planner learns about one step's source."""
 
     rows: int
     records: int
     estimated: bool  # True for a Zoho export (from the manifest's ``records``), False if counted
+    collisions: tuple[KeyCollision, ...] = ()
+    """Records sharing a target key with an earlier one (their step has a non-error
+    ``on_duplicate_key``; otherwise ``scan`` raises)."""
 
 
 def file_source(path: str | Path, kind: str = "csv", encoding: str = "utf-8") -> SourceSpec:
@@ -362,10 +378,11 @@ def _scan_file(steps: list[Step]) -> dict[str, StepCount]:
         if st.source_key:
             gk = _group_key(st, columns)
             checks.setdefault(gk, _KeyCheck(gk[0], gk[1], array("q")))
+    targets = [t for st in steps for t in _target_checks(st, columns)]
     rows = (
-        _pass_jsonl(source, label, columns, list(checks.values()))
+        _pass_jsonl(source, label, columns, list(checks.values()), targets)
         if source.kind == "jsonl"
-        else _pass_csv(source, label, list(checks.values()))
+        else _pass_csv(source, label, list(checks.values()), targets)
     )
     for gk, check in checks.items():
         repeated = duplicate_hashes(check.hashes)
@@ -373,16 +390,103 @@ def _scan_file(steps: list[Step]) -> dict[str, StepCount]:
         if repeated:
             owner = next(s for s in steps if s.source_key and _group_key(s, columns) == gk)
             _report_duplicates(owner, check.grouped, repeated)
+    collisions: dict[str, dict[int, KeyCollision]] = {}
+    shared: dict[int, set[int]] = {}  # steps keyed on the same column share one array
+    for target in targets:
+        if id(target.hashes) not in shared:
+            shared[id(target.hashes)] = duplicate_hashes(target.hashes)
+        repeated = shared[id(target.hashes)]
+        if repeated:
+            found = collisions.setdefault(target.step.name, {})
+            for c in _target_collisions(target, repeated):
+                found.setdefault(c.record, c)
     result = {}
     for st in steps:
         records = rows
         if st.source_key:
             records = checks[_group_key(st, columns)].records
-        result[st.name] = StepCount(rows, records, False)
+        found = collisions.get(st.name, {})
+        result[st.name] = StepCount(rows, records, False, tuple(found[r] for r in sorted(found)))
     return result
 
 
-def _pass_csv(source: SourceSpec, step: str | None, checks: list[_KeyCheck]) -> int:
+@dataclass
+class _TargetCheck:
+    """Hashes of one step's target key (as Zoho compares it) over one pass of a file."""
+
+    step: Step
+    fields: tuple[FieldMap, ...]
+    read: Callable[[Sequence[str]], str | None]  # a CSV row's key, or None (empty)
+    group: tuple[int, ...]  # line items: source key columns (a record is a run of rows)
+    column: int | None = None  # the key is this CSV column as is (the fast path)
+    hashes: array = field(default_factory=lambda: array("q"))
+    previous: tuple | None = None
+
+
+def _target_checks(step: Step, columns: list[str]) -> list[_TargetCheck]:
+    """One check per group of key fields Zoho matches on (see ``mapping.key_groups``)."""
+    from zmigrate import mapping  # noqa: PLC0415 - mapping imports this module
+
+    group = tuple(columns.index(c) for c in step.source_key) if step.line_items else ()
+    out = []
+    for fields in mapping.key_groups(step):
+        fm = fields[0]
+        index = [(c, columns.index(c)) for c in dict.fromkeys(f.column for f in fields) if c]
+
+        def read(
+            row: Sequence[str], fields: tuple[FieldMap, ...] = fields, index: list = index
+        ) -> str | None:
+            return mapping.key_value(step, fields, {c: row[i] for c, i in index})
+
+        plain = len(fields) == 1 and fm.column and not (fm.transform or fm.values or fm.default)
+        column = columns.index(fm.column) if plain and fm.column else None
+        out.append(_TargetCheck(step, fields, read, group, column=column))
+    return out
+
+
+def _target_collisions(check: _TargetCheck, suspects: set[int]) -> list[KeyCollision]:
+    """Second pass for repeated hashes only: the records whose key an earlier record has.
+
+    With ``on_duplicate_key = "error"`` the first ones raise ManifestError naming both lines.
+    """
+    from zmigrate import mapping  # noqa: PLC0415 - mapping imports this module
+
+    step = check.step
+    name = ", ".join(f.target for f in check.fields)
+    first: dict[str, int] = {}
+    found: list[KeyCollision] = []
+    for n, record in enumerate(iter_records(step)):
+        value = mapping.key_value(step, check.fields, record.rows[0])
+        if value is None or hash(value) not in suspects:
+            continue
+        if value not in first:
+            first[value] = record.line
+            continue
+        found.append(KeyCollision(n, record.line, first[value], name, value))
+        if step.on_duplicate_key is OnDuplicateKey.ERROR and len(found) == 3:
+            break
+    if found and step.on_duplicate_key is OnDuplicateKey.ERROR:
+        shown = "; ".join(
+            f"'{c.value.replace(KEY_SEPARATOR, ', ')}' on lines {c.first_line} and {c.line}"
+            for c in found
+        )
+        raise ManifestError(
+            f"target key ({name}) is not unique as Zoho compares it (after mapping, trimmed, "
+            f"case-insensitive): {shown}",
+            file=display_path(step.source.path),
+            line=found[0].line,
+            step=step.name,
+            field=name,
+            hint="both rows would land on one Zoho record: make the keys differ, or set "
+            "on_duplicate_key = 'dead-letter' (the first row lands) or 'merge' (one record, "
+            "reported as merged)",
+        )
+    return found
+
+
+def _pass_csv(
+    source: SourceSpec, step: str | None, checks: list[_KeyCheck], targets: list[_TargetCheck]
+) -> int:
     """One streaming pass: count rows, check widths, hash keys. Returns the row count."""
     rows = 0
     with _open_text(source, step) as fh:
@@ -397,6 +501,12 @@ def _pass_csv(source: SourceSpec, step: str | None, checks: list[_KeyCheck]) -> 
             ]
             grouped = [c for c in checks if c.grouped]
             previous: list[Any] = [None] * len(grouped)
+            plain: dict[int, array] = {}  # a key column as is, hashed once for all its steps
+            for t in targets:
+                if t.column is not None and not t.group:
+                    t.hashes = plain.setdefault(t.column, t.hashes)
+            plain_keys = [(i, hashes.append) for i, hashes in plain.items()]
+            other = [t for t in targets if t.column is None or t.group]
             for row in reader:
                 if len(row) != width:
                     if not row:
@@ -412,6 +522,19 @@ def _pass_csv(source: SourceSpec, step: str | None, checks: list[_KeyCheck]) -> 
                     if key != previous[n]:
                         previous[n] = key
                         check.hashes.append(hash(key if len(key) > 1 else key[0]))
+                for i, append in plain_keys:
+                    text = row[i].strip().lower()
+                    if text:
+                        append(hash(text))
+                for target in other:
+                    if target.group:
+                        run = tuple([row[i].strip() for i in target.group])
+                        if run == target.previous:
+                            continue
+                        target.previous = run
+                    value = target.read(row)
+                    if value is not None:
+                        target.hashes.append(hash(value))
         except UnicodeDecodeError as exc:
             raise _decode_error(source, step, exc) from None
         except csv.Error as exc:
@@ -422,12 +545,27 @@ def _pass_csv(source: SourceSpec, step: str | None, checks: list[_KeyCheck]) -> 
 
 
 def _pass_jsonl(
-    source: SourceSpec, step: str | None, columns: list[str], checks: list[_KeyCheck]
+    source: SourceSpec,
+    step: str | None,
+    columns: list[str],
+    checks: list[_KeyCheck],
+    targets: list[_TargetCheck],
 ) -> int:
+    from zmigrate.mapping import key_value  # noqa: PLC0415 - mapping imports this module
+
     rows = 0
     previous: list[Any] = [None] * len(checks)
     for _, obj in _iter_jsonl(source, step):
         rows += 1
+        for target in targets:
+            if target.group:
+                run = tuple([_text(obj.get(columns[i])) for i in target.group])
+                if run == target.previous:
+                    continue
+                target.previous = run
+            value = key_value(target.step, target.fields, obj)
+            if value is not None:
+                target.hashes.append(hash(value))
         for n, check in enumerate(checks):
             key = tuple([_text(obj.get(columns[i])) for i in check.index])
             if check.grouped:
