@@ -19,7 +19,7 @@ Layout (every key is declared in :mod:`.keys` and documented in the README, "Pla
     source_key = ["contact_ref"]   # optional: source columns naming a row (id cross-reference);
                                    # default: the columns mapped to the key fields
     method = "auto"                # auto, bulk, rest
-    on_duplicate_key = "fail"      # fail, dead-letter, merge
+    on_duplicate_key = "error"     # two records with one target key: error, dead-letter, merge
     source = { file = "data/contacts.csv", encoding = "utf-8", delimiter = "," }
     # or: source = { zoho = "crm:Accounts", records = 12000, fields = ["Account_Name"] }
     [steps.fields]                 # target field <- source column, constant or transform

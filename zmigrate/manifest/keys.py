@@ -57,6 +57,7 @@ class Key:
     missing: str = ""
     hint: str = ""
     table: Table | None = None  # the keys of a nested table, checked in turn
+    not_for_files: str = ""  # a step with a file target may not give it; the hint says why
 
     @property
     def what(self) -> str:
@@ -175,6 +176,7 @@ STEP = Table(
             "insert, upsert or update",
             default="upsert",
             choices=OPERATIONS,
+            not_for_files="remove it: records are written to the file",
         ),
         Key("key", Kind.NAMES, "target fields that make a record unique", default=()),
         Key("source_key", Kind.NAMES, "source columns naming a row", default=()),
@@ -196,9 +198,11 @@ STEP = Table(
         Key(
             "on_duplicate_key",
             Kind.CHOICE,
-            "a second record for a source key: fail, dead-letter or merge",
-            default=OnDuplicateKey.FAIL,
+            "two records with one target key: error, dead-letter or merge",
+            default=OnDuplicateKey.ERROR,
             choices=tuple(OnDuplicateKey),
+            label="on_duplicate_key",
+            not_for_files="remove it: every row is written to the file",
         ),
     ),
     shape="each [[steps]] entry must be a table",

@@ -99,7 +99,7 @@ def _step(scope: Scope, raw: Any, earlier: list[str], folder: Path) -> Step:
     v = check(keys.STEP, raw, scope)
     target = _target_spec(scope, v["target"], folder)
     source = _source_spec(scope.at("source"), v["source"], folder)
-    operation = _operation(scope, Operation(v["operation"]), target, "operation" in raw)
+    operation = _operation(scope, Operation(v["operation"]), target, raw)
     method = Method(v["method"])
     if method == Method.BULK and Product.CRM not in (target.product, source.product):
         scope.fail(
@@ -132,16 +132,18 @@ def _step(scope: Scope, raw: Any, earlier: list[str], folder: Path) -> Step:
     return step
 
 
-def _operation(scope: Scope, operation: Operation, target: TargetSpec, given: bool) -> Operation:
+def _operation(scope: Scope, operation: Operation, target: TargetSpec, raw: Any) -> Operation:
+    """The step's operation: ``write`` for a file target, which takes no Zoho-only key."""
     if not target.is_file:
         return operation
-    if given:
-        scope.fail(
-            "a file target takes no operation",
-            "operation",
-            field="operation",
-            hint="remove it: records are written to the file",
-        )
+    for key in keys.STEP.keys:
+        if key.not_for_files and key.name in raw:
+            scope.fail(
+                f"a file target takes no {key.name}",
+                key.name,
+                field=key.name,
+                hint=key.not_for_files,
+            )
     return Operation.WRITE
 
 

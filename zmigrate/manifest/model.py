@@ -59,11 +59,11 @@ class Transform(StrEnum):
 
 
 class OnDuplicateKey(StrEnum):
-    """What a step does with a second record for a source key it already wrote."""
+    """What to do with a record whose target key (as Zoho compares it) an earlier record has."""
 
-    FAIL = "fail"
-    DEAD_LETTER = "dead-letter"
-    MERGE = "merge"
+    ERROR = "error"  # plan and run refuse the source (exit 2), naming both lines
+    DEAD_LETTER = "dead-letter"  # the first record is migrated, later ones are dead letters
+    MERGE = "merge"  # all are sent; Zoho merges them into one record, reported as merged
 
 
 OPERATIONS = (Operation.INSERT, Operation.UPSERT, Operation.UPDATE)
@@ -229,7 +229,7 @@ class Step:
     fields: tuple[FieldMap, ...]
     lookups: tuple[Lookup, ...]
     method: Method
-    on_duplicate_key: OnDuplicateKey = OnDuplicateKey.FAIL
+    on_duplicate_key: OnDuplicateKey = OnDuplicateKey.ERROR
 
     @property
     def line_items(self) -> bool:
