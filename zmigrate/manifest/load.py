@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -88,10 +89,11 @@ def _target(v: dict[str, Any], line: int) -> Target:
 
 
 def _step(scope: Scope, raw: Any, earlier: list[str], folder: Path) -> Step:
+    """One ``[[steps]]`` entry: its declared keys, then what the schema says about them."""
     if not isinstance(raw, dict):
         scope.fail(keys.STEP.shape)
     name = check_key(keys.STEP["name"], raw, scope)
-    scope = Scope(scope.file, scope.loc, scope.path, step=name)
+    scope = replace(scope, step=name)
     if name in earlier:
         scope.fail(
             f"two steps are named '{name}'", "name", field="name", hint="step names must be unique"
@@ -171,11 +173,11 @@ def _product_module(scope: Scope, text: str, where: str, key: str) -> tuple[Prod
 
 
 def _target_spec(scope: Scope, text: str, folder: Path) -> TargetSpec:
-    product, _, rest = text.partition(":")
-    if product.strip().lower() == Product.FILE:
+    prefix, _, rest = text.partition(":")
+    if prefix.strip().lower() == Product.FILE:
         return TargetSpec(Product.FILE, text, path=(folder / rest.strip()).resolve())
     product, module = _product_module(scope, text, "target", "target")
-    return TargetSpec(Product(product), text, module=module)
+    return TargetSpec(product, text, module=module)
 
 
 def _source_spec(scope: Scope, raw: Any, folder: Path) -> SourceSpec:
