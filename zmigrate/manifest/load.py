@@ -1,0 +1,266 @@
+"""Reading a manifest: TOML text -> checked values (:mod:`.validate`) -> model objects.
+
+The declared keys are checked first; then what only the schema can tell (modules, fields,
+lookups between steps) is checked by :mod:`.rules`, every error located the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from zmigrate import schema
+from zmigrate.errors import ManifestError
+from zmigrate.manifest import keys, rules
+from zmigrate.manifest.hints import did_you_mean
+from zmigrate.manifest.locate import Locator
+from zmigrate.manifest.model import (
+    PRODUCTS,
+    FieldMap,
+    Lookup,
+    Manifest,
+    Method,
+    OnDuplicateKey,
+    Operation,
+    Product,
+    SourceKind,
+    SourceSpec,
+    Step,
+    Target,
+    TargetSpec,
+    Transform,
+)
+from zmigrate.manifest.validate import Scope, check, check_key
+
+
+def load_manifest(path: str | os.PathLike[str]) -> Manifest:
+    """Read and validate a manifest; ManifestError (file, line, step, field, hint) if wrong."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ManifestError(
+            f"cannot read the manifest: {exc.strerror}", file=str(p), hint="check the path"
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ManifestError(
+            "the manifest is not UTF-8", file=str(p), line=line, hint="TOML files are UTF-8"
+        ) from None
+    return parse(p, text)
+
+
+def parse(path: Path, text: str) -> Manifest:
+    """The manifest in ``text``, read from ``path`` (relative paths resolve against its folder)."""
+    top = Scope(str(path), Locator(text))
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        top.fail(f"not valid TOML: {exc}", line=int(m.group(1)) if m else None)
+    values = check(keys.MANIFEST, data, top)
+    target = _target(values["target"], top.loc.target_line)
+    steps: list[Step] = []
+    for i, raw in enumerate(values["steps"]):
+        steps.append(_step(top.at(i), raw, [s.name for s in steps], path.resolve().parent))
+    rules.check_lookups(top, steps)
+    rules.check_cycles(top, steps)
+    return Manifest(path.resolve(), target, tuple(steps))
+
+
+def _target(v: dict[str, Any], line: int) -> Target:
+    org = v.get("organization_id")
+    return Target(
+        v["data_center"],
+        v["crm_edition"],
+        v["crm_users"],
+        v["books_plan"],
+        v["inventory_plan"],
+        v.get("books_organization_id", org),
+        v.get("inventory_organization_id", org),
+        line,
+    )
+
+
+def _step(scope: Scope, raw: Any, earlier: list[str], folder: Path) -> Step:
+    """One ``[[steps]]`` entry: its declared keys, then what the schema says about them."""
+    if not isinstance(raw, dict):
+        scope.fail(keys.STEP.shape)
+    name = check_key(keys.STEP["name"], raw, scope)
+    scope = replace(scope, step=name)
+    if name in earlier:
+        scope.fail(
+            f"two steps are named '{name}'", "name", field="name", hint="step names must be unique"
+        )
+    v = check(keys.STEP, raw, scope)
+    target = _target_spec(scope, v["target"], folder)
+    source = _source_spec(scope.at("source"), v["source"], folder)
+    operation = _operation(scope, Operation(v["operation"]), target, raw)
+    method = Method(v["method"])
+    if method == Method.BULK and Product.CRM not in (target.product, source.product):
+        scope.fail(
+            "method 'bulk' needs a CRM source or target: Books and Inventory have no bulk API",
+            "method",
+            field="method",
+            hint="use method = 'rest' or 'auto'",
+        )
+    fields = tuple(_field_map(scope, name, spec, target) for name, spec in v["fields"].items())
+    lookups = tuple(_lookup(scope, name, spec, target) for name, spec in v["lookups"].items())
+    rules.check_mapped_once(scope, fields, lookups)
+    rules.check_key(scope, v["key"], target, fields)
+    source_key = v["source_key"] or rules.default_source_key(scope, v["key"], target, fields)
+    rules.check_mandatory(scope, target, operation, fields, lookups)
+    step = Step(
+        name,
+        scope.line(),
+        source,
+        target,
+        operation,
+        v["key"],
+        source_key,
+        fields,
+        lookups,
+        method,
+        OnDuplicateKey(v["on_duplicate_key"]),
+    )
+    if source.kind == SourceKind.ZOHO:
+        rules.check_export_columns(scope, step)
+    return step
+
+
+def _operation(scope: Scope, operation: Operation, target: TargetSpec, raw: Any) -> Operation:
+    """The step's operation: ``write`` for a file target, which takes no Zoho-only key."""
+    if not target.is_file:
+        return operation
+    for key in keys.STEP.keys:
+        if key.not_for_files and key.name in raw:
+            scope.fail(
+                f"a file target takes no {key.name}",
+                key.name,
+                field=key.name,
+                hint=key.not_for_files,
+            )
+    return Operation.WRITE
+
+
+def _product_module(scope: Scope, text: str, where: str, key: str) -> tuple[Product, str]:
+    """``crm:Accounts`` -> (crm, "Accounts"), with the product and module checked."""
+    product, _, rest = text.partition(":")
+    product, rest = product.strip().lower(), rest.strip()
+    if product not in PRODUCTS:
+        pool = PRODUCTS + ((Product.FILE,) if key == "target" else ())
+        scope.fail(
+            f"unknown product '{product}' in {where}",
+            key,
+            field=key,
+            hint=did_you_mean(product, pool, "product"),
+        )
+    mod = schema.module(product, rest)
+    if mod is None:
+        scope.fail(
+            f"unknown {product} module '{rest}'{'' if key == 'target' else ' in ' + where}",
+            key,
+            field=key,
+            hint=did_you_mean(rest, schema.PRODUCTS[product], "module"),
+        )
+    return Product(product), mod.api_name
+
+
+def _target_spec(scope: Scope, text: str, folder: Path) -> TargetSpec:
+    prefix, _, rest = text.partition(":")
+    if prefix.strip().lower() == Product.FILE:
+        return TargetSpec(Product.FILE, text, path=(folder / rest.strip()).resolve())
+    product, module = _product_module(scope, text, "target", "target")
+    return TargetSpec(product, text, module=module)
+
+
+def _source_spec(scope: Scope, raw: Any, folder: Path) -> SourceSpec:
+    """A file source (a bare path is short for ``{ file = path }``) or a Zoho export."""
+    raw = {"file": raw} if isinstance(raw, str) else raw
+    if isinstance(raw, dict) and "zoho" in raw:
+        v = check(keys.ZOHO_SOURCE, raw, scope)
+        product, module = _product_module(scope, v["zoho"], "source", "zoho")
+        mod = schema.module(product, module)
+        assert mod is not None
+        for f in v["fields"]:
+            if mod.field(f) is None:
+                scope.fail(
+                    f"{mod.api_name} has no field '{f}'",
+                    "fields",
+                    field=f,
+                    hint=did_you_mean(f, mod.by_name, "field"),
+                )
+        return SourceSpec(
+            SourceKind.ZOHO,
+            scope.line(),
+            product=product,
+            module=module,
+            fields=v["fields"],
+            records=v.get("records"),
+            origin=scope.file,
+        )
+    v = check(keys.FILE_SOURCE, raw, scope)
+    path = (folder / v["file"]).resolve()
+    suffix = SourceKind.JSONL if path.suffix.lower() == ".jsonl" else SourceKind.CSV
+    return SourceSpec(
+        SourceKind(v.get("format", suffix)),
+        scope.line(),
+        path=path,
+        encoding=v["encoding"],
+        delimiter=v["delimiter"],
+        quotechar=v["quotechar"],
+        origin=scope.file,
+    )
+
+
+def _field_map(scope: Scope, name: str, spec: Any, target: TargetSpec) -> FieldMap:
+    """``Name = "column"``, ``Name = <constant>`` or ``Name = { column = ..., ... }``."""
+    fld = rules.target_field(scope, target, name, "fields")
+    line = scope.line("fields", name)
+    if isinstance(spec, str):
+        return FieldMap(name, line, column=spec)
+    if not isinstance(spec, dict):
+        return FieldMap(name, line, const=spec)
+    at = scope.at("fields", name, field=name)
+    v = check(keys.FIELD, spec, at)
+    if fld is not None and fld.picklist:
+        for value in [*v["map"].values(), *([v["default"]] if "default" in v else [])]:
+            if value not in fld.picklist:
+                at.fail(
+                    f"'{value}' is not a value of {name}",
+                    "map",
+                    field=name,
+                    hint=did_you_mean(str(value), fld.picklist, "value"),
+                )
+    return FieldMap(
+        name,
+        line,
+        column=v.get("column"),
+        const=v.get("const"),
+        transform=Transform(v["transform"]) if "transform" in v else None,
+        format=v.get("format"),
+        tz=v.get("tz"),
+        values=tuple((str(k), val) for k, val in v["map"].items()),
+        default=v.get("default"),
+        places=v.get("places"),
+    )
+
+
+def _lookup(scope: Scope, name: str, spec: Any, target: TargetSpec) -> Lookup:
+    fld = rules.target_field(scope, target, name, "lookups")
+    v = check(keys.LOOKUP, spec, scope.at("lookups", name, field=name))
+    if fld is not None and fld.data_type != "lookup":
+        scope.fail(
+            f"'{name}' is not a lookup field (it is {fld.data_type})",
+            "lookups",
+            name,
+            field=name,
+            hint="map it under [steps.fields] instead",
+        )
+    return Lookup(name, v["step"], v["column"], scope.line("lookups", name), v["optional"])

@@ -1,0 +1,286 @@
+"""What a loaded manifest is: frozen dataclasses and the vocabularies their fields take.
+
+The vocabularies are ``StrEnum``s, so a member equals the plain string it stands for
+(``Product.CRM == "crm"``) and code that compares against strings keeps working.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from zmigrate import quotas, schema
+from zmigrate.errors import ManifestError
+
+LINE_ITEMS = "line_items[]."
+
+
+class Product(StrEnum):
+    """Where a step reads or writes: a Zoho product, or a local file."""
+
+    CRM = "crm"
+    BOOKS = "books"
+    INVENTORY = "inventory"
+    FILE = "file"
+
+
+class Operation(StrEnum):
+    """How a record is written; ``write`` is the only one for a file target."""
+
+    INSERT = "insert"
+    UPSERT = "upsert"
+    UPDATE = "update"
+    WRITE = "write"
+
+
+class Method(StrEnum):
+    """Which CRM API writes the step: chosen by size (auto), Bulk Write, or REST."""
+
+    AUTO = "auto"
+    BULK = "bulk"
+    REST = "rest"
+
+
+class SourceKind(StrEnum):
+    CSV = "csv"
+    JSONL = "jsonl"
+    ZOHO = "zoho"
+
+
+class Transform(StrEnum):
+    DATE = "date"
+    DATETIME = "datetime"
+    DECIMAL = "decimal"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    STRING = "string"
+
+
+class OnDuplicateKey(StrEnum):
+    """What to do with a record whose target key (as Zoho compares it) an earlier record has."""
+
+    ERROR = "error"  # plan and run refuse the source (exit 2), naming both lines
+    DEAD_LETTER = "dead-letter"  # the first record is migrated, later ones are dead letters
+    MERGE = "merge"  # all are sent; Zoho merges them into one record, reported as merged
+
+
+OPERATIONS = (Operation.INSERT, Operation.UPSERT, Operation.UPDATE)
+METHODS = tuple(Method)
+PRODUCTS = (Product.CRM, Product.BOOKS, Product.INVENTORY)
+TRANSFORMS = tuple(Transform)
+# Books and Inventory of one organization share item ids (card, "Data Mapping") and contacts.
+SHARED_LOOKUPS = {
+    ("books", "items"): ("inventory", "items"),
+    ("inventory", "items"): ("books", "items"),
+    ("books", "contacts"): ("inventory", "contacts"),
+    ("inventory", "contacts"): ("books", "contacts"),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the data goes: data center, editions/plans and organization ids (no secrets)."""
+
+    data_center: str
+    crm_edition: str
+    crm_users: int
+    books_plan: str
+    inventory_plan: str
+    books_organization_id: str | None
+    inventory_organization_id: str | None
+    line: int
+
+    @property
+    def edition(self) -> quotas.CrmEdition:
+        return quotas.CRM_EDITIONS[self.crm_edition]
+
+    @property
+    def books(self) -> quotas.FinancePlan:
+        return quotas.BOOKS_PLANS[self.books_plan]
+
+    @property
+    def inventory(self) -> quotas.FinancePlan:
+        return quotas.INVENTORY_PLANS[self.inventory_plan]
+
+    def finance_plan(self, product: str) -> quotas.FinancePlan:
+        return self.books if product == Product.BOOKS else self.inventory
+
+    @property
+    def crm_daily_credits(self) -> int | None:
+        """Credits per rolling 24 h for this edition and user count (None: unlimited)."""
+        return self.edition.daily_credits(self.crm_users)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Where a step's rows come from: a CSV/JSONL file, or a Zoho export made at run time.
+
+    ``kind`` is ``csv``, ``jsonl`` or ``zoho``. Files: ``path`` is absolute (resolved against
+    the manifest's folder). Zoho exports: ``product``/``module`` name what to export, ``fields``
+    what to read (default: every column the step maps), ``records`` the size estimate the
+    planner uses (the file does not exist before the run).
+    """
+
+    kind: SourceKind
+    line: int
+    path: Path | None = None
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    quotechar: str = '"'
+    product: Product | None = None
+    module: str | None = None
+    fields: tuple[str, ...] = ()
+    records: int | None = None
+    origin: str = ""  # the manifest naming this source, for errors about it
+
+    def __post_init__(self) -> None:
+        # Callers outside the manifest pass the kind as a plain string ("csv").
+        object.__setattr__(self, "kind", SourceKind(self.kind))
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind in (SourceKind.CSV, SourceKind.JSONL)
+
+    def describe(self) -> str:
+        if self.is_file:
+            return str(self.path)
+        return f"{self.product}:{self.module}"
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """Where a step writes: a Zoho module (``product``, ``module``) or a file (``path``)."""
+
+    product: Product
+    text: str  # as written: "crm:Accounts", "file:out/accounts.csv"
+    module: str | None = None  # canonical API name ("Accounts", "invoices")
+    path: Path | None = None
+
+    @property
+    def is_file(self) -> bool:
+        return self.product == Product.FILE
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """One target field filled from a source column, a constant, or a transformed column.
+
+    ``target`` is a field API name, or ``line_items[].<field>`` for a line-item field.
+    ``values`` is a value map (source value -> target value, e.g. status -> Stage); a value
+    missing from it takes ``default`` when one is given, else the row fails.
+    """
+
+    target: str
+    line: int
+    column: str | None = None
+    const: Any = None
+    transform: Transform | None = None
+    format: str | None = None
+    tz: str | None = None
+    values: tuple[tuple[str, Any], ...] = ()
+    default: Any = None
+    places: int | None = None
+
+    @property
+    def line_item(self) -> bool:
+        return self.target.startswith(LINE_ITEMS)
+
+    @property
+    def field_name(self) -> str:
+        return self.target.removeprefix(LINE_ITEMS)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A target field set to the Zoho id that step ``step`` produced for a source key.
+
+    The key is the value(s) of ``columns`` in this step's row, matched against the other
+    step's source key. ``optional``: an unresolved key leaves the field out instead of failing.
+    """
+
+    target: str
+    step: str
+    columns: tuple[str, ...]
+    line: int
+    optional: bool = False
+
+    @property
+    def line_item(self) -> bool:
+        return self.target.startswith(LINE_ITEMS)
+
+    @property
+    def field_name(self) -> str:
+        return self.target.removeprefix(LINE_ITEMS)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: read a source, map each row, write it to a target with one operation."""
+
+    name: str
+    line: int
+    source: SourceSpec
+    target: TargetSpec
+    operation: Operation  # insert, upsert, update; write for a file target
+    key: tuple[str, ...]
+    source_key: tuple[str, ...]
+    fields: tuple[FieldMap, ...]
+    lookups: tuple[Lookup, ...]
+    method: Method
+    on_duplicate_key: OnDuplicateKey = OnDuplicateKey.ERROR
+
+    @property
+    def line_items(self) -> bool:
+        """True when consecutive rows sharing a source key form one record's line items."""
+        return any(f.line_item for f in self.fields) or any(lk.line_item for lk in self.lookups)
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(lk.step for lk in self.lookups))
+
+    @property
+    def export_fields(self) -> tuple[str, ...]:
+        """For a Zoho export: the source's ``fields``, else the mapped columns, else all fields."""
+        if self.source.fields or self.columns:
+            return self.source.fields or self.columns
+        mod = schema.module(self.source.product or "", self.source.module or "")
+        return tuple(f.api_name for f in mod.fields if f.data_type != "subform") if mod else ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every source column the step reads, in first-use order."""
+        cols: list[str] = list(self.source_key)
+        cols += [f.column for f in self.fields if f.column]
+        for lk in self.lookups:
+            cols += lk.columns
+        return tuple(dict.fromkeys(cols))
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A loaded, validated manifest. ``steps`` are in file order; ``ordered()`` by dependency."""
+
+    path: Path
+    target: Target
+    steps: tuple[Step, ...]
+
+    @property
+    def manifest_dir(self) -> Path:
+        return self.path.parent
+
+    def step(self, name: str) -> Step:
+        return next(s for s in self.steps if s.name == name)
+
+    def ordered(self) -> tuple[Step, ...]:
+        """Steps in dependency order: the first step in file order whose lookups are all done."""
+        done: dict[str, Step] = {}
+        pending = list(self.steps)
+        while pending:
+            ready = next((s for s in pending if all(d in done for d in s.depends_on)), None)
+            if ready is None:  # unreachable after validation; keeps the loop bounded
+                raise ManifestError("dependency cycle", file=str(self.path))
+            done[ready.name] = ready
+            pending.remove(ready)
+        return tuple(done.values())
