@@ -438,7 +438,7 @@ class Sandbox:
         if scheme == "bearer" and not product.accepts_bearer:
             return Failure.BEARER_REFUSED
         if scheme not in ("zoho-oauthtoken", "bearer"):
-            return Failure.INVALID_TOKEN
+            return Failure.MALFORMED_TOKEN
         info = self.tokens.lookup(token.strip())
         if info is None:
             return Failure.INVALID_TOKEN

@@ -11,8 +11,8 @@ Per API request, the shared middleware does, in this order:
    start the path (longest prefix wins); no product → 404 in Books' flat shape;
 2. count the request (``Stats.requests``);
 3. authenticate: ``Authorization: Zoho-oauthtoken <t>`` (``Bearer <t>`` too when
-   ``accepts_bearer``); unknown, expired, other-data-center or out-of-scope tokens are answered
-   with ``product.fail(Failure.X)``. The token's :class:`~zmigrate.sandbox.tokens.TokenInfo`
+   ``accepts_bearer``); malformed headers, unknown, expired, other-data-center or out-of-scope
+   tokens are answered with ``product.fail(Failure.X)``. The token's :class:`~zmigrate.sandbox.tokens.TokenInfo`
    is stored as ``request[TOKEN]``;
 4. ``await product.admit(request)`` → :class:`Admission`: a ``rejection`` response (quota,
    missing organization, ...) or a ``release`` callback run after the handler, plus headers
@@ -64,7 +64,8 @@ class Failure(enum.Enum):
     """Situations the core detects and each product renders in its own wire format."""
 
     MISSING_TOKEN = "missing_token"
-    INVALID_TOKEN = "invalid_token"  # unknown or expired
+    MALFORMED_TOKEN = "malformed_token"  # an Authorization header of another scheme
+    INVALID_TOKEN = "invalid_token"  # unknown, expired or deleted (revoked)
     BEARER_REFUSED = "bearer_refused"  # "Bearer" where only "Zoho-oauthtoken" is accepted
     WRONG_DC = "wrong_dc"  # token issued by another data center's accounts server
     SCOPE_MISMATCH = "scope_mismatch"

@@ -23,8 +23,8 @@ HTTP  code  when
 400   3062  a contact name already exists
 400   1002  a referenced record (customer_id, vendor_id, item_id) does not exist
 400   1038  the body is not well-formed JSON
-401   14    missing, unknown or expired token, a ``Bearer`` header, another data center
-401   57    the token has no scope for this product
+401   14    missing or malformed Authorization header, a ``Bearer`` header, another data center
+401   57    unknown, expired or deleted (revoked) token; a token without this product's scope
 404   1002  the record in the URL does not exist
 404   5     unknown URL
 405   37    method not allowed on this URL
@@ -93,6 +93,8 @@ NOT_AUTHENTICATED = (
     "The request could not be authenticated as the authentication value you entered is invalid."
     " Enter a valid authentication value and try again."
 )
+NOT_AUTHORIZED = "You are not authorized to perform this operation"
+"""Zoho's answer (401, code 57) to an expired or revoked token, or one without the scope."""
 MISSING_ORG = (
     "This user belongs to multiple organizations, hence the parameter CompanyID/CompanyName is"
     " required for associating this user to a specific organization."
@@ -345,8 +347,8 @@ class FinanceProduct(Product):
             r.add_delete(f"{self.prefix}/{name}/{{record_id}}", self.delete)
 
     def fail(self, failure: Failure, detail: str = "") -> web.Response:
-        if failure is Failure.SCOPE_MISMATCH:
-            return error(401, 57, "You are not authorized to perform this operation")
+        if failure in (Failure.INVALID_TOKEN, Failure.SCOPE_MISMATCH):
+            return error(401, 57, NOT_AUTHORIZED)
         if failure is Failure.UNKNOWN_URL:
             return error(404, 5, "Invalid URL Passed")
         if failure is Failure.METHOD_NOT_ALLOWED:

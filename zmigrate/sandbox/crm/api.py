@@ -149,6 +149,7 @@ class CrmProduct(Product):
     def fail(self, failure: Failure, detail: str = "") -> web.Response:
         table = {
             Failure.MISSING_TOKEN: (401, "AUTHENTICATION_FAILURE", wire.MSG_AUTH_FAILED),
+            Failure.MALFORMED_TOKEN: (401, "INVALID_TOKEN", wire.MSG_INVALID_TOKEN),
             Failure.INVALID_TOKEN: (401, "INVALID_TOKEN", wire.MSG_INVALID_TOKEN),
             Failure.BEARER_REFUSED: (401, "INVALID_TOKEN", wire.MSG_INVALID_TOKEN),
             Failure.WRONG_DC: (401, "INVALID_TOKEN", wire.MSG_INVALID_TOKEN),
