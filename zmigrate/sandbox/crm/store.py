@@ -69,9 +69,9 @@ def _key(value: Any) -> str:
 class CrmStore:
     """Records per module, unique indexes and converted leads of one sandbox org."""
 
-    def __init__(self, user: dict[str, str], journal: Journal) -> None:
+    def __init__(self, user: dict[str, str], journal: Journal | None = None) -> None:
         self.user = user
-        self.journal = journal
+        self.journal = journal or Journal(None)
         self.records: dict[str, dict[str, dict[str, Any]]] = {m: {} for m in CRM_MODULES}
         self.unique: dict[tuple[str, str], dict[str, str]] = {
             (m.api_name, f.api_name): {} for m in CRM_MODULES.values() for f in m.fields if f.unique
