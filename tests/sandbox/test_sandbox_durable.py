@@ -185,3 +185,13 @@ async def test_a_bulk_job_killed_half_way_runs_again_exactly_once(tmp_path: Path
             status, body = await api.call("GET", "/__sandbox__/records/crm/Contacts")
             emails = [r["Email"] for r in body["records"]]
             assert len(emails) == len(set(emails)) == rows
+
+
+async def test_a_second_sandbox_on_the_same_state_is_refused(tmp_path: Path) -> None:
+    async with sandbox_process(tmp_path, speed=60):
+        second = subprocess.run(
+            [*SANDBOX, "--state-dir", str(tmp_path)], capture_output=True, text=True, timeout=60
+        )
+    assert second.returncode == 2, second.stderr
+    assert "another sandbox is running on the state in" in second.stderr
+    assert "Traceback" not in second.stderr

@@ -202,6 +202,7 @@ class Sandbox:
         """Where every answered write goes before its answer (``--state-dir``; else off)."""
         saved_creds = self.journal.get("meta", "credentials")
         if saved_creds is None and self._legacy_state():
+            self.journal.close()
             raise UsageError(
                 f"{self._legacy_state()} holds a sandbox state this version cannot read; "
                 "move it away to start fresh"

@@ -17,6 +17,7 @@ Without a state dir the journal is off: ``put`` returns at once and nothing touc
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -59,6 +60,7 @@ class Journal:
         self.current = Batch()
         self.db: sqlite3.Connection | None = None
         self.path: Path | None = None
+        self._lock: int | None = None
         if state_dir is None:
             return
         directory = Path(state_dir)
@@ -66,7 +68,14 @@ class Journal:
             directory.mkdir(parents=True, exist_ok=True)
             directory.chmod(0o700)
             self.path = directory / DB_FILE
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            self._lock = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:  # one sandbox per state: two would each answer from their own copy
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(self._lock)
+                raise UsageError(
+                    f"another sandbox is running on the state in {directory}; stop it first"
+                ) from None
             self.path.chmod(0o600)
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -171,6 +180,9 @@ class Journal:
             self.checkpoint()
             self.db.close()
             self.db = None
+        if self._lock is not None:
+            os.close(self._lock)  # drops the flock
+            self._lock = None
 
 
 @contextlib.contextmanager
