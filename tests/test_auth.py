@@ -49,7 +49,20 @@ async def test_refused_token_is_renewed_once_and_the_call_succeeds(make_sandbox,
     page = await zoho.books.list_page("contacts")
     assert page.records == []
     assert zoho.tokens.refreshes == 2
-    assert zoho.usage()["books"]["errors"] == {"AuthError:14": 1}
+    # Books answers an expired token with 401 code 57 (14 is for a malformed header)
+    assert zoho.usage()["books"]["errors"] == {"AuthError:57": 1}
+    server_clock.advance(4_000)  # expired again: a write is refreshed and lands once
+    outcome = await zoho.books.create("contacts", {"contact_name": "After expiry"})
+    assert outcome.ok and zoho.tokens.refreshes == 3
+    assert [c["contact_name"] for c in sb.products["books"].records("contacts", {})] == [
+        "After expiry"
+    ]
+
+
+def test_code_57_is_an_auth_error_whatever_the_http_status() -> None:
+    """Code 57 is Books' dead-token answer: the client renews the token on it, not only on 401."""
+    error = classify(403, {"code": 57, "message": "You are not authorized"}, {}, "u", 0.0)
+    assert isinstance(error, AuthError)
 
 
 async def test_token_refused_again_after_renewal_is_raised(make_sandbox, http) -> None:

@@ -117,7 +117,7 @@ async def test_token_expiry_mid_run_renews_and_carries_on(tmp_path, make_sandbox
     report = await task
     assert report.outcome == "done", report.render()
     errors = sb.state()["errors"]
-    assert any("14" in e or "INVALID_TOKEN" in e for e in errors.values()), errors
+    assert any("57" in e or "INVALID_TOKEN" in e for e in errors.values()), errors  # dead token
     await assert_landed(sb, data)
 
 

@@ -1190,8 +1190,9 @@ async def execute_in_sandbox(
 ) -> RunReport:
     """Rehearse against an embedded sandbox on the manifest's plans, sharing one clock.
 
-    The sandbox keeps its state in ``RUN_DIR/sandbox`` so a resumed rehearsal continues
-    against the same records, quotas and clock (moved up to its saved time; ``clock_start``
+    The sandbox keeps its state in ``RUN_DIR/sandbox``, every write durable before it is
+    answered, so a resumed rehearsal, even of a run killed with `kill -9`, continues against
+    the same records, quotas and clock (moved up to its last committed time; ``clock_start``
     sets it later still: `resume --wait` jumps to a quota's reset).
     """
     manifest = load_manifest(manifest_path)

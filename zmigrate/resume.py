@@ -11,6 +11,8 @@ what to hand it:
 * paused with ``--wait`` → sleep until the reset, go on, and again after each later pause
   while every day makes progress. A rehearsal (a run with ``--sandbox``, whose sandbox
   state lives in ``RUN_DIR/sandbox``) jumps its shared clock to the reset instead;
+* a rehearsal, however it stopped (even by `kill -9`), goes on against its embedded sandbox
+  restarted from ``RUN_DIR/sandbox``, which holds every write it answered;
 * time: a run against Zoho uses real time. A process of a run against a sandbox with a fast
   clock (``--clock-speed``) anchors Zoho time at the run's creation, so every process of
   the run agrees on when a pause ends.
@@ -36,7 +38,6 @@ from zmigrate.errors import ConfigError, StoreError, UsageError, ZmigrateError
 from zmigrate.manifest import load_manifest
 from zmigrate.progress import Progress
 from zmigrate.report import REPORT_FILE, RunReport
-from zmigrate.sandbox.app import STATE_FILE
 
 SANDBOX_STATE = "sandbox"
 """Where ``zmigrate run --sandbox`` keeps its embedded sandbox's state, inside the run dir."""
@@ -86,23 +87,6 @@ def inspect(run_dir: str | os.PathLike[str]) -> RunInfo:
         clock_speed=_report_speed(path),
         updated=float(summary.get("updated") or 0.0),
     )
-
-
-def check_rehearsal_saved(info: RunInfo) -> None:
-    """Refuse a rehearsal whose embedded sandbox died without saving (the run was killed).
-
-    The sandbox saves its records when it stops, after the store's last commit; a state older
-    than that commit lost records the store counts as landed, so no resume can be exact.
-    """
-    state = info.run_dir / SANDBOX_STATE / STATE_FILE
-    saved = state.stat().st_mtime if state.exists() else None
-    if saved is None or saved < info.updated:
-        raise StoreError(
-            f"the rehearsal in {info.run_dir} was stopped without its sandbox saving its "
-            "records (was it killed?), so it cannot go on exactly once; start it again with "
-            f"`zmigrate run {info.manifest_path} --sandbox` in a new --run-dir, or rehearse "
-            "against `zmigrate sandbox --state-dir DIR` started on its own"
-        )
 
 
 def _report_speed(run_dir: Path) -> float | None:
@@ -196,8 +180,8 @@ async def _against_zoho(
         credentials = Credentials.from_env(env)
     except ConfigError as e:
         raise ConfigError(
-            f"{e}. If {info.run_dir} was a rehearsal (`zmigrate run --sandbox`) that was killed "
-            "before its sandbox could save, nothing of it can be resumed: start it again"
+            f"{e}. If {info.run_dir} was a rehearsal (`zmigrate run --sandbox`), its sandbox "
+            f"state {info.run_dir / SANDBOX_STATE} is gone: start the rehearsal again"
         ) from None
     clock = anchored_clock(info.created, speed)
     if wait and info.paused_until and info.paused_until > clock.now():
@@ -233,8 +217,6 @@ async def resume(
         raise UsageError(
             f"the run's manifest {info.manifest_path} is gone; put it back to resume {run_dir}"
         )
-    if info.rehearsal:
-        check_rehearsal_saved(info)
     note = ""
     if not force:
         changes = changed_inputs(info)

@@ -13,6 +13,9 @@ from typing import Any
 from zmigrate.checkpoint import RunStore
 from zmigrate.scrub import scrub, scrub_data
 
+UNFINISHED = frozenset({"running", "interrupted", "failed"})
+"""Run statuses `zmigrate resume` continues even with no record left (it writes the report)."""
+
 
 def iso(ts: float | None) -> str | None:
     """Epoch seconds (Zoho time) as ``YYYY-MM-DD HH:MM:SS UTC``."""
@@ -94,12 +97,25 @@ def render(summary: dict[str, Any]) -> str:
             lines.append(f"{product:<10} {spent} of {plan} planned")
     if summary.get("last_error"):
         lines += ["", f"last error: {summary['last_error']}"]
-    left = sum(s["left"] for s in steps)
-    if summary.get("paused"):
-        lines += ["", f"next: zmigrate resume {run_dir}   (or add --wait to sleep until the reset)"]
-    elif left and not summary.get("active_pid"):
-        lines += ["", f"next: zmigrate resume {run_dir}   ({left:,} records left)"]
+    step = next_step(summary)
+    if step:
+        lines += ["", f"next: {step}"]
     return scrub("\n".join(lines))
+
+
+def next_step(summary: dict[str, Any]) -> str | None:
+    """The one command that moves the run on, as the run's last line says it: `resume` for a
+    run paused, interrupted, failed or killed (a rehearsal too: its sandbox restarts from the
+    run directory); nothing while it runs or once it is done."""
+    run_dir = summary["run_dir"]
+    if summary.get("active_pid"):
+        return None
+    if summary.get("paused"):
+        return f"zmigrate resume {run_dir}   (or add --wait to sleep until the reset)"
+    left = sum(s["left"] for s in summary["steps"])
+    if left or summary.get("status") in UNFINISHED:
+        return f"zmigrate resume {run_dir}   ({left:,} records left)"
+    return None
 
 
 def load(run_dir: str | os.PathLike[str]) -> dict[str, Any]:

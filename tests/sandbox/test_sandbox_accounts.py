@@ -163,9 +163,11 @@ async def test_token_expires_after_an_hour_of_zoho_time(sandbox, call, http) -> 
     sandbox.clock.advance(3_599)
     assert (await call("GET", "/books/v3/contacts"))[0] == 200
     sandbox.clock.advance(2)
-    status, body, _ = await call("GET", "/books/v3/contacts")
-    assert (status, body["code"]) == (401, 14)
-    assert body["message"].startswith("The request could not be authenticated")
+    for path in ("/books/v3/contacts", "/inventory/v1/items"):
+        status, body, _ = await call("GET", path)
+        # Zoho's answer to an expired or revoked token; 14 is for a missing/malformed header
+        message = "You are not authorized to perform this operation"
+        assert (status, body) == (401, {"code": 57, "message": message})
     # refresh, and the new token works
     _, fresh = await grant(
         http, sandbox, grant_type="refresh_token", refresh_token=sandbox.credentials.refresh_token
@@ -194,10 +196,14 @@ async def test_token_from_another_data_center_authenticates_but_api_refuses(
 
 
 async def test_books_and_inventory_refuse_bearer_and_missing_headers(sandbox, token, call) -> None:
-    for auth in (f"Bearer {token}", "", "Zoho-oauthtoken 1000.unknown.token", "Basic abc"):
+    for auth in (f"Bearer {token}", "", "Basic abc"):
         for path in ("/books/v3/contacts", "/inventory/v1/items"):
             status, body, _ = await call("GET", path, auth=auth)
             assert (status, body["code"]) == (401, 14), (auth, path)
+            assert body["message"].startswith("The request could not be authenticated")
+    # a well-formed header whose token Zoho does not know (revoked, deleted): code 57
+    status, body, _ = await call("GET", "/books/v3/contacts", auth="Zoho-oauthtoken 1000.a.b")
+    assert (status, body["code"]) == (401, 57)
 
 
 async def test_issue_token_shortcut_and_other_dc(sandbox, call) -> None:

@@ -118,7 +118,7 @@ def test_cli_prints_one_json_line_and_stops_on_sigterm(tmp_path) -> None:
         assert state["products"]["books"]["plan"] == "free"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
-        assert os.path.exists(tmp_path / "sandbox-state.json")
+        assert os.path.exists(tmp_path / "sandbox.db")
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -53,6 +53,7 @@ CODE_DAILY = 45
 CODE_CONCURRENCY = 1070
 CODE_INTERNAL = 1000
 CODE_NOT_AUTHENTICATED = 14
+CODE_NOT_AUTHORIZED = 57  # Books/Inventory: an expired or revoked token (or one lacking scope)
 # CRM string codes.
 CRM_AUTH_CODES = frozenset({"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "OAUTH_SCOPE_MISMATCH"})
 CRM_THROTTLE_CODES = frozenset({"TOO_MANY_REQUESTS"})
@@ -138,7 +139,7 @@ def classify(
             )
         if code == CODE_INTERNAL or status >= 500:
             return ServerError(message, **kw)
-        if status == 401 or code == CODE_NOT_AUTHENTICATED:
+        if status == 401 or code in (CODE_NOT_AUTHENTICATED, CODE_NOT_AUTHORIZED):
             return AuthError(message, **kw)
         if status == 429:
             return Throttled(message, **kw)

@@ -26,7 +26,8 @@ also serves the admin API:
 - ``POST /__sandbox__/code`` ``{"scope": "..."}``: a grant code for ``authorization_code``;
 - ``GET|POST /__sandbox__/faults`` ``{"fault_rate", "lost_response_rate", "latency_ms",
   "slow_ms"}``: read or change the fault knobs while running;
-- ``POST /__sandbox__/save``: write the state now (with ``state_dir``; also done on stop).
+- ``POST /__sandbox__/save``: fold the state's write-ahead log into its file (with
+  ``state_dir``; every answered write is already durable, see ``zmigrate.sandbox.journal``).
 """
 
 from __future__ import annotations
@@ -57,12 +58,13 @@ from zmigrate.sandbox.core import (
     zoho_json,
 )
 from zmigrate.sandbox.faults import Fault, Faults
+from zmigrate.sandbox.journal import Batch, Journal
 from zmigrate.sandbox.tokens import TokenStore, add_accounts_routes, parse_scopes
 
 log = logging.getLogger("zmigrate.sandbox")
 
 ADMIN_PREFIX = "/__sandbox__/"
-STATE_FILE = "sandbox-state.json"
+LEGACY_STATE_FILE = "sandbox-state.json"
 DEFAULT_SCOPE = (
     "ZohoBooks.fullaccess.all,ZohoInventory.fullaccess.all,ZohoCRM.modules.ALL,"
     "ZohoCRM.settings.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ,ZohoCRM.bulk.ALL,"
@@ -196,8 +198,16 @@ class Sandbox:
         from zmigrate.sandbox.installed import INSTALLED
 
         self.config = config
-        saved = self._read_saved()
-        start = saved.get("clock_now") if saved else None
+        self.journal = Journal(config.state_dir)
+        """Where every answered write goes before its answer (``--state-dir``; else off)."""
+        saved_creds = self.journal.get("meta", "credentials")
+        if saved_creds is None and self._legacy_state():
+            self.journal.close()
+            raise UsageError(
+                f"{self._legacy_state()} holds a sandbox state this version cannot read; "
+                "move it away to start fresh"
+            )
+        start = self.journal.get("meta", "clock_now")
         if clock is None:
             clock = Clock(config.clock_speed, start=start)
         elif start is not None and start > clock.now():
@@ -205,18 +215,19 @@ class Sandbox:
         self.clock = clock
         self.rng = random.Random(config.seed)
         """Seeded randomness for credentials and products' own deterministic choices."""
-        if saved:
-            raw = saved["credentials"]
+        if saved_creds is not None:
             self.credentials = Credentials(
-                **{**raw, "organization_ids": tuple(raw["organization_ids"])}
+                **{**saved_creds, "organization_ids": tuple(saved_creds["organization_ids"])}
             )
         else:
             self.credentials = Credentials.generate(self.rng, config)
+            self.journal.put("meta", "credentials", asdict(self.credentials))
         self.tokens = TokenStore(
             clock,
             self.credentials.client_id,
             self.credentials.client_secret,
             config.token_rate_limit,
+            self.journal,
         )
         self.tokens.add_refresh_token(
             self.credentials.refresh_token, parse_scopes(self.credentials.scope)
@@ -233,11 +244,11 @@ class Sandbox:
         self.shared: dict[str, Any] = {}
         """State products share (Books and Inventory: one store of orgs, contacts, items)."""
         self.products: dict[str, Product] = {cls.name: cls(self) for cls in INSTALLED}
-        if saved:
-            self.tokens.load(saved.get("tokens", {}))
-            for name, data in saved.get("products", {}).items():
-                if name in self.products:
-                    self.products[name].load(data)
+        if saved_creds is not None:
+            self.tokens.restore()
+            for product in self.products.values():
+                product.restore(self.journal)
+        self.commit()  # credentials and clock are durable before anyone learns them
         self._runners: list[web.AppRunner] = []
 
     # ---- in-process helpers -------------------------------------------------------------
@@ -263,36 +274,24 @@ class Sandbox:
         self.stats = Stats()
 
     # ---- persistence ----------------------------------------------------------------------
-    def _state_path(self) -> Path | None:
-        return Path(self.config.state_dir) / STATE_FILE if self.config.state_dir else None
-
-    def _read_saved(self) -> dict[str, Any] | None:
-        path = self._state_path()
-        if path is None or not path.exists():
+    def _legacy_state(self) -> Path | None:
+        """A state file of the versions that saved only on a clean stop, if one is there."""
+        if not self.config.state_dir:
             return None
-        try:
-            return orjson.loads(path.read_bytes())
-        except (OSError, orjson.JSONDecodeError) as exc:
-            raise UsageError(
-                f"sandbox state file {path} is unreadable ({exc}); move it away to start fresh"
-            ) from exc
+        path = Path(self.config.state_dir) / LEGACY_STATE_FILE
+        return path if path.exists() else None
+
+    def commit(self, batch: Batch | None = None) -> None:
+        """Make the pending changes (or ``batch``'s) durable, with the clock's reading."""
+        target = self.journal.current if batch is None else batch
+        if self.journal.enabled and target.changes:
+            target.changes[("meta", "clock_now")] = self.clock.now()
+            self.journal.commit(target)
 
     def save(self) -> None:
-        """Write credentials, tokens, clock and records under ``state_dir`` (atomically)."""
-        path = self._state_path()
-        if path is None:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = {
-            "version": 1,
-            "clock_now": self.clock.now(),
-            "credentials": asdict(self.credentials),
-            "tokens": self.tokens.dump(),
-            "products": {name: p.dump() for name, p in self.products.items()},
-        }
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(orjson.dumps(data))
-        tmp.replace(path)
+        """Everything answered is already durable; fold the write-ahead log into the file."""
+        self.commit()
+        self.journal.checkpoint()
 
     # ---- serving -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -329,7 +328,8 @@ class Sandbox:
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
-        self.save()
+        self.commit()
+        self.journal.close()
 
     def _new_app(self, max_size: int, *middlewares: Any) -> web.Application:
         app = web.Application(client_max_size=max_size, middlewares=(_safety_net, *middlewares))
@@ -375,6 +375,7 @@ class Sandbox:
             return self._counted(name, product.fail(failure))
         admission = await product.admit(request)
         if admission.rejection is not None:
+            self.commit()
             return self._counted(name, admission.rejection)
         self.stats.enter(name)
         try:
@@ -398,6 +399,7 @@ class Sandbox:
             self.stats.leave(name)
             if admission.release is not None:
                 admission.release()
+            self.commit()  # before the answer leaves (or is lost after the commit)
         if admission.headers and not response.prepared:
             response.headers.update(admission.headers)
         return self._counted(name, response)
@@ -438,7 +440,7 @@ class Sandbox:
         if scheme == "bearer" and not product.accepts_bearer:
             return Failure.BEARER_REFUSED
         if scheme not in ("zoho-oauthtoken", "bearer"):
-            return Failure.INVALID_TOKEN
+            return Failure.MALFORMED_TOKEN
         info = self.tokens.lookup(token.strip())
         if info is None:
             return Failure.INVALID_TOKEN
@@ -513,10 +515,13 @@ async def _admin_body(request: web.Request) -> dict[str, Any]:
 
 def _admin(fn: Callable[[Sandbox, web.Request], Awaitable[Any]]) -> Any:
     async def handler(request: web.Request) -> web.Response:
+        sandbox = request.app[SANDBOX]
         try:
-            return zoho_json(await fn(request.app[SANDBOX], request))
+            return zoho_json(await fn(sandbox, request))
         except Reply as reply:
             return reply.response  # type: ignore[return-value]
+        finally:
+            sandbox.commit()
 
     return handler
 
@@ -536,7 +541,6 @@ async def _records(sb: Sandbox, request: web.Request) -> Any:
 
 async def _reset_all(sb: Sandbox, request: web.Request) -> Any:
     sb.reset()
-    sb.save()
     return {"reset": True}
 
 
@@ -546,6 +550,7 @@ async def _clock(sb: Sandbox, request: web.Request) -> Any:
         if not isinstance(advance, int | float) or advance < 0:
             raise Reply(zoho_json({"error": "advance must be a non-negative number"}, 400))
         sb.clock.advance(float(advance))
+        sb.journal.put("meta", "clock_now", sb.clock.now())
     return {"now": sb.clock.now(), "speed": sb.clock.speed}
 
 

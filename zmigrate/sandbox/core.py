@@ -11,9 +11,9 @@ Per API request, the shared middleware does, in this order:
    start the path (longest prefix wins); no product → 404 in Books' flat shape;
 2. count the request (``Stats.requests``);
 3. authenticate: ``Authorization: Zoho-oauthtoken <t>`` (``Bearer <t>`` too when
-   ``accepts_bearer``); unknown, expired, other-data-center or out-of-scope tokens are answered
-   with ``product.fail(Failure.X)``. The token's :class:`~zmigrate.sandbox.tokens.TokenInfo`
-   is stored as ``request[TOKEN]``;
+   ``accepts_bearer``); malformed headers, unknown, expired, other-data-center or out-of-scope
+   tokens are answered with ``product.fail(Failure.X)``. The token's
+   :class:`~zmigrate.sandbox.tokens.TokenInfo` is stored as ``request[TOKEN]``;
 4. ``await product.admit(request)`` → :class:`Admission`: a ``rejection`` response (quota,
    missing organization, ...) or a ``release`` callback run after the handler, plus headers
    added to the final response (rate-limit headers);
@@ -29,7 +29,8 @@ Per API request, the shared middleware does, in this order:
    is counted in ``Stats.errors[product][str(code)]``.
 
 The admin API (``/__sandbox__/...``) asks each product for ``counts()``, ``state()``,
-``records(module, query)``, ``reset()``, and persistence uses ``dump()`` / ``load()``.
+``records(module, query)``, ``reset()``; persistence is ``sandbox.journal`` (``put``/``delete``
+as state changes, committed by the core before each answer) and ``restore(journal)``.
 
 What a product may use of ``self.sandbox``: ``config`` (SandboxConfig), ``clock`` (Zoho time),
 ``credentials``, ``urls`` (set once listening: build absolute URLs at request time), ``rng``
@@ -50,6 +51,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 if TYPE_CHECKING:
     from zmigrate.sandbox.app import Sandbox
+    from zmigrate.sandbox.journal import Journal
 
 ZOHO_CODE: web.ResponseKey[int | str] = web.ResponseKey("zoho_code", object)
 """Key under which a response carries the Zoho error code it answers with (for counting):
@@ -64,7 +66,8 @@ class Failure(enum.Enum):
     """Situations the core detects and each product renders in its own wire format."""
 
     MISSING_TOKEN = "missing_token"
-    INVALID_TOKEN = "invalid_token"  # unknown or expired
+    MALFORMED_TOKEN = "malformed_token"  # an Authorization header of another scheme
+    INVALID_TOKEN = "invalid_token"  # unknown, expired or deleted (revoked)
     BEARER_REFUSED = "bearer_refused"  # "Bearer" where only "Zoho-oauthtoken" is accepted
     WRONG_DC = "wrong_dc"  # token issued by another data center's accounts server
     SCOPE_MISMATCH = "scope_mismatch"
@@ -190,9 +193,6 @@ class Product:
     def reset(self) -> None:
         """Forget all records and quota use (credentials and tokens stay)."""
 
-    def dump(self) -> dict[str, Any]:
-        """JSON-serialisable state to persist under ``--state-dir``."""
-        return {}
-
-    def load(self, data: dict[str, Any]) -> None:
-        """Restore what ``dump`` returned."""
+    def restore(self, journal: Journal) -> None:
+        """Take back the state the journal holds (a restart with ``--state-dir``). Products
+        record each change with ``self.sandbox.journal.put/delete`` as they make it."""

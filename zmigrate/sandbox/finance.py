@@ -23,8 +23,8 @@ HTTP  code  when
 400   3062  a contact name already exists
 400   1002  a referenced record (customer_id, vendor_id, item_id) does not exist
 400   1038  the body is not well-formed JSON
-401   14    missing, unknown or expired token, a ``Bearer`` header, another data center
-401   57    the token has no scope for this product
+401   14    missing or malformed Authorization header, a ``Bearer`` header, another data center
+401   57    unknown, expired or deleted (revoked) token; a token without this product's scope
 404   1002  the record in the URL does not exist
 404   5     unknown URL
 405   37    method not allowed on this URL
@@ -59,6 +59,7 @@ from aiohttp import web
 
 from zmigrate.quotas import BOOKS_PAGE_MAX, BOOKS_PLANS, DAY, INVENTORY_PLANS, MINUTE, FinancePlan
 from zmigrate.sandbox.core import Admission, Failure, Product, Reply, read_json, zoho_json
+from zmigrate.sandbox.journal import Journal
 from zmigrate.schema import BOOKS_MODULES, INVENTORY_MODULES, Field, Module
 
 ORG_PARAM = "organization_id"
@@ -93,6 +94,8 @@ NOT_AUTHENTICATED = (
     "The request could not be authenticated as the authentication value you entered is invalid."
     " Enter a valid authentication value and try again."
 )
+NOT_AUTHORIZED = "You are not authorized to perform this operation"
+"""Zoho's answer (401, code 57) to an expired or revoked token, or one without the scope."""
 MISSING_ORG = (
     "This user belongs to multiple organizations, hence the parameter CompanyID/CompanyName is"
     " required for associating this user to a specific organization."
@@ -126,8 +129,9 @@ def label(module: Module) -> str:
 class FinanceStore:
     """Records per org and module, with unique-value indexes (lower-cased)."""
 
-    def __init__(self, org_ids: tuple[str, ...]) -> None:
+    def __init__(self, org_ids: tuple[str, ...], journal: Journal) -> None:
         self.org_ids = org_ids
+        self.journal = journal
         self.records: dict[str, dict[str, dict[str, dict[str, Any]]]] = {o: {} for o in org_ids}
         self.unique: dict[tuple[str, str, str], dict[str, str]] = {}
         self.numbers: dict[tuple[str, str], int] = {}
@@ -141,44 +145,57 @@ class FinanceStore:
                 for key in [k for k in self.unique if k[0] == org and k[1] == name]:
                     del self.unique[key]
                 self.numbers.pop((org, name), None)
+        for name in modules:
+            self.journal.clear(f"fin.row/{name}")
+            self.journal.clear(f"fin.number/{name}")
+
+    def save(self, org: str, module: str, row_id: str, row: dict[str, Any]) -> None:
+        self.table(org, module)[row_id] = row
+        self.journal.put(f"fin.row/{module}", f"{org}/{row_id}", row)
+
+    def drop(self, org: str, module: str, row_id: str) -> None:
+        del self.table(org, module)[row_id]
+        self.journal.delete(f"fin.row/{module}", f"{org}/{row_id}")
 
     def table(self, org: str, module: str) -> dict[str, dict[str, Any]]:
         return self.records[org].setdefault(module, {})
 
     def new_id(self) -> str:
         self.next_id += 1
+        self.journal.put("fin.meta", "next_id", self.next_id)
         return str(self.next_id)
 
     def next_number(self, org: str, module: str) -> str:
         n = self.numbers.get((org, module), 0) + 1
         self.numbers[(org, module)] = n
+        self.journal.put(f"fin.number/{module}", org, n)
         return f"{NUMBER_PREFIX[module]}{n:06d}"
 
     def index(self, org: str, module: str, field_name: str) -> dict[str, str]:
         return self.unique.setdefault((org, module, field_name), {})
 
-    def dump(self, modules: tuple[str, ...]) -> dict[str, Any]:
-        return {
-            "next_id": self.next_id,
-            "orgs": {org: {m: self.table(org, m) for m in modules} for org in self.org_ids},
-            "numbers": {f"{o}/{m}": n for (o, m), n in self.numbers.items() if m in modules},
-        }
-
-    def load(self, data: dict[str, Any], uniques: Mapping[str, tuple[str, ...]]) -> None:
-        self.next_id = max(self.next_id, data.get("next_id", FIRST_ID))
-        for org, tables in data.get("orgs", {}).items():
-            if org not in self.records:
-                continue
-            for name, rows in tables.items():
-                self.records[org][name] = rows
+    def restore(self, modules: tuple[str, ...], uniques: Mapping[str, tuple[str, ...]]) -> None:
+        """Take back the rows of ``modules`` (in id order), their indexes and numbers."""
+        self.next_id = max(self.next_id, self.journal.get("fin.meta", "next_id", FIRST_ID))
+        for name in modules:
+            rows = sorted(self.journal.rows(f"fin.row/{name}"), key=lambda kv: _id_order(kv[0]))
+            for key, row in rows:
+                org, _, rid = key.partition("/")
+                if org not in self.records:
+                    continue
+                self.table(org, name)[rid] = row
+                self.next_id = max(self.next_id, _id_order(key)[0])
                 for fname in uniques.get(name, ()):
-                    idx = self.index(org, name, fname)
-                    for rid, row in rows.items():
-                        if isinstance(row.get(fname), str):
-                            idx[row[fname].lower()] = rid
-        for key, n in data.get("numbers", {}).items():
-            org, _, module = key.partition("/")
-            self.numbers[(org, module)] = n
+                    if isinstance(row.get(fname), str):
+                        self.index(org, name, fname)[row[fname].lower()] = rid
+            for org, n in self.journal.rows(f"fin.number/{name}"):
+                self.numbers[(org, name)] = n
+
+
+def _id_order(key: str) -> tuple[int, str]:
+    """Rows in the order they were created: ids count up."""
+    rid = key.rpartition("/")[2]
+    return (int(rid), "") if rid.isdigit() else (0, rid)
 
 
 # ---- quotas --------------------------------------------------------------------------------
@@ -250,13 +267,12 @@ class FinanceQuota:
             },
         }
 
-    def dump(self) -> dict[str, Any]:
-        return {
-            org: {"minute": list(q.minute), "day": q.day, "used_today": q.used_today}
-            for org, q in self.orgs.items()
-        }
+    def snapshot(self, org: str) -> dict[str, Any]:
+        """One org's pool as the journal keeps it (calls in flight are not kept)."""
+        q = self.orgs[org]
+        return {"minute": list(q.minute), "day": q.day, "used_today": q.used_today}
 
-    def load(self, data: dict[str, Any]) -> None:
+    def restore(self, data: Mapping[str, dict[str, Any]]) -> None:
         for org, q in data.items():
             self.orgs[org] = OrgQuota(deque(q["minute"]), q["day"], q["used_today"])
 
@@ -326,7 +342,9 @@ class FinanceProduct(Product):
         super().__init__(sandbox)
         store = sandbox.shared.get("finance")
         if store is None:
-            store = sandbox.shared["finance"] = FinanceStore(sandbox.credentials.organization_ids)
+            store = sandbox.shared["finance"] = FinanceStore(
+                sandbox.credentials.organization_ids, sandbox.journal
+            )
         self.store: FinanceStore = store
         plan_name = getattr(sandbox.config, f"{self.name}_plan")
         self.quota = FinanceQuota(self.plans[plan_name])
@@ -345,8 +363,8 @@ class FinanceProduct(Product):
             r.add_delete(f"{self.prefix}/{name}/{{record_id}}", self.delete)
 
     def fail(self, failure: Failure, detail: str = "") -> web.Response:
-        if failure is Failure.SCOPE_MISMATCH:
-            return error(401, 57, "You are not authorized to perform this operation")
+        if failure in (Failure.INVALID_TOKEN, Failure.SCOPE_MISMATCH):
+            return error(401, 57, NOT_AUTHORIZED)
         if failure is Failure.UNKNOWN_URL:
             return error(404, 5, "Invalid URL Passed")
         if failure is Failure.METHOD_NOT_ALLOWED:
@@ -368,6 +386,8 @@ class FinanceProduct(Product):
             return Admission(refusal)
         now = self.sandbox.clock.now()
         code = self.quota.admit(org, now)
+        if code is None:
+            self.sandbox.journal.put(f"quota/{self.name}", org, self.quota.snapshot(org))
         headers = self.quota.headers(org, now)
         if code is not None:
             message = THROTTLE_MESSAGES[code].format(limit=self.quota.plan.daily_limit)
@@ -406,17 +426,15 @@ class FinanceProduct(Product):
     def reset(self) -> None:
         self.store.clear(self.owned)
         self.quota = FinanceQuota(self.quota.plan)
+        self.sandbox.journal.clear(f"quota/{self.name}")
 
-    def dump(self) -> dict[str, Any]:
-        return {"store": self.store.dump(self.owned), "quota": self.quota.dump()}
-
-    def load(self, data: dict[str, Any]) -> None:
+    def restore(self, journal: Journal) -> None:
         uniques = {
             name: tuple(f.api_name for f in self.all_modules[name].fields if f.unique)
             for name in self.owned
         }
-        self.store.load(data.get("store", {}), uniques)
-        self.quota.load(data.get("quota", {}))
+        self.store.restore(self.owned, uniques)
+        self.quota.restore(dict(journal.rows(f"quota/{self.name}")))
 
     # ---- handlers ------------------------------------------------------------------------
     def _org(self, org_id: str) -> dict[str, Any]:
@@ -535,7 +553,7 @@ class FinanceProduct(Product):
     async def delete(self, request: web.Request) -> web.Response:
         module = self._module(request)
         org, old = self._row(request, module)
-        del self.store.table(org, module.api_name)[old[id_field(module)]]
+        self.store.drop(org, module.api_name, old[id_field(module)])
         for f in module.fields:
             if f.unique and isinstance(old.get(f.api_name), str):
                 self.store.index(org, module.api_name, f.api_name).pop(
@@ -660,7 +678,7 @@ class FinanceProduct(Product):
                 index.pop(old[f.api_name].lower(), None)
             if isinstance(row.get(f.api_name), str) and row[f.api_name]:
                 index[row[f.api_name].lower()] = rid
-        self.store.table(org, module.api_name)[rid] = row
+        self.store.save(org, module.api_name, rid, row)
 
 
 def _positive(raw: str, name: str) -> int:

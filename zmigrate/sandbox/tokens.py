@@ -20,7 +20,8 @@ Data centers: ``{accounts}/oauth/v2/token`` is the accounts server of the sandbo
 center (``SandboxConfig.data_center``); ``{accounts}/dc/{dc}/oauth/v2/token`` is another data
 center's (``eu``, ``in``, ``com.au``, ...): it accepts the same client and issues a token
 marked with that data center, which then fails on the API (``Failure.WRONG_DC``), as real
-Zoho does when an org lives elsewhere. Tokens are kept by their SHA-256 only.
+Zoho does when an org lives elsewhere. Tokens are kept by their SHA-256 only, also in the
+journal (``--state-dir``), which gets every grant, code and access token as it is issued.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import contextlib
 import hashlib
 import secrets
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -37,6 +38,7 @@ from aiohttp import web
 from zmigrate.clock import Clock
 from zmigrate.quotas import DATA_CENTERS, TOKEN_LIFETIME
 from zmigrate.sandbox.core import FORM_TYPES, SANDBOX, BadJson, read_form, zoho_json
+from zmigrate.sandbox.journal import Journal
 
 CODE_LIFETIME = 180.0
 """Grant codes from the API console expire after three minutes."""
@@ -85,8 +87,16 @@ def parse_scopes(raw: str) -> tuple[str, ...]:
 class TokenStore:
     """Clients, refresh tokens, codes and access tokens, all in Zoho (clock) time."""
 
-    def __init__(self, clock: Clock, client_id: str, client_secret: str, rate_limit: int) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        client_id: str,
+        client_secret: str,
+        rate_limit: int,
+        journal: Journal | None = None,
+    ) -> None:
         self.clock = clock
+        self.journal = journal or Journal(None)
         self.client_id = client_id
         self.client_secret = client_secret
         self.rate_limit = rate_limit
@@ -98,12 +108,16 @@ class TokenStore:
         self._live: dict[str, deque[str]] = {}
 
     def add_refresh_token(self, token: str, scopes: tuple[str, ...]) -> None:
-        self._refresh[_digest(token)] = Grant(self.client_id, scopes)
+        key = _digest(token)
+        self._refresh[key] = Grant(self.client_id, scopes)
+        self.journal.put("token.refresh", key, scopes)
 
     def issue_code(self, scopes: tuple[str, ...]) -> str:
         """A single-use grant code, as the API console's Self Client generates."""
         code = new_token()
-        self._codes[_digest(code)] = Grant(self.client_id, scopes, self.clock.now() + CODE_LIFETIME)
+        key = _digest(code)
+        self._codes[key] = grant = Grant(self.client_id, scopes, self.clock.now() + CODE_LIFETIME)
+        self.journal.put("token.code", key, grant)
         return code
 
     def issue_access(
@@ -120,11 +134,15 @@ class TokenStore:
         info = TokenInfo(self.client_id, scopes, dc, now, now + TOKEN_LIFETIME, soid)
         key = _digest(token)
         self._access[key] = info
+        self.journal.put("token.access", key, info)
         if grant:
             live = self._live.setdefault(grant, deque())
             live.append(key)
             if len(live) > MAX_LIVE_PER_GRANT:
-                self._access.pop(live.popleft(), None)
+                oldest = live.popleft()
+                self._access.pop(oldest, None)
+                self.journal.delete("token.access", oldest)
+            self.journal.put("token.live", grant, list(live))
         return token, info
 
     def lookup(self, token: str) -> TokenInfo | None:
@@ -155,6 +173,7 @@ class TokenStore:
         elif grant_type == "authorization_code":
             key = _digest(params.get("code", ""))
             grant = self._codes.pop(key, None)
+            self.journal.delete("token.code", key)
             if grant is None or (grant.expires_at or 0) <= now:
                 return 200, {"error": "invalid_code"}
             scopes = grant.scopes
@@ -192,6 +211,7 @@ class TokenStore:
         if len(times) >= self.rate_limit:
             return False
         times.append(now)
+        self.journal.put("token.issued", key, list(times))
         return True
 
     def _purge(self, now: float) -> None:
@@ -199,22 +219,22 @@ class TokenStore:
         self._since_purge += 1
         if self._since_purge >= PURGE_EVERY:
             self._since_purge = 0
-            self._access = {k: v for k, v in self._access.items() if v.expires_at > now}
+            expired = [k for k, v in self._access.items() if v.expires_at <= now]
+            for key in expired:
+                del self._access[key]
+                self.journal.delete("token.access", key)
 
-    def dump(self) -> dict[str, Any]:
-        return {
-            "refresh": {k: list(g.scopes) for k, g in self._refresh.items()},
-            "access": {k: asdict(v) for k, v in self._access.items()},
-        }
-
-    def load(self, data: dict[str, Any]) -> None:
-        self._refresh = {
-            k: Grant(self.client_id, tuple(s)) for k, s in data.get("refresh", {}).items()
-        }
-        self._access = {
-            k: TokenInfo(**{**v, "scopes": tuple(v["scopes"])})
-            for k, v in data.get("access", {}).items()
-        }
+    def restore(self) -> None:
+        """Take back the grants, codes and tokens the journal holds (a restart)."""
+        j = self.journal
+        for key, scopes in j.rows("token.refresh"):
+            self._refresh[key] = Grant(self.client_id, tuple(scopes))
+        for key, g in j.rows("token.code"):
+            self._codes[key] = Grant(g["client_id"], tuple(g["scopes"]), g["expires_at"])
+        for key, v in j.rows("token.access"):
+            self._access[key] = TokenInfo(**{**v, "scopes": tuple(v["scopes"])})
+        self._live = {grant: deque(keys) for grant, keys in j.rows("token.live")}
+        self._issued = {key: deque(times) for key, times in j.rows("token.issued")}
 
 
 async def _token_endpoint(request: web.Request) -> web.Response:
@@ -228,6 +248,7 @@ async def _token_endpoint(request: web.Request) -> web.Response:
             form = await read_form(request)
             params.update({k: v for k, v in form.items() if isinstance(v, str)})
     status, body = sandbox.tokens.exchange(params, dc, sandbox.urls["api"])
+    sandbox.commit()  # the token is durable before the client has it
     error = body.get("error")
     if error:
         sandbox.stats.count_error("accounts", error)

@@ -29,6 +29,7 @@ from aiohttp import web
 
 from zmigrate import quotas
 from zmigrate.sandbox.core import Admission, Failure, Product, Reply, read_json, zoho_json
+from zmigrate.sandbox.journal import Journal
 from zmigrate.schema import CRM_MODULES, Module
 
 from . import bulk, metadata, wire
@@ -91,8 +92,11 @@ class CrmProduct(Product):
         self._fresh()
 
     def _fresh(self) -> None:
-        self.store = CrmStore(self.user)
-        self.ledger = CreditLedger(self.sandbox.clock, self.edition.daily_credits(self.users))
+        journal = self.sandbox.journal
+        self.store = CrmStore(self.user, journal)
+        self.ledger = CreditLedger(
+            self.sandbox.clock, self.edition.daily_credits(self.users), journal
+        )
         self.pool = Pool(self.edition.concurrency)
         self.sub_pool = Pool(self.edition.sub_concurrency)
         self.refused: Counter[str] = Counter()
@@ -101,6 +105,8 @@ class CrmProduct(Product):
         self.read_jobs: dict[str, bulk.ReadJob] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.downloads: deque[float] = deque()
+        self.unfinished: list[bulk.WriteJob | bulk.ReadJob] = []
+        """Journaled jobs a restart found not completed: run again from the start."""
 
     # ---- plug-in interface -------------------------------------------------------------
     def add_routes(self, api: web.Application, content: web.Application) -> None:
@@ -140,6 +146,18 @@ class CrmProduct(Product):
         handler.crm_op = getattr(fn, "crm_op", "get")  # type: ignore[attr-defined]
         return handler
 
+    async def start(self) -> None:
+        for job in self.unfinished:
+            self._run(job)
+        self.unfinished.clear()
+
+    def _run(self, job: bulk.WriteJob | bulk.ReadJob) -> None:
+        clock, commit = self.sandbox.clock, self.sandbox.commit
+        if isinstance(job, bulk.WriteJob):
+            self._spawn(bulk.run_write(job, self.store, clock, commit))
+        else:
+            self._spawn(bulk.run_read(job, self.store, clock, commit))
+
     async def stop(self) -> None:
         for task in list(self.tasks):
             task.cancel()
@@ -149,6 +167,7 @@ class CrmProduct(Product):
     def fail(self, failure: Failure, detail: str = "") -> web.Response:
         table = {
             Failure.MISSING_TOKEN: (401, "AUTHENTICATION_FAILURE", wire.MSG_AUTH_FAILED),
+            Failure.MALFORMED_TOKEN: (401, "INVALID_TOKEN", wire.MSG_INVALID_TOKEN),
             Failure.INVALID_TOKEN: (401, "INVALID_TOKEN", wire.MSG_INVALID_TOKEN),
             Failure.BEARER_REFUSED: (401, "INVALID_TOKEN", wire.MSG_INVALID_TOKEN),
             Failure.WRONG_DC: (401, "INVALID_TOKEN", wire.MSG_INVALID_TOKEN),
@@ -273,13 +292,49 @@ class CrmProduct(Product):
         for task in self.tasks:
             task.cancel()
         self._fresh()
+        self.sandbox.journal.clear("crm.")
 
-    def dump(self) -> dict[str, Any]:
-        return {"store": self.store.dump(), "credits": self.ledger.dump()}
+    def restore(self, journal: Journal) -> None:
+        self.store.restore()
+        self.ledger.restore()
+        for file_id, meta in journal.rows("crm.upload"):
+            content = journal.get("crm.blob", f"upload/{file_id}", b"")
+            self.uploads[file_id] = bulk.Upload(
+                file_id, meta["name"], content, meta["rows"], meta["created_time"]
+            )
+        for job_id, data in sorted(journal.rows("crm.write_job")):
+            upload = self.uploads.get(data["file_id"])
+            if upload is None:
+                continue
+            result = journal.get("crm.blob", f"write/{job_id}")
+            job = bulk.WriteJob.from_saved(data, upload, result)
+            self.write_jobs[job_id] = job
+            if job.state != "COMPLETED":
+                self.unfinished.append(job)
+        for job_id, data in sorted(journal.rows("crm.read_job")):
+            read = self._read_job(data, journal.get("crm.blob", f"read/{job_id}"))
+            self.read_jobs[job_id] = read
+            if read.state != "COMPLETED":
+                self.unfinished.append(read)
 
-    def load(self, data: dict[str, Any]) -> None:
-        self.store.load(data.get("store", {}))
-        self.ledger.load(data.get("credits", []))
+    @staticmethod
+    def _read_job(data: dict[str, Any], result: bytes | None) -> bulk.ReadJob:
+        """A journaled Bulk Read job; one that had not completed starts again."""
+        mod = CRM_MODULES[data["module"]]
+        criteria = data["query"].get("criteria")
+        job = bulk.ReadJob(
+            data["id"],
+            mod,
+            data["fields"],
+            bulk_criteria(criteria, mod) if criteria is not None else None,
+            data["query"],
+            data["page"],
+            data["created_time"],
+        )
+        if data["state"] == "COMPLETED" and result is not None:
+            job.state, job.result = "COMPLETED", result
+            job.count, job.more_records = data["count"], data["more_records"]
+        return job
 
     # ---- helpers -----------------------------------------------------------------------
     def _module(self, request: web.Request) -> Module:
@@ -688,6 +743,9 @@ class CrmProduct(Product):
             self.store.new_id(), name, content, rows, wire.format_time(self._now())
         )
         self.uploads[upload.file_id] = upload
+        meta = {"name": name, "rows": rows, "created_time": upload.created_time}
+        self.sandbox.journal.put("crm.upload", upload.file_id, meta)
+        self.sandbox.journal.put("crm.blob", f"upload/{upload.file_id}", content)
         details = {"file_id": int(upload.file_id), "created_time": upload.created_time}
         body = {
             "status": "success",
@@ -705,7 +763,8 @@ class CrmProduct(Product):
         except bulk.BulkError as exc:
             return zoho_json(exc.body, exc.status, exc.body["code"])
         self.write_jobs[job.id] = job
-        self._spawn(bulk.run_write(job, self.store, self.sandbox.clock))
+        self.sandbox.journal.put("crm.write_job", job.id, job.saved())
+        self._run(job)
         details = {"id": job.id, "created_by": {"id": self.user["id"], "name": self.user["name"]}}
         return zoho_json(
             {"status": "success", "code": "SUCCESS", "message": "success", "details": details}, 201
@@ -789,7 +848,8 @@ class CrmProduct(Product):
             self.store.new_id(), mod, fields, criteria, echo, page, wire.format_time(self._now())
         )
         self.read_jobs[job.id] = job
-        self._spawn(bulk.run_read(job, self.store, self.sandbox.clock))
+        self.sandbox.journal.put("crm.read_job", job.id, job.saved())
+        self._run(job)
         item = {
             "status": "success",
             "code": "ADDED_SUCCESSFULLY",

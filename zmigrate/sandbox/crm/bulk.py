@@ -5,6 +5,10 @@ touch the store between Clock sleeps, so a 25,000-row file is processed in chunk
 ``WRITE_ROWS_PER_SECOND`` Zoho time and survives the client that started it going away.
 CSV is streamed row by row; the only large structures are the stored records themselves
 and the result CSV being built.
+
+With ``--state-dir``, a Bulk Write job's rows go to the journal in one transaction when the
+job completes (with its result and counts), so a sandbox killed mid-job restarts the job
+from its first row, and a Bulk Read job's result is kept once it completes.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from zmigrate import quotas
 from zmigrate.clock import Clock
+from zmigrate.sandbox.journal import Batch
 from zmigrate.schema import CRM_MODULES, Module
 
 from . import wire
@@ -102,6 +108,39 @@ class WriteJob:
     updated: int = 0
     skipped: int = 0
     result: bytes | None = None
+
+    def saved(self) -> dict[str, Any]:
+        """The job as the journal keeps it (the upload and result are kept apart)."""
+        return {
+            "id": self.id,
+            "operation": self.operation,
+            "module": self.module.api_name,
+            "file_id": self.upload.file_id,
+            "find_by": self.find_by,
+            "mappings": self.mappings,
+            "ignore_empty": self.ignore_empty,
+            "created_time": self.created_time,
+            "state": self.state,
+            "counts": [self.added, self.updated, self.skipped],
+        }
+
+    @classmethod
+    def from_saved(cls, data: dict[str, Any], upload: Upload, result: bytes | None) -> WriteJob:
+        """A journaled job; one that had not completed starts again from ADDED."""
+        job = cls(
+            data["id"],
+            data["operation"],
+            CRM_MODULES[data["module"]],
+            upload,
+            data["find_by"],
+            data["mappings"],
+            data["ignore_empty"],
+            data["created_time"],
+        )
+        if data["state"] == "COMPLETED" and result is not None:
+            job.state, job.result = "COMPLETED", result
+            job.added, job.updated, job.skipped = data["counts"]
+        return job
 
     def as_json(self, user: dict[str, str], download_url: str) -> dict[str, Any]:
         """The job as ``GET /crm/bulk/v8/write/{id}`` shows it."""
@@ -291,8 +330,12 @@ def result_columns(job: WriteJob) -> list[int]:
     return sorted({m["index"] for m in job.mappings})[:3]
 
 
-async def run_write(job: WriteJob, store: CrmStore, clock: Clock) -> None:
-    """Take the job through ADDED → IN PROGRESS → COMPLETED at Zoho's pace."""
+async def run_write(
+    job: WriteJob, store: CrmStore, clock: Clock, commit: Callable[[Batch], None]
+) -> None:
+    """Take the job through ADDED → IN PROGRESS → COMPLETED at Zoho's pace; its rows, result
+    and final state are committed together (``commit``) when it completes."""
+    batch = Batch()
     await clock.sleep(QUEUE_SECONDS)
     job.state = "IN PROGRESS"
     reader = csv.reader(io.StringIO(job.upload.content.decode("utf-8-sig")))
@@ -303,7 +346,8 @@ async def run_write(job: WriteJob, store: CrmStore, clock: Clock) -> None:
     writer.writerow([*(header[i] for i in kept), *RESULT_COLUMNS])
     done = 0
     for row in reader:
-        status, record_id, errors = write_row(job, store, header, row, clock.now())
+        with store.journal.into(batch):
+            status, record_id, errors = write_row(job, store, header, row, clock.now())
         if status == "ADDED":
             job.added += 1
         elif status == "UPDATED":
@@ -318,6 +362,9 @@ async def run_write(job: WriteJob, store: CrmStore, clock: Clock) -> None:
     await clock.sleep((done % CHUNK) / WRITE_ROWS_PER_SECOND)
     job.result = zip_csv(f"{job.module.api_name}-{job.upload.name}", out.getvalue())
     job.state = "COMPLETED"
+    batch.changes[("crm.write_job", job.id)] = job.saved()
+    batch.changes[("crm.blob", f"write/{job.id}")] = job.result
+    commit(batch)
 
 
 # Bulk Read ------------------------------------------------------------------------------------
@@ -334,6 +381,20 @@ class ReadJob:
     count: int = 0
     more_records: bool = False
     result: bytes | None = None
+
+    def saved(self) -> dict[str, Any]:
+        """The job as the journal keeps it (criteria are parsed again from ``query``)."""
+        return {
+            "id": self.id,
+            "module": self.module.api_name,
+            "fields": self.fields,
+            "query": self.query,
+            "page": self.page,
+            "created_time": self.created_time,
+            "state": self.state,
+            "count": self.count,
+            "more_records": self.more_records,
+        }
 
     def details(self, user: dict[str, str]) -> dict[str, Any]:
         return {
@@ -369,7 +430,9 @@ def csv_value(value: Any) -> str:
     return str(value)
 
 
-async def run_read(job: ReadJob, store: CrmStore, clock: Clock) -> None:
+async def run_read(
+    job: ReadJob, store: CrmStore, clock: Clock, commit: Callable[[Batch], None]
+) -> None:
     """Export one page (up to 200,000 records) of the job's module to a zipped CSV."""
     await clock.sleep(QUEUE_SECONDS)
     job.state = "IN PROGRESS"
@@ -393,3 +456,7 @@ async def run_read(job: ReadJob, store: CrmStore, clock: Clock) -> None:
     job.count = max(0, min(matched, skip + quotas.CRM_BULK_READ_PAGE) - skip)
     job.result = zip_csv(f"{job.id}.csv", out.getvalue())
     job.state = "COMPLETED"
+    batch = Batch()
+    batch.changes[("crm.read_job", job.id)] = job.saved()
+    batch.changes[("crm.blob", f"read/{job.id}")] = job.result
+    commit(batch)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from zmigrate import quotas
 from zmigrate.clock import Clock
+from zmigrate.sandbox.journal import Journal
 
 
 def operation_cost(operation: str, records: int = 0, limit: int = 0) -> int:
@@ -32,10 +33,13 @@ class CreditLedger:
 
     clock: Clock
     budget: int | None  # None: unlimited (Ultimate)
+    journal: Journal = field(default_factory=lambda: Journal(None))
     spent: deque[tuple[float, int]] = field(default_factory=deque)
     in_window: int = 0
     total: int = 0
     by_operation: Counter[str] = field(default_factory=Counter)
+    entries: int = 0
+    """Reservations ever made: the journal's key of the next one."""
 
     def _roll(self, now: float) -> None:
         while self.spent and self.spent[0][0] <= now - quotas.DAY:
@@ -60,15 +64,22 @@ class CreditLedger:
         self.in_window += cost
         self.total += cost
         self.by_operation[operation] += cost
+        self.entries += 1
+        self.journal.put("crm.credit", f"{self.entries:012d}", (now, cost))
+        self.journal.put("crm.meta", "credits", {"total": self.total, "by": self.by_operation})
         return None
 
-    def dump(self) -> list[tuple[float, int]]:
-        return list(self.spent)
-
-    def load(self, spent: list[tuple[float, int]]) -> None:
-        for stamp, credits in spent:
+    def restore(self) -> None:
+        """Take back the journal's reservations (those of the last 24 h count)."""
+        rows = sorted(self.journal.rows("crm.credit"))
+        self.entries = int(rows[-1][0]) if rows else 0
+        for _, (stamp, credits) in rows:
             self.spent.append((stamp, credits))
             self.in_window += credits
+        self._roll(self.clock.now())
+        totals = self.journal.get("crm.meta", "credits", {"total": 0, "by": {}})
+        self.total = totals["total"]
+        self.by_operation = Counter(totals["by"])
 
 
 @dataclass

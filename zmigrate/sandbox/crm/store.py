@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
+from zmigrate.sandbox.journal import Journal
 from zmigrate.schema import CRM_MODULES, Field, Module
 
 from . import wire
@@ -57,6 +58,10 @@ def crm_module(name: str) -> Module | None:
     return next((m for m in CRM_MODULES.values() if m.api_name.lower() == name.lower()), None)
 
 
+def _by_id(row: tuple[str, Any]) -> int:
+    return int(row[0]) if row[0].isdigit() else 0
+
+
 def _key(value: Any) -> str:
     return str(value).strip().lower()
 
@@ -64,8 +69,9 @@ def _key(value: Any) -> str:
 class CrmStore:
     """Records per module, unique indexes and converted leads of one sandbox org."""
 
-    def __init__(self, user: dict[str, str]) -> None:
+    def __init__(self, user: dict[str, str], journal: Journal | None = None) -> None:
         self.user = user
+        self.journal = journal or Journal(None)
         self.records: dict[str, dict[str, dict[str, Any]]] = {m: {} for m in CRM_MODULES}
         self.unique: dict[tuple[str, str], dict[str, str]] = {
             (m.api_name, f.api_name): {} for m in CRM_MODULES.values() for f in m.fields if f.unique
@@ -83,6 +89,7 @@ class CrmStore:
     # ids and lookups -------------------------------------------------------------------
     def new_id(self) -> str:
         self._serial += 1
+        self.journal.put("crm.meta", "serial", self._serial)
         return str(wire.ID_BASE + self._serial * 1_000)
 
     def find(self, module: str, record_id: str) -> dict[str, Any] | None:
@@ -273,6 +280,7 @@ class CrmStore:
         rec["Created_By"] = rec["Modified_By"] = self.user["id"]
         self.records[module][rec["id"]] = rec
         self._index(module, rec)
+        self.journal.put(f"crm.rec/{module}", rec["id"], rec)
         return rec
 
     def change(self, module: str, rec: dict[str, Any], values: dict[str, Any], now: float) -> None:
@@ -285,6 +293,7 @@ class CrmStore:
         rec["Modified_Time"] = wire.format_time(now)
         rec["Modified_By"] = self.user["id"]
         self._index(module, rec)
+        self.journal.put(f"crm.rec/{module}", rec["id"], rec)
 
     def insert(self, mod: Module, rows: list[Any], now: float) -> list[dict[str, Any]]:
         out = []
@@ -364,6 +373,7 @@ class CrmStore:
                 out.append(wire.invalid_id(rid))
                 continue
             self._index(mod.api_name, rec, remove=True)
+            self.journal.delete(f"crm.rec/{mod.api_name}", rid)
             out.append(
                 {
                     "code": "SUCCESS",
@@ -416,22 +426,16 @@ class CrmStore:
     def counts(self) -> dict[str, int]:
         return {m: len(recs) for m, recs in self.records.items()}
 
-    def dump(self) -> dict[str, Any]:
-        """JSON-ready state for ``--state-dir`` (indexes are rebuilt on load)."""
-        return {
-            "records": self.records,
-            "serial": self._serial,
-            "converted": sorted(self.converted),
-        }
-
-    def load(self, data: dict[str, Any]) -> None:
-        for module, records in data.get("records", {}).items():
-            if module in self.records:
-                self.records[module] = records
-                for rec in records.values():
-                    self._index(module, rec)
-        self._serial = int(data.get("serial", 0))
-        self.converted = set(data.get("converted", []))
+    def restore(self) -> None:
+        """Take back the journal's records (in id order), indexes and converted leads."""
+        serial = int(self.journal.get("crm.meta", "serial", 0))
+        for module, records in self.records.items():
+            for rid, rec in sorted(self.journal.rows(f"crm.rec/{module}"), key=_by_id):
+                records[rid] = rec
+                self._index(module, rec)
+                serial = max(serial, (int(rid) - wire.ID_BASE) // 1_000)
+        self._serial = serial
+        self.converted = {lead for lead, _ in self.journal.rows("crm.converted")}
 
     # lead conversion ---------------------------------------------------------------------
     def convert_lead(
@@ -490,7 +494,9 @@ class CrmStore:
             details["Deals"] = {"name": deal["Deal_Name"], "id": deal["id"]}
         self._index("Leads", lead, remove=True)
         del self.records["Leads"][lead_id]
+        self.journal.delete("crm.rec/Leads", lead_id)
         self.converted.add(lead_id)
+        self.journal.put("crm.converted", lead_id, True)
         item = {
             "code": "SUCCESS",
             "details": details,
