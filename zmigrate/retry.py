@@ -42,7 +42,7 @@ class RetryPolicy:
         floor = error.retry_after or 0.0
         if windowed and isinstance(error, Throttled) and not isinstance(error, ConcurrencyLimited):
             return max(floor, self.window if error.retry_after is None else 0.0)
-        backoff = min(self.cap, self.base * 2 ** (attempt - 1)) * rand
+        backoff = min(self.cap, self.base * 2.0 ** (attempt - 1)) * rand
         return max(floor, backoff)
 
 

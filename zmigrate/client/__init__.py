@@ -91,7 +91,7 @@ class Zoho:
         self.clock = clock
         self.tokens = tokens
         self.transport = Transport(session, tokens, clock, policy, rng)
-        self.channels: dict[Product, Channel] = {
+        self.channels: dict[str, Channel] = {
             Product.BOOKS: self._finance_channel(
                 Product.BOOKS, limits.books(), limits.pacer_margin
             ),
@@ -128,9 +128,9 @@ class Zoho:
 
     def usage(self) -> dict[str, dict[str, object]]:
         """Per product: requests, successes, retries, credits, errors by class and code."""
-        report = {name: asdict(ch.usage) for name, ch in self.channels.items()}
+        report: dict[str, dict[str, object]] = {}
         for name, ch in self.channels.items():
-            report[name]["peak_concurrency"] = ch.gate.peak
+            report[str(name)] = {**asdict(ch.usage), "peak_concurrency": ch.gate.peak}
         return report
 
     def crm_credits_available(self) -> int | None:

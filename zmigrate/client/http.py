@@ -389,8 +389,8 @@ class Transport:
         if error is None:
             channel.usage.ok += 1
         if sent_at is not None and self.observers:
-            charged = credits if is_charged(sent, error) else 0
-            seen = Attempt(channel.product, sent_at, self.clock.now(), charged, error)
+            spent = credits if is_charged(sent, error) else 0
+            seen = Attempt(channel.product, sent_at, self.clock.now(), spent, error)
             for observer in self.observers:
                 observer(seen)
         if response is not None:
