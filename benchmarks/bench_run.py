@@ -32,7 +32,6 @@ import io
 import json
 import math
 import resource
-import select
 import signal
 import statistics
 import subprocess
@@ -40,7 +39,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,10 +63,10 @@ from zmigrate.quotas import (
 )
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
 from zmigrate.sandbox.faults import LATENCY_SIGMA
+from zmigrate.sandbox.process import start_sandbox_process
 
 NAIVE = "naive loop, 600 ms sleep"
 STRATEGIES = (NAIVE, "AsyncLimiter(100, 60)", "WindowPacer (client)")
-ZMIGRATE = [sys.executable, "-c", "from zmigrate.cli import main; main()"]
 SUMMARY: list[tuple[str, str, str, str]] = []
 """Final table rows: (part, figure, measured, target)."""
 
@@ -374,51 +372,6 @@ def peak_rss_mb() -> float:
 # ---- (c) and (d): Bulk Write, engine and sandbox in processes of their own ------------------
 
 
-def admin(ready: dict[str, Any], path: str) -> Any:
-    with urllib.request.urlopen(ready["urls"]["api"] + "/__sandbox__/" + path, timeout=30) as r:
-        return json.loads(r.read())
-
-
-def start_external_sandbox(speed: float, latency_ms: float) -> tuple[subprocess.Popen, dict]:
-    """``zmigrate sandbox --port 0`` in its own process; returns it and its ready line."""
-    proc = subprocess.Popen(
-        [*ZMIGRATE, "sandbox", "--port", "0", "--clock-speed", str(speed)]
-        + ["--latency-ms", str(latency_ms), "--crm-edition", "enterprise"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    readable, _, _ = select.select([proc.stdout], [], [], 60)
-    line = proc.stdout.readline() if readable else ""
-    if not line:
-        stop(proc)
-        raise SystemExit("the sandbox did not say it was ready within 60 s")
-    return proc, json.loads(line)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
-def external_credentials(ready: dict[str, Any]) -> Credentials:
-    c, urls = ready["credentials"], ready["urls"]
-    return Credentials(
-        c["client_id"],
-        c["client_secret"],
-        c["refresh_token"],
-        dc=c["data_center"],
-        organization_id=c["organization_id"],
-        accounts_url=urls["accounts"],
-        api_url=urls["api"],
-        content_url=urls["content"],
-    )
-
-
 class PeakSnapshots:
     """tracemalloc snapshots taken as traced memory grows, so the last is near the peak."""
 
@@ -453,24 +406,26 @@ async def traced(run: Awaitable[Any], peaks: PeakSnapshots | None) -> Any:
 def bulk_child(rows: int, speed: float, latency_ms: float, trace: bool) -> dict[str, Any]:
     """One Bulk Write step of ``rows`` records, this process being the engine alone."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the sandbox is stopped on the way
-    proc, ready = start_external_sandbox(speed, latency_ms)
+    sandbox = start_sandbox_process(
+        "--clock-speed", str(speed), "--latency-ms", str(latency_ms), "--crm-edition", "enterprise"
+    )
     try:
         with tempfile.TemporaryDirectory() as tmp:
             manifest = write_run(Path(tmp), rows, CRM_STEP.replace("{method}", "bulk"))
-            clock = Clock(speed, start=admin(ready, "clock")["now"])  # the sandbox's time
+            clock = Clock(speed, start=sandbox.admin("clock")["now"])  # the sandbox's time
             rss_before = peak_rss_mb()
             peaks = PeakSnapshots() if trace else None
             if trace:
                 tracemalloc.start()
             cpu0, real0, zoho0 = time.process_time(), time.monotonic(), clock.now()
-            creds = external_credentials(ready)
+            creds = sandbox.zoho_credentials()
             run = execute(manifest, Path(tmp) / "run", creds, clock, progress=quiet())
             report = asyncio.run(traced(run, peaks))
             cpu, real = time.process_time() - cpu0, time.monotonic() - real0
             zoho = clock.now() - zoho0
-            state = admin(ready, "state")
+            state = sandbox.admin("state")
     finally:
-        stop(proc)
+        sandbox.stop()
     crm = state["products"]["crm"]
     spend = {s.product: s.credits for s in report.spend}
     return {

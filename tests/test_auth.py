@@ -12,6 +12,7 @@ from zmigrate.client.http import classify
 from zmigrate.clock import Clock
 from zmigrate.errors import AuthError, ConfigError, Throttled
 from zmigrate.quotas import DATA_CENTERS
+from zmigrate.retry import RetryPolicy
 
 
 async def test_token_is_renewed_before_it_expires(make_sandbox, http) -> None:
@@ -118,7 +119,7 @@ async def test_throttled_token_requests_back_off_then_give_up(make_sandbox) -> N
     async with aiohttp.ClientSession() as http:
         creds = credentials_for(sb)
         await TokenSource(http, creds, clock).token()
-        tokens = TokenSource(http, creds, clock, attempts=3)
+        tokens = TokenSource(http, creds, clock, policy=RetryPolicy(attempts=3))
         start = clock.now()
         with pytest.raises(Throttled):
             await tokens.token()

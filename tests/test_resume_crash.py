@@ -12,17 +12,13 @@ replay one), plus kills aimed at a moment when a Bulk Write job or a Books batch
 from __future__ import annotations
 
 import csv
-import json
 import os
 import random
 import re
-import select
 import signal
 import stat
 import subprocess
-import sys
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,8 +27,8 @@ from typing import Any
 
 from zmigrate.checkpoint import Batch, RunStore
 from zmigrate.errors import StoreError
+from zmigrate.sandbox.process import ZMIGRATE, SandboxProcess, start_sandbox_process
 
-ZMIGRATE = [sys.executable, "-c", "from zmigrate.cli import main; main()"]
 SPEED = 20.0
 """Sandbox and engine clock: a Zoho minute is 3 real seconds, so Books' 100/min binds."""
 MIN_KILLS = 20
@@ -188,63 +184,15 @@ def make_data(tmp: Path) -> Path:
 
 
 @contextmanager
-def external_sandbox(tmp: Path) -> Iterator[dict[str, Any]]:
-    """`zmigrate sandbox` in its own process; yields its ready line (urls, credentials)."""
-    log = open(tmp / "sandbox.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            *ZMIGRATE,
-            "sandbox",
-            "--port",
-            "0",
-            "--clock-speed",
-            str(SPEED),
-            "--latency-ms",
-            "300",
-            "--fault-rate",
-            "0.02",
-            "--lost-response-rate",
-            "0.03",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        readable, _, _ = select.select([proc.stdout], [], [], 60)
-        line = proc.stdout.readline() if readable else ""
-        assert line, f"sandbox did not start: {(tmp / 'sandbox.log').read_text()}"
-        yield json.loads(line)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-def env_for(ready: dict[str, Any]) -> dict[str, str]:
-    c, urls = ready["credentials"], ready["urls"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZOHO_")}
-    env.update(
-        ZOHO_CLIENT_ID=c["client_id"],
-        ZOHO_CLIENT_SECRET=c["client_secret"],
-        ZOHO_REFRESH_TOKEN=c["refresh_token"],
-        ZOHO_ORGANIZATION_ID=c["organization_id"],
-        ZOHO_DC=c["data_center"],
-        ZOHO_ACCOUNTS_URL=urls["accounts"],
-        ZOHO_API_URL=urls["api"],
-        ZOHO_CONTENT_URL=urls["content"],
-    )
-    return env
-
-
-def admin(ready: dict[str, Any], path: str) -> Any:
-    with urllib.request.urlopen(ready["urls"]["api"] + "/__sandbox__/" + path, timeout=30) as r:
-        return json.loads(r.read())
+def external_sandbox(tmp: Path) -> Iterator[SandboxProcess]:
+    """`zmigrate sandbox` in its own process, logging to sandbox.log; stopped on exit."""
+    options = ["--clock-speed", str(SPEED), "--latency-ms", "300"]
+    options += ["--fault-rate", "0.02", "--lost-response-rate", "0.03"]
+    with (
+        open(tmp / "sandbox.log", "w") as log,
+        start_sandbox_process(*options, stderr=log) as sandbox,
+    ):
+        yield sandbox
 
 
 def snapshot(run_dir: Path) -> tuple[int, list[Batch]]:
@@ -274,7 +222,7 @@ def test_sigkill_at_random_points_then_every_record_exactly_once(tmp_path: Path)
     kills: list[str] = []
     caught: Counter[str] = Counter()
     with external_sandbox(tmp_path) as ready:
-        env = env_for(ready)
+        env = ready.env(os.environ)
         for round_no in range(MAX_ROUNDS):
             if RunStore.exists(run_dir):
                 cmd = ["resume", str(run_dir), "--clock-speed", str(SPEED)]
@@ -303,7 +251,7 @@ def test_sigkill_at_random_points_then_every_record_exactly_once(tmp_path: Path)
         print("\n".join(kills))
         assert len(kills) >= MIN_KILLS, f"the run finished after only {len(kills)} kills"
         assert caught["bulk"] and caught["books"], f"no kill caught {caught}"
-        state = admin(ready, "state")
+        state = ready.admin("state")
         print(f"sandbox faults injected: {state['faults']}")
         assert not state["bugs"], state["bugs"]
         assert sum(state["faults"].values()) > 0  # lost answers and 5xx, besides the kills
@@ -311,9 +259,9 @@ def test_sigkill_at_random_points_then_every_record_exactly_once(tmp_path: Path)
         check_no_secret_written(ready, tmp_path)
 
 
-def check_no_secret_written(ready: dict[str, Any], tmp: Path) -> None:
+def check_no_secret_written(ready: SandboxProcess, tmp: Path) -> None:
     """Neither the run directory (store, report, dead letters) nor any log holds a secret."""
-    c = ready["credentials"]
+    c = ready.credentials
     secrets = [c["client_secret"].encode(), c["refresh_token"].encode()]
     token = re.compile(rb"1000\.[0-9a-f]{16,}\.[0-9a-f]{16,}")
     files = [p for p in (tmp / "run").rglob("*") if p.is_file()]
@@ -387,11 +335,11 @@ def _kill_when(
     return snapshot(run_dir)[1]
 
 
-def check_exactly_once(ready: dict[str, Any], run_dir: Path) -> None:
+def check_exactly_once(ready: SandboxProcess, run_dir: Path) -> None:
     """Every source record exactly once in the sandbox, with its fields and lookups right."""
 
     def records(product: str, module: str) -> list[dict[str, Any]]:
-        return admin(ready, f"records/{product}/{module}")["records"]
+        return ready.admin(f"records/{product}/{module}")["records"]
 
     def unique(recs: list[dict[str, Any]], field: str, n: int) -> dict[str, dict[str, Any]]:
         counts = Counter(str(r.get(field)) for r in recs)

@@ -12,6 +12,7 @@ Tokens and secrets never appear in a repr, a message or a log line.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -20,11 +21,14 @@ import aiohttp
 import orjson
 
 from zmigrate.clock import Clock
-from zmigrate.errors import AuthError, ConfigError, NetworkError, Throttled
+from zmigrate.errors import AuthError, ConfigError, NetworkError, Throttled, TransientError
 from zmigrate.quotas import DATA_CENTERS, TOKEN_LIFETIME, TOKEN_RENEW_BEFORE
+from zmigrate.retry import NETWORK_ERRORS, RetryPolicy, network_error
 from zmigrate.scrub import register
 
 TOKEN_PATH = "/oauth/v2/token"
+ACCOUNTS_THROTTLED = "Access Denied"
+"""The accounts server's ``error`` when too many tokens were asked for in a row."""
 RENEW_BEFORE = TOKEN_RENEW_BEFORE
 """Renew an access token this many Zoho seconds before it expires."""
 DEFAULT_SCOPE = (
@@ -134,7 +138,7 @@ def parse_token(body: object, sent_at: float) -> Token:
         register(str(body["access_token"]))  # masked wherever an error body echoes it
         return Token(str(body["access_token"]), sent_at + lifetime, body.get("api_domain"))
     error = str(body.get("error", "unknown"))
-    if error == "Access Denied":  # too many token requests in a row
+    if error == ACCOUNTS_THROTTLED:
         raise Throttled("the accounts server refused: too many token requests", code=error)
     raise ConfigError(
         f"the accounts server refused the credentials ({error}); check ZOHO_CLIENT_ID, "
@@ -152,10 +156,14 @@ class TokenSource:
         credentials: Credentials,
         clock: Clock,
         renew_before: float = RENEW_BEFORE,
-        attempts: int = 4,
+        policy: RetryPolicy | None = None,
+        rng: random.Random | None = None,
     ) -> None:
+        """``policy``: the transport's own, so a token request is sent at most as often as
+        any other request (the accounts server's throttling waits a whole window)."""
         self.session, self.credentials, self.clock = session, credentials, clock
-        self.renew_before, self.attempts = renew_before, attempts
+        self.renew_before = renew_before
+        self.policy, self.rng = policy or RetryPolicy(), rng or random.Random()
         self.refreshes = 0
         self._token: Token | None = None
         self._lock = asyncio.Lock()
@@ -197,25 +205,22 @@ class TokenSource:
             self._token = None
 
     async def _fetch(self) -> Token:
-        """Ask the accounts server, retrying its throttling and outages a few times."""
-        delay = 1.0
-        for attempt in range(1, self.attempts + 1):
+        """Ask the accounts server, retrying its throttling and outages under the policy."""
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 token = await self._ask()
-            except (NetworkError, Throttled):
-                if attempt == self.attempts:
+            except TransientError as exc:
+                if attempt >= self.policy.attempts:
                     raise
-                await self.clock.sleep(delay)
-                delay *= 4
+                await self.clock.sleep(self.policy.delay(attempt, exc, self.rng.random()))
             else:
                 self.refreshes += 1
                 return token
-        raise ConfigError(f"token renewal needs at least one attempt, got {self.attempts}")
 
     async def _ask(self) -> Token:
-        # imported here: the client package imports this module (one mapping of aiohttp errors)
-        from zmigrate.client.http import NETWORK_ERRORS, network_error
-
+        """One token request, its answer or failure mapped to the error tree."""
         sent_at = self.clock.now()
         url = self.credentials.token_url
         try:

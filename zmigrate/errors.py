@@ -1,6 +1,10 @@
 """Every error zmigrate raises on purpose, under one root.
 
-Retries are decided by class, never by matching message text::
+Retries are decided by class, never by matching message text: ``zmigrate.client.http``
+maps each answer (and ``zmigrate.retry`` each aiohttp failure) to one class below, the
+transport retries ``TransientError`` under one policy, and the run only pauses
+(``QuotaExhausted``), dead-letters (``RequestRejected``), verifies then resends
+(``Unconfirmed``) or stops (anything else)::
 
     ZmigrateError
     ├── UsageError               bad manifest, source file or command line (exit 2)
@@ -13,6 +17,7 @@ Retries are decided by class, never by matching message text::
         │   ├── ServerError      HTTP 5xx, Books/Inventory code 1000
         │   └── Throttled        per-minute cap (44), CRM TOO_MANY_REQUESTS; wait, don't hammer
         │       └── ConcurrencyLimited   code 1070 / CRM concurrency: fewer parallel calls
+        ├── Unconfirmed          a write may have landed: look it up by key before resending
         ├── AuthError            401 INVALID_TOKEN etc.; the client refreshes once, then gives up
         ├── QuotaExhausted       daily cap (45) or CRM credit budget: pause, exit 3, resume later
         └── RequestRejected      a 4xx for this request or record: dead-letter, never retry blindly
@@ -133,3 +138,23 @@ class QuotaExhausted(ZohoError):
 
 class RequestRejected(ZohoError):
     """Zoho refused this request or record on its merits; retrying the same input won't help."""
+
+
+class Unconfirmed(ZohoError):
+    """A write that may have reached Zoho failed on the way (reset, timeout, 5xx).
+
+    Sending it again blindly could make a duplicate, so the transport raises this after its
+    backoff instead of resending: the caller looks the record up by key and sends what is
+    missing, with at most ``sends_left`` more sends (the policy's cap less those spent).
+    """
+
+    def __init__(self, cause: TransientError, *, sends: int, sends_left: int) -> None:
+        self.cause, self.sends, self.sends_left = cause, sends, sends_left
+        super().__init__(
+            f"{cause} (may have reached Zoho; verifying before sending again)",
+            status=cause.status,
+            code=cause.code,
+            body=cause.body,
+            url=cause.url,
+            retry_after=cause.retry_after,
+        )

@@ -12,8 +12,9 @@ landed before a crash or a lost answer is *verified* before it is sent again: CR
 are resent (idempotent on their key); CRM inserts first look their keys up (COQL); a Bulk
 Write job is polled by its saved id, and rows resent without one go as an upsert on the key;
 Books/Inventory creates first look the record up by its key. Pacing, token renewal and
-per-call retries live in ``zmigrate.client``; what to do with a failed batch or a refused
-record is decided by ``zmigrate.outcomes``.
+every retry live in ``zmigrate.client`` (one policy, ``zmigrate.retry``); the engine only
+verifies and resends a write the transport reports ``Unconfirmed``, within the same cap.
+What to do with a failed batch or a refused record is decided by ``zmigrate.outcomes``.
 """
 
 from __future__ import annotations
@@ -51,7 +52,14 @@ from zmigrate.client.finance import FinanceClient, resource_keys
 from zmigrate.client.http import Attempt
 from zmigrate.client.models import RecordOutcome
 from zmigrate.clock import Clock
-from zmigrate.errors import ConfigError, RequestRejected, StoreError, ZmigrateError, ZohoError
+from zmigrate.errors import (
+    ConfigError,
+    RequestRejected,
+    StoreError,
+    Unconfirmed,
+    ZmigrateError,
+    ZohoError,
+)
 from zmigrate.manifest import Manifest, OnDuplicateKey, SourceSpec, Step, load_manifest
 from zmigrate.mapping import MappingError, map_record
 from zmigrate.outcomes import (
@@ -61,8 +69,6 @@ from zmigrate.outcomes import (
     Landed,
     Pause,
     Reject,
-    Retry,
-    RetryPolicy,
     Stop,
     Verdict,
     chunked,
@@ -81,6 +87,7 @@ from zmigrate.report import (
     write_dead_letters,
     write_report,
 )
+from zmigrate.retry import RetryPolicy
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
 from zmigrate.scrub import register
 from zmigrate.sources import (
@@ -453,13 +460,11 @@ class Engine:
         zoho: Zoho,
         clock: Clock,
         progress: Progress,
-        policy: RetryPolicy,
-        rng: random.Random,
         tallies: Mapping[str, Tally],
         collisions: Mapping[str, Sequence[KeyCollision]] | None = None,
     ) -> None:
         self.manifest, self.store, self.zoho, self.clock = manifest, store, zoho, clock
-        self.progress, self.policy, self.rng = progress, policy, rng
+        self.progress = progress
         self.specs = {s.name: s for s in store.store.steps()}
         self.tallies = {name: tallies.get(name) or Tally() for name in self.specs}
         self.landed = dict.fromkeys(self.specs, 0)
@@ -624,27 +629,25 @@ class Engine:
             todo = self._drop_repeated_keys(step, batch, todo, dead)
         todo = await self._map(step, batch, todo, dead)
         retried = batch.verify
-        attempt = batch.attempts
+        unconfirmed = 0  # sends of writes that may have landed: verified, then resent
         rounds = 0
         while todo:
             if self.halted(spec.product):
                 return
             await self.store.mark_in_flight(step.name, batch.batch_no)
-            attempt += 1
             try:
                 verdicts = await self._send(step, spec, batch, todo, retried)
-            except ZohoError as exc:
-                action = decide(exc, attempt, self.policy, self.rng.random())
-                if isinstance(action, Retry):
-                    self.progress.note(
-                        f"{step.name} batch {batch.batch_no}: {action.reason}; "
-                        f"retrying in {action.delay:.0f}s (Zoho time)"
-                    )
-                    if action.fewer_parallel and spec.product in self.zoho.channels:
-                        self.zoho.channels[spec.product].gate.shrink()
-                    retried = True
-                    await self.clock.sleep(action.delay)
+            except Unconfirmed as exc:
+                unconfirmed += exc.sends
+                if unconfirmed < self.zoho.transport.policy.attempts:
+                    self.progress.note(f"{step.name} batch {batch.batch_no}: {exc}")
+                    retried = True  # look the keys up before sending again
                     continue
+                why = f"a write stayed unconfirmed after {unconfirmed} sends: {exc.cause}"
+                self._stop(Stop(why))
+                return
+            except ZohoError as exc:
+                action = decide(exc)
                 if isinstance(action, Pause):
                     self._pause(spec.product, action)
                 elif isinstance(action, Stop):
@@ -975,7 +978,8 @@ async def execute(
     if resume:
         carry_over(run_path, tallies)
     spend = _Spend()
-    async with open_zoho(credentials, clock, limits_for(manifest)) as zoho:
+    rng = random.Random(seed)
+    async with open_zoho(credentials, clock, limits_for(manifest), policy, rng=rng) as zoho:
         zoho.transport.observers.append(spend.observe)
         try:
             local = await export_sources(manifest, zoho, run_path, tallies, progress)
@@ -988,19 +992,8 @@ async def execute(
         try:
             await astore.recover()
             await astore.set_status("running")
-            rng = random.Random(seed)
             collisions = {s.name: s.collisions for s in the_plan.steps}
-            engine = Engine(
-                local,
-                astore,
-                zoho,
-                clock,
-                progress,
-                policy or RetryPolicy(),
-                rng,
-                tallies,
-                collisions,
-            )
+            engine = Engine(local, astore, zoho, clock, progress, tallies, collisions)
             watcher = asyncio.create_task(_watch(interrupt, engine)) if interrupt else None
             try:
                 await engine.run()

@@ -1,5 +1,9 @@
 """The executor's decisions, as pure functions: which step may start, what to do with an
-error, what a record's answer means, how long to back off.
+error, what a record's answer means.
+
+Retries are not decided here: the transport (``zmigrate.client.http``) resends transient
+failures under the one policy of ``zmigrate.retry``; what reaches the run pauses it, stops
+it or dead-letters records.
 
 Kept apart from the I/O so every rule is tested without a network or an event loop.
 """
@@ -10,17 +14,24 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from zmigrate.client.codes import FINANCE_DUPLICATE_CODES, RETRYABLE_RECORD_CODES, CrmCode
 from zmigrate.client.models import RecordOutcome
-from zmigrate.errors import (
-    AuthError,
-    ConcurrencyLimited,
-    QuotaExhausted,
-    RequestRejected,
-    Throttled,
-    TransientError,
-    ZohoError,
-)
-from zmigrate.quotas import MINUTE
+from zmigrate.errors import AuthError, QuotaExhausted, RequestRejected, TransientError, ZohoError
+
+__all__ = [
+    "FINANCE_DUPLICATE_CODES",
+    "Action",
+    "Again",
+    "Landed",
+    "Pause",
+    "Reject",
+    "Stop",
+    "Verdict",
+    "chunked",
+    "decide",
+    "ready_steps",
+    "record_outcome",
+]
 
 T = TypeVar("T")
 
@@ -57,28 +68,6 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try (all durations in Zoho seconds)."""
-
-    max_attempts: int = 8
-    """Tries of one call on transient errors (5xx, resets, timeouts) before the run stops."""
-    max_throttled: int = 30
-    """Tries of one call while Zoho says to slow down (waiting is the remedy, not giving up)."""
-    base: float = 1.0
-    cap: float = 120.0
-    minute_window: float = MINUTE
-
-
-@dataclass(frozen=True)
-class Retry:
-    """Try the same call again after ``delay`` Zoho seconds."""
-
-    delay: float
-    reason: str
-    fewer_parallel: bool = False
-
-
-@dataclass(frozen=True)
 class Pause:
     """A quota that resets later is spent: stop cleanly, resume after ``resets_at``."""
 
@@ -105,21 +94,11 @@ class Stop:
     usage: bool = False
 
 
-Action = Retry | Pause | Reject | Stop
+Action = Pause | Reject | Stop
 
 
-def backoff(attempt: int, policy: RetryPolicy, rand: float, retry_after: float | None) -> float:
-    """Bounded exponential backoff with equal jitter; never shorter than Retry-After.
-
-    ``attempt`` counts from 1 (the call that just failed); ``rand`` is uniform in [0, 1).
-    """
-    ceiling = min(policy.cap, policy.base * 2 ** max(0, attempt - 1))
-    delay = ceiling / 2 + rand * ceiling / 2
-    return max(delay, retry_after or 0.0)
-
-
-def decide(exc: ZohoError, attempt: int, policy: RetryPolicy, rand: float) -> Action:
-    """What to do after a call failed with ``exc`` on its ``attempt``-th try."""
+def decide(exc: ZohoError) -> Action:
+    """What the run does after a call failed with ``exc``, the transport's retries spent."""
     what = f"{type(exc).__name__} {exc.code or exc.status or ''}".strip()
     if isinstance(exc, QuotaExhausted):
         return Pause(str(exc), exc.resets_at)
@@ -127,20 +106,8 @@ def decide(exc: ZohoError, attempt: int, policy: RetryPolicy, rand: float) -> Ac
         return Reject(str(exc.code or exc.status or "REJECTED"), str(exc))
     if isinstance(exc, AuthError):
         return Stop(f"Zoho refused the credentials after a token refresh: {exc}")
-    if isinstance(exc, Throttled):
-        if attempt >= policy.max_throttled:
-            return Stop(f"still throttled after {attempt} tries ({what}): {exc}")
-        if isinstance(exc, ConcurrencyLimited):
-            delay = backoff(attempt, policy, rand, exc.retry_after)
-            return Retry(delay, what, fewer_parallel=True)
-        if str(exc.code) == "44":
-            # the per-minute window is full: wait for it to roll over rather than poll it
-            return Retry(max(exc.retry_after or 0.0, policy.minute_window * (1 + rand / 10)), what)
-        return Retry(backoff(attempt, policy, rand, exc.retry_after), what)
     if isinstance(exc, TransientError):
-        if attempt >= policy.max_attempts:
-            return Stop(f"gave up after {attempt} tries ({what}): {exc}")
-        return Retry(backoff(attempt, policy, rand, exc.retry_after), what)
+        return Stop(f"gave up after the transport's retries ({what}): {exc}")
     return Stop(f"unexpected answer from Zoho ({what}): {exc}")
 
 
@@ -164,14 +131,6 @@ class Again:
 
 Verdict = Landed | Reject | Again
 
-RETRYABLE_RECORD_CODES = frozenset(
-    {"INTERNAL_ERROR", "TOO_MANY_REQUESTS", "LIMIT_EXCEEDED", "REQUEST_TIMEOUT", "UNPROCESSED"}
-)
-
-
-FINANCE_DUPLICATE_CODES = frozenset({1001, 3062})
-"""Books/Inventory: a unique value (name, sku, number: 1001; contact name: 3062) exists."""
-
 
 def record_outcome(outcome: RecordOutcome, *, retried: bool) -> Verdict:
     """What one record's answer (a CRM write, a Bulk Write result row) means for the run.
@@ -183,7 +142,7 @@ def record_outcome(outcome: RecordOutcome, *, retried: bool) -> Verdict:
     code = str(outcome.code or "")
     if outcome.ok and outcome.id:
         return Landed(str(outcome.id), outcome.action or "insert")
-    if code == "DUPLICATE_DATA" and retried:
+    if code == CrmCode.DUPLICATE_DATA and retried:
         dup = details.get("duplicate_record")
         if isinstance(dup, Mapping) and dup.get("id"):
             return Landed(str(dup["id"]), "adopted")

@@ -13,6 +13,7 @@ Typical use::
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, replace
@@ -24,7 +25,7 @@ from zmigrate.auth import Credentials, TokenSource
 from zmigrate.client.crm import CrmClient
 from zmigrate.client.finance import FinanceClient
 from zmigrate.client.http import Channel, RetryPolicy, Transport, Usage
-from zmigrate.client.models import BulkJob, BulkWriteResult, Page, RecordOutcome
+from zmigrate.client.models import BulkJob, BulkWriteResult, Page, Product, RecordOutcome
 from zmigrate.clock import Clock
 from zmigrate.pacing import CreditLedger, Gate, WindowPacer
 
@@ -35,6 +36,7 @@ __all__ = [
     "Credentials",
     "Limits",
     "Page",
+    "Product",
     "RecordOutcome",
     "RetryPolicy",
     "TokenSource",
@@ -80,6 +82,7 @@ class Zoho:
         policy: RetryPolicy | None = None,
         crm_credit_history: Iterable[tuple[float, int]] = (),
         organizations: Mapping[str, str] | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         """``organizations`` maps "books"/"inventory" to an org id when they differ from the
         credentials' organization_id; ``crm_credit_history`` seeds the ledger on resume."""
@@ -87,46 +90,52 @@ class Zoho:
         orgs = organizations or {}
         self.clock = clock
         self.tokens = tokens
-        self.transport = Transport(session, tokens, clock, policy)
-        self.channels = {
-            "books": self._finance_channel("books", limits.books(), limits.pacer_margin),
-            "inventory": self._finance_channel(
-                "inventory", limits.inventory(), limits.pacer_margin
+        self.transport = Transport(session, tokens, clock, policy, rng)
+        self.channels: dict[str, Channel] = {
+            Product.BOOKS: self._finance_channel(
+                Product.BOOKS, limits.books(), limits.pacer_margin
             ),
-            "crm": Channel(
-                "crm",
+            Product.INVENTORY: self._finance_channel(
+                Product.INVENTORY, limits.inventory(), limits.pacer_margin
+            ),
+            Product.CRM: Channel(
+                Product.CRM,
                 Gate(limits.crm().concurrency),
                 heavy_gate=Gate(limits.crm().sub_concurrency),
                 ledger=CreditLedger(limits.crm_budget(), history=list(crm_credit_history)),
             ),
         }
-        crm = self.channels["crm"]
+        crm = self.channels[Product.CRM]
         downloads = replace(
             crm,
             pacer=WindowPacer(quotas.CRM_BULK_DOWNLOADS_PER_MINUTE, quotas.MINUTE, clock),
         )
         self.crm = CrmClient(self.transport, crm, tokens, clock, downloads=downloads)
         self.books = FinanceClient(
-            self.transport, self.channels["books"], tokens, "books", orgs.get("books")
+            self.transport, self.channels[Product.BOOKS], tokens, Product.BOOKS, orgs.get("books")
         )
         self.inventory = FinanceClient(
-            self.transport, self.channels["inventory"], tokens, "inventory", orgs.get("inventory")
+            self.transport,
+            self.channels[Product.INVENTORY],
+            tokens,
+            Product.INVENTORY,
+            orgs.get("inventory"),
         )
 
-    def _finance_channel(self, name: str, plan: quotas.FinancePlan, margin: float) -> Channel:
+    def _finance_channel(self, name: Product, plan: quotas.FinancePlan, margin: float) -> Channel:
         pacer = WindowPacer(plan.per_minute, quotas.MINUTE, self.clock, margin)
         return Channel(name, Gate(plan.concurrency), pacer=pacer)
 
     def usage(self) -> dict[str, dict[str, object]]:
         """Per product: requests, successes, retries, credits, errors by class and code."""
-        report = {name: asdict(ch.usage) for name, ch in self.channels.items()}
+        report: dict[str, dict[str, object]] = {}
         for name, ch in self.channels.items():
-            report[name]["peak_concurrency"] = ch.gate.peak
+            report[str(name)] = {**asdict(ch.usage), "peak_concurrency": ch.gate.peak}
         return report
 
     def crm_credits_available(self) -> int | None:
         """Credits left in the rolling window now (None: unlimited edition)."""
-        ledger = self.channels["crm"].ledger
+        ledger = self.channels[Product.CRM].ledger
         return ledger.available(self.clock.now()) if ledger is not None else None
 
 
@@ -138,9 +147,13 @@ async def open_zoho(
     policy: RetryPolicy | None = None,
     crm_credit_history: Iterable[tuple[float, int]] = (),
     organizations: Mapping[str, str] | None = None,
+    rng: random.Random | None = None,
 ) -> AsyncIterator[Zoho]:
-    """An aiohttp session, a token source and a :class:`Zoho` on them, closed on exit."""
+    """An aiohttp session, a token source and a :class:`Zoho` on them, closed on exit.
+
+    ``policy`` caps the sends of every request, token requests included; ``rng`` draws the
+    jitter of their backoff (seeded: a rehearsal's waits can be replayed)."""
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
-        tokens = TokenSource(session, credentials, clock)
-        yield Zoho(session, tokens, clock, limits, policy, crm_credit_history, organizations)
+        tokens = TokenSource(session, credentials, clock, policy=policy, rng=rng)
+        yield Zoho(session, tokens, clock, limits, policy, crm_credit_history, organizations, rng)

@@ -12,7 +12,7 @@ crash, poll a saved job instead of importing the file twice.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import FormData
@@ -476,7 +476,9 @@ class CrmClient:
         )
         return resp.body if isinstance(resp.body, bytes) else b""
 
-    async def _wait(self, status: Any, job_id: str, timeout: float) -> BulkJob:
+    async def _wait(
+        self, status: Callable[[str], Awaitable[BulkJob]], job_id: str, timeout: float
+    ) -> BulkJob:
         deadline = self.clock.now() + timeout
         delay = POLL_FIRST
         while True:

@@ -17,14 +17,12 @@ from typing import Any
 
 from zmigrate import quotas, schema
 from zmigrate.auth import TokenSource
+from zmigrate.client.codes import ORGANIZATION_CODES
 from zmigrate.client.http import Channel, Response, Transport
-from zmigrate.client.models import Page, RecordOutcome
-from zmigrate.errors import ConfigError, RequestRejected, TransientError
+from zmigrate.client.models import Page, Product, RecordOutcome
+from zmigrate.errors import ConfigError, RequestRejected, Unconfirmed
 
-API_PATHS = {"books": "/books/v3", "inventory": "/inventory/v1"}
-
-ORGANIZATION_CODES = (6024, 6041)
-"""Books/Inventory codes for a missing organization_id and one the user does not belong to."""
+API_PATHS = {Product.BOOKS: "/books/v3", Product.INVENTORY: "/inventory/v1"}
 
 
 def resource_keys(product: str, module: str) -> tuple[str, str, str]:
@@ -56,14 +54,14 @@ class FinanceClient:
         transport: Transport,
         channel: Channel,
         tokens: TokenSource,
-        product: str,
+        product: Product | str,
         organization_id: str | None = None,
     ) -> None:
         """``organization_id``: this product's org, if not the credentials' own."""
         if product not in API_PATHS:
             raise ValueError(f"not a finance product: {product}")
         self.transport, self.channel, self.tokens = transport, channel, tokens
-        self.product, self.organization_id = product, organization_id
+        self.product, self.organization_id = Product(product), organization_id
 
     async def base(self) -> str:
         """The product's API root, once a token has told us the API host (``api_domain``)."""
@@ -118,22 +116,26 @@ class FinanceClient:
         # when the org numbers documents automatically (Zoho's documented switch).
         number = f"{singular}_number"
         params = {"ignore_auto_number_generation": "true"} if record.get(number) else None
-        attempts = self.transport.policy.attempts
-        attempt = 0
+        attempts: int | None = None  # the policy's cap, less the sends spent before a lookup
         while True:
-            attempt += 1
             try:
                 resp = await self._call(
-                    "POST", f"/{module}", params=params, json=dict(record), idempotent=False
+                    "POST",
+                    f"/{module}",
+                    params=params,
+                    json=dict(record),
+                    idempotent=False,
+                    attempts=attempts,
                 )
             except RequestRejected as exc:
                 return RecordOutcome(0, False, code=exc.code, message=str(exc))
-            except TransientError:
-                if key is None or attempt == attempts:
-                    raise
+            except Unconfirmed as exc:
+                if key is None:  # only the caller can tell whether sending again is safe
+                    raise exc.cause from exc
                 found = await self.find_by(module, key, record[key])
                 if found is not None:
                     return RecordOutcome(0, True, str(found.get(id_key)), "found", record=found)
+                attempts = exc.sends_left
                 continue
             created = (resp.body or {}).get(singular) or {}
             return RecordOutcome(0, True, str(created.get(id_key)), "insert", 0, "", record=created)

@@ -2,8 +2,10 @@
 
 Every request goes through :meth:`Transport.request` with the :class:`Channel` of its product
 (Books, Inventory and CRM never share a quota). Answers are mapped to the error tree of
-``zmigrate.errors`` by :func:`classify` and aiohttp exceptions by :func:`network_error`, and
-the retry loop decides by error *class* only:
+``zmigrate.errors`` by :func:`classify` (codes from ``zmigrate.client.codes``) and aiohttp
+exceptions by ``zmigrate.retry.network_error``; the retry loop is the only one in zmigrate,
+sends a request at most ``RetryPolicy.attempts`` times (``zmigrate.retry.MAX_SENDS``, 6) and
+decides by error *class* only:
 
 - ``Throttled`` (code 44, HTTP 429, CRM TOO_MANY_REQUESTS by 429 or 400): the window is
   full. Stop sending on this product until Retry-After (Books/Inventory: else one whole
@@ -11,9 +13,10 @@ the retry loop decides by error *class* only:
 - ``ConcurrencyLimited`` (1070; CRM TOO_MANY_REQUESTS naming a concurrency pool): one
   parallel call fewer on this product (or on CRM's heavy-call pool), then retry.
 - ``ServerError`` / ``NetworkError``: bounded exponential backoff with full jitter, never
-  shorter than Retry-After. A request that is not idempotent (a create) is retried only if
-  it surely never reached Zoho (connection refused); otherwise the caller must first look
-  for the record (see ``FinanceClient.create``).
+  shorter than Retry-After. A request that is not idempotent (a create) is resent only if
+  it surely never reached Zoho (connection refused); otherwise, after the backoff,
+  ``Unconfirmed`` is raised and the caller looks the record up before sending again
+  (``FinanceClient.create``, the run's CRM inserts and Bulk Write jobs).
 - ``AuthError``: drop the token, fetch a new one, retry once; a second refusal is raised.
 - ``QuotaExhausted`` and ``RequestRejected`` are raised at once. A daily cap that Zoho's
   headers said is spent, or CRM credits the ledger can't cover, are refused before sending.
@@ -32,34 +35,34 @@ import aiohttp
 import orjson
 
 from zmigrate.auth import TokenSource
+from zmigrate.client.codes import (
+    BOOKS_AUTH_CODES,
+    CRM_AUTH_CODES,
+    CRM_POOL_TYPES,
+    CRM_SERVER_CODES,
+    CRM_THROTTLE_CODES,
+    BooksCode,
+    CrmCode,
+)
+from zmigrate.client.models import Product
 from zmigrate.clock import Clock
 from zmigrate.errors import (
     AuthError,
     ConcurrencyLimited,
-    NetworkError,
     QuotaExhausted,
     RequestRejected,
     ServerError,
     Throttled,
     TransientError,
+    Unconfirmed,
     ZohoError,
 )
 from zmigrate.pacing import CreditLedger, Gate, WindowPacer
-from zmigrate.quotas import DAY, MINUTE
+from zmigrate.quotas import DAY
+from zmigrate.retry import NETWORK_ERRORS, RetryPolicy, network_error, never_sent
 
-# Books / Inventory numeric codes (seed card and ZOHO-WIRE.md).
-CODE_PER_MINUTE = 44
-CODE_DAILY = 45
-CODE_CONCURRENCY = 1070
-CODE_INTERNAL = 1000
-CODE_NOT_AUTHENTICATED = 14
-CODE_NOT_AUTHORIZED = 57  # Books/Inventory: an expired or revoked token (or one lacking scope)
-# CRM string codes.
-CRM_AUTH_CODES = frozenset({"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "OAUTH_SCOPE_MISMATCH"})
-CRM_THROTTLE_CODES = frozenset({"TOO_MANY_REQUESTS"})
-CRM_SERVER_CODES = frozenset({"INTERNAL_ERROR", "INTERNAL_SERVER_ERROR"})
-CRM_CREDITS_CODE = "LIMIT_EXCEEDED"  # with HTTP 429: the 24 h credit budget is spent
-CRM_POOL_TYPES = frozenset({"concurrency", "sub_concurrency"})
+__all__ = ["Attempt", "Channel", "Response", "RetryPolicy", "Transport", "Usage", "classify"]
+
 MIN_REAL_TIMEOUT = 10.0
 
 
@@ -123,32 +126,12 @@ def classify(
     if isinstance(code, bool):
         code = None
     if isinstance(code, int):  # Books / Inventory
-        if code == 0 and status < 400:
-            return None
-        if code == CODE_PER_MINUTE:
-            return Throttled(message, **kw)
-        if code == CODE_CONCURRENCY:
-            return ConcurrencyLimited(message, **kw)
-        if code == CODE_DAILY:
-            wait = parse_retry_after(headers.get("X-Rate-Limit-Reset"), now) or retry_after
-            resets_at = now + wait if wait is not None else next_utc_midnight(now)
-            return QuotaExhausted(
-                f"{message}: the daily API cap is spent; resume after it resets",
-                resets_at=resets_at,
-                **kw,
-            )
-        if code == CODE_INTERNAL or status >= 500:
-            return ServerError(message, **kw)
-        if status == 401 or code in (CODE_NOT_AUTHENTICATED, CODE_NOT_AUTHORIZED):
-            return AuthError(message, **kw)
-        if status == 429:
-            return Throttled(message, **kw)
-        return RequestRejected(message, **kw)
+        return _classify_finance(code, status, headers, now, message, kw)
     if code in CRM_THROTTLE_CODES or status == 429:
         details = body.get("details") if isinstance(body, dict) else None
         if isinstance(details, dict) and details.get("type") in CRM_POOL_TYPES:
             return ConcurrencyLimited(message, **kw)
-        if code == CRM_CREDITS_CODE:
+        if code == CrmCode.LIMIT_EXCEEDED:
             resets_at = now + retry_after if retry_after is not None else now + DAY
             return QuotaExhausted(
                 f"{message}: the CRM credit budget of the rolling 24 h is spent; resume later",
@@ -167,42 +150,36 @@ def classify(
     return RequestRejected(message, **kw)
 
 
-NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError)
-"""What aiohttp raises when a request fails on the way (resets, refusals, timeouts)."""
-
-
-def network_error(exc: BaseException, url: str) -> NetworkError:
-    """aiohttp / timeout exceptions → NetworkError (the only place that knows aiohttp's tree)."""
-    return NetworkError(f"{type(exc).__name__} talking to {url}: {exc}", url=url)
-
-
-def never_sent(exc: BaseException) -> bool:
-    """True if the request surely did not reach Zoho (the connection was never made)."""
-    return isinstance(exc, aiohttp.ClientConnectorError)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How many attempts, and how long to wait between them (Zoho seconds)."""
-
-    attempts: int = 6
-    base: float = 1.0
-    cap: float = 60.0
-    window: float = MINUTE
-
-    def delay(self, attempt: int, error: ZohoError, rand: float, windowed: bool = True) -> float:
-        """Wait before attempt ``attempt + 1``; ``rand`` in [0, 1) gives the jitter.
-
-        Throttled on a product with a per-minute window (``windowed``: Books, Inventory)
-        waits out Retry-After or a whole window (the pacer is blocked meanwhile); everything
-        else backs off exponentially with full jitter, bounded by ``cap`` and never less
-        than Retry-After.
-        """
-        floor = error.retry_after or 0.0
-        if windowed and isinstance(error, Throttled) and not isinstance(error, ConcurrencyLimited):
-            return max(floor, self.window if error.retry_after is None else 0.0)
-        backoff = min(self.cap, self.base * 2 ** (attempt - 1)) * rand
-        return max(floor, backoff)
+def _classify_finance(
+    code: int,
+    status: int,
+    headers: Mapping[str, str],
+    now: float,
+    message: str,
+    kw: dict[str, Any],
+) -> ZohoError | None:
+    """A Books / Inventory answer with a numeric ``code``."""
+    if code == BooksCode.SUCCESS and status < 400:
+        return None
+    if code == BooksCode.PER_MINUTE:
+        return Throttled(message, **kw)
+    if code == BooksCode.CONCURRENCY:
+        return ConcurrencyLimited(message, **kw)
+    if code == BooksCode.DAILY:
+        wait = parse_retry_after(headers.get("X-Rate-Limit-Reset"), now) or kw["retry_after"]
+        resets_at = now + wait if wait is not None else next_utc_midnight(now)
+        return QuotaExhausted(
+            f"{message}: the daily API cap is spent; resume after it resets",
+            resets_at=resets_at,
+            **kw,
+        )
+    if code == BooksCode.INTERNAL or status >= 500:
+        return ServerError(message, **kw)
+    if status == 401 or code in BOOKS_AUTH_CODES:
+        return AuthError(message, **kw)
+    if status == 429:
+        return Throttled(message, **kw)
+    return RequestRejected(message, **kw)
 
 
 def is_charged(sent: bool, error: ZohoError | None) -> bool:
@@ -215,7 +192,7 @@ def is_charged(sent: bool, error: ZohoError | None) -> bool:
 class Attempt:
     """One HTTP attempt, as told to ``Transport.observers`` (per-step accounting, reports)."""
 
-    product: str
+    product: Product
     started: float
     """Zoho time it was sent (after waiting for the quotas)."""
     ended: float
@@ -250,7 +227,7 @@ class Usage:
 class Channel:
     """One product's quotas in one org: pace, parallel calls, heavy-call pool, credits."""
 
-    product: str
+    product: Product
     gate: Gate
     pacer: WindowPacer | None = None
     heavy_gate: Gate | None = None
@@ -296,15 +273,20 @@ class Transport:
         heavy: bool = False,
         idempotent: bool = True,
         raw: bool = False,
+        attempts: int | None = None,
     ) -> Response:
         """One logical call, retried as the error classes say; the body is JSON unless ``raw``.
 
+        Sent at most ``attempts`` times (default: the policy's cap), token refusals included.
         ``data`` may be a function making the body, for bodies that can be sent only once
         (aiohttp's FormData): it is called for each attempt.
         ``credits`` are reserved in the channel's ledger before each attempt (QuotaExhausted
         if the budget can't cover them) and given back if Zoho refused the call unprocessed
         (throttling, auth). ``heavy`` also takes a place in the sub-concurrency pool.
+        A call that is not ``idempotent`` and may have reached Zoho raises ``Unconfirmed``
+        after its backoff, with the sends it has left, instead of being sent again.
         """
+        cap = self.policy.attempts if attempts is None else attempts
         auth_retried = False
         attempt = 0
         while True:
@@ -313,31 +295,40 @@ class Transport:
             error, sent, response = await self._attempt(
                 channel, method, url, token, params, json, data, headers, credits, heavy, raw
             )
-            if error is None:
+            if error is None and response is not None:
                 channel.gate.succeeded()
-                return response  # type: ignore[return-value]
+                return response
+            assert error is not None
             channel.usage.count_error(error)
+            if attempt >= cap:
+                raise error
             if isinstance(error, AuthError) and not auth_retried:
                 auth_retried = True
                 self.tokens.invalidate(token)
                 channel.usage.retries += 1
                 continue
-            if not isinstance(error, TransientError) or attempt >= self.policy.attempts:
+            if not isinstance(error, TransientError):
                 raise error
-            refused = isinstance(error, Throttled)  # Zoho refused before doing anything
-            if not idempotent and sent and not refused:
-                raise error
-            if isinstance(error, ConcurrencyLimited):
-                if heavy and channel.heavy_gate is not None:
-                    channel.heavy_gate.shrink()
-                else:
-                    channel.gate.shrink()
-            windowed = channel.pacer is not None
-            delay = self.policy.delay(attempt, error, self.rng.random(), windowed)
-            if isinstance(error, Throttled) and channel.pacer is not None:
-                channel.pacer.block_until(self.clock.now() + delay)
+            await self._back_off(channel, error, attempt, heavy)
+            # Zoho refused a throttled call before doing anything: safe to send again
+            if not idempotent and sent and not isinstance(error, Throttled):
+                raise Unconfirmed(error, sends=attempt, sends_left=cap - attempt)
             channel.usage.retries += 1
-            await self.clock.sleep(delay)
+
+    async def _back_off(
+        self, channel: Channel, error: TransientError, attempt: int, heavy: bool
+    ) -> None:
+        """Wait as the policy says after ``error``; throttling blocks the product meanwhile."""
+        if isinstance(error, ConcurrencyLimited):
+            if heavy and channel.heavy_gate is not None:
+                channel.heavy_gate.shrink()
+            else:
+                channel.gate.shrink()
+        windowed = channel.pacer is not None
+        delay = self.policy.delay(attempt, error, self.rng.random(), windowed)
+        if isinstance(error, Throttled) and channel.pacer is not None:
+            channel.pacer.block_until(self.clock.now() + delay)
+        await self.clock.sleep(delay)
 
     async def _attempt(
         self,
@@ -398,8 +389,8 @@ class Transport:
         if error is None:
             channel.usage.ok += 1
         if sent_at is not None and self.observers:
-            charged = credits if is_charged(sent, error) else 0
-            seen = Attempt(channel.product, sent_at, self.clock.now(), charged, error)
+            spent = credits if is_charged(sent, error) else 0
+            seen = Attempt(channel.product, sent_at, self.clock.now(), spent, error)
             for observer in self.observers:
                 observer(seen)
         if response is not None:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+
+
+class Product(StrEnum):
+    """A Zoho product with quotas of its own; the value is how manifests and reports say it."""
+
+    CRM = "crm"
+    BOOKS = "books"
+    INVENTORY = "inventory"
 
 
 @dataclass(frozen=True)

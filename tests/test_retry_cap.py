@@ -1,0 +1,46 @@
+"""One retry path: a request meeting nothing but 5xx answers is sent at most MAX_SENDS times,
+by the whole run (transport, token source and engine together), counted by the sandbox."""
+
+from __future__ import annotations
+
+import io
+
+import aiohttp
+
+from zmigrate.clock import Clock
+from zmigrate.executor import execute, sandbox_credentials
+from zmigrate.progress import Progress
+from zmigrate.retry import MAX_SENDS
+
+START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+ALL_500_SEED = 8699
+"""With fault_rate 1, this seed's first 14 fault draws all fall in the internal-error half
+(HTTP 500, CRM INTERNAL_ERROR): every answer the run can get within the cap is a 5xx."""
+
+
+async def test_a_request_meeting_only_5xx_is_sent_at_most_max_sends_times(tmp_path, make_sandbox):
+    clock = Clock(speed=600, start=START)
+    sb = await make_sandbox(clock=clock, seed=ALL_500_SEED)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(sb.urls["api"] + "/__sandbox__/faults", json={"fault_rate": 1.0}) as resp,
+    ):
+        assert (await resp.json())["fault_rate"] == 1.0
+    (tmp_path / "leads.csv").write_text("email,last\na@example.com,Ng\n")
+    (tmp_path / "m.toml").write_text(
+        '[[steps]]\nname = "leads"\nsource = { file = "leads.csv" }\n'
+        'target = "crm:Leads"\noperation = "upsert"\nkey = ["Email"]\nmethod = "rest"\n'
+        '[steps.fields]\nEmail = "email"\nLast_Name = "last"\nCompany = { const = "Acme" }\n'
+    )
+    report = await execute(
+        tmp_path / "m.toml",
+        tmp_path / "run",
+        sandbox_credentials(sb),
+        clock,
+        progress=Progress(io.StringIO(), tty=False),
+        seed=1,
+    )
+    assert report.outcome == "stopped", report.render()
+    state = sb.state()
+    assert state["requests"]["crm"] == MAX_SENDS
+    assert state["faults"] == {"internal_error": MAX_SENDS}
