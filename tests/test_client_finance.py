@@ -111,7 +111,7 @@ async def test_concurrency_refusal_1070_lowers_parallel_calls(make_sandbox, http
 
 async def test_daily_cap_raises_quota_exhausted_with_reset_time(make_sandbox, http) -> None:
     noon = 1_700_000_000 // DAY * DAY + DAY / 2  # far from midnight, when the cap resets
-    clock = Clock(speed=3600, start=noon)
+    clock = Clock(speed=600, start=noon)
     sb = await make_sandbox(clock=clock, books_plan="free")
     zoho = zoho_for(http, sb, clock, Limits(books_plan="free"))
     await asyncio.gather(*(zoho.books.list_page("contacts") for _ in range(1_000)))
@@ -127,6 +127,19 @@ async def test_daily_cap_raises_quota_exhausted_with_reset_time(make_sandbox, ht
     assert told.value.resets_at == pytest.approx(midnight, abs=120)
     assert known.value.resets_at == pytest.approx(midnight, abs=120)
     assert "44" not in sb.state()["errors"]["books"]
+
+
+async def test_a_call_that_waited_longer_than_its_token_lives_is_sent_fresh(
+    make_sandbox, http
+) -> None:
+    clock = Clock(speed=3600, start=T0)
+    sb = await make_sandbox(clock=clock, books_plan="premium")
+    zoho = zoho_for(http, sb, clock, Limits(books_plan="premium"))
+    await zoho.books.list_page("items")  # the client now holds a token good for a Zoho hour
+    zoho.channels["books"].pacer.block_until(clock.now() + 1.5 * 3600)  # as after a code 44
+    await zoho.books.list_page("items")  # waits 1.5 Zoho hours for its turn, then is sent
+    assert sb.state()["errors"] == {}  # never with the token that expired while it waited
+    assert sb.state()["requests"]["books"] == 2 and zoho.usage()["books"]["retries"] == 0
 
 
 async def test_server_errors_and_resets_are_retried(make_sandbox, http) -> None:
