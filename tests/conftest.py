@@ -9,23 +9,35 @@
 
 ``token`` is obtained over HTTP from the accounts server with the refresh token the sandbox
 issued, as a client would; ``sandbox.issue_token()`` skips the HTTP round trip.
+
+Every clock starts at ``fixed_time.T0`` unless a test says otherwise: ``$ZMIGRATE_CLOCK_START``
+is set for the whole session, so sandboxes and `zmigrate` subprocesses start there too.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import aiohttp
 import orjson
 import pytest
+from fixed_time import T0
 
-from zmigrate.clock import Clock
+from zmigrate.clock import START_ENV, Clock
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
 
 DEFAULT_TEST_SPEED = 60.0
 """A Zoho minute in one real second; a token then lives one real minute."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fixed_clock_start() -> Iterator[None]:
+    """Clocks built without a start (sandboxes, CLI subprocesses) begin at ``T0``."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(START_ENV, str(T0))
+        yield
 
 
 @pytest.fixture
@@ -35,6 +47,7 @@ async def make_sandbox() -> AsyncIterator[Callable[..., Awaitable[Sandbox]]]:
 
         async def factory(clock: Clock | None = None, **options: Any) -> Sandbox:
             options.setdefault("clock_speed", clock.speed if clock else DEFAULT_TEST_SPEED)
+            clock = clock or Clock(options["clock_speed"], start=T0)
             return await stack.enter_async_context(start_sandbox(SandboxConfig(**options), clock))
 
         yield factory

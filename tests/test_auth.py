@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
+from fixed_time import T0
 from zoho_helpers import credentials_for
 
 from zmigrate.auth import TokenSource
@@ -16,7 +17,7 @@ from zmigrate.retry import RetryPolicy
 
 
 async def test_token_is_renewed_before_it_expires(make_sandbox, http) -> None:
-    clock = Clock(speed=60)
+    clock = Clock(speed=60, start=T0)
     sb = await make_sandbox(clock=clock)
     tokens = TokenSource(http, credentials_for(sb), clock)
     first = await tokens.token()
@@ -28,7 +29,7 @@ async def test_token_is_renewed_before_it_expires(make_sandbox, http) -> None:
 
 
 async def test_api_host_comes_from_api_domain_unless_overridden(make_sandbox, http) -> None:
-    clock = Clock(speed=60)
+    clock = Clock(speed=60, start=T0)
     sb = await make_sandbox(clock=clock)
     tokens = TokenSource(http, credentials_for(sb, content_url=None), clock)
     assert tokens.api_url == DATA_CENTERS["com"].api_url  # nothing known before a token
@@ -42,7 +43,7 @@ async def test_api_host_comes_from_api_domain_unless_overridden(make_sandbox, ht
 
 
 async def test_refused_token_is_renewed_once_and_the_call_succeeds(make_sandbox, http) -> None:
-    server_clock, our_clock = Clock(speed=60), Clock(speed=60)
+    server_clock, our_clock = Clock(speed=60, start=T0), Clock(speed=60, start=T0)
     sb = await make_sandbox(clock=server_clock, books_plan="premium")
     zoho = Zoho(http, TokenSource(http, credentials_for(sb), our_clock), our_clock)
     await zoho.books.list_page("contacts")
@@ -67,7 +68,7 @@ def test_code_57_is_an_auth_error_whatever_the_http_status() -> None:
 
 
 async def test_token_refused_again_after_renewal_is_raised(make_sandbox, http) -> None:
-    clock = Clock(speed=60)
+    clock = Clock(speed=60, start=T0)
     sb = await make_sandbox(clock=clock, books_plan="premium")
     # a token from another data center's accounts server: issued, then refused by the API
     creds = credentials_for(sb, accounts_url=sb.urls["accounts"] + "/dc/eu")
@@ -78,7 +79,7 @@ async def test_token_refused_again_after_renewal_is_raised(make_sandbox, http) -
 
 
 async def test_books_refuses_bearer_and_takes_zoho_oauthtoken(make_sandbox, http) -> None:
-    clock = Clock(speed=60)
+    clock = Clock(speed=60, start=T0)
     sb = await make_sandbox(clock=clock)
     token = await TokenSource(http, credentials_for(sb), clock).token()
     url = sb.urls["api"] + "/books/v3/contacts"
@@ -94,7 +95,7 @@ async def test_books_refuses_bearer_and_takes_zoho_oauthtoken(make_sandbox, http
 
 
 async def test_client_credentials_grant(make_sandbox, http) -> None:
-    clock = Clock(speed=60)
+    clock = Clock(speed=60, start=T0)
     sb = await make_sandbox(clock=clock, books_plan="premium")
     creds = credentials_for(
         sb, refresh_token=None, soid="ZohoBooks." + sb.credentials.organization_id
@@ -105,7 +106,7 @@ async def test_client_credentials_grant(make_sandbox, http) -> None:
 
 
 async def test_wrong_secret_is_a_config_error_without_the_secret(make_sandbox, http) -> None:
-    clock = Clock(speed=60)
+    clock = Clock(speed=60, start=T0)
     sb = await make_sandbox(clock=clock)
     tokens = TokenSource(http, credentials_for(sb, client_secret="not-the-secret"), clock)
     with pytest.raises(ConfigError) as info:
@@ -114,7 +115,7 @@ async def test_wrong_secret_is_a_config_error_without_the_secret(make_sandbox, h
 
 
 async def test_throttled_token_requests_back_off_then_give_up(make_sandbox) -> None:
-    clock = Clock(speed=600)
+    clock = Clock(speed=600, start=T0)
     sb = await make_sandbox(clock=clock, token_rate_limit=1)
     async with aiohttp.ClientSession() as http:
         creds = credentials_for(sb)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fixed_time import T0
 from zoho_helpers import credentials_for
 
 from zmigrate.auth import TokenSource
@@ -28,7 +29,7 @@ def sandbox_credits(sb) -> int:
 
 
 async def test_upserts_paging_past_2000_and_lookups(make_sandbox, http) -> None:
-    clock = Clock(speed=600)
+    clock = Clock(speed=600, start=T0)
     sb = await make_sandbox(clock=clock, crm_edition="enterprise", latency_ms=150)
     zoho = zoho_for(http, sb, clock, crm_edition="enterprise", crm_users=10)
     batches = [[lead(i) for i in range(b * 100, b * 100 + 100)] for b in range(25)]
@@ -54,7 +55,7 @@ async def test_upserts_paging_past_2000_and_lookups(make_sandbox, http) -> None:
 
 
 async def test_per_record_failures_come_back_as_outcomes(make_sandbox, http) -> None:
-    clock = Clock(speed=600)
+    clock = Clock(speed=600, start=T0)
     sb = await make_sandbox(clock=clock)
     zoho = zoho_for(http, sb, clock)
     outcomes = await zoho.crm.insert("Leads", [lead(1), {"Company": "no name"}, lead(1)])
@@ -69,7 +70,7 @@ async def test_per_record_failures_come_back_as_outcomes(make_sandbox, http) -> 
 async def test_crm_concurrency_refusals_shrink_parallel_calls(
     make_sandbox, http, throttle_status
 ) -> None:
-    clock = Clock(speed=60)  # calls last 33 ms real: they overlap even on a busy machine
+    clock = Clock(speed=60, start=T0)  # calls last 33 ms real: they overlap even on a busy machine
     sb = await make_sandbox(
         clock=clock, crm_edition="free", latency_ms=2_000, crm_throttle_status=throttle_status
     )
@@ -84,7 +85,7 @@ async def test_crm_concurrency_refusals_shrink_parallel_calls(
 
 
 async def test_bulk_write_round_trip_with_row_outcomes(make_sandbox, http) -> None:
-    clock = Clock(speed=3600)
+    clock = Clock(speed=3600, start=T0)
     sb = await make_sandbox(clock=clock)
     zoho = zoho_for(http, sb, clock)
     rows = [lead(i) for i in range(300)]
@@ -115,7 +116,7 @@ async def test_bulk_write_round_trip_with_row_outcomes(make_sandbox, http) -> No
 
 
 async def test_result_downloads_are_paced_at_ten_a_minute(make_sandbox, http) -> None:
-    clock = Clock(speed=3600)
+    clock = Clock(speed=3600, start=T0)
     sb = await make_sandbox(clock=clock)
     zoho = zoho_for(http, sb, clock)
     await zoho.crm.upsert("Leads", [lead(i) for i in range(5)], ["Email"])
@@ -128,7 +129,7 @@ async def test_result_downloads_are_paced_at_ten_a_minute(make_sandbox, http) ->
 
 
 async def test_crm_accepts_bearer_too(make_sandbox, http) -> None:
-    clock = Clock(speed=600)
+    clock = Clock(speed=600, start=T0)
     sb = await make_sandbox(clock=clock)
     token = await TokenSource(http, credentials_for(sb), clock).token()
     headers = {"Authorization": f"Bearer {token}"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fixed_time import T0
 from zoho_helpers import credentials_for
 
 from zmigrate.auth import TokenSource
@@ -20,7 +21,7 @@ def zoho_for(http, sb, clock, limits=None, policy=None, **cred) -> Zoho:
 
 
 async def test_books_at_the_cap_never_meets_code_44(make_sandbox, http) -> None:
-    clock = Clock(speed=120)
+    clock = Clock(speed=120, start=T0)
     sb = await make_sandbox(clock=clock, books_plan="premium", latency_ms=150)
     zoho = zoho_for(http, sb, clock, Limits(books_plan="premium"))
     start = clock.now()
@@ -50,7 +51,7 @@ async def test_books_at_the_cap_never_meets_code_44(make_sandbox, http) -> None:
 
 
 async def test_books_and_inventory_quotas_are_not_shared(make_sandbox, http) -> None:
-    clock = Clock(speed=60)
+    clock = Clock(speed=60, start=T0)
     sb = await make_sandbox(
         clock=clock, books_plan="premium", inventory_plan="enterprise", latency_ms=150
     )
@@ -66,7 +67,7 @@ async def test_books_and_inventory_quotas_are_not_shared(make_sandbox, http) -> 
 
 
 async def test_organization_id_is_on_every_call_and_required(make_sandbox, http) -> None:
-    clock = Clock(speed=600)
+    clock = Clock(speed=600, start=T0)
     sb = await make_sandbox(clock=clock)
     with pytest.raises(ConfigError, match="ZOHO_ORGANIZATION_ID"):
         await zoho_for(http, sb, clock, organization_id=None).inventory.list_page("items")
@@ -84,7 +85,7 @@ async def test_organization_id_is_on_every_call_and_required(make_sandbox, http)
 
 
 async def test_each_product_can_name_its_own_organization(make_sandbox, http) -> None:
-    clock = Clock(speed=600)
+    clock = Clock(speed=600, start=T0)
     sb = await make_sandbox(clock=clock, organizations=2)
     first, second = sb.credentials.organization_ids
     tokens = TokenSource(http, credentials_for(sb), clock)
@@ -97,7 +98,7 @@ async def test_each_product_can_name_its_own_organization(make_sandbox, http) ->
 
 
 async def test_concurrency_refusal_1070_lowers_parallel_calls(make_sandbox, http) -> None:
-    clock = Clock(speed=60)
+    clock = Clock(speed=60, start=T0)
     sb = await make_sandbox(clock=clock, books_plan="free", latency_ms=3_000)  # 50 ms real
     zoho = zoho_for(http, sb, clock, Limits(books_plan="premium"))  # believes 10 are allowed
     pages = await asyncio.gather(*(zoho.books.list_page("items") for _ in range(30)))
@@ -110,7 +111,7 @@ async def test_concurrency_refusal_1070_lowers_parallel_calls(make_sandbox, http
 
 async def test_daily_cap_raises_quota_exhausted_with_reset_time(make_sandbox, http) -> None:
     noon = 1_700_000_000 // DAY * DAY + DAY / 2  # far from midnight, when the cap resets
-    clock = Clock(speed=3600, start=noon)
+    clock = Clock(speed=600, start=noon)
     sb = await make_sandbox(clock=clock, books_plan="free")
     zoho = zoho_for(http, sb, clock, Limits(books_plan="free"))
     await asyncio.gather(*(zoho.books.list_page("contacts") for _ in range(1_000)))
@@ -128,8 +129,21 @@ async def test_daily_cap_raises_quota_exhausted_with_reset_time(make_sandbox, ht
     assert "44" not in sb.state()["errors"]["books"]
 
 
+async def test_a_call_that_waited_longer_than_its_token_lives_is_sent_fresh(
+    make_sandbox, http
+) -> None:
+    clock = Clock(speed=3600, start=T0)
+    sb = await make_sandbox(clock=clock, books_plan="premium")
+    zoho = zoho_for(http, sb, clock, Limits(books_plan="premium"))
+    await zoho.books.list_page("items")  # the client now holds a token good for a Zoho hour
+    zoho.channels["books"].pacer.block_until(clock.now() + 1.5 * 3600)  # as after a code 44
+    await zoho.books.list_page("items")  # waits 1.5 Zoho hours for its turn, then is sent
+    assert sb.state()["errors"] == {}  # never with the token that expired while it waited
+    assert sb.state()["requests"]["books"] == 2 and zoho.usage()["books"]["retries"] == 0
+
+
 async def test_server_errors_and_resets_are_retried(make_sandbox, http) -> None:
-    clock = Clock(speed=600)
+    clock = Clock(speed=600, start=T0)
     sb = await make_sandbox(clock=clock, books_plan="premium", fault_rate=0.3, seed=3)
     zoho = zoho_for(http, sb, clock, Limits(books_plan="premium"), RetryPolicy(attempts=8))
     pages = await asyncio.gather(*(zoho.books.list_page("items") for _ in range(40)))
@@ -141,7 +155,7 @@ async def test_server_errors_and_resets_are_retried(make_sandbox, http) -> None:
 
 
 async def test_creates_stay_exactly_once_when_answers_are_lost(make_sandbox, http) -> None:
-    clock = Clock(speed=600)
+    clock = Clock(speed=600, start=T0)
     sb = await make_sandbox(
         clock=clock, books_plan="premium", lost_response_rate=0.25, fault_rate=0.1, seed=5
     )

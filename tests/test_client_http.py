@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import orjson
 import pytest
 from aiohttp import web
+from fixed_time import T0
 
 from zmigrate.auth import Credentials, TokenSource
 from zmigrate.client import Limits, RetryPolicy, Zoho
@@ -50,7 +51,7 @@ class FakeZoho:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeZoho]:
-    fz = FakeZoho(Clock(speed=600))
+    fz = FakeZoho(Clock(speed=600, start=T0))
     app = web.Application()
     app.router.add_post("/oauth/v2/token", fz.token)
     app.router.add_route("*", "/{tail:.*}", fz.api)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from fixed_time import T0
 from migration_helpers import assert_landed, records, write_migration
 
 from zmigrate.clock import Clock
@@ -39,7 +40,7 @@ async def run(folder: Path, sb: Any, clock: Clock, *, resume: bool = False, **kw
 
 
 async def test_mixed_manifest_lands_every_record_exactly_once(tmp_path, make_sandbox):
-    clock = Clock(600)
+    clock = Clock(600, start=T0)
     sb = await make_sandbox(clock=clock, latency_ms=200)
     data = write_migration(tmp_path, scale=6)  # 120 Books calls: the minute window binds
     report = await run(tmp_path, sb, clock)
@@ -66,7 +67,7 @@ async def test_mixed_manifest_lands_every_record_exactly_once(tmp_path, make_san
 
 
 async def test_five_percent_faults_lose_and_duplicate_nothing(tmp_path, make_sandbox):
-    clock = Clock(600)
+    clock = Clock(600, start=T0)
     sb = await make_sandbox(
         clock=clock, latency_ms=100, fault_rate=0.05, lost_response_rate=0.03, seed=5
     )
@@ -79,7 +80,7 @@ async def test_five_percent_faults_lose_and_duplicate_nothing(tmp_path, make_san
 
 
 async def test_bad_records_go_to_the_dead_letter_file(tmp_path, make_sandbox):
-    clock = Clock(600)
+    clock = Clock(600, start=T0)
     sb = await make_sandbox(clock=clock)
     data = write_migration(tmp_path, bad=True)
     report = await run(tmp_path, sb, clock)
@@ -105,8 +106,9 @@ async def test_bad_records_go_to_the_dead_letter_file(tmp_path, make_sandbox):
 
 
 async def test_token_expiry_mid_run_renews_and_carries_on(tmp_path, make_sandbox):
-    clock = Clock(600)
-    sb = await make_sandbox(clock=Clock(600))  # its own clock: the engine can't see expiry
+    clock = Clock(600, start=T0)
+    # its own clock: the engine can't see expiry
+    sb = await make_sandbox(clock=Clock(600, start=T0))
     data = write_migration(tmp_path, scale=2)
     task = asyncio.create_task(run(tmp_path, sb, clock))
     for _ in range(400):  # bounded: until a few records landed
@@ -122,7 +124,7 @@ async def test_token_expiry_mid_run_renews_and_carries_on(tmp_path, make_sandbox
 
 
 async def test_daily_cap_pauses_with_exit_3_then_resume_finishes(tmp_path, make_sandbox):
-    clock = Clock(7200)
+    clock = Clock(600, start=T0)
     sb = await make_sandbox(clock=clock, books_plan="free")
     data = write_migration(tmp_path, scale=60, books_plan="free")  # 600 customers + 600 invoices
     report = await run(tmp_path, sb, clock)
@@ -192,7 +194,7 @@ Closing_Date = { const = "2026-03-01" }
 
 
 async def test_exports_page_past_2000_and_feed_a_later_step(tmp_path, make_sandbox):
-    clock = Clock(600)
+    clock = Clock(600, start=T0)
     sb = await make_sandbox(clock=clock)
     seed, export = tmp_path / "seed", tmp_path / "export"
     seed.mkdir()
@@ -218,7 +220,7 @@ async def test_exports_page_past_2000_and_feed_a_later_step(tmp_path, make_sandb
 
 
 async def test_crm_credits_spent_pause_crm_while_books_and_inventory_finish(tmp_path, make_sandbox):
-    clock = Clock(600)
+    clock = Clock(600, start=T0)
     sb = await make_sandbox(clock=clock, crm_edition="free")  # 5,000 credits a day
     data = write_migration(tmp_path, crm_edition="free")
     sb.products["crm"].ledger.reserve("another_integration", 4_998)  # spent earlier today
@@ -257,7 +259,7 @@ async def test_crm_inserts_whose_answers_are_lost_land_once(tmp_path, make_sandb
     """An insert is not idempotent: after a lost answer the batch's keys are looked up (COQL)
     and what landed is adopted. Deal_Name is not unique, so Zoho itself would not refuse a
     second copy: only the engine keeps it from being made."""
-    clock = Clock(600)
+    clock = Clock(600, start=T0)
     sb = await make_sandbox(clock=clock, lost_response_rate=0.3, seed=11)
     titles = [f"Deal {i:04d}" for i in range(2_000)]  # 20 inserts of 100
     (tmp_path / "deals.csv").write_text("title\n" + "\n".join(titles) + "\n")
@@ -270,7 +272,7 @@ async def test_crm_inserts_whose_answers_are_lost_land_once(tmp_path, make_sandb
 
 
 async def test_an_outage_stops_the_run_resumably_and_resume_finishes(tmp_path, make_sandbox):
-    clock = Clock(3600)
+    clock = Clock(3600, start=T0)
     sb = await make_sandbox(clock=clock)
     data = write_migration(tmp_path)
     with socket.socket() as sock:  # a port nobody listens on: Zoho's API is down
@@ -306,7 +308,7 @@ async def test_two_runs_on_one_org_meet_crm_400_throttling_and_both_land_once(
 ):
     """Not alone on the org: together two runs hold 20 heavy calls where CRM allows 10.
     CRM says so with HTTP 400 "too many requests" here; both runs wait and land all, once."""
-    clock = Clock(5)  # slow enough that the two runs' calls overlap for sure
+    clock = Clock(5, start=T0)  # slow enough that the two runs' calls overlap for sure
     sb = await make_sandbox(clock=clock, latency_ms=500, crm_throttle_status=400)
     folders, names = [], []
     for run_no in range(2):
@@ -353,7 +355,7 @@ email = "email"
 
 
 async def test_updates_find_records_by_key_and_refuse_unknown_ones(tmp_path, make_sandbox):
-    clock = Clock(600)
+    clock = Clock(600, start=T0)
     sb = await make_sandbox(clock=clock)
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()

@@ -6,6 +6,7 @@ import asyncio
 import random
 
 import pytest
+from fixed_time import T0
 
 from zmigrate.clock import Clock
 from zmigrate.errors import QuotaExhausted
@@ -24,7 +25,7 @@ def max_in_window(times: list[float], period: float) -> int:
 
 
 async def test_pacer_never_overfills_a_window_whatever_the_latency() -> None:
-    clock = Clock(speed=1200)
+    clock = Clock(speed=1200, start=T0)
     pacer = WindowPacer(cap=10, period=60.0, clock=clock)
     rng = random.Random(7)
     arrivals: list[float] = []
@@ -55,7 +56,7 @@ async def test_naive_leaky_bucket_start_would_fail_the_same_check() -> None:
 
 
 async def test_pacer_block_until_holds_every_send() -> None:
-    clock = Clock(speed=1200)
+    clock = Clock(speed=1200, start=T0)
     pacer = WindowPacer(cap=100, period=60.0, clock=clock)
     until = clock.now() + 30.0
     pacer.block_until(until)
@@ -64,7 +65,7 @@ async def test_pacer_block_until_holds_every_send() -> None:
 
 
 async def test_pacer_waits_for_in_flight_calls_when_all_slots_are_taken() -> None:
-    clock = Clock(speed=1200)
+    clock = Clock(speed=1200, start=T0)
     pacer = WindowPacer(cap=2, period=60.0, clock=clock)
     await pacer.acquire()
     await pacer.acquire()

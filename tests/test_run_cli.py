@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import orjson
+from fixed_time import T0
 from migration_helpers import assert_landed, write_migration
 
 from zmigrate.clock import Clock
@@ -102,7 +103,7 @@ async def test_ctrl_c_stops_with_130_and_the_run_resumes_exactly_once(tmp_path):
     )
     assert resumed.outcome == "done", resumed.render()
     config = SandboxConfig(clock_speed=600, state_dir=str(run_dir / "sandbox"))
-    async with start_sandbox(config, Clock(600)) as sb:
+    async with start_sandbox(config, Clock(600, start=T0)) as sb:
         await assert_landed(sb, data)
 
 
@@ -121,7 +122,7 @@ def test_daily_cap_exits_3_and_says_when_it_resets(tmp_path):
         str(tmp_path / "m.toml"),
         "--sandbox",
         "--clock-speed",
-        "7200",
+        "600",
         "--run-dir",
         str(run_dir),
     )

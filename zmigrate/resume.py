@@ -33,7 +33,7 @@ import orjson
 from zmigrate import executor
 from zmigrate.auth import Credentials
 from zmigrate.checkpoint import RunStore, hash_bytes
-from zmigrate.clock import Clock
+from zmigrate.clock import Clock, fixed_start
 from zmigrate.errors import ConfigError, StoreError, UsageError, ZmigrateError
 from zmigrate.manifest import load_manifest
 from zmigrate.progress import Progress
@@ -98,9 +98,13 @@ def _report_speed(run_dir: Path) -> float | None:
 
 
 def anchored_clock(created: float, speed: float, real_now: float | None = None) -> Clock:
-    """Zoho time ``created + (real - created) * speed``: the same in every process of a run."""
+    """Zoho time ``origin + (real - created) * speed``: the same in every process of a run.
+
+    ``origin`` is ``created``, or ``$ZMIGRATE_CLOCK_START`` where the run's first clock began.
+    """
     real = time.time() if real_now is None else real_now
-    return Clock(speed, start=created + (real - created) * speed)
+    origin = fixed_start()
+    return Clock(speed, start=(created if origin is None else origin) + (real - created) * speed)
 
 
 def changed_inputs(info: RunInfo) -> list[str]:

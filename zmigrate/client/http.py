@@ -291,9 +291,8 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
-            token = await self.tokens.token()
-            error, sent, response = await self._attempt(
-                channel, method, url, token, params, json, data, headers, credits, heavy, raw
+            error, sent, response, token = await self._attempt(
+                channel, method, url, params, json, data, headers, credits, heavy, raw
             )
             if error is None and response is not None:
                 channel.gate.succeeded()
@@ -304,7 +303,7 @@ class Transport:
                 raise error
             if isinstance(error, AuthError) and not auth_retried:
                 auth_retried = True
-                self.tokens.invalidate(token)
+                self.tokens.invalidate(token or "")
                 channel.usage.retries += 1
                 continue
             if not isinstance(error, TransientError):
@@ -335,7 +334,6 @@ class Transport:
         channel: Channel,
         method: str,
         url: str,
-        token: str,
         params: Mapping[str, str] | None,
         json: object,
         data: Any,
@@ -343,8 +341,10 @@ class Transport:
         credits: int,
         heavy: bool,
         raw: bool,
-    ) -> tuple[ZohoError | None, bool, Response | None]:
-        """Send once through the quotas; (error, whether it may have reached Zoho, response)."""
+    ) -> tuple[ZohoError | None, bool, Response | None, str | None]:
+        """Send once through the quotas; (error, whether it may have reached Zoho, response,
+        token). The token is taken once the quotas let the call go: a call that waited in them
+        for longer than a token lives must not be sent with an expired one."""
         usage = channel.usage
         if usage.daily_remaining == 0 and (usage.daily_resets_at or 0) > self.clock.now():
             raise QuotaExhausted(
@@ -355,14 +355,15 @@ class Transport:
             )
         ledger = channel.ledger if credits else None
         reservation = ledger.reserve(credits, self.clock.now()) if ledger is not None else None
-        send_headers = {"Authorization": f"Zoho-oauthtoken {token}", **(headers or {})}
+        send_headers = dict(headers or {})
+        token: str | None = None
         if callable(data):  # a body that can be sent only once (multipart form): one per attempt
             data = data()
         if json is not None:
             data = orjson.dumps(json)
             send_headers["Content-Type"] = "application/json"
         error: ZohoError | None = None
-        sent = True
+        sent = False
         sent_at: float | None = None
         response: Response | None = None
         try:
@@ -372,8 +373,10 @@ class Transport:
                     await stack.enter_async_context(channel.heavy_gate)
                 if channel.pacer is not None:
                     await stack.enter_async_context(channel.pacer.slot())
+                token = await self.tokens.token()
+                send_headers["Authorization"] = f"Zoho-oauthtoken {token}"
                 channel.usage.requests += 1
-                sent_at = self.clock.now()
+                sent, sent_at = True, self.clock.now()
                 response = await self._send(method, url, params, data, send_headers, raw)
         except NETWORK_ERRORS as exc:
             error, sent = network_error(exc, url), not never_sent(exc)
@@ -395,7 +398,7 @@ class Transport:
                 observer(seen)
         if response is not None:
             self._note_daily_cap(usage, response.headers)
-        return error, sent, response
+        return error, sent, response, token
 
     def _note_daily_cap(self, usage: Usage, headers: Mapping[str, str]) -> None:
         """Remember what Books/Inventory said of the daily cap (headers absent: nothing)."""

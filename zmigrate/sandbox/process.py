@@ -91,17 +91,22 @@ def stop_process(proc: subprocess.Popen[str], timeout: float = 30.0) -> None:
 
 
 def start_sandbox_process(
-    *options: str, stderr: IO[str] | None = None, ready_within: float = 60.0
+    *options: str,
+    stderr: IO[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    ready_within: float = 60.0,
 ) -> SandboxProcess:
     """Start ``zmigrate sandbox --port 0 OPTIONS`` and wait for its ready line.
 
     Raises RuntimeError (the process stopped) if it says nothing within ``ready_within``
-    real seconds; ``stderr`` receives its log (default: inherited).
+    real seconds; ``stderr`` receives its log (default: inherited); ``env`` is its
+    environment (default: inherited).
     """
     proc = subprocess.Popen(
         [*ZMIGRATE, "sandbox", "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=stderr,
+        env=None if env is None else dict(env),
         text=True,
     )
     assert proc.stdout is not None
