@@ -21,6 +21,7 @@ from fixed_time import T0, at
 from zmigrate.clock import START_ENV, Clock
 from zmigrate.quotas import DAY
 from zmigrate.resume import anchored_clock
+from zmigrate.sandbox.journal import Journal
 
 ZMIGRATE = [sys.executable, "-c", "from zmigrate.cli import main; main()"]
 ROWS = 1_800
@@ -51,9 +52,12 @@ def free_books_customers(tmp: Path) -> Path:
 
 
 def contact_names(run_dir: Path) -> list[str]:
-    state = json.loads((run_dir / "sandbox" / "sandbox-state.json").read_text())
-    [org] = state["products"]["books"]["store"]["orgs"].values()
-    return sorted(c["contact_name"] for c in org["contacts"].values())
+    """Books contacts in the rehearsal's sandbox state (its journal in ``RUN_DIR/sandbox``)."""
+    journal = Journal(str(run_dir / "sandbox"))
+    try:
+        return sorted(c["contact_name"] for _, c in journal.rows("fin.row/contacts"))
+    finally:
+        journal.close()
 
 
 @pytest.mark.parametrize(
