@@ -52,7 +52,6 @@ from zmigrate.auth import Credentials, TokenSource
 from zmigrate.client import Limits, Zoho
 from zmigrate.client.http import Attempt
 from zmigrate.clock import START_ENV, Clock
-from zmigrate.executor import execute
 from zmigrate.progress import Progress
 from zmigrate.quotas import (
     CREDITS_BULK_WRITE,
@@ -62,6 +61,7 @@ from zmigrate.quotas import (
     crm_edition,
     write_credits,
 )
+from zmigrate.run import execute
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
 from zmigrate.sandbox.faults import LATENCY_SIGMA
 from zmigrate.sandbox.process import start_sandbox_process

@@ -20,9 +20,10 @@ from migration_helpers import records
 
 from zmigrate.cli import main
 from zmigrate.clock import Clock
-from zmigrate.executor import execute, sandbox_credentials
 from zmigrate.progress import Progress
+from zmigrate.rehearsal import sandbox_credentials
 from zmigrate.report import RunReport
+from zmigrate.run import execute
 
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC).timestamp()
 """Every clock starts here: nothing depends on when the tests run."""

@@ -19,10 +19,11 @@ from fixed_time import T0
 from migration_helpers import assert_landed, records, write_migration
 
 from zmigrate.clock import Clock
-from zmigrate.executor import execute, sandbox_credentials
 from zmigrate.progress import Progress
 from zmigrate.quotas import DAY
+from zmigrate.rehearsal import sandbox_credentials
 from zmigrate.report import RunReport
+from zmigrate.run import execute
 
 
 async def run(folder: Path, sb: Any, clock: Clock, *, resume: bool = False, **kw: Any) -> RunReport:

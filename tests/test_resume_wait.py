@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from zmigrate import executor
 from zmigrate import resume as resuming
+from zmigrate import run
 from zmigrate.checkpoint import RunStore, hash_bytes
 from zmigrate.manifest import load_manifest
 from zmigrate.progress import Progress
@@ -51,12 +51,12 @@ contact_name = "name"
 """
     )
     loaded = load_manifest(manifest)
-    the_plan, steps = executor.plan_for_run(loaded, tmp_path / "run")
+    the_plan, steps = run.plan_for_run(loaded, tmp_path / "run")
     with RunStore.create(
         tmp_path / "run",
         manifest_path=str(manifest),
         manifest_hash=hash_bytes(manifest.read_bytes()),
-        source_hashes=executor.source_hashes(loaded),
+        source_hashes=run.source_hashes(loaded),
         plan=the_plan.to_dict(),
         steps=steps,
     ) as store:
@@ -67,7 +67,7 @@ contact_name = "name"
 
 
 class StandIn:
-    """Plays `executor.execute`: settles ``per_day`` batches, then pauses or finishes."""
+    """Plays `zmigrate.run.execute`: settles ``per_day`` batches, then pauses or finishes."""
 
     def __init__(self, per_day: int) -> None:
         self.per_day = per_day
@@ -93,7 +93,7 @@ async def test_wait_sleeps_until_each_reset_and_goes_on_until_done(
     run_dir: Path, monkeypatch
 ) -> None:
     stand_in = StandIn(per_day=1)
-    monkeypatch.setattr(executor, "execute", stand_in)
+    monkeypatch.setattr(run, "execute", stand_in)
     report = await resuming.resume(
         run_dir, wait=True, clock_speed=SPEED, env=ENV, progress_factory=quiet
     )
@@ -105,7 +105,7 @@ async def test_wait_sleeps_until_each_reset_and_goes_on_until_done(
 
 async def test_without_wait_a_paused_run_is_tried_once(run_dir: Path, monkeypatch) -> None:
     stand_in = StandIn(per_day=1)
-    monkeypatch.setattr(executor, "execute", stand_in)
+    monkeypatch.setattr(run, "execute", stand_in)
     report = await resuming.resume(run_dir, clock_speed=SPEED, env=ENV, progress_factory=quiet)
     assert report.outcome == "paused" and len(stand_in.calls) == 1
     started, paused_until = stand_in.calls[0]
@@ -116,7 +116,7 @@ async def test_wait_stops_when_a_quota_period_brings_no_progress(
     run_dir: Path, monkeypatch
 ) -> None:
     stand_in = StandIn(per_day=0)
-    monkeypatch.setattr(executor, "execute", stand_in)
+    monkeypatch.setattr(run, "execute", stand_in)
     report = await resuming.resume(
         run_dir, wait=True, clock_speed=SPEED, env=ENV, progress_factory=quiet
     )
@@ -127,7 +127,7 @@ async def test_ctrl_c_while_waiting_sends_nothing(run_dir: Path, monkeypatch) ->
     with RunStore.open(run_dir) as store:
         store.pause(4_000_000_000.0, "credits spent")  # far away
     stand_in = StandIn(per_day=1)
-    monkeypatch.setattr(executor, "execute", stand_in)
+    monkeypatch.setattr(run, "execute", stand_in)
     interrupt = asyncio.Event()
     asyncio.get_running_loop().call_later(0.05, interrupt.set)
     with pytest.raises(resuming.Interrupted) as err:

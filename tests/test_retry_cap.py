@@ -8,9 +8,10 @@ import io
 import aiohttp
 
 from zmigrate.clock import Clock
-from zmigrate.executor import execute, sandbox_credentials
 from zmigrate.progress import Progress
+from zmigrate.rehearsal import sandbox_credentials
 from zmigrate.retry import MAX_SENDS
+from zmigrate.run import execute
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 ALL_500_SEED = 8699

@@ -14,8 +14,8 @@ from fixed_time import T0
 from migration_helpers import assert_landed, write_migration
 
 from zmigrate.clock import Clock
-from zmigrate.executor import execute_in_sandbox
 from zmigrate.progress import Progress
+from zmigrate.rehearsal import execute_in_sandbox
 from zmigrate.sandbox import SandboxConfig, start_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent

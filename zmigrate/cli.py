@@ -115,11 +115,11 @@ def resume_command(run_dir: str, wait: bool, force: bool, clock_speed: float | N
     Batches that were in flight are checked against Zoho before anything is resent. Refuses
     when the manifest or a source changed (--force re-plans); exit codes as `zmigrate run`.
     """
-    from zmigrate import executor
     from zmigrate import resume as resuming
+    from zmigrate.run import run_interruptible
 
     try:
-        report = executor.run_interruptible(
+        report = run_interruptible(
             lambda interrupt: resuming.resume(
                 run_dir, wait=wait, force=force, clock_speed=clock_speed, interrupt=interrupt
             )
@@ -230,7 +230,7 @@ def plan_command(manifest: str, as_json: bool) -> None:
     say(bill.to_json() if as_json else plan_view.render(bill))
 
 
-# ---- run (the executor, issue 5) -----------------------------------------------------------
+# ---- run (zmigrate.run, issue 5) --------------------------------------------------------------
 
 
 @main.command("run")
@@ -275,12 +275,12 @@ def run_command(
     """
     import time
 
-    from zmigrate import executor, plan_view, planner
+    from zmigrate import plan_view, planner, rehearsal, run
     from zmigrate.clock import Clock
     from zmigrate.errors import UsageError
     from zmigrate.manifest import load_manifest
 
-    target = run_dir or str(executor.default_run_dir(manifest, time.time()))
+    target = run_dir or str(run.default_run_dir(manifest, time.time()))
     try:
         if fault_rate is not None and not use_sandbox:
             raise UsageError(
@@ -291,19 +291,19 @@ def run_command(
             say(plan_view.render(planner.plan(load_manifest(manifest))))
             return
         if use_sandbox:
-            report = executor.run_interruptible(
-                lambda interrupt: executor.execute_in_sandbox(
+            report = run.run_interruptible(
+                lambda interrupt: rehearsal.execute_in_sandbox(
                     manifest,
                     target,
-                    clock_speed=clock_speed or executor.REHEARSAL_SPEED,
+                    clock_speed=clock_speed or rehearsal.REHEARSAL_SPEED,
                     fault_rate=fault_rate or 0.0,
                     interrupt=interrupt,
                 )
             )
         else:
-            credentials = executor.zoho_credentials(manifest, os.environ)
-            report = executor.run_interruptible(
-                lambda interrupt: executor.execute(
+            credentials = run.zoho_credentials(manifest, os.environ)
+            report = run.run_interruptible(
+                lambda interrupt: run.execute(
                     manifest, target, credentials, Clock(clock_speed or 1.0), interrupt=interrupt
                 )
             )

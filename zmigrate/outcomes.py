@@ -1,4 +1,4 @@
-"""The executor's decisions, as pure functions: which step may start, what to do with an
+"""The run's decisions, as pure functions: which step may start, what to do with an
 error, what a record's answer means.
 
 Retries are not decided here: the transport (``zmigrate.client.http``) resends transient

@@ -3,7 +3,7 @@
 The run directory says everything: the manifest (its path and hash), the sources' hashes,
 which batches landed, which were in flight (verified before anything is resent, see
 ``zmigrate.checkpoint``), and whether the run paused on a quota and until when. The run
-itself is the executor's (``executor.execute`` with ``resume=True``); this module decides
+itself is ``zmigrate.run.execute`` with ``resume=True``; this module decides
 what to hand it:
 
 * inputs changed since the run began → refused, naming what changed; ``--force`` re-plans
@@ -30,17 +30,15 @@ from typing import Any
 
 import orjson
 
-from zmigrate import executor
+from zmigrate import run
 from zmigrate.auth import Credentials
 from zmigrate.checkpoint import RunStore, hash_bytes
 from zmigrate.clock import Clock, fixed_start
 from zmigrate.errors import ConfigError, StoreError, UsageError, ZmigrateError
 from zmigrate.manifest import load_manifest
 from zmigrate.progress import Progress
+from zmigrate.rehearsal import REHEARSAL_SPEED, SANDBOX_STATE, execute_in_sandbox
 from zmigrate.report import REPORT_FILE, RunReport
-
-SANDBOX_STATE = "sandbox"
-"""Where ``zmigrate run --sandbox`` keeps its embedded sandbox's state, inside the run dir."""
 
 
 class Interrupted(ZmigrateError):
@@ -110,7 +108,7 @@ def anchored_clock(created: float, speed: float, real_now: float | None = None) 
 def changed_inputs(info: RunInfo) -> list[str]:
     """What changed in the manifest and its sources since the run began (empty: nothing)."""
     manifest = load_manifest(info.manifest_path)
-    hashes = executor.source_hashes(manifest)
+    hashes = run.source_hashes(manifest)
     with RunStore.open(info.run_dir, readonly=True) as store:
         return store.changed_inputs(hash_bytes(info.manifest_path.read_bytes()), hashes)
 
@@ -122,11 +120,11 @@ def force_replan(run_dir: Path, manifest_path: Path) -> list[str]:
     """
     manifest = load_manifest(manifest_path)
     manifest_hash = hash_bytes(manifest_path.read_bytes())
-    hashes = executor.source_hashes(manifest)
+    hashes = run.source_hashes(manifest)
     with RunStore.open(run_dir) as store:
         changes = store.changed_inputs(manifest_hash, hashes)
         if changes:
-            the_plan, steps = executor.plan_for_run(manifest, run_dir)
+            the_plan, steps = run.plan_for_run(manifest, run_dir)
             store.replan(
                 manifest_hash=manifest_hash,
                 source_hashes=hashes,
@@ -161,7 +159,7 @@ async def _rehearse(
     if start is not None:
         at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(start))
         progress.note(f"paused: the rehearsal's clock jumps to the reset, {at} (Zoho time)")
-    return await executor.execute_in_sandbox(
+    return await execute_in_sandbox(
         info.manifest_path,
         info.run_dir,
         clock_speed=speed,
@@ -192,7 +190,7 @@ async def _against_zoho(
         at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(info.paused_until))
         progress.note(f"paused: waiting until {at} (Zoho time) for the quota to reset")
         await _sleep_until(clock, info.paused_until, interrupt)
-    return await executor.execute(
+    return await run.execute(
         info.manifest_path,
         info.run_dir,
         credentials,
@@ -235,7 +233,7 @@ async def resume(
         changes = force_replan(info.run_dir, info.manifest_path)
         info = inspect(run_dir)
         note = "re-planned what is left: " + "; ".join(changes) if changes else ""
-    default = executor.REHEARSAL_SPEED if info.rehearsal else 1.0
+    default = REHEARSAL_SPEED if info.rehearsal else 1.0
     speed = clock_speed or info.clock_speed or default
     env = os.environ if env is None else env
     while True:

@@ -390,13 +390,21 @@ class CrmClient:
         rows: Sequence[Mapping[str, Any]],
         find_by: str | None = None,
         field_mappings: Sequence[Mapping[str, Any]] | None = None,
+        on_job: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> BulkWriteResult:
-        """All Bulk Write steps for one file of at most 25,000 rows (columns = ``header``)."""
+        """All Bulk Write steps for one file of at most 25,000 rows (columns = ``header``).
+
+        ``on_job(job_id, file_id)`` is awaited once the job exists, before it is polled: a
+        caller saves the id there, so a crash while polling never leads to a second job.
+        A failed job without a result file has no outcomes.
+        """
         file_id = await self.upload(zip_csv(header, rows))
         mappings = field_mappings or [{"api_name": c, "index": i} for i, c in enumerate(header)]
         job_id = await self.create_write_job(module, operation, file_id, mappings, find_by)
+        if on_job is not None:
+            await on_job(job_id, file_id)
         job = await self.wait_write(job_id)
-        outcomes = await self.write_result(job) if job.download_url else []
+        outcomes = [] if job.failed and not job.download_url else await self.write_result(job)
         return BulkWriteResult(job, outcomes)
 
     # -- Bulk Read -------------------------------------------------------------------------

@@ -1,0 +1,85 @@
+"""Rehearsal wiring: a run against an embedded sandbox that shares the run's clock.
+
+The only bridge between the run (``zmigrate.run``, which never imports the sandbox) and the
+sandbox: it starts one on the manifest's plans and hands ``execute`` its URLs and credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+from zmigrate.auth import Credentials
+from zmigrate.clock import Clock
+from zmigrate.manifest import load_manifest
+from zmigrate.progress import Progress
+from zmigrate.report import RunReport
+from zmigrate.run import execute
+from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
+
+REHEARSAL_SPEED = 60.0
+"""Default clock speed of `zmigrate run --sandbox`: a Zoho minute in a real second."""
+SANDBOX_LATENCY_MS = 150.0
+"""Latency of the embedded sandbox (Zoho milliseconds): a rehearsal paces like real Zoho."""
+SANDBOX_STATE = "sandbox"
+"""Where a rehearsal keeps its sandbox's state, inside the run directory."""
+
+
+def sandbox_credentials(sandbox: Sandbox) -> Credentials:
+    """Credentials pointing at an embedded sandbox (its URLs override the data center's)."""
+    c = sandbox.credentials
+    return Credentials(
+        client_id=c.client_id,
+        client_secret=c.client_secret,
+        refresh_token=c.refresh_token,
+        dc=c.data_center,
+        organization_id=c.organization_id,
+        accounts_url=sandbox.urls["accounts"],
+        api_url=sandbox.urls["api"],
+        content_url=sandbox.urls["content"],
+    )
+
+
+async def execute_in_sandbox(
+    manifest_path: str | os.PathLike[str],
+    run_dir: str | os.PathLike[str],
+    *,
+    clock_speed: float,
+    clock_start: float | None = None,
+    resume: bool = False,
+    progress: Progress | None = None,
+    interrupt: asyncio.Event | None = None,
+    **sandbox_options: Any,
+) -> RunReport:
+    """Rehearse against an embedded sandbox on the manifest's plans, sharing one clock.
+
+    The sandbox keeps its state in ``RUN_DIR/sandbox``, every write durable before it is
+    answered, so a resumed rehearsal, even of a run killed with `kill -9`, continues against
+    the same records, quotas and clock (moved up to its last committed time; ``clock_start``
+    sets it later still: `resume --wait` jumps to a quota's reset).
+    """
+    manifest = load_manifest(manifest_path)
+    t = manifest.target
+    clock = Clock(clock_speed, start=clock_start)
+    options: dict[str, Any] = {
+        "books_plan": t.books_plan,
+        "inventory_plan": t.inventory_plan,
+        "crm_edition": t.crm_edition,
+        "crm_users": t.crm_users,
+        "data_center": t.data_center,
+        "latency_ms": SANDBOX_LATENCY_MS,
+        "state_dir": str(Path(run_dir) / SANDBOX_STATE),
+        **sandbox_options,
+    }
+    async with start_sandbox(SandboxConfig(clock_speed=clock_speed, **options), clock) as sb:
+        return await execute(
+            manifest_path,
+            run_dir,
+            sandbox_credentials(sb),
+            clock,
+            resume=resume,
+            progress=progress,
+            interrupt=interrupt,
+        )

@@ -1,0 +1,240 @@
+"""The batch state machine: one batch of one step, from its source rows to ``done``.
+
+``pending → in_flight`` (committed before each send) ``→ done`` with its id cross-reference
+rows and dead letters in one transaction. Rows already settled are skipped; a repeated key
+is dead-lettered when the step says so; rows that cannot be mapped are dead-lettered; the
+rest go to the step's writer, again (looked up first) when a write stayed unconfirmed or
+Zoho left records unprocessed. An error answer pauses the product, stops the run or
+dead-letters the batch, as ``zmigrate.outcomes.decide`` says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from zmigrate.checkpoint import AsyncRunStore, Batch, DeadLetter
+from zmigrate.errors import Unconfirmed, ZmigrateError, ZohoError
+from zmigrate.manifest import OnDuplicateKey, Step
+from zmigrate.mapping import MappingError, map_record
+from zmigrate.outcomes import Claim, Landed, Pause, Reject, Stop, Verdict, decide, split_shared
+from zmigrate.progress import Progress
+from zmigrate.run.control import Control
+from zmigrate.run.items import Item, dead_letter
+from zmigrate.run.writers import Writer
+from zmigrate.sources import KEY_SEPARATOR, KeyCollision, row_key
+
+AGAIN_ROUNDS = 3
+"""Times a record Zoho left unprocessed (not refused) is sent again before it is given up."""
+
+XRef = tuple[str, str, int | None]
+"""(source key, Zoho id, source line): one row of the id cross-reference."""
+
+
+@dataclass
+class StepCounts:
+    """Records of one step this process settled: new Zoho records, refused, merged."""
+
+    landed: int = 0
+    failed: int = 0
+    merged: int = 0
+
+
+@dataclass
+class Settled:
+    """What a batch's sends came to: ids to commit and dead letters."""
+
+    xref: list[XRef] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+
+
+class Batches:
+    """Runs the batches of one step through its writer (several at once, one commit at a time)."""
+
+    def __init__(
+        self,
+        step: Step,
+        product: str,
+        writer: Writer,
+        store: AsyncRunStore,
+        control: Control,
+        progress: Progress,
+        *,
+        collisions: Mapping[int, KeyCollision],
+        attempts: int,
+        spend_now: Callable[[], dict[str, tuple[int, int]]],
+        counts: StepCounts,
+    ) -> None:
+        self.step, self.product, self.writer = step, product, writer
+        self.store, self.control, self.progress = store, control, progress
+        self.collisions = collisions
+        """Records (by index) whose target key an earlier record has (the plan's)."""
+        self.attempts = attempts
+        """Sends of an unconfirmed write before the run stops (the transport's cap)."""
+        self.spend_now, self.counts = spend_now, counts
+        self._ids = asyncio.Lock()
+        """One batch at a time checks its ids against the store and commits them."""
+
+    async def run(self, batch: Batch, items: list[Item]) -> None:
+        """Settle ``batch`` (its ``items`` read from the source), unless the run is halted."""
+        if self.control.halted(self.product):
+            return
+        settled = Settled()
+        todo = await self._prepare(batch, items, settled.dead)
+        if await self._send(batch, todo, settled):
+            await self._commit(batch, items, settled)
+
+    async def _prepare(self, batch: Batch, items: list[Item], dead: list[DeadLetter]) -> list[Item]:
+        """The items still to send, mapped: settled ones skipped, repeated keys and
+        unmappable rows dead-lettered."""
+        settled = await self.store.settled_keys(self.step.name, [i.key for i in items])
+        todo = [i for i in items if i.key not in settled]
+        if self.step.on_duplicate_key is OnDuplicateKey.DEAD_LETTER:
+            todo = self._drop_repeated_keys(batch, todo, dead)
+        return await self._map(batch, todo, dead)
+
+    async def _send(self, batch: Batch, todo: list[Item], settled: Settled) -> bool:
+        """Send until every item has a verdict; False when the run halted (nothing to commit)."""
+        retried = batch.verify
+        unconfirmed = 0  # sends of writes that may have landed: verified, then resent
+        rounds = 0
+        while todo:
+            if self.control.halted(self.product):
+                return False
+            await self.store.mark_in_flight(self.step.name, batch.batch_no)
+            try:
+                verdicts = await self.writer.send(batch, todo, retried)
+            except Unconfirmed as exc:
+                unconfirmed += exc.sends
+                if unconfirmed >= self.attempts:
+                    why = f"a write stayed unconfirmed after {unconfirmed} sends: {exc.cause}"
+                    self.control.stop(Stop(why))
+                    return False
+                self.progress.note(f"{self.step.name} batch {batch.batch_no}: {exc}")
+                retried = True  # look the keys up before sending again
+                continue
+            except ZohoError as exc:
+                return self._refused(batch, todo, exc, settled.dead)
+            except ZmigrateError as exc:  # credentials refused, organization missing, ...
+                self.control.stop(Stop(str(exc), usage=exc.exit_code == 2))
+                return False
+            todo, retried = self._sort(batch, todo, verdicts, settled), True
+            rounds += 1
+            if todo and rounds > AGAIN_ROUNDS:
+                why = f"Zoho left the record unprocessed {rounds} times"
+                settled.dead += [self._dead(batch, i, "UNPROCESSED", why) for i in todo]
+                break
+        return True
+
+    def _refused(
+        self, batch: Batch, todo: list[Item], exc: ZohoError, dead: list[DeadLetter]
+    ) -> bool:
+        """An error answer for the whole call: pause, stop, or dead-letter what was sent."""
+        action = decide(exc)
+        if isinstance(action, Pause):
+            self.control.pause(self.product, action)
+        elif isinstance(action, Stop):
+            self.control.stop(action)
+        else:
+            dead += [self._dead(batch, i, action.code, action.message) for i in todo]
+            return True
+        return False
+
+    def _sort(
+        self, batch: Batch, todo: list[Item], verdicts: Sequence[Verdict], settled: Settled
+    ) -> list[Item]:
+        """Landed items into the cross-reference, refused ones into dead letters; the rest
+        (Zoho left them unprocessed) are returned to send again."""
+        again: list[Item] = []
+        for item, verdict in zip(todo, verdicts, strict=True):
+            if isinstance(verdict, Landed):
+                settled.xref.append((item.key, verdict.zoho_id, item.source.line))
+            elif isinstance(verdict, Reject):
+                settled.dead.append(self._dead(batch, item, verdict.code, verdict.message))
+            else:
+                again.append(item)
+        return again
+
+    async def _commit(self, batch: Batch, items: list[Item], settled: Settled) -> None:
+        """Ids and dead letters committed with ``done``; the counts and progress advanced."""
+        name, dead = self.step.name, settled.dead
+        async with self._ids:
+            xref, landed, merged = await self._distinct_ids(batch, items, settled.xref, dead)
+            await self.store.mark_done(name, batch.batch_no, xref, dead)
+        self.counts.landed += landed
+        self.counts.merged += merged
+        self.counts.failed += len(dead)
+        self.progress.advance(name, len(xref) + len(dead))
+        self.progress.quota(self.spend_now())
+
+    def _dead(self, batch: Batch, item: Item, code: str, message: str) -> DeadLetter:
+        return dead_letter(self.step.name, batch.batch_no, item, code, message)
+
+    def _drop_repeated_keys(
+        self, batch: Batch, items: list[Item], dead: list[DeadLetter]
+    ) -> list[Item]:
+        """``on_duplicate_key = "dead-letter"``: a repeated key's later records stay unsent."""
+        keep = []
+        for item in items:
+            c = self.collisions.get(item.row_no)
+            if c is None:
+                keep.append(item)
+                continue
+            why = (
+                f"{c.field} '{c.value.replace(KEY_SEPARATOR, ', ')}' is also on line "
+                f"{c.first_line} (as Zoho compares it); on_duplicate_key = 'dead-letter' sends "
+                "only the first row with a key"
+            )
+            dead.append(self._dead(batch, item, "DUPLICATE_KEY", why))
+        return keep
+
+    async def _distinct_ids(
+        self, batch: Batch, items: list[Item], xref: list[XRef], dead: list[DeadLetter]
+    ) -> tuple[list[XRef], int, int]:
+        """Count records by distinct Zoho ids: ``(xref to commit, new ids, merged)``.
+
+        A record answered with an id an earlier record of the step holds is one Zoho record
+        with it: merged when the step says ``on_duplicate_key = "merge"``, else dead-lettered
+        naming the earlier row (never a second "landed").
+        """
+        step = self.step
+        owners = await self.store.id_owners(step.name, [z for _, z, _ in xref])
+        firsts, shared = split_shared([Claim(*x) for x in xref], owners)
+        keep = [(c.key, c.zoho_id, c.line) for c in firsts]
+        landed = sum(1 for c in firsts if c.zoho_id not in owners)
+        if step.on_duplicate_key is OnDuplicateKey.MERGE:
+            keep += [(m.claim.key, m.claim.zoho_id, m.claim.line) for m in shared]
+            return keep, landed, len(shared)
+        by_key = {i.key: i for i in items}
+        for s in shared:
+            why = (
+                f"Zoho answered with id {s.claim.zoho_id}, the record of line {s.earlier_line} "
+                f"(key '{s.earlier_key.replace(KEY_SEPARATOR, ', ')}'): both rows went to one "
+                f"Zoho record ({', '.join(step.key)} matched it); make the keys differ, or set "
+                "on_duplicate_key = 'merge' to accept that"
+            )
+            dead.append(self._dead(batch, by_key[s.claim.key], "SAME_RECORD", why))
+        return keep, landed, 0
+
+    async def _map(self, batch: Batch, items: list[Item], dead: list[DeadLetter]) -> list[Item]:
+        """Payloads for ``items`` (lookups read from the store); unmappable ones dead-lettered."""
+        step = self.step
+        ids: dict[tuple[str, str], str] = {}
+        for lk in step.lookups:
+            keys = {row_key(lk.columns, row) for item in items for row in item.source.rows}
+            found = await self.store.lookup_many(lk.step, keys)
+            ids.update(((lk.step, k), v) for k, v in found.items())
+
+        def resolve(step_name: str, key: str) -> str | None:
+            return ids.get((step_name, key))
+
+        ready = []
+        for item in items:
+            try:
+                item.payload = map_record(step, item.source.rows, resolve)
+            except MappingError as exc:
+                dead.append(self._dead(batch, item, "MAPPING", str(exc)))
+                continue
+            ready.append(item)
+        return ready

@@ -1,0 +1,153 @@
+"""The end of a run process: its outcome, the status and pause it leaves in the store, the
+dead-letter file and the report (per step from the engine's tallies, per product from the
+store, so a resumed run reports every process)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from zmigrate.checkpoint import AsyncRunStore
+from zmigrate.clock import Clock
+from zmigrate.manifest import Manifest
+from zmigrate.manifest.model import Product
+from zmigrate.report import (
+    REPORT_FILE,
+    ProductSpend,
+    RunReport,
+    StepReport,
+    write_dead_letters,
+    write_report,
+)
+from zmigrate.run.scheduler import Engine
+from zmigrate.run.vocab import Outcome
+from zmigrate.run.writers import writer_for
+
+
+def outcome(engine: Engine, failed: int) -> Outcome:
+    """How the run process ended, the most pressing first."""
+    control = engine.control
+    if control.interrupted:
+        return Outcome.INTERRUPTED
+    if control.stopped is not None:
+        return Outcome.USAGE if control.stopped.usage else Outcome.STOPPED
+    if control.pauses:
+        return Outcome.PAUSED
+    return Outcome.FAILED_RECORDS if failed else Outcome.DONE
+
+
+async def finish(
+    engine: Engine,
+    store: AsyncRunStore,
+    manifest: Manifest,
+    run_dir: Path,
+    clock: Clock,
+    zoho0: float,
+    real0: float,
+) -> RunReport:
+    """Status, pause and dead-letter file into the run directory; the report built and saved."""
+    summary = await store.summary()
+    dead_file = write_dead_letters(run_dir, store.store.dead_letters())
+    steps = step_reports(engine, summary["steps"])
+    spend = product_spend(summary["quota"], store.store.plan().get("totals", {}))
+    failed = sum(s.failed for s in steps)
+    ended = outcome(engine, failed)
+    pauses = engine.control.pauses
+    resets_at = max((p.resets_at or 0.0 for p in pauses.values()), default=0.0) or None
+    text = message(ended, engine, run_dir, failed, dead_file, resets_at)
+    if ended is Outcome.PAUSED:
+        reason = "; ".join(f"{p}: {a.reason}" for p, a in pauses.items())
+        await store.pause(resets_at or clock.now(), reason)
+    else:
+        await store.set_status(ended.status)
+        if engine.control.stopped is not None:
+            await store.record_error(engine.control.stopped.reason)
+    report = RunReport(
+        run_dir=str(run_dir),
+        manifest=str(manifest.path),
+        outcome=ended,
+        message=text,
+        steps=tuple(steps),
+        spend=spend,
+        zoho_seconds=clock.now() - zoho0,
+        real_seconds=time.monotonic() - real0,
+        clock_speed=clock.speed,
+        dead_letter_file=str(dead_file),
+        resets_at=resets_at,
+    )
+    write_report(run_dir, report)
+    return report
+
+
+def step_reports(engine: Engine, summary: list[Mapping[str, Any]]) -> list[StepReport]:
+    """Per step: the store's counts, the engine's tallies, the writer's concurrency."""
+    steps = []
+    for s in summary:
+        spec, tally = engine.specs[s["step"]], engine.tallies[s["step"]]
+        steps.append(
+            StepReport(
+                name=spec.name,
+                product=spec.product,
+                module=spec.module,
+                method=spec.method,
+                records=spec.total_rows,
+                landed=s["done"],
+                failed=s["failed"],
+                merged=s["merged"],
+                requests=tally.requests,
+                planned_requests=spec.planned_requests,
+                credits=tally.credits,
+                planned_credits=spec.planned_credits,
+                seconds=tally.seconds,
+                busy_seconds=tally.busy,
+                concurrency=writer_for(spec).concurrency(engine.zoho, spec),
+            )
+        )
+    return steps
+
+
+def product_spend(
+    spent: Mapping[str, Mapping[str, int]], planned: Mapping[str, Mapping[str, int]]
+) -> tuple[ProductSpend, ...]:
+    """Per Zoho product: requests and credits spent (every process) against the plan."""
+    return tuple(
+        ProductSpend(
+            p,
+            spent.get(p, {}).get("requests", 0),
+            spent.get(p, {}).get("credits", 0),
+            planned.get(p, {}).get("requests", 0),
+            planned.get(p, {}).get("credits", 0),
+        )
+        for p in sorted((set(spent) | set(planned)) - {Product.FILE})
+    )
+
+
+def message(
+    ended: Outcome,
+    engine: Engine,
+    run_dir: Path,
+    failed: int,
+    dead_file: Path,
+    resets_at: float | None,
+) -> str:
+    """The report's one line: what happened and what to do next."""
+    resume = f"`zmigrate resume {run_dir}`"
+    if ended is Outcome.DONE:
+        merged = sum(c.merged for c in engine.counts.values())
+        note = f" ({merged} merged into another row's record, as declared)" if merged else ""
+        return f"every record landed{note}; report in {run_dir / REPORT_FILE}"
+    if ended is Outcome.FAILED_RECORDS:
+        return (
+            f"{failed} record(s) refused, each in {dead_file} with Zoho's reason; fix them "
+            "and migrate them with a manifest over those rows"
+        )
+    if ended is Outcome.PAUSED:
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(resets_at)) if resets_at else ""
+        products = ", ".join(engine.control.pauses)
+        return f"{products} quota spent until {when or 'it resets'}; run {resume} after that"
+    if ended is Outcome.INTERRUPTED:
+        return f"interrupted; run {resume} to continue where it stopped"
+    stopped = engine.control.stopped
+    return f"{stopped.reason if stopped else 'stopped'}; fix the cause, then run {resume}"

@@ -1,0 +1,93 @@
+"""CRM records through Bulk Write: one job per batch (upload, job, poll, per-row result).
+
+The job id is saved in the run store before the job is polled, so a job started by an
+earlier attempt or process is polled again, never submitted twice. Rows sent again without
+a known job (its acknowledgement was lost, or Zoho no longer knows it) go as an upsert on
+the key: whatever the lost job did, they land once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from zmigrate import quotas, schema
+from zmigrate.checkpoint import Batch, StepSpec
+from zmigrate.client import BulkJob, RecordOutcome, Zoho
+from zmigrate.errors import RequestRejected
+from zmigrate.manifest.model import Operation, Product
+from zmigrate.outcomes import Again, Reject, Verdict, record_outcome
+from zmigrate.run.items import Item, bulk_cell
+from zmigrate.run.writers.base import Target, Writer
+
+KEYED = (Operation.UPSERT, Operation.UPDATE)
+"""Operations whose job finds records by the step key (``find_by``)."""
+
+
+class CrmBulkWriter(Writer):
+    def __init__(self, target: Target) -> None:
+        super().__init__(target)
+        self.jobs: dict[int, str] = {}
+        """Jobs created by this process, by batch number: poll them, never resubmit."""
+
+    @classmethod
+    def workers(cls, zoho: Zoho, spec: StepSpec) -> int:
+        return quotas.CRM_BULK_JOBS_AT_ONCE
+
+    async def send(self, batch: Batch, items: Sequence[Item], retried: bool) -> list[Verdict]:
+        crm, step = self.target.zoho.crm, self.target.step
+        job_id = self.jobs.get(batch.batch_no, batch.job_id)
+        job: BulkJob | None = None
+        outcomes: list[RecordOutcome] | None = None
+        if job_id is not None:
+            try:
+                job = await crm.wait_write(job_id)
+            except RequestRejected:
+                self.target.progress.note(f"{step.name}: Zoho no longer knows bulk job {job_id}")
+                retried = True
+        if job is None:
+            keyed = retried and step.operation is Operation.INSERT
+            job, outcomes = await self._submit(batch, items, Operation.UPSERT if keyed else None)
+        if job.failed and not job.download_url:
+            return [Reject("BULK_JOB_FAILED", f"Bulk Write job {job.id} failed") for _ in items]
+        if outcomes is None:
+            outcomes = await crm.write_result(job)
+        if len(outcomes) != len(items):
+            return [Again(f"bulk result had {len(outcomes)} rows for {len(items)}")] * len(items)
+        return [record_outcome(o, retried=retried) for o in outcomes]
+
+    async def _submit(
+        self, batch: Batch, items: Sequence[Item], operation: Operation | None
+    ) -> tuple[BulkJob, list[RecordOutcome]]:
+        """The batch as one Bulk Write job (the step's operation unless told otherwise)."""
+        step, store = self.target.step, self.target.store
+        operation = operation or step.operation
+        header = list(dict.fromkeys(k for i in items for k in i.payload))
+        rows = [{k: bulk_cell(v) for k, v in i.payload.items()} for i in items]
+
+        async def saved(job_id: str, file_id: str) -> None:
+            self.jobs[batch.batch_no] = job_id
+            await store.set_bulk_job(step.name, batch.batch_no, job_id, file_id)
+
+        result = await self.target.zoho.crm.bulk_write(
+            step.target.module or "",
+            operation,
+            header,
+            rows,
+            find_by=step.key[0] if operation in KEYED else None,
+            field_mappings=self._mappings(header),
+            on_job=saved,
+        )
+        return result.job, list(result.outcomes)
+
+    def _mappings(self, header: Sequence[str]) -> list[dict[str, Any]]:
+        """Each column by its index; a lookup column names its record by id."""
+        mod = schema.module(Product.CRM, self.target.step.target.module or "")
+        mappings = []
+        for index, name in enumerate(header):
+            mapping: dict[str, Any] = {"api_name": name, "index": index}
+            fld = mod.field(name) if mod else None
+            if fld is not None and fld.data_type == "lookup":
+                mapping["find_by"] = "id"
+            mappings.append(mapping)
+        return mappings
