@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from zmigrate.sandbox.app import Sandbox
     from zmigrate.sandbox.journal import Journal
 
-ZOHO_CODE: web.ResponseKey[int | str] = web.ResponseKey("zoho_code", object)
+ZOHO_CODE = web.ResponseKey[int | str]("zoho_code")
 """Key under which a response carries the Zoho error code it answers with (for counting):
 ``resp[ZOHO_CODE] = "INVALID_DATA"``; :func:`zoho_json` sets it from its ``code``."""
 TOKEN: web.RequestKey[Any] = web.RequestKey("zoho_token", object)

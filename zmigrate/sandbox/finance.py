@@ -697,13 +697,15 @@ FILTER_SUFFIXES: dict[str, Callable[[str, str], bool]] = {
 }
 
 
-def list_filters(
-    query: Mapping[str, str], module: Module
-) -> list[tuple[str, Callable[[str, str], bool], str]]:
+ListFilter = tuple[str, Callable[[str, str], bool], str]
+"""(field, test of the lower-cased stored value against the wanted one, wanted value)."""
+
+
+def list_filters(query: Mapping[str, str], module: Module) -> list[ListFilter]:
     """Books-style list filters as (field, test, lower-cased value): ``field=``,
     ``field_startswith=``, ``field_contains=``, ``search_text=`` (in the display field).
     Parameters naming no field are ignored, as Zoho ignores unknown parameters."""
-    filters = []
+    filters: list[ListFilter] = []
     for key, wanted in query.items():
         if key in LIST_PARAMS:
             continue

@@ -21,6 +21,7 @@ import base64
 import binascii
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any, ClassVar
 
@@ -34,7 +35,16 @@ from zmigrate.schema import CRM_MODULES, Module
 
 from . import bulk, metadata, wire
 from .credits import CreditLedger, Pool, is_heavy, operation_cost
-from .query import QueryError, bulk_criteria, matches, parse_coql, parse_criteria
+from .query import (
+    Compare,
+    Group,
+    Node,
+    QueryError,
+    bulk_criteria,
+    matches,
+    parse_coql,
+    parse_criteria,
+)
 from .store import CrmStore, crm_module
 
 Handler = Callable[["CrmProduct", web.Request], Awaitable[web.StreamResponse]]
@@ -424,106 +434,29 @@ class CrmProduct(Product):
         mod = self._module(request)
         q = request.query
         if "ids" in q:
-            ids = [i for i in q["ids"].split(",") if i][: quotas.CRM_WRITE_MAX]
-            recs = [r for i in ids if (r := self.store.find(mod.api_name, i)) is not None]
-            fields = _fields(q.get("fields")) if "fields" in q else None
-            if not recs:
-                return web.Response(status=204)
-            data = [self.store.render(mod, r, fields) for r in recs]
-            info = {"per_page": len(data), "count": len(data), "page": 1, "more_records": False}
-            return zoho_json({"data": data, "info": info})
-        if not q.get("fields"):
-            raise reply(
-                wire.error(
-                    "REQUIRED_PARAM_MISSING",
-                    wire.MSG_PARAM_MISSING,
-                    {"param_name": "fields", "param": "fields"},
-                )
-            )
-        fields = _fields(q["fields"])
-        if len(fields) > MAX_FIELDS:
-            raise reply(
-                wire.error(
-                    "LIMIT_EXCEEDED",
-                    "Max field limit exceeded",
-                    {"limit": MAX_FIELDS, "param_name": "fields"},
-                )
-            )
+            return self._records_by_id(mod, q)
+        fields = _list_fields(q)
         per_page = _int_param(q, "per_page", quotas.CRM_PAGE_MAX, quotas.CRM_PAGE_MAX)
-        sort_by = q.get("sort_by", "id")
-        if sort_by not in SORTABLE:
-            raise reply(
-                wire.error(
-                    "INVALID_DATA",
-                    wire.MSG_INVALID_DATA,
-                    {"param_name": "sort_by", "param": sort_by},
-                )
-            )
-        descending = q.get("sort_order", "desc" if "sort_by" in q else "asc") == "desc"
         now = self._now()
-        if "page_token" in q:
-            if "page" in q:
-                raise reply(
-                    wire.error(
-                        "INVALID_DATA",
-                        wire.MSG_INVALID_DATA,
-                        {"param_name": "page", "param": q["page"]},
-                    )
-                )
-            token = _read_token(q["page_token"])
-            if token is None or token["m"] != mod.api_name or token["x"] < now:
-                raise reply(
-                    wire.error(
-                        "INVALID_DATA",
-                        wire.MSG_INVALID_DATA,
-                        {"param_name": "page_token", "param": q["page_token"]},
-                    )
-                )
-            offset, page = token["o"], token["p"]
-            sort_by, descending = token["s"], token["d"]
-            if offset >= PAGE_TOKEN_MAX:
-                raise reply(
-                    wire.error(
-                        "PAGINATION_LIMIT_EXCEEDED",
-                        "pagination limit exceeded",
-                        {"limit": PAGE_TOKEN_MAX},
-                    )
-                )
-        else:
-            page = _int_param(q, "page", 1, None)
-            offset = (page - 1) * per_page
-            if offset + per_page > quotas.CRM_DISCRETE_PAGE_LIMIT:
-                raise reply(
-                    wire.error(
-                        "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
-                        "cannot fetch records beyond 2000 without page_token; use page_token",
-                        {"limit": quotas.CRM_DISCRETE_PAGE_LIMIT},
-                    )
-                )
-        ordered = self.store.ordered(mod.api_name, sort_by, descending)
-        window = list(islice(ordered, offset, offset + per_page + 1))
-        more = len(window) > per_page
+        at = _page_from_token(q, mod, now) if "page_token" in q else _page_from_number(q, per_page)
+        ordered = self.store.ordered(mod.api_name, at.sort_by, at.descending)
+        window = list(islice(ordered, at.offset, at.offset + per_page + 1))
         recs = window[:per_page]
         if not recs:
             return web.Response(status=204)
-        info: dict[str, Any] = {
-            "per_page": per_page,
-            "count": len(recs),
-            "page": page,
-            "sort_by": sort_by,
-            "sort_order": "desc" if descending else "asc",
-            "more_records": more,
-            "page_token_expiry": wire.format_time(now + PAGE_TOKEN_LIFETIME),
-        }
-        if more:
-            info["next_page_token"] = _make_token(
-                mod.api_name, offset + per_page, page + 1, sort_by, descending, now
-            )
-        if offset > 0:
-            info["previous_page_token"] = _make_token(
-                mod.api_name, max(0, offset - per_page), max(1, page - 1), sort_by, descending, now
-            )
+        info = _page_info(mod, at, per_page, len(recs), len(window) > per_page, now)
         data = [self.store.render(mod, r, fields) for r in recs]
+        return zoho_json({"data": data, "info": info})
+
+    def _records_by_id(self, mod: Module, q: Mapping[str, str]) -> web.StreamResponse:
+        """``GET /{module}?ids=..``: the records found, in the order asked."""
+        ids = [i for i in q["ids"].split(",") if i][: quotas.CRM_WRITE_MAX]
+        recs = [r for i in ids if (r := self.store.find(mod.api_name, i)) is not None]
+        fields = _fields(q["fields"]) if "fields" in q else None
+        if not recs:
+            return web.Response(status=204)
+        data = [self.store.render(mod, r, fields) for r in recs]
+        info = {"per_page": len(data), "count": len(data), "page": 1, "more_records": False}
         return zoho_json({"data": data, "info": info})
 
     @op("get")
@@ -617,27 +550,7 @@ class CrmProduct(Product):
         mod = self._module(request)
         q = request.query
         try:
-            if "criteria" in q:
-                node = parse_criteria(q["criteria"], mod)
-            elif "email" in q or "phone" in q:
-                kind = "email" if "email" in q else "phone"
-                fs = [f for f in mod.fields if f.data_type == kind]
-                node = ("or", [("cmp", f, "eq", q[kind].lower()) for f in fs])
-            elif "word" in q:
-                fs = [
-                    f
-                    for f in mod.fields
-                    if f.data_type in ("text", "email", "phone", "textarea") and not f.read_only
-                ]
-                node = ("or", [("cmp", f, "contains", q["word"].lower()) for f in fs])
-            else:
-                raise reply(
-                    wire.error(
-                        "REQUIRED_PARAM_MISSING",
-                        wire.MSG_PARAM_MISSING,
-                        {"param_name": "criteria", "param": "criteria"},
-                    )
-                )
+            node = _search_filter(q, mod)
         except QueryError as exc:
             raise reply(exc.body) from None
         per_page = _int_param(q, "per_page", quotas.CRM_PAGE_MAX, quotas.CRM_PAGE_MAX)
@@ -664,7 +577,7 @@ class CrmProduct(Product):
         body = await read_json(request)
         text = body.get("select_query") if isinstance(body, dict) else None
         try:
-            query = parse_coql(text)  # type: ignore[arg-type]
+            query = parse_coql(text)
         except QueryError as exc:
             raise reply(exc.body) from None
         mod = query.module
@@ -678,10 +591,7 @@ class CrmProduct(Product):
                 {"data": [{query.count: len(hits)}], "info": {"count": 1, "more_records": False}}
             )
         for name, descending in reversed(query.order):
-            hits.sort(
-                key=lambda r, n=name: (r.get(n) is None, r.get(n) if r.get(n) is not None else ""),
-                reverse=descending,
-            )
+            hits.sort(key=_nulls_last(name), reverse=descending)
         window = hits[query.offset : query.offset + query.limit]
         if not window:
             return web.Response(status=204)
@@ -907,6 +817,111 @@ SCOPE_FAMILIES = (
 )
 
 
+@dataclass(frozen=True)
+class PagePosition:
+    """Where a record listing starts, and its order (a page number or a page token)."""
+
+    offset: int
+    page: int
+    sort_by: str
+    descending: bool
+
+
+def _invalid_param(name: str, value: str) -> Reply:
+    return reply(
+        wire.error("INVALID_DATA", wire.MSG_INVALID_DATA, {"param_name": name, "param": value})
+    )
+
+
+def _list_fields(q: Mapping[str, str]) -> list[str]:
+    """The required ``fields`` of a listing, at most MAX_FIELDS."""
+    if not q.get("fields"):
+        raise reply(
+            wire.error(
+                "REQUIRED_PARAM_MISSING",
+                wire.MSG_PARAM_MISSING,
+                {"param_name": "fields", "param": "fields"},
+            )
+        )
+    fields = _fields(q["fields"])
+    if len(fields) > MAX_FIELDS:
+        raise reply(
+            wire.error(
+                "LIMIT_EXCEEDED",
+                "Max field limit exceeded",
+                {"limit": MAX_FIELDS, "param_name": "fields"},
+            )
+        )
+    return fields
+
+
+def _sort_order(q: Mapping[str, str]) -> tuple[str, bool]:
+    """(``sort_by``, descending): ``id`` ascending unless asked; a sort defaults to DESC."""
+    sort_by = q.get("sort_by", "id")
+    if sort_by not in SORTABLE:
+        raise _invalid_param("sort_by", sort_by)
+    return sort_by, q.get("sort_order", "desc" if "sort_by" in q else "asc") == "desc"
+
+
+def _page_from_token(q: Mapping[str, str], mod: Module, now: float) -> PagePosition:
+    """The position a ``page_token`` carries (its sort wins over the query's)."""
+    _sort_order(q)
+    if "page" in q:
+        raise _invalid_param("page", q["page"])
+    at = _read_token(q["page_token"], mod.api_name, now)
+    if at is None:
+        raise _invalid_param("page_token", q["page_token"])
+    if at.offset >= PAGE_TOKEN_MAX:
+        raise reply(
+            wire.error(
+                "PAGINATION_LIMIT_EXCEEDED",
+                "pagination limit exceeded",
+                {"limit": PAGE_TOKEN_MAX},
+            )
+        )
+    return at
+
+
+def _page_from_number(q: Mapping[str, str], per_page: int) -> PagePosition:
+    """The position of ``page`` (within the first 2,000 records, Zoho's discrete limit)."""
+    sort_by, descending = _sort_order(q)
+    page = _int_param(q, "page", 1, None)
+    offset = (page - 1) * per_page
+    if offset + per_page > quotas.CRM_DISCRETE_PAGE_LIMIT:
+        raise reply(
+            wire.error(
+                "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
+                "cannot fetch records beyond 2000 without page_token; use page_token",
+                {"limit": quotas.CRM_DISCRETE_PAGE_LIMIT},
+            )
+        )
+    return PagePosition(offset, page, sort_by, descending)
+
+
+def _page_info(
+    mod: Module, at: PagePosition, per_page: int, count: int, more: bool, now: float
+) -> dict[str, Any]:
+    """A listing's ``info``, with page tokens to the next and previous pages."""
+    info: dict[str, Any] = {
+        "per_page": per_page,
+        "count": count,
+        "page": at.page,
+        "sort_by": at.sort_by,
+        "sort_order": "desc" if at.descending else "asc",
+        "more_records": more,
+        "page_token_expiry": wire.format_time(now + PAGE_TOKEN_LIFETIME),
+    }
+    if more:
+        after = PagePosition(at.offset + per_page, at.page + 1, at.sort_by, at.descending)
+        info["next_page_token"] = _make_token(mod.api_name, after, now)
+    if at.offset > 0:
+        before = PagePosition(
+            max(0, at.offset - per_page), max(1, at.page - 1), at.sort_by, at.descending
+        )
+        info["previous_page_token"] = _make_token(mod.api_name, before, now)
+    return info
+
+
 def _scope_family(path: str) -> tuple[str, str | None]:
     """(scope prefix, the action it needs whatever the method) for a CRM path."""
     return next(
@@ -932,6 +947,46 @@ async def _coql_limit(request: web.Request) -> int:
         return 0
 
 
+def _search_filter(q: Mapping[str, str], mod: Module) -> Node:
+    """The filter of a Search Records call: ``criteria``, ``email``/``phone`` (equal in any
+    field of that type) or ``word`` (in any writable text-like field)."""
+    if "criteria" in q:
+        return parse_criteria(q["criteria"], mod)
+    if "email" in q or "phone" in q:
+        kind = "email" if "email" in q else "phone"
+        wanted = q[kind].lower()
+        return Group(
+            "or", tuple(Compare(f, "eq", wanted) for f in mod.fields if f.data_type == kind)
+        )
+    if "word" in q:
+        word = q["word"].lower()
+        return Group(
+            "or",
+            tuple(
+                Compare(f, "contains", word)
+                for f in mod.fields
+                if f.data_type in ("text", "email", "phone", "textarea") and not f.read_only
+            ),
+        )
+    raise reply(
+        wire.error(
+            "REQUIRED_PARAM_MISSING",
+            wire.MSG_PARAM_MISSING,
+            {"param_name": "criteria", "param": "criteria"},
+        )
+    )
+
+
+def _nulls_last(name: str) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
+    """COQL ORDER BY key on ``name``: empty values after the others (before when DESC)."""
+
+    def key(rec: dict[str, Any]) -> tuple[bool, Any]:
+        value = rec.get(name)
+        return value is None, value if value is not None else ""
+
+    return key
+
+
 def _fields(raw: str) -> list[str]:
     return [f.strip() for f in raw.split(",") if f.strip()]
 
@@ -951,25 +1006,29 @@ def _int_param(q: Mapping[str, str], name: str, default: int, maximum: int | Non
     return value
 
 
-def _make_token(module: str, offset: int, page: int, sort_by: str, desc: bool, now: float) -> str:
+def _make_token(module: str, at: PagePosition, now: float) -> str:
     raw = {
         "m": module,
-        "o": offset,
-        "p": page,
-        "s": sort_by,
-        "d": desc,
+        "o": at.offset,
+        "p": at.page,
+        "s": at.sort_by,
+        "d": at.descending,
         "x": now + PAGE_TOKEN_LIFETIME,
     }
     return base64.urlsafe_b64encode(orjson.dumps(raw)).decode().rstrip("=")
 
 
-def _read_token(token: str) -> dict[str, Any] | None:
+def _read_token(token: str, module: str, now: float) -> PagePosition | None:
+    """The position in a live page token of ``module``, else None."""
     try:
         raw = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (binascii.Error, ValueError, orjson.JSONDecodeError):
         return None
-    keys = {"m", "o", "p", "s", "d", "x"}
-    return raw if isinstance(raw, dict) and keys <= set(raw) else None
+    if not isinstance(raw, dict) or not {"m", "o", "p", "s", "d", "x"} <= set(raw):
+        return None
+    if raw["m"] != module or raw["x"] < now:
+        return None
+    return PagePosition(raw["o"], raw["p"], raw["s"], raw["d"])
 
 
 def _page_token_for(module: str, page: int) -> str:
