@@ -295,23 +295,23 @@ def _number(value: Any, name: str, integer: bool = False) -> float | int:
     return int(value) if integer else value
 
 
-def check_value(f: Field, value: Any, name: str) -> Any:
-    """``value`` as stored for field ``f``; raises ``Reply`` (code 2) when it does not fit."""
-    kind = f.data_type
-    if kind in ("currency", "double"):
-        return _number(value, name)
-    if kind in ("integer", "bigint"):
-        return _number(value, name, integer=True)
-    if kind == "boolean":
-        if not isinstance(value, bool):
-            raise invalid(name)
-        return value
-    if kind == "lookup":
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str) or not (value.isascii() and value.isdigit()):
-            raise invalid(name)
-        return value
+def _boolean(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise invalid(name)
+    return value
+
+
+def _record_id(value: object, name: str) -> str:
+    """A lookup's record id: digits, given as a string or a number."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not (value.isascii() and value.isdigit()):
+        raise invalid(name)
+    return value
+
+
+def _text(f: Field, value: object, name: str) -> str:
+    """Text-like fields (text, email, date, picklist, ...), within their length and choices."""
     if not isinstance(value, str):
         raise invalid(name)
     if f.max_length is not None and len(value) > f.max_length:
@@ -322,11 +322,25 @@ def check_value(f: Field, value: Any, name: str) -> Any:
         )
     if f.picklist and value not in f.picklist:
         raise invalid(name)
-    if kind == "date" and value and not DATE_RE.match(value):
+    if f.data_type == "date" and value and not DATE_RE.match(value):
         raise invalid(name)
-    if kind == "email" and value and "@" not in value:
+    if f.data_type == "email" and value and "@" not in value:
         raise invalid(name)
     return value
+
+
+def check_value(f: Field, value: Any, name: str) -> Any:
+    """``value`` as stored for field ``f``; raises ``Reply`` (code 2) when it does not fit."""
+    kind = f.data_type
+    if kind in ("currency", "double"):
+        return _number(value, name)
+    if kind in ("integer", "bigint"):
+        return _number(value, name, integer=True)
+    if kind == "boolean":
+        return _boolean(value, name)
+    if kind == "lookup":
+        return _record_id(value, name)
+    return _text(f, value, name)
 
 
 class FinanceProduct(Product):
@@ -568,6 +582,15 @@ class FinanceProduct(Product):
         """The body's writable fields, checked; raises ``Reply`` with Zoho's error."""
         if not isinstance(body, dict):
             raise Reply(error(400, 1038, "JSON is not well formed"))
+        values = self._checked_fields(org, module, body)
+        for name in module.mandatory:
+            if name not in values and (old is None or old.get(name) in (None, "", [])):
+                raise Reply(error(400, 4, f"Mandatory field {name} is missing."))
+        self._check_unique(org, module, values, old)
+        return values
+
+    def _checked_fields(self, org: str, module: Module, body: dict[str, Any]) -> dict[str, Any]:
+        """Each writable field's stored value (line items checked, lookups found)."""
         values: dict[str, Any] = {}
         for name, value in body.items():
             f = module.field(name)
@@ -581,9 +604,12 @@ class FinanceProduct(Product):
                 values[name] = check_value(f, value, name)
             if f.lookup:
                 self._must_exist(org, f.lookup, values[name])
-        for name in module.mandatory:
-            if name not in values and (old is None or old.get(name) in (None, "", [])):
-                raise Reply(error(400, 4, f"Mandatory field {name} is missing."))
+        return values
+
+    def _check_unique(
+        self, org: str, module: Module, values: dict[str, Any], old: dict[str, Any] | None
+    ) -> None:
+        """Refuse a unique field's value another record of the org already holds."""
         for f in module.fields:
             value = values.get(f.api_name)
             if f.unique and isinstance(value, str) and value:
@@ -591,7 +617,6 @@ class FinanceProduct(Product):
                 if owner is not None and (old is None or owner != old[id_field(module)]):
                     kind = values.get("contact_type") or (old or {}).get("contact_type")
                     raise Reply(self._duplicate(module, f, value, kind or "customer"))
-        return values
 
     def _duplicate(self, module: Module, f: Field, value: str, kind: str) -> web.Response:
         if module.api_name == "contacts":
