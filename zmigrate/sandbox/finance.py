@@ -51,7 +51,7 @@ import math
 import re
 from collections.abc import Callable, Collection, Mapping
 from itertools import islice
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
@@ -60,6 +60,9 @@ from zmigrate.sandbox.core import Admission, Failure, Product, Reply, read_json,
 from zmigrate.sandbox.finance_store import FinanceQuota, FinanceStore
 from zmigrate.sandbox.journal import Journal
 from zmigrate.schema import BOOKS_MODULES, INVENTORY_MODULES, Field, Module
+
+if TYPE_CHECKING:
+    from zmigrate.sandbox.app import Sandbox
 
 ORG_PARAM = "organization_id"
 LIST_PARAMS = frozenset({ORG_PARAM, "page", "per_page", "sort_column", "sort_order"})
@@ -196,7 +199,7 @@ class FinanceProduct(Product):
     plans: ClassVar[dict[str, FinancePlan]]
     prefix: ClassVar[str]
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         super().__init__(sandbox)
         store = sandbox.shared.get("finance")
         if store is None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 from aiohttp import web
@@ -36,8 +36,11 @@ from . import bulk, bulk_routes, metadata_routes, record_routes, wire
 from .bulk_routes import saved_read_job
 from .credits import CreditLedger, Pool, is_heavy, operation_cost
 from .query import QueryError, parse_coql
-from .routing import Handler, reply
+from .routing import OPERATIONS, Handler, reply
 from .store import CrmStore, crm_module
+
+if TYPE_CHECKING:
+    from zmigrate.sandbox.app import Sandbox
 
 
 class CrmProduct(Product):
@@ -49,7 +52,7 @@ class CrmProduct(Product):
     scope_prefixes: ClassVar[tuple[str, ...]] = ("ZohoCRM.", "ZohoFiles.")
     accepts_bearer: ClassVar[bool] = True
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         super().__init__(sandbox)
         config = sandbox.config
         self.edition = quotas.crm_edition(config.crm_edition)
@@ -61,6 +64,8 @@ class CrmProduct(Product):
             "email": "crmsandbox@zmgrt.com",
         }
         self.created = wire.format_time(sandbox.clock.now())
+        self.operations: dict[Callable[..., object], str] = {}
+        """Operation of each bound route handler, for admission (None: not a CRM route)."""
         self._fresh()
 
     def _fresh(self) -> None:
@@ -115,7 +120,7 @@ class CrmProduct(Product):
         async def handler(request: web.Request) -> web.StreamResponse:
             return await fn(self, request)
 
-        handler.crm_op = getattr(fn, "crm_op", "get")  # type: ignore[attr-defined]
+        self.operations[handler] = OPERATIONS.get(fn, "get")
         return handler
 
     async def start(self) -> None:
@@ -181,7 +186,7 @@ class CrmProduct(Product):
         return False
 
     async def admit(self, request: web.Request) -> Admission:
-        operation = getattr(request.match_info.handler, "crm_op", None)
+        operation = self.operations.get(request.match_info.handler)
         if operation is None:
             return Admission()
         records, limit = 0, 0

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from .api import CrmProduct
 
 Handler = Callable[["CrmProduct", web.Request], Awaitable[web.StreamResponse]]
+OPERATIONS: dict[Handler, str] = {}
+"""The operation admission charges each tagged handler as (see `op`); untagged: ``get``."""
 
 
 def reply(body: Any, status: int = 400) -> Reply:
@@ -28,7 +30,7 @@ def op(name: str) -> Callable[[Handler], Handler]:
     """Tag a handler with the operation admission charges it as."""
 
     def tag(fn: Handler) -> Handler:
-        fn.crm_op = name  # type: ignore[attr-defined]
+        OPERATIONS[fn] = name
         return fn
 
     return tag
