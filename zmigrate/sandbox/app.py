@@ -43,6 +43,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from zmigrate.clock import Clock
 from zmigrate.errors import UsageError
@@ -331,13 +332,13 @@ class Sandbox:
         self.commit()
         self.journal.close()
 
-    def _new_app(self, max_size: int, *middlewares: Any) -> web.Application:
+    def _new_app(self, max_size: int, *middlewares: Middleware) -> web.Application:
         app = web.Application(client_max_size=max_size, middlewares=(_safety_net, *middlewares))
         app[SANDBOX] = self
         _add_admin_routes(app)
         return app
 
-    def _api_middleware(self, host: str) -> Any:
+    def _api_middleware(self, host: str) -> Middleware:
         table = sorted(
             (
                 (prefix, product)
@@ -513,13 +514,15 @@ async def _admin_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _admin(fn: Callable[[Sandbox, web.Request], Awaitable[Any]]) -> Any:
-    async def handler(request: web.Request) -> web.Response:
+def _admin(
+    fn: Callable[[Sandbox, web.Request], Awaitable[Any]],
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.StreamResponse:
         sandbox = request.app[SANDBOX]
         try:
             return zoho_json(await fn(sandbox, request))
         except Reply as reply:
-            return reply.response  # type: ignore[return-value]
+            return reply.response
         finally:
             sandbox.commit()
 

@@ -52,13 +52,14 @@ from aiohttp.http_exceptions import HttpProcessingError
 if TYPE_CHECKING:
     from zmigrate.sandbox.app import Sandbox
     from zmigrate.sandbox.journal import Journal
+    from zmigrate.sandbox.tokens import TokenInfo
 
-ZOHO_CODE: web.ResponseKey[int | str] = web.ResponseKey("zoho_code", object)
+ZOHO_CODE = web.ResponseKey[int | str]("zoho_code")
 """Key under which a response carries the Zoho error code it answers with (for counting):
 ``resp[ZOHO_CODE] = "INVALID_DATA"``; :func:`zoho_json` sets it from its ``code``."""
-TOKEN: web.RequestKey[Any] = web.RequestKey("zoho_token", object)
+TOKEN: web.RequestKey[TokenInfo] = web.RequestKey("zoho_token")
 """Request key of the authenticated token's ``TokenInfo``."""
-SANDBOX: web.AppKey[Any] = web.AppKey("sandbox", object)
+SANDBOX: web.AppKey[Sandbox] = web.AppKey("sandbox")
 """App key of the running :class:`~zmigrate.sandbox.app.Sandbox` (on every sandbox app)."""
 
 

@@ -49,25 +49,24 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections import deque
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
-from zmigrate.quotas import BOOKS_PAGE_MAX, BOOKS_PLANS, DAY, INVENTORY_PLANS, MINUTE, FinancePlan
+from zmigrate.quotas import BOOKS_PAGE_MAX, BOOKS_PLANS, INVENTORY_PLANS, FinancePlan
 from zmigrate.sandbox.core import Admission, Failure, Product, Reply, read_json, zoho_json
+from zmigrate.sandbox.finance_store import FinanceQuota, FinanceStore
 from zmigrate.sandbox.journal import Journal
 from zmigrate.schema import BOOKS_MODULES, INVENTORY_MODULES, Field, Module
 
+if TYPE_CHECKING:
+    from zmigrate.sandbox.app import Sandbox
+
 ORG_PARAM = "organization_id"
 LIST_PARAMS = frozenset({ORG_PARAM, "page", "per_page", "sort_column", "sort_order"})
-FIRST_ID = 460_000_000_026_049
-"""Zoho Books ids are long numeric strings; the sandbox counts up from one like theirs."""
 MAX_PAGE_PARAM = 2**31 - 1
-NUMBER_PREFIX = {"invoices": "INV-", "salesorders": "SO-", "purchaseorders": "PO-"}
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 MESSAGES = {
@@ -125,158 +124,6 @@ def label(module: Module) -> str:
     return REPORT_NAMES[module.api_name].rstrip("s").replace("Sales Order", "Sales order")
 
 
-# ---- storage shared by Books and Inventory -----------------------------------------------
-class FinanceStore:
-    """Records per org and module, with unique-value indexes (lower-cased)."""
-
-    def __init__(self, org_ids: tuple[str, ...], journal: Journal) -> None:
-        self.org_ids = org_ids
-        self.journal = journal
-        self.records: dict[str, dict[str, dict[str, dict[str, Any]]]] = {o: {} for o in org_ids}
-        self.unique: dict[tuple[str, str, str], dict[str, str]] = {}
-        self.numbers: dict[tuple[str, str], int] = {}
-        self.next_id = FIRST_ID
-
-    def clear(self, modules: tuple[str, ...]) -> None:
-        """Forget the records of ``modules`` in every org (ids keep counting up)."""
-        for org in self.org_ids:
-            for name in modules:
-                self.records[org][name] = {}
-                for key in [k for k in self.unique if k[0] == org and k[1] == name]:
-                    del self.unique[key]
-                self.numbers.pop((org, name), None)
-        for name in modules:
-            self.journal.clear(f"fin.row/{name}")
-            self.journal.clear(f"fin.number/{name}")
-
-    def save(self, org: str, module: str, row_id: str, row: dict[str, Any]) -> None:
-        self.table(org, module)[row_id] = row
-        self.journal.put(f"fin.row/{module}", f"{org}/{row_id}", row)
-
-    def drop(self, org: str, module: str, row_id: str) -> None:
-        del self.table(org, module)[row_id]
-        self.journal.delete(f"fin.row/{module}", f"{org}/{row_id}")
-
-    def table(self, org: str, module: str) -> dict[str, dict[str, Any]]:
-        return self.records[org].setdefault(module, {})
-
-    def new_id(self) -> str:
-        self.next_id += 1
-        self.journal.put("fin.meta", "next_id", self.next_id)
-        return str(self.next_id)
-
-    def next_number(self, org: str, module: str) -> str:
-        n = self.numbers.get((org, module), 0) + 1
-        self.numbers[(org, module)] = n
-        self.journal.put(f"fin.number/{module}", org, n)
-        return f"{NUMBER_PREFIX[module]}{n:06d}"
-
-    def index(self, org: str, module: str, field_name: str) -> dict[str, str]:
-        return self.unique.setdefault((org, module, field_name), {})
-
-    def restore(self, modules: tuple[str, ...], uniques: Mapping[str, tuple[str, ...]]) -> None:
-        """Take back the rows of ``modules`` (in id order), their indexes and numbers."""
-        self.next_id = max(self.next_id, self.journal.get("fin.meta", "next_id", FIRST_ID))
-        for name in modules:
-            rows = sorted(self.journal.rows(f"fin.row/{name}"), key=lambda kv: _id_order(kv[0]))
-            for key, row in rows:
-                org, _, rid = key.partition("/")
-                if org not in self.records:
-                    continue
-                self.table(org, name)[rid] = row
-                self.next_id = max(self.next_id, _id_order(key)[0])
-                for fname in uniques.get(name, ()):
-                    if isinstance(row.get(fname), str):
-                        self.index(org, name, fname)[row[fname].lower()] = rid
-            for org, n in self.journal.rows(f"fin.number/{name}"):
-                self.numbers[(org, name)] = n
-
-
-def _id_order(key: str) -> tuple[int, str]:
-    """Rows in the order they were created: ids count up."""
-    rid = key.rpartition("/")[2]
-    return (int(rid), "") if rid.isdigit() else (0, rid)
-
-
-# ---- quotas --------------------------------------------------------------------------------
-@dataclass
-class OrgQuota:
-    """One (product, org) pool: a sliding minute, the Zoho day's count, calls in flight."""
-
-    minute: deque[float] = field(default_factory=deque)
-    day: int = 0
-    used_today: int = 0
-    in_flight: int = 0
-    peak: int = 0
-
-
-class FinanceQuota:
-    """Per-minute, daily and concurrency caps of one product's plan, per org."""
-
-    def __init__(self, plan: FinancePlan) -> None:
-        self.plan = plan
-        self.orgs: dict[str, OrgQuota] = {}
-
-    def admit(self, org: str, now: float) -> int | None:
-        """Take a slot for a request at ``now``: None, or the Zoho code refusing it."""
-        q = self.orgs.setdefault(org, OrgQuota())
-        day = int(now // DAY)
-        if day != q.day:
-            q.day, q.used_today = day, 0
-        window = q.minute
-        while window and window[0] <= now - MINUTE:
-            window.popleft()
-        if q.used_today >= self.plan.daily_limit:
-            return 45
-        if len(window) >= self.plan.per_minute:
-            return 44
-        if q.in_flight >= self.plan.concurrency:
-            return 1070
-        q.used_today += 1
-        window.append(now)
-        q.in_flight += 1
-        q.peak = max(q.peak, q.in_flight)
-        return None
-
-    def release(self, org: str) -> None:
-        self.orgs[org].in_flight -= 1
-
-    def headers(self, org: str, now: float) -> dict[str, str]:
-        q = self.orgs[org]
-        reset = math.ceil((q.day + 1) * DAY - now)
-        return {
-            "X-Rate-Limit-Limit": str(self.plan.daily_limit),
-            "X-Rate-Limit-Remaining": str(max(0, self.plan.daily_limit - q.used_today)),
-            "X-Rate-Limit-Reset": str(reset),
-        }
-
-    def state(self, now: float) -> dict[str, Any]:
-        return {
-            "plan": self.plan.name,
-            "daily_limit": self.plan.daily_limit,
-            "per_minute": self.plan.per_minute,
-            "concurrency": self.plan.concurrency,
-            "orgs": {
-                org: {
-                    "used_today": q.used_today if q.day == int(now // DAY) else 0,
-                    "last_minute": sum(1 for t in q.minute if t > now - MINUTE),
-                    "in_flight": q.in_flight,
-                    "peak_concurrency": q.peak,
-                }
-                for org, q in self.orgs.items()
-            },
-        }
-
-    def snapshot(self, org: str) -> dict[str, Any]:
-        """One org's pool as the journal keeps it (calls in flight are not kept)."""
-        q = self.orgs[org]
-        return {"minute": list(q.minute), "day": q.day, "used_today": q.used_today}
-
-    def restore(self, data: Mapping[str, dict[str, Any]]) -> None:
-        for org, q in data.items():
-            self.orgs[org] = OrgQuota(deque(q["minute"]), q["day"], q["used_today"])
-
-
 # ---- validation -------------------------------------------------------------------------------
 def _number(value: Any, name: str, integer: bool = False) -> float | int:
     if isinstance(value, bool):
@@ -295,23 +142,23 @@ def _number(value: Any, name: str, integer: bool = False) -> float | int:
     return int(value) if integer else value
 
 
-def check_value(f: Field, value: Any, name: str) -> Any:
-    """``value`` as stored for field ``f``; raises ``Reply`` (code 2) when it does not fit."""
-    kind = f.data_type
-    if kind in ("currency", "double"):
-        return _number(value, name)
-    if kind in ("integer", "bigint"):
-        return _number(value, name, integer=True)
-    if kind == "boolean":
-        if not isinstance(value, bool):
-            raise invalid(name)
-        return value
-    if kind == "lookup":
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str) or not (value.isascii() and value.isdigit()):
-            raise invalid(name)
-        return value
+def _boolean(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise invalid(name)
+    return value
+
+
+def _record_id(value: object, name: str) -> str:
+    """A lookup's record id: digits, given as a string or a number."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not (value.isascii() and value.isdigit()):
+        raise invalid(name)
+    return value
+
+
+def _text(f: Field, value: object, name: str) -> str:
+    """Text-like fields (text, email, date, picklist, ...), within their length and choices."""
     if not isinstance(value, str):
         raise invalid(name)
     if f.max_length is not None and len(value) > f.max_length:
@@ -322,11 +169,25 @@ def check_value(f: Field, value: Any, name: str) -> Any:
         )
     if f.picklist and value not in f.picklist:
         raise invalid(name)
-    if kind == "date" and value and not DATE_RE.match(value):
+    if f.data_type == "date" and value and not DATE_RE.match(value):
         raise invalid(name)
-    if kind == "email" and value and "@" not in value:
+    if f.data_type == "email" and value and "@" not in value:
         raise invalid(name)
     return value
+
+
+def check_value(f: Field, value: Any, name: str) -> Any:
+    """``value`` as stored for field ``f``; raises ``Reply`` (code 2) when it does not fit."""
+    kind = f.data_type
+    if kind in ("currency", "double"):
+        return _number(value, name)
+    if kind in ("integer", "bigint"):
+        return _number(value, name, integer=True)
+    if kind == "boolean":
+        return _boolean(value, name)
+    if kind == "lookup":
+        return _record_id(value, name)
+    return _text(f, value, name)
 
 
 class FinanceProduct(Product):
@@ -338,7 +199,7 @@ class FinanceProduct(Product):
     plans: ClassVar[dict[str, FinancePlan]]
     prefix: ClassVar[str]
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         super().__init__(sandbox)
         store = sandbox.shared.get("finance")
         if store is None:
@@ -568,6 +429,15 @@ class FinanceProduct(Product):
         """The body's writable fields, checked; raises ``Reply`` with Zoho's error."""
         if not isinstance(body, dict):
             raise Reply(error(400, 1038, "JSON is not well formed"))
+        values = self._checked_fields(org, module, body)
+        for name in module.mandatory:
+            if name not in values and (old is None or old.get(name) in (None, "", [])):
+                raise Reply(error(400, 4, f"Mandatory field {name} is missing."))
+        self._check_unique(org, module, values, old)
+        return values
+
+    def _checked_fields(self, org: str, module: Module, body: dict[str, Any]) -> dict[str, Any]:
+        """Each writable field's stored value (line items checked, lookups found)."""
         values: dict[str, Any] = {}
         for name, value in body.items():
             f = module.field(name)
@@ -581,9 +451,12 @@ class FinanceProduct(Product):
                 values[name] = check_value(f, value, name)
             if f.lookup:
                 self._must_exist(org, f.lookup, values[name])
-        for name in module.mandatory:
-            if name not in values and (old is None or old.get(name) in (None, "", [])):
-                raise Reply(error(400, 4, f"Mandatory field {name} is missing."))
+        return values
+
+    def _check_unique(
+        self, org: str, module: Module, values: dict[str, Any], old: dict[str, Any] | None
+    ) -> None:
+        """Refuse a unique field's value another record of the org already holds."""
         for f in module.fields:
             value = values.get(f.api_name)
             if f.unique and isinstance(value, str) and value:
@@ -591,7 +464,6 @@ class FinanceProduct(Product):
                 if owner is not None and (old is None or owner != old[id_field(module)]):
                     kind = values.get("contact_type") or (old or {}).get("contact_type")
                     raise Reply(self._duplicate(module, f, value, kind or "customer"))
-        return values
 
     def _duplicate(self, module: Module, f: Field, value: str, kind: str) -> web.Response:
         if module.api_name == "contacts":
@@ -697,13 +569,15 @@ FILTER_SUFFIXES: dict[str, Callable[[str, str], bool]] = {
 }
 
 
-def list_filters(
-    query: Mapping[str, str], module: Module
-) -> list[tuple[str, Callable[[str, str], bool], str]]:
+ListFilter = tuple[str, Callable[[str, str], bool], str]
+"""(field, test of the lower-cased stored value against the wanted one, wanted value)."""
+
+
+def list_filters(query: Mapping[str, str], module: Module) -> list[ListFilter]:
     """Books-style list filters as (field, test, lower-cased value): ``field=``,
     ``field_startswith=``, ``field_contains=``, ``search_text=`` (in the display field).
     Parameters naming no field are ignored, as Zoho ignores unknown parameters."""
-    filters = []
+    filters: list[ListFilter] = []
     for key, wanted in query.items():
         if key in LIST_PARAMS:
             continue

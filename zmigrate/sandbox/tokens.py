@@ -31,7 +31,6 @@ import hashlib
 import secrets
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
@@ -152,7 +151,9 @@ class TokenStore:
             return None
         return info
 
-    def exchange(self, params: dict[str, str], dc: str, api_domain: str) -> tuple[int, dict]:
+    def exchange(
+        self, params: dict[str, str], dc: str, api_domain: str
+    ) -> tuple[int, dict[str, str | int]]:
         """Answer one token request: (HTTP status, body)."""
         grant_type = params.get("grant_type", "")
         if grant_type not in ("refresh_token", "client_credentials", "authorization_code"):
@@ -193,7 +194,7 @@ class TokenStore:
                 "status": "failure",
             }
         token, _ = self.issue_access(scopes, dc, soid, grant=key)
-        body: dict[str, Any] = {"access_token": token}
+        body: dict[str, str | int] = {"access_token": token}
         if new_refresh:
             body["refresh_token"] = new_refresh
         body.update(

@@ -12,60 +12,35 @@ sub-concurrency pool of 10 for Zoho's resource-intensive calls. Refusals:
 Paths: api host ``/crm/v8/...`` and ``/crm/bulk/v8/{write,read}``; content host
 ``POST /crm/v8/upload`` (headers ``feature: bulk-write`` and ``X-CRM-ORG``) and the Bulk
 Write result ``/v2/crm/{org}/bulk-write/{job}/{job}.zip`` (absolute ``download_url``).
+
+The handlers live by concern in ``record_routes``, ``bulk_routes`` and ``metadata_routes``;
+the route table below binds each to this product.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
-from itertools import islice
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 from aiohttp import web
 
 from zmigrate import quotas
-from zmigrate.sandbox.core import Admission, Failure, Product, Reply, read_json, zoho_json
+from zmigrate.sandbox.core import Admission, Failure, Product, read_json, zoho_json
 from zmigrate.sandbox.journal import Journal
-from zmigrate.schema import CRM_MODULES, Module
+from zmigrate.schema import Module
 
-from . import bulk, metadata, wire
+from . import bulk, bulk_routes, metadata_routes, record_routes, wire
+from .bulk_routes import saved_read_job
 from .credits import CreditLedger, Pool, is_heavy, operation_cost
-from .query import QueryError, bulk_criteria, matches, parse_coql, parse_criteria
+from .query import QueryError, parse_coql
+from .routing import OPERATIONS, Handler, reply
 from .store import CrmStore, crm_module
 
-Handler = Callable[["CrmProduct", web.Request], Awaitable[web.StreamResponse]]
-PAGE_TOKEN_LIFETIME = quotas.DAY
-PAGE_TOKEN_MAX = 100_000
-"""Records reachable through page_token before PAGINATION_LIMIT_EXCEEDED."""
-MAX_FIELDS = 50
-SEARCH_MAX = 2_000
-DOWNLOADS_PER_MINUTE = 10
-SORTABLE = ("id", "Created_Time", "Modified_Time")
-
-
-def reply(body: Any, status: int = 400) -> Reply:
-    """Answer at once with a CRM JSON body (error codes are counted by the core)."""
-    code = body.get("code") if isinstance(body, dict) else None
-    return Reply(zoho_json(body, status, code if status >= 400 else None))
-
-
-def op(name: str) -> Callable[[Handler], Handler]:
-    """Tag a handler with the operation admission charges it as."""
-
-    def tag(fn: Handler) -> Handler:
-        fn.crm_op = name  # type: ignore[attr-defined]
-        return fn
-
-    return tag
-
-
-def write_status(items: list[dict[str, Any]], all_ok: int) -> int:
-    ok = sum(1 for i in items if i.get("status") == "success")
-    return all_ok if ok == len(items) else 400 if ok == 0 else 207
+if TYPE_CHECKING:
+    from zmigrate.sandbox.app import Sandbox
 
 
 class CrmProduct(Product):
@@ -77,7 +52,7 @@ class CrmProduct(Product):
     scope_prefixes: ClassVar[tuple[str, ...]] = ("ZohoCRM.", "ZohoFiles.")
     accepts_bearer: ClassVar[bool] = True
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         super().__init__(sandbox)
         config = sandbox.config
         self.edition = quotas.crm_edition(config.crm_edition)
@@ -89,6 +64,8 @@ class CrmProduct(Product):
             "email": "crmsandbox@zmgrt.com",
         }
         self.created = wire.format_time(sandbox.clock.now())
+        self.operations: dict[Callable[..., object], str] = {}
+        """Operation of each bound route handler, for admission (None: not a CRM route)."""
         self._fresh()
 
     def _fresh(self) -> None:
@@ -112,46 +89,46 @@ class CrmProduct(Product):
     def add_routes(self, api: web.Application, content: web.Application) -> None:
         r = api.router
         h = self._bind
-        r.add_get("/crm/v8/org", h(CrmProduct.get_org))
-        r.add_get("/crm/v8/users", h(CrmProduct.get_users))
-        r.add_get("/crm/v8/settings/modules", h(CrmProduct.get_modules))
-        r.add_get("/crm/v8/settings/modules/{api_name}", h(CrmProduct.get_module))
-        r.add_get("/crm/v8/settings/fields", h(CrmProduct.get_fields))
-        r.add_post("/crm/v8/coql", h(CrmProduct.coql))
-        r.add_post("/crm/v8/Leads/{id}/actions/convert", h(CrmProduct.convert))
-        r.add_post("/crm/bulk/v8/write", h(CrmProduct.create_write_job))
-        r.add_get("/crm/bulk/v8/write/{job_id}", h(CrmProduct.get_write_job))
-        r.add_post("/crm/bulk/v8/read", h(CrmProduct.create_read_job))
-        r.add_get("/crm/bulk/v8/read/{job_id}", h(CrmProduct.get_read_job))
-        r.add_get("/crm/bulk/v8/read/{job_id}/result", h(CrmProduct.read_result))
-        r.add_get("/crm/v8/{module}/search", h(CrmProduct.search))
-        r.add_post("/crm/v8/{module}/upsert", h(CrmProduct.upsert))
-        r.add_get("/crm/v8/{module}/actions/count", h(CrmProduct.count))
-        r.add_get("/crm/v8/{module}", h(CrmProduct.list_records))
-        r.add_post("/crm/v8/{module}", h(CrmProduct.insert))
-        r.add_put("/crm/v8/{module}", h(CrmProduct.update))
-        r.add_delete("/crm/v8/{module}", h(CrmProduct.delete))
-        r.add_get("/crm/v8/{module}/{id}", h(CrmProduct.get_record))
-        r.add_put("/crm/v8/{module}/{id}", h(CrmProduct.update_one))
-        r.add_delete("/crm/v8/{module}/{id}", h(CrmProduct.delete_one))
-        content.router.add_post("/crm/v8/upload", h(CrmProduct.upload))
+        r.add_get("/crm/v8/org", h(metadata_routes.get_org))
+        r.add_get("/crm/v8/users", h(metadata_routes.get_users))
+        r.add_get("/crm/v8/settings/modules", h(metadata_routes.get_modules))
+        r.add_get("/crm/v8/settings/modules/{api_name}", h(metadata_routes.get_module))
+        r.add_get("/crm/v8/settings/fields", h(metadata_routes.get_fields))
+        r.add_post("/crm/v8/coql", h(record_routes.coql))
+        r.add_post("/crm/v8/Leads/{id}/actions/convert", h(record_routes.convert))
+        r.add_post("/crm/bulk/v8/write", h(bulk_routes.create_write_job))
+        r.add_get("/crm/bulk/v8/write/{job_id}", h(bulk_routes.get_write_job))
+        r.add_post("/crm/bulk/v8/read", h(bulk_routes.create_read_job))
+        r.add_get("/crm/bulk/v8/read/{job_id}", h(bulk_routes.get_read_job))
+        r.add_get("/crm/bulk/v8/read/{job_id}/result", h(bulk_routes.read_result))
+        r.add_get("/crm/v8/{module}/search", h(record_routes.search))
+        r.add_post("/crm/v8/{module}/upsert", h(record_routes.upsert))
+        r.add_get("/crm/v8/{module}/actions/count", h(record_routes.count))
+        r.add_get("/crm/v8/{module}", h(record_routes.list_records))
+        r.add_post("/crm/v8/{module}", h(record_routes.insert))
+        r.add_put("/crm/v8/{module}", h(record_routes.update))
+        r.add_delete("/crm/v8/{module}", h(record_routes.delete))
+        r.add_get("/crm/v8/{module}/{id}", h(record_routes.get_record))
+        r.add_put("/crm/v8/{module}/{id}", h(record_routes.update_one))
+        r.add_delete("/crm/v8/{module}/{id}", h(record_routes.delete_one))
+        content.router.add_post("/crm/v8/upload", h(bulk_routes.upload))
         content.router.add_get(
-            "/v2/crm/{org}/bulk-write/{job_id}/{name}", h(CrmProduct.write_result)
+            "/v2/crm/{org}/bulk-write/{job_id}/{name}", h(bulk_routes.write_result)
         )
 
     def _bind(self, fn: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handler(request: web.Request) -> web.StreamResponse:
             return await fn(self, request)
 
-        handler.crm_op = getattr(fn, "crm_op", "get")  # type: ignore[attr-defined]
+        self.operations[handler] = OPERATIONS.get(fn, "get")
         return handler
 
     async def start(self) -> None:
         for job in self.unfinished:
-            self._run(job)
+            self.run(job)
         self.unfinished.clear()
 
-    def _run(self, job: bulk.WriteJob | bulk.ReadJob) -> None:
+    def run(self, job: bulk.WriteJob | bulk.ReadJob) -> None:
         clock, commit = self.sandbox.clock, self.sandbox.commit
         if isinstance(job, bulk.WriteJob):
             self._spawn(bulk.run_write(job, self.store, clock, commit))
@@ -209,7 +186,7 @@ class CrmProduct(Product):
         return False
 
     async def admit(self, request: web.Request) -> Admission:
-        operation = getattr(request.match_info.handler, "crm_op", None)
+        operation = self.operations.get(request.match_info.handler)
         if operation is None:
             return Admission()
         records, limit = 0, 0
@@ -223,10 +200,10 @@ class CrmProduct(Product):
         sorted_get = operation == "get" and ("sort_by" in request.query or "cvid" in request.query)
         heavy = is_heavy(operation, records, sorted_get)
         if not self.pool.try_take():
-            return Admission(self._throttled("concurrency", self.pool.limit))
+            return Admission(self.throttled("concurrency", self.pool.limit))
         if heavy and not self.sub_pool.try_take():
             self.pool.release()
-            return Admission(self._throttled("sub_concurrency", self.sub_pool.limit))
+            return Admission(self.throttled("sub_concurrency", self.sub_pool.limit))
         cost = operation_cost(operation, records, limit)
         if self.ledger.reserve(operation, cost) is not None:
             self.pool.release()
@@ -245,7 +222,7 @@ class CrmProduct(Product):
 
         return Admission(release=release)
 
-    def _throttled(self, pool: str, limit: int) -> web.Response:
+    def throttled(self, pool: str, limit: int) -> web.Response:
         self.refused[pool] += 1
         status = self.sandbox.config.crm_throttle_status
         body = wire.error("TOO_MANY_REQUESTS", "too many requests", {"limit": limit, "type": pool})
@@ -312,32 +289,13 @@ class CrmProduct(Product):
             if job.state != "COMPLETED":
                 self.unfinished.append(job)
         for job_id, data in sorted(journal.rows("crm.read_job")):
-            read = self._read_job(data, journal.get("crm.blob", f"read/{job_id}"))
+            read = saved_read_job(data, journal.get("crm.blob", f"read/{job_id}"))
             self.read_jobs[job_id] = read
             if read.state != "COMPLETED":
                 self.unfinished.append(read)
 
-    @staticmethod
-    def _read_job(data: dict[str, Any], result: bytes | None) -> bulk.ReadJob:
-        """A journaled Bulk Read job; one that had not completed starts again."""
-        mod = CRM_MODULES[data["module"]]
-        criteria = data["query"].get("criteria")
-        job = bulk.ReadJob(
-            data["id"],
-            mod,
-            data["fields"],
-            bulk_criteria(criteria, mod) if criteria is not None else None,
-            data["query"],
-            data["page"],
-            data["created_time"],
-        )
-        if data["state"] == "COMPLETED" and result is not None:
-            job.state, job.result = "COMPLETED", result
-            job.count, job.more_records = data["count"], data["more_records"]
-        return job
-
     # ---- helpers -----------------------------------------------------------------------
-    def _module(self, request: web.Request) -> Module:
+    def module_of(self, request: web.Request) -> Module:
         mod = crm_module(request.match_info["module"])
         if mod is None:
             raise reply(
@@ -345,7 +303,7 @@ class CrmProduct(Product):
             )
         return mod
 
-    def _now(self) -> float:
+    def now(self) -> float:
         return self.sandbox.clock.now()
 
     def _spawn(self, coro: Awaitable[None]) -> None:
@@ -353,7 +311,7 @@ class CrmProduct(Product):
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _rows(self, request: web.Request) -> tuple[list[Any], dict[str, Any]]:
+    async def read_rows(self, request: web.Request) -> tuple[list[Any], dict[str, Any]]:
         body = await read_json(request)
         rows = body.get("data") if isinstance(body, dict) else None
         if not isinstance(rows, list) or not rows:
@@ -369,528 +327,6 @@ class CrmProduct(Product):
                 wire.error("LIMIT_EXCEEDED", wire.MSG_RECORD_LIMIT, {"limit": quotas.CRM_WRITE_MAX})
             )
         return rows, body
-
-    # ---- metadata ----------------------------------------------------------------------
-    @op("metadata")
-    async def get_org(self, request: web.Request) -> web.StreamResponse:
-        org = metadata.org_json(self.org_id, self.user, self.edition.name, self.users)
-        return zoho_json({"org": [org]})
-
-    @op("metadata")
-    async def get_users(self, request: web.Request) -> web.StreamResponse:
-        users = [metadata.user_json(self.user, self.created)]
-        info = {"per_page": quotas.CRM_PAGE_MAX, "count": 1, "page": 1, "more_records": False}
-        return zoho_json({"users": users, "info": info})
-
-    @op("metadata")
-    async def get_modules(self, request: web.Request) -> web.StreamResponse:
-        mods = [metadata.module_json(m, self.user, self.created) for m in CRM_MODULES.values()]
-        return zoho_json({"modules": mods})
-
-    @op("metadata")
-    async def get_module(self, request: web.Request) -> web.StreamResponse:
-        mod = crm_module(request.match_info["api_name"])
-        if mod is None:
-            return web.Response(status=204)
-        body = metadata.module_json(mod, self.user, self.created)
-        body["fields"] = [metadata.field_json(mod, f, self.created) for f in mod.fields]
-        return zoho_json({"modules": [body]})
-
-    @op("metadata")
-    async def get_fields(self, request: web.Request) -> web.StreamResponse:
-        name = request.query.get("module")
-        if not name:
-            raise reply(
-                wire.error(
-                    "REQUIRED_PARAM_MISSING",
-                    wire.MSG_PARAM_MISSING,
-                    {"param_name": "module", "param": "module"},
-                )
-            )
-        mod = crm_module(name)
-        if mod is None:
-            raise reply(
-                wire.error(
-                    "INVALID_DATA", wire.MSG_INVALID_DATA, {"param_name": "module", "param": name}
-                )
-            )
-        return zoho_json(
-            {"fields": [metadata.field_json(mod, f, self.created) for f in mod.fields]}
-        )
-
-    # ---- records -----------------------------------------------------------------------
-    @op("get")
-    async def list_records(self, request: web.Request) -> web.StreamResponse:
-        mod = self._module(request)
-        q = request.query
-        if "ids" in q:
-            ids = [i for i in q["ids"].split(",") if i][: quotas.CRM_WRITE_MAX]
-            recs = [r for i in ids if (r := self.store.find(mod.api_name, i)) is not None]
-            fields = _fields(q.get("fields")) if "fields" in q else None
-            if not recs:
-                return web.Response(status=204)
-            data = [self.store.render(mod, r, fields) for r in recs]
-            info = {"per_page": len(data), "count": len(data), "page": 1, "more_records": False}
-            return zoho_json({"data": data, "info": info})
-        if not q.get("fields"):
-            raise reply(
-                wire.error(
-                    "REQUIRED_PARAM_MISSING",
-                    wire.MSG_PARAM_MISSING,
-                    {"param_name": "fields", "param": "fields"},
-                )
-            )
-        fields = _fields(q["fields"])
-        if len(fields) > MAX_FIELDS:
-            raise reply(
-                wire.error(
-                    "LIMIT_EXCEEDED",
-                    "Max field limit exceeded",
-                    {"limit": MAX_FIELDS, "param_name": "fields"},
-                )
-            )
-        per_page = _int_param(q, "per_page", quotas.CRM_PAGE_MAX, quotas.CRM_PAGE_MAX)
-        sort_by = q.get("sort_by", "id")
-        if sort_by not in SORTABLE:
-            raise reply(
-                wire.error(
-                    "INVALID_DATA",
-                    wire.MSG_INVALID_DATA,
-                    {"param_name": "sort_by", "param": sort_by},
-                )
-            )
-        descending = q.get("sort_order", "desc" if "sort_by" in q else "asc") == "desc"
-        now = self._now()
-        if "page_token" in q:
-            if "page" in q:
-                raise reply(
-                    wire.error(
-                        "INVALID_DATA",
-                        wire.MSG_INVALID_DATA,
-                        {"param_name": "page", "param": q["page"]},
-                    )
-                )
-            token = _read_token(q["page_token"])
-            if token is None or token["m"] != mod.api_name or token["x"] < now:
-                raise reply(
-                    wire.error(
-                        "INVALID_DATA",
-                        wire.MSG_INVALID_DATA,
-                        {"param_name": "page_token", "param": q["page_token"]},
-                    )
-                )
-            offset, page = token["o"], token["p"]
-            sort_by, descending = token["s"], token["d"]
-            if offset >= PAGE_TOKEN_MAX:
-                raise reply(
-                    wire.error(
-                        "PAGINATION_LIMIT_EXCEEDED",
-                        "pagination limit exceeded",
-                        {"limit": PAGE_TOKEN_MAX},
-                    )
-                )
-        else:
-            page = _int_param(q, "page", 1, None)
-            offset = (page - 1) * per_page
-            if offset + per_page > quotas.CRM_DISCRETE_PAGE_LIMIT:
-                raise reply(
-                    wire.error(
-                        "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
-                        "cannot fetch records beyond 2000 without page_token; use page_token",
-                        {"limit": quotas.CRM_DISCRETE_PAGE_LIMIT},
-                    )
-                )
-        ordered = self.store.ordered(mod.api_name, sort_by, descending)
-        window = list(islice(ordered, offset, offset + per_page + 1))
-        more = len(window) > per_page
-        recs = window[:per_page]
-        if not recs:
-            return web.Response(status=204)
-        info: dict[str, Any] = {
-            "per_page": per_page,
-            "count": len(recs),
-            "page": page,
-            "sort_by": sort_by,
-            "sort_order": "desc" if descending else "asc",
-            "more_records": more,
-            "page_token_expiry": wire.format_time(now + PAGE_TOKEN_LIFETIME),
-        }
-        if more:
-            info["next_page_token"] = _make_token(
-                mod.api_name, offset + per_page, page + 1, sort_by, descending, now
-            )
-        if offset > 0:
-            info["previous_page_token"] = _make_token(
-                mod.api_name, max(0, offset - per_page), max(1, page - 1), sort_by, descending, now
-            )
-        data = [self.store.render(mod, r, fields) for r in recs]
-        return zoho_json({"data": data, "info": info})
-
-    @op("get")
-    async def get_record(self, request: web.Request) -> web.StreamResponse:
-        mod = self._module(request)
-        rec = self.store.find(mod.api_name, request.match_info["id"])
-        if rec is None:
-            return web.Response(status=204)
-        fields = _fields(request.query["fields"]) if request.query.get("fields") else None
-        return zoho_json({"data": [self.store.render(mod, rec, fields)]})
-
-    @op("get")
-    async def count(self, request: web.Request) -> web.StreamResponse:
-        mod = self._module(request)
-        return zoho_json({"count": str(len(self.store.records[mod.api_name]))})
-
-    @op("insert")
-    async def insert(self, request: web.Request) -> web.StreamResponse:
-        mod = self._module(request)
-        rows, _ = await self._rows(request)
-        items = self.store.insert(mod, rows, self._now())
-        return self._write_reply(items, 201)
-
-    @op("update")
-    async def update(self, request: web.Request) -> web.StreamResponse:
-        mod = self._module(request)
-        rows, _ = await self._rows(request)
-        return self._write_reply(self.store.update(mod, rows, self._now()), 200)
-
-    @op("update")
-    async def update_one(self, request: web.Request) -> web.StreamResponse:
-        mod = self._module(request)
-        rows, _ = await self._rows(request)
-        items = self.store.update(mod, rows[:1], self._now(), request.match_info["id"])
-        return self._write_reply(items, 200)
-
-    @op("upsert")
-    async def upsert(self, request: web.Request) -> web.StreamResponse:
-        mod = self._module(request)
-        rows, body = await self._rows(request)
-        asked = body.get("duplicate_check_fields")
-        if asked is not None:
-            bad = (
-                [f for f in asked if f == "id" or f not in self.store.key_fields(mod)]
-                if isinstance(asked, list)
-                else [asked]
-            )
-            if bad:
-                raise reply(
-                    wire.error(
-                        "INVALID_DATA",
-                        wire.MSG_INVALID_DATA,
-                        {
-                            "api_name": "duplicate_check_fields",
-                            "json_path": "$.duplicate_check_fields",
-                        },
-                    )
-                )
-        return self._write_reply(self.store.upsert(mod, rows, self._now(), asked), 200)
-
-    def _write_reply(self, items: list[dict[str, Any]], all_ok: int) -> web.Response:
-        status = write_status(items, all_ok)
-        code = items[0]["code"] if status == 400 else None
-        return zoho_json({"data": items}, status, code)
-
-    @op("delete")
-    async def delete(self, request: web.Request) -> web.StreamResponse:
-        mod = self._module(request)
-        ids = [i for i in request.query.get("ids", "").split(",") if i]
-        if not ids:
-            raise reply(
-                wire.error(
-                    "REQUIRED_PARAM_MISSING",
-                    wire.MSG_PARAM_MISSING,
-                    {"param_name": "ids", "param": "ids"},
-                )
-            )
-        if len(ids) > quotas.CRM_WRITE_MAX:
-            raise reply(
-                wire.error("LIMIT_EXCEEDED", wire.MSG_RECORD_LIMIT, {"limit": quotas.CRM_WRITE_MAX})
-            )
-        return self._write_reply(self.store.delete(mod, ids), 200)
-
-    @op("delete")
-    async def delete_one(self, request: web.Request) -> web.StreamResponse:
-        mod = self._module(request)
-        return self._write_reply(self.store.delete(mod, [request.match_info["id"]]), 200)
-
-    @op("search")
-    async def search(self, request: web.Request) -> web.StreamResponse:
-        mod = self._module(request)
-        q = request.query
-        try:
-            if "criteria" in q:
-                node = parse_criteria(q["criteria"], mod)
-            elif "email" in q or "phone" in q:
-                kind = "email" if "email" in q else "phone"
-                fs = [f for f in mod.fields if f.data_type == kind]
-                node = ("or", [("cmp", f, "eq", q[kind].lower()) for f in fs])
-            elif "word" in q:
-                fs = [
-                    f
-                    for f in mod.fields
-                    if f.data_type in ("text", "email", "phone", "textarea") and not f.read_only
-                ]
-                node = ("or", [("cmp", f, "contains", q["word"].lower()) for f in fs])
-            else:
-                raise reply(
-                    wire.error(
-                        "REQUIRED_PARAM_MISSING",
-                        wire.MSG_PARAM_MISSING,
-                        {"param_name": "criteria", "param": "criteria"},
-                    )
-                )
-        except QueryError as exc:
-            raise reply(exc.body) from None
-        per_page = _int_param(q, "per_page", quotas.CRM_PAGE_MAX, quotas.CRM_PAGE_MAX)
-        page = _int_param(q, "page", 1, None)
-        offset = (page - 1) * per_page
-        if offset + per_page > SEARCH_MAX:
-            raise reply(
-                wire.error("LIMIT_EXCEEDED", "Record count exceeded", {"limit": SEARCH_MAX})
-            )
-        hits = (r for r in self.store.ordered(mod.api_name) if matches(node, r))
-        window = list(islice(hits, offset, offset + per_page + 1))
-        recs = window[:per_page]
-        if not recs:
-            return web.Response(status=204)
-        fields = _fields(q["fields"]) if q.get("fields") else None
-        data = [self.store.render(mod, r, fields) for r in recs]
-        more = len(window) > per_page and offset + per_page < SEARCH_MAX
-        info = {"per_page": per_page, "count": len(recs), "page": page, "more_records": more}
-        return zoho_json({"data": data, "info": info})
-
-    # ---- COQL and conversion ------------------------------------------------------------
-    @op("coql")
-    async def coql(self, request: web.Request) -> web.StreamResponse:
-        body = await read_json(request)
-        text = body.get("select_query") if isinstance(body, dict) else None
-        try:
-            query = parse_coql(text)  # type: ignore[arg-type]
-        except QueryError as exc:
-            raise reply(exc.body) from None
-        mod = query.module
-        hits = [
-            r
-            for r in self.store.records[mod.api_name].values()
-            if query.where is None or matches(query.where, r)
-        ]
-        if query.count:
-            return zoho_json(
-                {"data": [{query.count: len(hits)}], "info": {"count": 1, "more_records": False}}
-            )
-        for name, descending in reversed(query.order):
-            hits.sort(
-                key=lambda r, n=name: (r.get(n) is None, r.get(n) if r.get(n) is not None else ""),
-                reverse=descending,
-            )
-        window = hits[query.offset : query.offset + query.limit]
-        if not window:
-            return web.Response(status=204)
-        data = []
-        for rec in window:
-            row: dict[str, Any] = {}
-            for name in query.select:
-                f = mod.field(name)
-                value = rec.get(name)
-                row[name] = (
-                    {"id": value}
-                    if f and value is not None and f.data_type in ("lookup", "ownerlookup")
-                    else value
-                )
-            row["id"] = rec["id"]
-            data.append(row)
-        more = len(hits) > query.offset + query.limit
-        return zoho_json({"data": data, "info": {"count": len(data), "more_records": more}})
-
-    @op("convert")
-    async def convert(self, request: web.Request) -> web.StreamResponse:
-        body = await read_json(request)
-        rows = body.get("data") if isinstance(body, dict) else None
-        first = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else {}
-        status, out = self.store.convert_lead(request.match_info["id"], first, self._now())
-        code = (
-            out.get("code") or (out.get("data") or [{}])[0].get("code") if status >= 400 else None
-        )
-        return zoho_json(out, status, code)
-
-    # ---- Bulk Write ------------------------------------------------------------------------
-    @op("upload")
-    async def upload(self, request: web.Request) -> web.StreamResponse:
-        if (
-            request.headers.get("feature") != "bulk-write"
-            or request.headers.get("X-CRM-ORG") != self.org_id
-        ):
-            body = {
-                "ERROR_CODE": 400,
-                "ERROR_MESSAGE": "Bad Request",
-                "x-error": "check if headers [feature, X-CRM-ORG] are present and valid",
-                "http_status": "400",
-            }
-            return zoho_json(body, 400, "HEADERS_INVALID")
-        data = b""
-        if request.content_type == "multipart/form-data":
-            form = await request.post()
-            part = form.get("file")
-            if isinstance(part, web.FileField):
-                data = part.file.read()
-        if len(data) > bulk.MAX_UPLOAD_BYTES:
-            body = wire.error("FILE_TOO_LARGE", "File size too large to process", {})
-            return zoho_json(body, 413, "FILE_TOO_LARGE")
-        try:
-            name, content, rows = bulk.read_upload(data)
-        except bulk.BulkError as exc:
-            return zoho_json(exc.body, exc.status, exc.body["code"])
-        upload = bulk.Upload(
-            self.store.new_id(), name, content, rows, wire.format_time(self._now())
-        )
-        self.uploads[upload.file_id] = upload
-        meta = {"name": name, "rows": rows, "created_time": upload.created_time}
-        self.sandbox.journal.put("crm.upload", upload.file_id, meta)
-        self.sandbox.journal.put("crm.blob", f"upload/{upload.file_id}", content)
-        details = {"file_id": int(upload.file_id), "created_time": upload.created_time}
-        body = {
-            "status": "success",
-            "code": "FILE_UPLOAD_SUCCESS",
-            "message": "file uploaded.",
-            "details": details,
-        }
-        return zoho_json(body)
-
-    @op("bulk_write")
-    async def create_write_job(self, request: web.Request) -> web.StreamResponse:
-        body = await read_json(request)
-        try:
-            job = bulk.plan_write(body, self.store, self.uploads, self.store.new_id(), self._now())
-        except bulk.BulkError as exc:
-            return zoho_json(exc.body, exc.status, exc.body["code"])
-        self.write_jobs[job.id] = job
-        self.sandbox.journal.put("crm.write_job", job.id, job.saved())
-        self._run(job)
-        details = {"id": job.id, "created_by": {"id": self.user["id"], "name": self.user["name"]}}
-        return zoho_json(
-            {"status": "success", "code": "SUCCESS", "message": "success", "details": details}, 201
-        )
-
-    @op("get")
-    async def get_write_job(self, request: web.Request) -> web.StreamResponse:
-        job = self.write_jobs.get(request.match_info["job_id"])
-        if job is None:
-            raise reply(
-                wire.error(
-                    "RESOURCE_NOT_FOUND",
-                    "The requested resource doesn't exist.",
-                    {"resource": "job_id"},
-                )
-            )
-        url = (
-            f"{self.sandbox.urls['content']}/v2/crm/{self.org_id}/bulk-write/{job.id}/{job.id}.zip"
-        )
-        return zoho_json(job.as_json(self.user, url))
-
-    @op("download")
-    async def write_result(self, request: web.Request) -> web.StreamResponse:
-        job = self.write_jobs.get(request.match_info["job_id"])
-        if job is None or job.result is None or request.match_info["org"] != self.org_id:
-            raise reply(
-                wire.error(
-                    "RESOURCE_NOT_FOUND",
-                    "The requested resource doesn't exist.",
-                    {"resource": "job_id"},
-                )
-            )
-        return _zip_response(job.result, f"{job.id}.zip")
-
-    # ---- Bulk Read -------------------------------------------------------------------------
-    @op("bulk_read")
-    async def create_read_job(self, request: web.Request) -> web.StreamResponse:
-        body = await read_json(request)
-        query = body.get("query") if isinstance(body, dict) else None
-        if not isinstance(query, dict):
-            raise reply(wire.error("REQUEST_BODY_IS_EMPTY", "request body is empty", {}))
-        name = str((query.get("module") or {}).get("api_name", ""))
-        mod = CRM_MODULES.get(name)
-        if mod is None:
-            raise reply(
-                wire.error("MODULE_NOT_SUPPORTED", f"the module {name} is not supported", {})
-            )
-        fields = query.get("fields") or [f.api_name for f in mod.fields]
-        unknown = [f for f in fields if not isinstance(f, str) or mod.field(f) is None]
-        if unknown:
-            raise reply(
-                {
-                    "data": [
-                        wire.error(
-                            "FIELD_NOT_AVAILABLE",
-                            "field not available",
-                            {"api_name": str(unknown[0])},
-                        )
-                    ]
-                }
-            )
-        page = query.get("page", 1)
-        if "page_token" in query:
-            page = _read_page_token(str(query["page_token"]), mod.api_name)
-        if not isinstance(page, int) or page < 1:
-            raise reply(wire.error("INVALID_REQUEST", "invalid page", {"api_name": "page"}))
-        criteria = None
-        if query.get("criteria") is not None:
-            try:
-                criteria = bulk_criteria(query["criteria"], mod)
-            except QueryError as exc:
-                raise reply(exc.body) from None
-        echo = {
-            "module": {"api_name": mod.api_name, "id": CrmStore.module_id(mod.api_name)},
-            "fields": fields,
-            "page": page,
-        }
-        if query.get("criteria") is not None:
-            echo["criteria"] = query["criteria"]
-        job = bulk.ReadJob(
-            self.store.new_id(), mod, fields, criteria, echo, page, wire.format_time(self._now())
-        )
-        self.read_jobs[job.id] = job
-        self.sandbox.journal.put("crm.read_job", job.id, job.saved())
-        self._run(job)
-        item = {
-            "status": "success",
-            "code": "ADDED_SUCCESSFULLY",
-            "message": "Added successfully.",
-            "details": job.details(self.user),
-        }
-        return zoho_json({"data": [item], "info": {}}, 201)
-
-    @op("get")
-    async def get_read_job(self, request: web.Request) -> web.StreamResponse:
-        job = self.read_jobs.get(request.match_info["job_id"])
-        if job is None:
-            raise reply(
-                wire.error(
-                    "RESOURCE_NOT_FOUND",
-                    "The requested resource doesn't exist.",
-                    {"resource": "job_id"},
-                ),
-                404,
-            )
-        token = _page_token_for(job.module.api_name, job.page + 1)
-        return zoho_json({"data": [job.as_json(self.user, token)]})
-
-    @op("download")
-    async def read_result(self, request: web.Request) -> web.StreamResponse:
-        job = self.read_jobs.get(request.match_info["job_id"])
-        if job is None or job.result is None:
-            raise reply(
-                wire.error(
-                    "RESOURCE_NOT_FOUND",
-                    "The requested resource doesn't exist.",
-                    {"resource": "job_id"},
-                )
-            )
-        now = self._now()
-        while self.downloads and self.downloads[0] <= now - quotas.MINUTE:
-            self.downloads.popleft()
-        if len(self.downloads) >= DOWNLOADS_PER_MINUTE:
-            return self._throttled("downloads", DOWNLOADS_PER_MINUTE)
-        self.downloads.append(now)
-        return _zip_response(job.result, f"{job.id}.zip")
 
 
 # ---- small pure helpers ----------------------------------------------------------------------
@@ -930,67 +366,3 @@ async def _coql_limit(request: web.Request) -> int:
         return parse_coql(body["select_query"]).limit
     except (orjson.JSONDecodeError, QueryError, KeyError, TypeError):
         return 0
-
-
-def _fields(raw: str) -> list[str]:
-    return [f.strip() for f in raw.split(",") if f.strip()]
-
-
-def _int_param(q: Mapping[str, str], name: str, default: int, maximum: int | None) -> int:
-    raw = q.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1 or (maximum is not None and value > maximum):
-        raise reply(
-            wire.error("INVALID_DATA", wire.MSG_INVALID_DATA, {"param_name": name, "param": raw})
-        )
-    return value
-
-
-def _make_token(module: str, offset: int, page: int, sort_by: str, desc: bool, now: float) -> str:
-    raw = {
-        "m": module,
-        "o": offset,
-        "p": page,
-        "s": sort_by,
-        "d": desc,
-        "x": now + PAGE_TOKEN_LIFETIME,
-    }
-    return base64.urlsafe_b64encode(orjson.dumps(raw)).decode().rstrip("=")
-
-
-def _read_token(token: str) -> dict[str, Any] | None:
-    try:
-        raw = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, orjson.JSONDecodeError):
-        return None
-    keys = {"m", "o", "p", "s", "d", "x"}
-    return raw if isinstance(raw, dict) and keys <= set(raw) else None
-
-
-def _page_token_for(module: str, page: int) -> str:
-    return base64.urlsafe_b64encode(f"bulk:{module}:{page}".encode()).decode().rstrip("=")
-
-
-def _read_page_token(token: str, module: str) -> int:
-    try:
-        kind, mod, page = (
-            base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(":")
-        )
-        if kind == "bulk" and mod == module:
-            return int(page)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        pass
-    return 0
-
-
-def _zip_response(data: bytes, name: str) -> web.Response:
-    return web.Response(
-        body=data,
-        content_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )

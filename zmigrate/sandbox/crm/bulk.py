@@ -180,71 +180,38 @@ class WriteJob:
         return body
 
 
+def _refuse(code: str, message: str, details: dict[str, Any] | None = None) -> BulkError:
+    return BulkError(400, wire.error(code, message, details))
+
+
 def plan_write(
     body: Any, store: CrmStore, uploads: dict[str, Upload], job_id: str, now: float
 ) -> WriteJob:
     """Check a job request (``POST /crm/bulk/v8/write``) and return the job, or BulkError."""
-
-    def refuse(code: str, message: str, details: dict[str, Any] | None = None) -> BulkError:
-        return BulkError(400, wire.error(code, message, details))
-
     if not isinstance(body, dict) or body.get("operation") not in ("insert", "update", "upsert"):
-        raise refuse(
+        raise _refuse(
             "MANDATORY_NOT_FOUND",
             "required key operation is not found in request body.",
             {"api_name": "operation", "json_path": "$.operation"},
         )
     resources = body.get("resource")
     if not isinstance(resources, list) or len(resources) != 1 or not isinstance(resources[0], dict):
-        raise refuse(
+        raise _refuse(
             "MANDATORY_NOT_FOUND",
             "required field not found",
             {"api_name": "resource", "json_path": "$.resource"},
         )
     res = resources[0]
-    name = str((res.get("module") or {}).get("api_name", ""))
-    mod = CRM_MODULES.get(name)
-    if mod is None:
-        raise refuse("MODULE_NOT_AVAILABLE", f"Requested module '{name}' is not available.", {})
-    upload = uploads.get(str(res.get("file_id")))
-    if upload is None:
-        raise refuse("INVALID_FILE_ID", "improper file id", {"file_id": str(res.get("file_id"))})
+    mod, upload = _module_and_upload(res, uploads)
     header = next(csv.reader(io.StringIO(upload.content.decode("utf-8-sig"))), [])
     mappings = res.get("field_mappings")
     if not isinstance(mappings, list) or not mappings:
         mappings = [{"api_name": col, "index": i} for i, col in enumerate(header)]
     for m in mappings:
-        api_name = m.get("api_name") if isinstance(m, dict) else None
-        f = mod.field(str(api_name))
-        if f is None or (f.read_only and api_name != "id"):
-            raise refuse("INVALID_FIELD_NAME", f"invalid mapping. invalid api_name {api_name}.", {})
-        lookup_key = m.get("find_by")
-        if f.lookup and lookup_key and lookup_key not in store.key_fields(CRM_MODULES[f.lookup]):
-            raise refuse(
-                "INVALID_FIELD_NAME", f"invalid mapping. invalid find_by {lookup_key}.", {}
-            )
-        index = m.get("index")
-        if not isinstance(index, int) or not 0 <= index < len(header):
-            raise refuse(
-                "COLUMN_INDEX_NOT_FOUND",
-                f"required key index for field {api_name} is not found in request body.",
-                {"api_name": str(api_name)},
-            )
-    mapped = {m["api_name"] for m in mappings}
-    find_by = res.get("find_by")
+        _check_mapping(m, mod, store, len(header))
     operation = body["operation"]
-    if operation in ("update", "upsert") and (
-        find_by not in mapped or find_by not in store.key_fields(mod)
-    ):
-        raise refuse(
-            "MANDATORY_NOT_FOUND",
-            "required field not found",
-            {"api_name": "find_by", "json_path": "$.resource[0].find_by"},
-        )
-    if operation in ("insert", "upsert") and not set(mod.mandatory) <= mapped:
-        raise refuse(
-            "MANDATORY_FIELDS_NOT_MAPPED", "All mandatory fields are not mapped for the layout", {}
-        )
+    find_by = res.get("find_by")
+    _check_mapped_keys(operation, find_by, {m["api_name"] for m in mappings}, mod, store)
     return WriteJob(
         id=job_id,
         operation=operation,
@@ -255,6 +222,55 @@ def plan_write(
         ignore_empty=bool(body.get("ignore_empty", res.get("ignore_empty", False))),
         created_time=wire.format_time(now),
     )
+
+
+def _module_and_upload(res: dict[str, Any], uploads: dict[str, Upload]) -> tuple[Module, Upload]:
+    """The module and the uploaded file a job ``resource`` names."""
+    name = str((res.get("module") or {}).get("api_name", ""))
+    mod = CRM_MODULES.get(name)
+    if mod is None:
+        raise _refuse("MODULE_NOT_AVAILABLE", f"Requested module '{name}' is not available.", {})
+    upload = uploads.get(str(res.get("file_id")))
+    if upload is None:
+        raise _refuse("INVALID_FILE_ID", "improper file id", {"file_id": str(res.get("file_id"))})
+    return mod, upload
+
+
+def _check_mapping(m: object, mod: Module, store: CrmStore, columns: int) -> None:
+    """One ``field_mappings`` entry: a writable field, a key ``find_by`` for a lookup, and
+    the index of an existing column."""
+    api_name = m.get("api_name") if isinstance(m, dict) else None
+    f = mod.field(str(api_name))
+    if not isinstance(m, dict) or f is None or (f.read_only and api_name != "id"):
+        raise _refuse("INVALID_FIELD_NAME", f"invalid mapping. invalid api_name {api_name}.", {})
+    lookup_key = m.get("find_by")
+    if f.lookup and lookup_key and lookup_key not in store.key_fields(CRM_MODULES[f.lookup]):
+        raise _refuse("INVALID_FIELD_NAME", f"invalid mapping. invalid find_by {lookup_key}.", {})
+    index = m.get("index")
+    if not isinstance(index, int) or not 0 <= index < columns:
+        raise _refuse(
+            "COLUMN_INDEX_NOT_FOUND",
+            f"required key index for field {api_name} is not found in request body.",
+            {"api_name": str(api_name)},
+        )
+
+
+def _check_mapped_keys(
+    operation: str, find_by: object, mapped: set[str], mod: Module, store: CrmStore
+) -> None:
+    """Updates need a mapped key field to find records by; inserts every mandatory field."""
+    if operation in ("update", "upsert") and (
+        find_by not in mapped or find_by not in store.key_fields(mod)
+    ):
+        raise _refuse(
+            "MANDATORY_NOT_FOUND",
+            "required field not found",
+            {"api_name": "find_by", "json_path": "$.resource[0].find_by"},
+        )
+    if operation in ("insert", "upsert") and not set(mod.mandatory) <= mapped:
+        raise _refuse(
+            "MANDATORY_FIELDS_NOT_MAPPED", "All mandatory fields are not mapped for the layout", {}
+        )
 
 
 def _cell_value(store: CrmStore, mod: Module, mapping: dict[str, Any], cell: str) -> Any:

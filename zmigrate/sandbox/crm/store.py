@@ -9,7 +9,7 @@ which is Zoho's default order, so listings and Bulk Read pages stream without so
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import Any
 
@@ -66,6 +66,78 @@ def _key(value: Any) -> str:
     return str(value).strip().lower()
 
 
+class _Refused(Exception):
+    """A value its field's type refuses; ``details`` replace the default expected type."""
+
+    def __init__(self, details: dict[str, str] | None = None) -> None:
+        self.details = details
+        super().__init__()
+
+
+def _number(f: Field, value: object) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Refused
+    return value
+
+
+def _integer(f: Field, value: object) -> int:
+    if isinstance(value, str) and f.data_type == "bigint" and value.isdigit():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Refused
+    return value
+
+
+def _boolean(f: Field, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise _Refused
+    return value
+
+
+def _date(f: Field, value: object) -> str:
+    if not isinstance(value, str) or len(value) != 10:
+        raise _Refused
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise _Refused from None
+    return value
+
+
+def _datetime(f: Field, value: object) -> str:
+    normal = wire.normalize_datetime(value) if isinstance(value, str) else None
+    if normal is None:
+        raise _Refused
+    return normal
+
+
+def _text(f: Field, value: object) -> str:
+    """Text-like fields (text, email, phone, picklist, ...): numbers are taken as text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise _Refused
+    if f.data_type == "email" and not EMAIL.match(value):
+        raise _Refused
+    if f.max_length is not None and len(value) > f.max_length:
+        raise _Refused({"maximum_length": str(f.max_length)})
+    if f.picklist and value not in f.picklist:
+        raise _Refused
+    return value
+
+
+COERCERS: dict[str, Callable[[Field, object], object]] = {
+    "currency": _number,
+    "double": _number,
+    "integer": _integer,
+    "bigint": _integer,
+    "boolean": _boolean,
+    "date": _date,
+    "datetime": _datetime,
+}
+"""Stored form of a value per field type (others are text; lookups need the store)."""
+
+
 class CrmStore:
     """Records per module, unique indexes and converted leads of one sandbox org."""
 
@@ -116,69 +188,26 @@ class CrmStore:
         """The stored form of ``value`` for field ``f``, or Invalid with Zoho's error."""
         if value is None or value == "":
             return None
-        kind = f.data_type
+        try:
+            if f.data_type in ("lookup", "ownerlookup"):
+                return self._reference(f, value)
+            return COERCERS.get(f.data_type, _text)(f, value)
+        except _Refused as exc:
+            extra = exc.details or {"expected_data_type": EXPECTED_TYPE.get(f.data_type, "text")}
+            raise Invalid(wire.field_error("INVALID_DATA", f.api_name, index, **extra)) from None
 
-        def bad(**extra: Any) -> Invalid:
-            expected = EXPECTED_TYPE.get(kind, "text")
-            return Invalid(
-                wire.field_error(
-                    "INVALID_DATA", f.api_name, index, expected_data_type=expected, **extra
-                )
-            )
-
-        if kind in ("lookup", "ownerlookup"):
-            ref = value.get("id") if isinstance(value, dict) else value
-            if not isinstance(ref, str | int) or isinstance(ref, bool):
-                raise bad()
-            ref = str(ref)
-            if kind == "ownerlookup":
-                if ref != self.user["id"]:
-                    raise bad()
-            elif f.lookup and ref not in self.records[f.lookup]:
-                raise bad()
-            return ref
-        if kind in ("currency", "double"):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise bad()
-            return value
-        if kind in ("integer", "bigint"):
-            if isinstance(value, str) and kind == "bigint" and value.isdigit():
-                return int(value)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise bad()
-            return value
-        if kind == "boolean":
-            if not isinstance(value, bool):
-                raise bad()
-            return value
-        if kind == "date":
-            try:
-                if not isinstance(value, str) or len(value) != 10:
-                    raise ValueError(value)
-                date.fromisoformat(value)
-            except ValueError:
-                raise bad() from None
-            return value
-        if kind == "datetime":
-            normal = wire.normalize_datetime(value) if isinstance(value, str) else None
-            if normal is None:
-                raise bad()
-            return normal
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            raise bad()
-        if kind == "email" and not EMAIL.match(value):
-            raise bad()
-        if f.max_length is not None and len(value) > f.max_length:
-            raise Invalid(
-                wire.field_error(
-                    "INVALID_DATA", f.api_name, index, maximum_length=str(f.max_length)
-                )
-            )
-        if f.picklist and value not in f.picklist:
-            raise bad()
-        return value
+    def _reference(self, f: Field, value: object) -> str:
+        """A lookup's record id (``{"id": ..}`` or the bare id): the user for an owner."""
+        ref = value.get("id") if isinstance(value, dict) else value
+        if not isinstance(ref, str | int) or isinstance(ref, bool):
+            raise _Refused
+        ref = str(ref)
+        if f.data_type == "ownerlookup":
+            if ref != self.user["id"]:
+                raise _Refused
+        elif f.lookup and ref not in self.records[f.lookup]:
+            raise _Refused
+        return ref
 
     def check(
         self, mod: Module, data: Any, index: int, existing: dict[str, Any] | None
@@ -468,7 +497,7 @@ class CrmStore:
         if account_id is None:
             account = self.create("Accounts", {"Account_Name": lead["Company"]}, now)
             account_id = account["id"]
-        contact_values = {
+        contact_values: dict[str, Any] = {
             k: lead[k]
             for k in ("First_Name", "Last_Name", "Email", "Phone", "Mobile", "Lead_Source")
             if k in lead
