@@ -36,7 +36,7 @@ from typing import Any
 from zmigrate import schema
 from zmigrate.errors import ZmigrateError
 from zmigrate.manifest import FieldMap, Lookup, Step
-from zmigrate.sources import KEY_SEPARATOR, row_key
+from zmigrate.sources.model import KEY_SEPARATOR, row_key
 
 Resolver = Callable[[str, str], str | None]
 """``resolve(step_name, source_key)``: the Zoho id that step produced for that key, or None."""
