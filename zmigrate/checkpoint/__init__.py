@@ -39,18 +39,20 @@ Event loop
 call on one dedicated writer thread so a commit (an fsync) never stalls the event loop, and
 keeps calls in the order they were made.
 
-Public API (stable; changes are additive)::
+Public API::
 
     hash_file(path) -> str;  hash_bytes(data) -> str
     StepSpec(name, product, module, method, total_rows, batch_size, key_field="",
              planned_requests=0, planned_credits=0)
     Batch(step, batch_no, first_row, last_row, state, attempts, verify, job_id, file_id, error)
+    BatchState: pending | in_flight | done | failed;  RunStatus: running | paused | done |
+        failed | interrupted  (StrEnums; their values are the strings stored in run.db)
     DeadLetter(step, row_no, source_key, row, code, message, batch_no=None)
     RunStore.create(run_dir, *, manifest_path, manifest_hash, source_hashes, plan, steps)
         # manifest_path and the source paths (keys of source_hashes) are stored absolute
     RunStore.open(run_dir, *, readonly=False)        # readonly: no lock (for `status`)
     RunStore.exists(run_dir) -> bool;  lock_holder(run_dir) -> pid | None
-    store.meta() -> dict;  store.steps() -> list[StepSpec];  store.plan() -> dict
+    store.meta() -> RunMeta;  store.steps() -> list[StepSpec];  store.plan() -> dict
     store.changed_inputs(manifest_hash, source_hashes) -> list[str]
     store.replan(*, manifest_hash, source_hashes, plan, steps)      # `resume --force`
     store.recover() -> list[Batch]                     # in_flight → pending + verify
@@ -64,15 +66,18 @@ Public API (stable; changes are additive)::
     store.settled_keys(step, keys) -> set[key]
     store.id_owners(step, zoho_ids) -> dict[zoho_id, (key, line)]   # the first key of each id
     store.spend(product, requests=1, credits=0);  store.flush()
-    store.pause(until, reason);  store.set_status(status);  store.record_error(text)
-    store.summary() -> dict                            # what `zmigrate status` prints
+    store.pause(until, reason);  store.set_status(RunStatus);  store.record_error(text)
+    store.summary() -> RunSummary   # what `zmigrate status` prints; .to_dict() its JSON
+        # RunSummary.steps: tuple[StepSummary, ...] (done, merged, failed, left, BatchCounts)
+        # RunSummary.quota: product -> QuotaSpent (requests, credits, planned_*)
     store.dead_letters(step=None) -> list[DeadLetter]
     store.close()
     AsyncRunStore(store): the same methods, awaited, on one writer thread; aclose()
 
 Modules
 -------
-``records`` the dataclasses a caller hands in and gets back; ``schema`` the tables, version
+``records`` what a caller hands in (steps, dead letters) and the state enums; ``summary``
+the typed results (:class:`RunMeta`, :class:`RunSummary`); ``schema`` the tables, version
 and connection; ``locking`` the run directory's modes and lock; ``hashing`` the input
 hashes; ``inputs`` what a run began from; ``batches`` and ``queries`` the SQL over one
 connection; ``damage`` SQLite's failures said plainly; ``store`` :class:`RunStore`;
@@ -83,9 +88,16 @@ from zmigrate.checkpoint.async_store import AsyncRunStore
 from zmigrate.checkpoint.damage import disk_full, is_disk_full
 from zmigrate.checkpoint.hashing import hash_bytes, hash_file
 from zmigrate.checkpoint.locking import lock_holder
-from zmigrate.checkpoint.records import Batch, DeadLetter, StepSpec
+from zmigrate.checkpoint.records import Batch, BatchState, DeadLetter, RunStatus, StepSpec
 from zmigrate.checkpoint.schema import DB_NAME, LOCK_NAME, SCHEMA_VERSION
 from zmigrate.checkpoint.store import RunStore
+from zmigrate.checkpoint.summary import (
+    BatchCounts,
+    QuotaSpent,
+    RunMeta,
+    RunSummary,
+    StepSummary,
+)
 
 __all__ = [
     "DB_NAME",
@@ -93,9 +105,16 @@ __all__ = [
     "SCHEMA_VERSION",
     "AsyncRunStore",
     "Batch",
+    "BatchCounts",
+    "BatchState",
     "DeadLetter",
+    "QuotaSpent",
+    "RunMeta",
+    "RunStatus",
     "RunStore",
+    "RunSummary",
     "StepSpec",
+    "StepSummary",
     "disk_full",
     "hash_bytes",
     "hash_file",

@@ -6,10 +6,11 @@ import asyncio
 import functools
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
-from zmigrate.checkpoint.records import Batch, DeadLetter
+from zmigrate.checkpoint.records import Batch, DeadLetter, RunStatus
 from zmigrate.checkpoint.store import RunStore
+from zmigrate.checkpoint.summary import RunSummary
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -77,13 +78,13 @@ class AsyncRunStore:
     async def pause(self, until: float, reason: str) -> None:
         await self._call(self.store.pause, until, reason)
 
-    async def set_status(self, status: str) -> None:
+    async def set_status(self, status: RunStatus) -> None:
         await self._call(self.store.set_status, status)
 
     async def record_error(self, text: str) -> None:
         await self._call(self.store.record_error, text)
 
-    async def summary(self) -> dict[str, Any]:
+    async def summary(self) -> RunSummary:
         return await self._call(self.store.summary)
 
     async def aclose(self) -> None:

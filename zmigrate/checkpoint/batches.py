@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from zmigrate.checkpoint.records import PENDING, Batch, DeadLetter
+from zmigrate.checkpoint.records import Batch, BatchState, DeadLetter
 from zmigrate.errors import StoreError
 from zmigrate.scrub import scrub
 
@@ -22,7 +22,16 @@ def to_batch(row: Sequence[Any]) -> Batch:
     """A ``COLS`` row as a :class:`Batch`."""
     step, batch_no, first_row, last_row, state, attempts, verify, job_id, file_id, error = row
     return Batch(
-        step, batch_no, first_row, last_row, state, attempts, bool(verify), job_id, file_id, error
+        step,
+        batch_no,
+        first_row,
+        last_row,
+        BatchState(state),
+        attempts,
+        bool(verify),
+        job_id,
+        file_id,
+        error,
     )
 
 
@@ -32,7 +41,7 @@ def in_flight_to_verify(conn: sqlite3.Connection) -> list[Batch]:
         f"SELECT {COLS} FROM batches WHERE state = 'in_flight' ORDER BY step, batch_no"
     ).fetchall()
     conn.execute("UPDATE batches SET state = 'pending', verify = 1 WHERE state = 'in_flight'")
-    return [to_batch((*r[:4], PENDING, r[5], 1, *r[7:])) for r in rows]
+    return [to_batch((*r[:4], BatchState.PENDING, r[5], 1, *r[7:])) for r in rows]
 
 
 def pending(conn: sqlite3.Connection, step: str) -> list[Batch]:

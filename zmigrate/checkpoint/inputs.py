@@ -11,6 +11,7 @@ from typing import Any
 
 from zmigrate.checkpoint.records import StepSpec
 from zmigrate.checkpoint.schema import put_meta
+from zmigrate.checkpoint.summary import RunMeta
 from zmigrate.errors import StoreError
 from zmigrate.scrub import scrub
 
@@ -64,14 +65,12 @@ def write_inputs(
         )
 
 
-def changed_inputs(
-    meta: dict[str, Any], manifest_hash: str, source_hashes: dict[str, str]
-) -> list[str]:
+def changed_inputs(meta: RunMeta, manifest_hash: str, source_hashes: dict[str, str]) -> list[str]:
     """What differs from the inputs the run began with, one line each (empty: unchanged)."""
     changes = []
-    if meta.get("manifest_hash") != manifest_hash:
-        changes.append(f"manifest {meta.get('manifest_path')} changed")
-    old: dict[str, str] = meta.get("source_hashes") or {}
+    if meta.manifest_hash != manifest_hash:
+        changes.append(f"manifest {meta.manifest_path} changed")
+    old = meta.source_hashes
     source_hashes = abs_keys(source_hashes)
     for name in sorted(set(old) | set(source_hashes)):
         if name not in source_hashes:

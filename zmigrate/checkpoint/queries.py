@@ -10,10 +10,10 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from zmigrate.checkpoint.locking import lock_holder
-from zmigrate.checkpoint.records import DONE, FAILED, IN_FLIGHT, PENDING, DeadLetter, StepSpec
+from zmigrate.checkpoint.records import BatchState, DeadLetter, StepSpec
+from zmigrate.checkpoint.summary import BatchCounts, QuotaSpent, RunMeta, RunSummary, StepSummary
 
 CHUNK = 500
 
@@ -85,8 +85,8 @@ def dead_letters(conn: sqlite3.Connection, step: str | None = None) -> list[Dead
 
 
 def summary(
-    conn: sqlite3.Connection, run_dir: Path, steps: list[StepSpec], meta: dict[str, Any]
-) -> dict[str, Any]:
+    conn: sqlite3.Connection, run_dir: Path, steps: list[StepSpec], meta: RunMeta
+) -> RunSummary:
     """Per step done / failed / left, quota spent vs plan, status, pause, last error."""
     counts = conn.execute(
         "SELECT step, COUNT(DISTINCT zoho_id), COUNT(*) FROM xref GROUP BY step"
@@ -94,54 +94,37 @@ def summary(
     done = {step: distinct for step, distinct, _ in counts}
     merged = {step: rows - distinct for step, distinct, rows in counts}
     failed = dict(conn.execute("SELECT step, COUNT(*) FROM dead_letters GROUP BY step").fetchall())
-    batch_counts: dict[str, dict[str, int]] = {}
+    batch_counts: dict[str, dict[BatchState, int]] = {}
     for step, state, n in conn.execute(
         "SELECT step, state, COUNT(*) FROM batches GROUP BY step, state"
     ):
-        batch_counts.setdefault(step, {})[state] = n
+        batch_counts.setdefault(step, {})[BatchState(state)] = n
     rows = []
-    planned: dict[str, list[int]] = {}
+    planned: dict[str, tuple[int, int]] = {}
     for s in steps:
         d, f, m = done.get(s.name, 0), failed.get(s.name, 0), merged.get(s.name, 0)
-        bc = batch_counts.get(s.name, {})
+        left = max(0, s.total_rows - d - m - f)
+        batches = BatchCounts.of(batch_counts.get(s.name, {}))
         rows.append(
-            {
-                "step": s.name,
-                "product": s.product,
-                "module": s.module,
-                "method": s.method,
-                "total": s.total_rows,
-                "done": d,
-                "merged": m,
-                "failed": f,
-                "left": max(0, s.total_rows - d - m - f),
-                "batches": {k: bc.get(k, 0) for k in (PENDING, IN_FLIGHT, DONE, FAILED)},
-            }
+            StepSummary(s.name, s.product, s.module, s.method, s.total_rows, d, m, f, left, batches)
         )
-        acc = planned.setdefault(s.product, [0, 0])
-        acc[0] += s.planned_requests
-        acc[1] += s.planned_credits
-    spent = {p: (r, c) for p, r, c in conn.execute("SELECT * FROM quota")}
+        req, cred = planned.get(s.product, (0, 0))
+        planned[s.product] = (req + s.planned_requests, cred + s.planned_credits)
+    spent = {p: (r, c) for p, r, c in conn.execute("SELECT product, requests, credits FROM quota")}
     quota = {
-        p: {
-            "requests": spent.get(p, (0, 0))[0],
-            "credits": spent.get(p, (0, 0))[1],
-            "planned_requests": planned.get(p, [0, 0])[0],
-            "planned_credits": planned.get(p, [0, 0])[1],
-        }
+        p: QuotaSpent(*spent.get(p, (0, 0)), *planned.get(p, (0, 0)))
         for p in sorted(set(spent) | set(planned))
     }
-    return {
-        "run_dir": str(run_dir),
-        "manifest": meta.get("manifest_path"),
-        "status": meta.get("status"),
-        "active_pid": lock_holder(run_dir),
-        "paused": meta.get("status") == "paused",
-        "paused_until": meta.get("paused_until"),
-        "pause_reason": meta.get("pause_reason"),
-        "last_error": meta.get("last_error"),
-        "created": meta.get("created"),
-        "updated": meta.get("updated"),
-        "steps": rows,
-        "quota": quota,
-    }
+    return RunSummary(
+        run_dir=str(run_dir),
+        manifest=meta.manifest_path,
+        status=meta.status,
+        active_pid=lock_holder(run_dir),
+        paused_until=meta.paused_until,
+        pause_reason=meta.pause_reason,
+        last_error=meta.last_error,
+        created=meta.created,
+        updated=meta.updated,
+        steps=tuple(rows),
+        quota=quota,
+    )

@@ -1,12 +1,33 @@
-"""The store's records: a step, a batch of its rows, a row Zoho refused."""
+"""The store's records: a step, a batch of its rows, a row Zoho refused, and their states.
+
+The enums' values are the strings stored in ``run.db`` (``batches.state``, meta ``status``):
+a store written by any earlier version reads back as the same members.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-PENDING, IN_FLIGHT, DONE, FAILED = "pending", "in_flight", "done", "failed"
-RUN_STATES = ("running", "paused", "done", "failed", "interrupted")
+
+class BatchState(StrEnum):
+    """Where a batch stands: ``pending → in_flight → done | failed``."""
+
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class RunStatus(StrEnum):
+    """Where the run stands, as its last process left it."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    DONE = "done"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)
@@ -36,7 +57,7 @@ class Batch:
     batch_no: int
     first_row: int
     last_row: int
-    state: str
+    state: BatchState
     attempts: int
     verify: bool
     job_id: str | None

@@ -18,7 +18,7 @@ from zmigrate.checkpoint import batches, queries
 from zmigrate.checkpoint.damage import damaged, disk_full, guarded, is_disk_full
 from zmigrate.checkpoint.inputs import changed_inputs, write_inputs
 from zmigrate.checkpoint.locking import RunLock, secure_dir, touch_private, undo_create
-from zmigrate.checkpoint.records import RUN_STATES, Batch, DeadLetter, StepSpec
+from zmigrate.checkpoint.records import Batch, DeadLetter, RunStatus, StepSpec
 from zmigrate.checkpoint.schema import (
     DB_NAME,
     LOCK_NAME,
@@ -29,6 +29,7 @@ from zmigrate.checkpoint.schema import (
     meta_value,
     put_meta,
 )
+from zmigrate.checkpoint.summary import RunMeta, RunSummary
 from zmigrate.errors import StoreError
 from zmigrate.scrub import scrub
 
@@ -100,7 +101,7 @@ class RunStore:
                             "schema_version": SCHEMA_VERSION,
                             "manifest_path": str(Path(manifest_path).resolve()),
                             "created": now,
-                            "status": "running",
+                            "status": RunStatus.RUNNING.value,
                             "paused_until": None,
                             "pause_reason": None,
                             "last_error": None,
@@ -203,10 +204,13 @@ class RunStore:
             raise
 
     @guarded
-    def meta(self) -> dict[str, Any]:
+    def meta(self) -> RunMeta:
         """Every meta value (hashes, status, paused_until, last_error, ...), plan excluded."""
         rows = self._conn.execute("SELECT key, value FROM meta WHERE key != 'plan'").fetchall()
-        return {k: json.loads(v) for k, v in rows}
+        try:
+            return RunMeta.from_values({k: json.loads(v) for k, v in rows})
+        except (KeyError, ValueError, TypeError) as e:
+            raise damaged(self.db_path, f"meta value {e}") from None
 
     @guarded
     def plan(self) -> dict[str, Any]:
@@ -361,19 +365,21 @@ class RunStore:
             put_meta(
                 conn,
                 {
-                    "status": "paused",
+                    "status": RunStatus.PAUSED.value,
                     "paused_until": until,
                     "pause_reason": scrub(reason),
                     "last_error": scrub(reason),
                 },
             )
 
-    def set_status(self, status: str) -> None:
-        """``running`` (clears a pause), ``done``, ``failed`` or ``interrupted``."""
-        if status not in RUN_STATES:
-            raise ValueError(f"unknown run status {status!r}")
-        values: dict[str, Any] = {"status": status}
-        if status != "paused":
+    def set_status(self, status: RunStatus) -> None:
+        """``running`` (clears a pause), ``done``, ``failed`` or ``interrupted``.
+
+        Raises ``ValueError`` for a value that is not a :class:`RunStatus`.
+        """
+        status = RunStatus(status)
+        values: dict[str, Any] = {"status": status.value}
+        if status is not RunStatus.PAUSED:
             values.update(paused_until=None, pause_reason=None)
         with self._txn() as conn:
             put_meta(conn, values)
@@ -383,6 +389,6 @@ class RunStore:
             put_meta(conn, {"last_error": scrub(text)})
 
     @guarded
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> RunSummary:
         """Per step done / failed / left, quota spent vs plan, status, pause, last error."""
         return queries.summary(self._conn, self.run_dir, self.steps(), self.meta())
