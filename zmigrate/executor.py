@@ -40,6 +40,7 @@ from zmigrate.checkpoint import (
     AsyncRunStore,
     Batch,
     DeadLetter,
+    RunStatus,
     RunStore,
     StepSpec,
     hash_bytes,
@@ -523,7 +524,7 @@ class Engine:
         order = [s.name for s in self.manifest.ordered()]
         deps = {s.name: s.depends_on for s in self.manifest.steps}
         summary = await self.store.summary()
-        settled = {s["step"]: s["done"] + s["merged"] + s["failed"] for s in summary["steps"]}
+        settled = {s.step: s.settled for s in summary.steps}
         for name in order:
             if not await self.store.pending_batches(name):
                 self.completed.add(name)
@@ -991,7 +992,7 @@ async def execute(
         astore = AsyncRunStore(store)
         try:
             await astore.recover()
-            await astore.set_status("running")
+            await astore.set_status(RunStatus.RUNNING)
             collisions = {s.name: s.collisions for s in the_plan.steps}
             engine = Engine(local, astore, zoho, clock, progress, tallies, collisions)
             watcher = asyncio.create_task(_watch(interrupt, engine)) if interrupt else None
@@ -1049,8 +1050,8 @@ async def _finish(
     summary = await store.summary()
     dead_file = write_dead_letters(run_dir, store.store.dead_letters())
     steps = []
-    for s in summary["steps"]:
-        spec, tally = engine.specs[s["step"]], engine.tallies[s["step"]]
+    for s in summary.steps:
+        spec, tally = engine.specs[s.step], engine.tallies[s.step]
         channel = engine.zoho.channels.get(spec.product)
         gate = channel.gate if channel is not None else None
         if channel is not None and spec.method == "rest" and spec.batch_size > HEAVY_WRITE_OVER:
@@ -1063,9 +1064,9 @@ async def _finish(
                 module=spec.module,
                 method=spec.method,
                 records=spec.total_rows,
-                landed=s["done"],
-                failed=s["failed"],
-                merged=s["merged"],
+                landed=s.done,
+                failed=s.failed,
+                merged=s.merged,
                 requests=tally.requests,
                 planned_requests=spec.planned_requests,
                 credits=tally.credits,
@@ -1079,12 +1080,12 @@ async def _finish(
     spend = tuple(
         ProductSpend(
             p,
-            summary["quota"].get(p, {}).get("requests", 0),
-            summary["quota"].get(p, {}).get("credits", 0),
+            summary.quota_of(p).requests,
+            summary.quota_of(p).credits,
             planned.get(p, {}).get("requests", 0),
             planned.get(p, {}).get("credits", 0),
         )
-        for p in sorted((set(summary["quota"]) | set(planned)) - {"file"})
+        for p in sorted((set(summary.quota) | set(planned)) - {"file"})
     )
     failed = sum(s.failed for s in steps)
     outcome = _outcome(engine, failed)
@@ -1094,8 +1095,12 @@ async def _finish(
         reason = "; ".join(f"{p}: {a.reason}" for p, a in engine.pauses.items())
         await store.pause(resets_at or clock.now(), reason)
     else:
-        status = {"done": "done", "failed_records": "done", "interrupted": "interrupted"}
-        await store.set_status(status.get(outcome, "failed"))
+        status = {
+            "done": RunStatus.DONE,
+            "failed_records": RunStatus.DONE,
+            "interrupted": RunStatus.INTERRUPTED,
+        }
+        await store.set_status(status.get(outcome, RunStatus.FAILED))
         if engine.stop is not None:
             await store.record_error(engine.stop.reason)
     report = RunReport(
