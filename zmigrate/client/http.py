@@ -25,8 +25,8 @@ decides by error *class* only:
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -57,7 +57,7 @@ from zmigrate.errors import (
     Unconfirmed,
     ZohoError,
 )
-from zmigrate.pacing import CreditLedger, Gate, WindowPacer
+from zmigrate.pacing import CreditLedger, Gate, Reservation, WindowPacer
 from zmigrate.quotas import DAY
 from zmigrate.retry import NETWORK_ERRORS, RetryPolicy, network_error, never_sent
 
@@ -235,6 +235,19 @@ class Channel:
     usage: Usage = field(default_factory=Usage)
 
 
+def _encode_body(
+    json: object, data: Any, headers: Mapping[str, str] | None
+) -> tuple[Any, dict[str, str]]:
+    """The body and headers of one attempt (a ``data`` function makes a fresh one-shot body)."""
+    send_headers = dict(headers or {})
+    if callable(data):  # a body that can be sent only once (multipart form): one per attempt
+        data = data()
+    if json is not None:
+        data = orjson.dumps(json)
+        send_headers["Content-Type"] = "application/json"
+    return data, send_headers
+
+
 class Transport:
     """Send requests through a Channel's quotas with token handling, mapping and retries.
 
@@ -345,6 +358,40 @@ class Transport:
         """Send once through the quotas; (error, whether it may have reached Zoho, response,
         token). The token is taken once the quotas let the call go: a call that waited in them
         for longer than a token lives must not be sent with an expired one."""
+        self._refuse_when_daily_cap_spent(channel, url)
+        ledger = channel.ledger if credits else None
+        reservation = ledger.reserve(credits, self.clock.now()) if ledger is not None else None
+        body, send_headers = _encode_body(json, data, headers)
+        token: str | None = None
+        error: ZohoError | None = None
+        sent = False
+        sent_at: float | None = None
+        response: Response | None = None
+        try:
+            async with self._admitted(channel, heavy):
+                token = await self.tokens.token()
+                send_headers["Authorization"] = f"Zoho-oauthtoken {token}"
+                channel.usage.requests += 1
+                sent, sent_at = True, self.clock.now()
+                response = await self._send(method, url, params, body, send_headers, raw)
+        except NETWORK_ERRORS as exc:
+            error, sent = network_error(exc, url), not never_sent(exc)
+        finally:
+            if response is not None:
+                now = self.clock.now()
+                error = classify(response.status, response.body, response.headers, url, now)
+            if reservation is not None and ledger is not None:
+                self._settle(channel, ledger, reservation, is_charged(sent, error))
+        if error is None:
+            channel.usage.ok += 1
+        if sent_at is not None:
+            self._observe(channel, sent_at, credits if is_charged(sent, error) else 0, error)
+        if response is not None:
+            self._note_daily_cap(channel.usage, response.headers)
+        return error, sent, response, token
+
+    def _refuse_when_daily_cap_spent(self, channel: Channel, url: str) -> None:
+        """Zoho said 0 calls are left today: send nothing until the reset."""
         usage = channel.usage
         if usage.daily_remaining == 0 and (usage.daily_resets_at or 0) > self.clock.now():
             raise QuotaExhausted(
@@ -353,52 +400,33 @@ class Transport:
                 resets_at=usage.daily_resets_at,
                 url=url,
             )
-        ledger = channel.ledger if credits else None
-        reservation = ledger.reserve(credits, self.clock.now()) if ledger is not None else None
-        send_headers = dict(headers or {})
-        token: str | None = None
-        if callable(data):  # a body that can be sent only once (multipart form): one per attempt
-            data = data()
-        if json is not None:
-            data = orjson.dumps(json)
-            send_headers["Content-Type"] = "application/json"
-        error: ZohoError | None = None
-        sent = False
-        sent_at: float | None = None
-        response: Response | None = None
-        try:
-            async with AsyncExitStack() as stack:
-                await stack.enter_async_context(channel.gate)
-                if heavy and channel.heavy_gate is not None:
-                    await stack.enter_async_context(channel.heavy_gate)
-                if channel.pacer is not None:
-                    await stack.enter_async_context(channel.pacer.slot())
-                token = await self.tokens.token()
-                send_headers["Authorization"] = f"Zoho-oauthtoken {token}"
-                channel.usage.requests += 1
-                sent, sent_at = True, self.clock.now()
-                response = await self._send(method, url, params, data, send_headers, raw)
-        except NETWORK_ERRORS as exc:
-            error, sent = network_error(exc, url), not never_sent(exc)
-        finally:
-            if response is not None:
-                now = self.clock.now()
-                error = classify(response.status, response.body, response.headers, url, now)
-            if reservation is not None and ledger is not None:
-                charged = is_charged(sent, error)
-                ledger.settle(reservation, self.clock.now(), charged=charged)
-                if charged:
-                    channel.usage.credits += reservation.credits
-        if error is None:
-            channel.usage.ok += 1
-        if sent_at is not None and self.observers:
-            spent = credits if is_charged(sent, error) else 0
-            seen = Attempt(channel.product, sent_at, self.clock.now(), spent, error)
+
+    @asynccontextmanager
+    async def _admitted(self, channel: Channel, heavy: bool) -> AsyncIterator[None]:
+        """Hold the product's concurrency place (and the heavy pool's) and a window slot."""
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(channel.gate)
+            if heavy and channel.heavy_gate is not None:
+                await stack.enter_async_context(channel.heavy_gate)
+            if channel.pacer is not None:
+                await stack.enter_async_context(channel.pacer.slot())
+            yield
+
+    def _settle(
+        self, channel: Channel, ledger: CreditLedger, reservation: Reservation, charged: bool
+    ) -> None:
+        """Charge the reserved credits, or give them back when Zoho did not count the call."""
+        ledger.settle(reservation, self.clock.now(), charged=charged)
+        if charged:
+            channel.usage.credits += reservation.credits
+
+    def _observe(
+        self, channel: Channel, sent_at: float, credits: int, error: ZohoError | None
+    ) -> None:
+        if self.observers:
+            seen = Attempt(channel.product, sent_at, self.clock.now(), credits, error)
             for observer in self.observers:
                 observer(seen)
-        if response is not None:
-            self._note_daily_cap(usage, response.headers)
-        return error, sent, response, token
 
     def _note_daily_cap(self, usage: Usage, headers: Mapping[str, str]) -> None:
         """Remember what Books/Inventory said of the daily cap (headers absent: nothing)."""
