@@ -1,4 +1,4 @@
-"""The quota bill, checked against hand-computed figures from the seed card's tables."""
+"""The quota bill, checked against hand-computed figures from Zoho's credit and limit tables."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Zoho's limits as data, straight from the seed card (`shared/seed/`).
+"""Zoho's limits as data: API credits, editions, plans, windows and pace (the planner prices, the run paces and the sandbox enforces them).
 
-Shared by the planner (estimates), the executor (pacing) and the sandbox (enforcement), so
+Shared by the planner (estimates), the run (pacing) and the sandbox (enforcement), so
 the three can never disagree about a number. Pure: no I/O.
 """
 
@@ -35,7 +35,7 @@ CRM_BULK_DOWNLOADS_PER_MINUTE = 10
 CRM_HEAVY_WRITE_OVER = 10
 """Writes of more records than this are resource-intensive: they also take from the
 sub-concurrency pool."""
-"""Bulk result files downloaded per minute (ZOHO-WIRE.md, Bulk Read)."""
+"""Bulk result files downloaded per minute (Zoho's Bulk Read documentation)."""
 
 
 @dataclass(frozen=True)
