@@ -1,4 +1,4 @@
-"""Zoho's limits as data: API credits, editions, plans, windows and pace (the planner prices, the run paces and the sandbox enforces them).
+"""Zoho's limits as data: API credits, editions, plans, windows and pace.
 
 Shared by the planner (estimates), the run (pacing) and the sandbox (enforcement), so
 the three can never disagree about a number. Pure: no I/O.

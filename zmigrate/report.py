@@ -33,9 +33,10 @@ OUTCOMES = {
     "paused": 3,
     "interrupted": 130,
 }
-"""Run outcome → process exit code (README, "Running": exit codes). ``stopped``: an error ended the run early
-(retries exhausted, token refused); ``usage``: the setup is wrong (credentials, organization).
-Either way the run directory can be resumed once the cause is fixed."""
+"""Run outcome → process exit code (the README lists them under "Running"). ``stopped``: an
+error ended the run early (retries exhausted, token refused); ``usage``: the setup is wrong
+(credentials, organization). Either way the run directory can be resumed once the cause is
+fixed."""
 
 
 @dataclass(frozen=True)
