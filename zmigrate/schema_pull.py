@@ -341,6 +341,13 @@ def counts(snapshot: Mapping[str, Any]) -> dict[str, int]:
     return out
 
 
+def check_out(out: Path) -> None:
+    """Refuse an ``--out`` that cannot be written before spending anything on the pull."""
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir() or not os.access(folder, os.W_OK) or out.is_dir():
+        raise UsageError(f"cannot write the snapshot to {out}; choose another --out")
+
+
 def write_snapshot(snapshot: Mapping[str, Any], out: Path) -> None:
     """Write the snapshot whole (a temporary file renamed into place)."""
     tmp = out.with_name(out.name + ".tmp")
@@ -377,6 +384,7 @@ def execute(
             spent["crm"]["credits"] = int(str(usage["crm"]["credits"]))
         return snapshot, spent
 
+    check_out(out)
     billed(Bill(parts))
     snapshot, spent = asyncio.run(go())
     write_snapshot(snapshot, out)
