@@ -161,7 +161,9 @@ def custom_fields(preferences: Mapping[str, Any]) -> dict[str, list[dict[str, An
     if not isinstance(found, Mapping):
         return {}
     return {
-        ENTITY_MODULES.get(entity, entity): [pick(f, CUSTOM_FIELD_KEYS) for f in fields or []]
+        ENTITY_MODULES.get(str(entity), str(entity)): [
+            pick(f, CUSTOM_FIELD_KEYS) for f in fields or []
+        ]
         for entity, fields in found.items()
     }
 

@@ -15,7 +15,7 @@ field the org lacks is answered with code 120100 (recorded live; message a guess
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -146,7 +146,7 @@ class FinanceSettings:
             path = "/locations" if key == "locations" else f"/settings/{key}"
             router.add_get(prefix + path, self._lister(key))
 
-    def _lister(self, key: str) -> Any:
+    def _lister(self, key: str) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handler(request: web.Request) -> web.Response:
             return zoho_json(self.page(key, request.query))
 
