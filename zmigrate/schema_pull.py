@@ -281,7 +281,7 @@ async def pull(
     clients = {Part.BOOKS: zoho.books, Part.INVENTORY: zoho.inventory}
     for part in FINANCE:
         if part in parts:
-            progress(f"{part} settings")
+            progress(f"reading {part} settings")
             snapshot[str(part)] = await pull_finance(clients[part], part)
     return snapshot
 
