@@ -313,3 +313,81 @@ def run_command(
         fail("run", os_failure(e, target))
     say(report.render())
     raise SystemExit(report.exit_code)
+
+
+# ---- schema pull (the org's schema, issue 11) -----------------------------------------------
+
+
+@main.group("schema")
+def schema_group() -> None:
+    """The org's schema: modules, fields, users, taxes, currencies, locations."""
+
+
+@schema_group.command("pull")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default="schema.json",
+    show_default=True,
+    help="Where to write the snapshot (JSON, format zmigrate.schema/1).",
+)
+@click.option("--dry-run", is_flag=True, help="Print what the pull costs; send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (bill, spent).")
+@click.option(
+    "--products",
+    default=None,
+    help="Comma-separated: crm, books, inventory [default: crm, plus books and inventory "
+    "when ZOHO_ORGANIZATION_ID is set].",
+)
+def schema_pull_command(out: str, dry_run: bool, as_json: bool, products: str | None) -> None:
+    """Read the org's schema with the ZOHO_* credentials (as `run`) into a snapshot file.
+
+    Says the cost first: CRM 1 credit per metadata GET (1 to list the modules, 1 per
+    module, 1 per 200 users); Books 3 and Inventory 4 requests. Exit codes: 0 written (or
+    --dry-run); 1 Zoho refused or failed; 2 bad credentials, options or --out; 3 the CRM
+    credits or a daily cap are spent (pull again after the reset).
+    """
+    from pathlib import Path
+
+    import orjson
+
+    from zmigrate import schema_pull
+    from zmigrate.auth import Credentials
+    from zmigrate.clock import Clock
+
+    def bill_said(bill: schema_pull.Bill) -> None:
+        """The whole bill first; the CRM line again, exact, once the modules are listed."""
+        if not as_json:
+            lines = bill.lines() if bill.modules is None else [bill.crm_line()]
+            for line in lines:
+                say(f"cost: {line}")
+
+    def progress(line: str) -> None:
+        if not as_json:
+            say(f"zmigrate schema pull: {line}", err=True)
+
+    try:
+        if dry_run:
+            org = os.environ.get("ZOHO_ORGANIZATION_ID", "").strip() or None
+            bill = schema_pull.Bill(schema_pull.choose_parts(products, org))
+            if as_json:
+                say(orjson.dumps({"dry_run": True, "bill": bill.as_dict()}).decode())
+            else:
+                bill_said(bill)
+                say("dry run: nothing sent")
+            return
+        credentials = Credentials.from_env(os.environ)
+        parts = schema_pull.choose_parts(products, credentials.organization_id)
+        pulled = schema_pull.execute(credentials, parts, Path(out), Clock(), bill_said, progress)
+    except ZmigrateError as e:
+        fail("schema pull", e)
+    if as_json:
+        say(orjson.dumps(pulled.as_dict(), option=orjson.OPT_INDENT_2).decode())
+        return
+    spent = "; ".join(
+        f"{part}: {', '.join(f'{v} {k}' for k, v in figures.items())}"
+        for part, figures in pulled.spent.items()
+    )
+    held = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in pulled.counts.items())
+    say(f"wrote {pulled.out}: {held}")
+    say(f"spent: {spent}")

@@ -308,6 +308,38 @@ class CrmClient:
             self._org_id = str(zgid)
         return self._org_id
 
+    # -- metadata (zmigrate schema pull) ---------------------------------------------------
+
+    async def settings_modules(self) -> list[dict[str, Any]]:
+        """``GET /settings/modules``: every module of the org, custom ones included."""
+        resp = await self._call(
+            "GET", f"{self.base}/settings/modules", credits=quotas.CREDITS_METADATA
+        )
+        return _listed(resp, "modules")
+
+    async def settings_fields(self, module: str) -> list[dict[str, Any]]:
+        """``GET /settings/fields?module=``: a module's fields (HTTP 204: none)."""
+        resp = await self._call(
+            "GET",
+            f"{self.base}/settings/fields",
+            params={"module": module},
+            credits=quotas.CREDITS_METADATA,
+        )
+        return _listed(resp, "fields")
+
+    async def users(
+        self, page: int = 1, user_type: str = "AllUsers", per_page: int = quotas.CRM_PAGE_MAX
+    ) -> Page:
+        """One page of ``GET /users?type=`` (AllUsers: active, inactive and deleted)."""
+        params = {"type": user_type, "page": str(page), "per_page": str(per_page)}
+        resp = await self._call(
+            "GET", f"{self.base}/users", params=params, credits=quotas.CREDITS_METADATA
+        )
+        body = resp.body if isinstance(resp.body, dict) else {}
+        info = body.get("info") or {}
+        users = _listed(resp, "users")
+        return Page(users, bool(info.get("more_records")), None, int(info.get("page") or page))
+
     # -- Bulk Write ------------------------------------------------------------------------
 
     async def upload(self, zip_bytes: bytes, filename: str = "data.zip") -> str:
@@ -512,3 +544,9 @@ def _page(resp: Response, page: int) -> Page:
         info.get("next_page_token"),
         int(info.get("page") or page),
     )
+
+
+def _listed(resp: Response, key: str) -> list[dict[str, Any]]:
+    """The list under ``key`` of a metadata answer; HTTP 204 (nothing there) is empty."""
+    body = resp.body if isinstance(resp.body, dict) else {}
+    return list(body.get(key) or [])

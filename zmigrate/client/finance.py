@@ -206,3 +206,21 @@ class FinanceClient:
             if str(record.get(field)) == wanted:
                 return record
         return None
+
+    async def settings_list(self, path: str, key: str) -> list[dict[str, Any]]:
+        """Every entry of a settings list (``/settings/taxes`` → ``taxes``, ``/locations`` →
+        ``locations``), page after page while ``page_context.has_more_page`` says so."""
+        entries: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            params = {"page": page, "per_page": quotas.BOOKS_PAGE_MAX}
+            body = (await self._call("GET", path, params=params)).body or {}
+            entries.extend(body.get(key) or [])
+            if not (body.get("page_context") or {}).get("has_more_page"):
+                return entries
+            page += 1
+
+    async def preferences(self) -> dict[str, Any]:
+        """``GET /settings/preferences``: the org's preferences, with custom field definitions
+        per entity under ``customfields`` (Zoho documents no other way to list them)."""
+        return dict((await self._call("GET", "/settings/preferences")).body or {})

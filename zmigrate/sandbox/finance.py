@@ -35,6 +35,9 @@ HTTP  code  when
 500   1000  internal error (fault injection)
 ====  ====  ==============================================================================
 
+A ``custom_fields`` entry naming a custom field the org lacks is answered 400, code 120100
+(``finance_settings``).
+
 Codes 14, 1000, 1002, 44, 45, 1070, 2 ("Invalid value passed for ..."), 15, 57, 1038, 3062,
 6024 and 6041 and their messages are Zoho's, as documented or observed (README, "The
 sandbox"); 4, 1001, 5, 37, the HTTP status of field errors and 413 are best guesses.
@@ -47,8 +50,6 @@ day resets): Zoho documents no such headers, so a client must not depend on them
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
 from collections.abc import Callable, Collection, Mapping
 from itertools import islice
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -57,7 +58,9 @@ from aiohttp import web
 
 from zmigrate.quotas import BOOKS_PAGE_MAX, BOOKS_PLANS, INVENTORY_PLANS, FinancePlan
 from zmigrate.sandbox.core import Admission, Failure, Product, Reply, read_json, zoho_json
+from zmigrate.sandbox.finance_settings import CUSTOM_FIELDS, FinanceSettings
 from zmigrate.sandbox.finance_store import FinanceQuota, FinanceStore
+from zmigrate.sandbox.finance_values import check_value, error, invalid
 from zmigrate.sandbox.journal import Journal
 from zmigrate.schema import BOOKS_MODULES, INVENTORY_MODULES, Field, Module
 
@@ -67,7 +70,6 @@ if TYPE_CHECKING:
 ORG_PARAM = "organization_id"
 LIST_PARAMS = frozenset({ORG_PARAM, "page", "per_page", "sort_column", "sort_order"})
 MAX_PAGE_PARAM = 2**31 - 1
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 MESSAGES = {
     "contacts": ("The contact has been added.", "Contact information has been saved.",
@@ -108,86 +110,12 @@ REPORT_NAMES = {
 }
 
 
-def error(status: int, code: int, message: str) -> web.Response:
-    return zoho_json({"code": code, "message": message}, status, code)
-
-
-def invalid(name: str) -> Reply:
-    return Reply(error(400, 2, f"Invalid value passed for {name}"))
-
-
 def id_field(module: Module) -> str:
     return f"{module.singular}_id"
 
 
 def label(module: Module) -> str:
     return REPORT_NAMES[module.api_name].rstrip("s").replace("Sales Order", "Sales order")
-
-
-# ---- validation -------------------------------------------------------------------------------
-def _number(value: Any, name: str, integer: bool = False) -> float | int:
-    if isinstance(value, bool):
-        raise invalid(name)
-    if isinstance(value, str):
-        try:
-            value = float(value) if not integer else int(value)
-        except ValueError:
-            raise invalid(name) from None
-    if not isinstance(value, int | float) or not math.isfinite(value):
-        raise invalid(name)
-    if integer and (isinstance(value, float) and not value.is_integer()):
-        raise invalid(name)
-    if abs(value) >= 2**63:  # JSON numbers Zoho can store; orjson cannot write more either
-        raise invalid(name)
-    return int(value) if integer else value
-
-
-def _boolean(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise invalid(name)
-    return value
-
-
-def _record_id(value: object, name: str) -> str:
-    """A lookup's record id: digits, given as a string or a number."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not (value.isascii() and value.isdigit()):
-        raise invalid(name)
-    return value
-
-
-def _text(f: Field, value: object, name: str) -> str:
-    """Text-like fields (text, email, date, picklist, ...), within their length and choices."""
-    if not isinstance(value, str):
-        raise invalid(name)
-    if f.max_length is not None and len(value) > f.max_length:
-        raise Reply(
-            error(
-                400, 15, f'Please ensure that the "{name}" has less than {f.max_length} characters.'
-            )
-        )
-    if f.picklist and value not in f.picklist:
-        raise invalid(name)
-    if f.data_type == "date" and value and not DATE_RE.match(value):
-        raise invalid(name)
-    if f.data_type == "email" and value and "@" not in value:
-        raise invalid(name)
-    return value
-
-
-def check_value(f: Field, value: Any, name: str) -> Any:
-    """``value`` as stored for field ``f``; raises ``Reply`` (code 2) when it does not fit."""
-    kind = f.data_type
-    if kind in ("currency", "double"):
-        return _number(value, name)
-    if kind in ("integer", "bigint"):
-        return _number(value, name, integer=True)
-    if kind == "boolean":
-        return _boolean(value, name)
-    if kind == "lookup":
-        return _record_id(value, name)
-    return _text(f, value, name)
 
 
 class FinanceProduct(Product):
@@ -198,6 +126,7 @@ class FinanceProduct(Product):
     """Modules this product persists and resets (shared ones belong to Books)."""
     plans: ClassVar[dict[str, FinancePlan]]
     prefix: ClassVar[str]
+    settings_lists: ClassVar[tuple[str, ...]] = ("taxes", "currencies")
 
     def __init__(self, sandbox: Sandbox) -> None:
         super().__init__(sandbox)
@@ -210,12 +139,20 @@ class FinanceProduct(Product):
         plan_name = getattr(sandbox.config, f"{self.name}_plan")
         self.quota = FinanceQuota(self.plans[plan_name])
         self.all_modules = {**BOOKS_MODULES, **INVENTORY_MODULES}
+        self.settings = FinanceSettings(self.name, self.settings_lists)
+
+    def load_settings(self, section: Mapping[str, Any]) -> None:
+        """Serve a schema snapshot's ``books``/``inventory`` section (taxes, currencies,
+        locations, custom fields) instead of a new org's defaults; UsageError if malformed."""
+        self.settings.load(section)
 
     # ---- plug-in interface ---------------------------------------------------------------
     def add_routes(self, api: web.Application, content: web.Application) -> None:
         r = api.router
         r.add_get(f"{self.prefix}/organizations", self.list_orgs)
         r.add_get(f"{self.prefix}/organizations/{{org_id}}", self.get_org)
+        r.add_get(f"{self.prefix}/settings/preferences", self.get_preferences)
+        self.settings.add_routes(r, self.prefix)
         for name in self.modules:
             r.add_get(f"{self.prefix}/{name}", self.list_records)
             r.add_post(f"{self.prefix}/{name}", self.create)
@@ -329,6 +266,10 @@ class FinanceProduct(Product):
             return error(404, 1002, "Organization does not exist.")
         return zoho_json({"code": 0, "message": "success", "organization": self._org(org_id)})
 
+    async def get_preferences(self, request: web.Request) -> web.Response:
+        entity_of = {name: m.singular for name, m in self.modules.items()}
+        return zoho_json(self.settings.preferences(entity_of))
+
     def _module(self, request: web.Request) -> Module:
         return self.modules[request.path[len(self.prefix) + 1 :].split("/", 1)[0]]
 
@@ -430,6 +371,10 @@ class FinanceProduct(Product):
         if not isinstance(body, dict):
             raise Reply(error(400, 1038, "JSON is not well formed"))
         values = self._checked_fields(org, module, body)
+        if CUSTOM_FIELDS in body:
+            values[CUSTOM_FIELDS] = self.settings.custom_values(
+                module.api_name, body[CUSTOM_FIELDS], old
+            )
         for name in module.mandatory:
             if name not in values and (old is None or old.get(name) in (None, "", [])):
                 raise Reply(error(400, 4, f"Mandatory field {name} is missing."))
@@ -440,6 +385,8 @@ class FinanceProduct(Product):
         """Each writable field's stored value (line items checked, lookups found)."""
         values: dict[str, Any] = {}
         for name, value in body.items():
+            if name == CUSTOM_FIELDS:  # checked against the org's definitions
+                continue
             f = module.field(name)
             if f is None:
                 raise invalid(name)
@@ -611,3 +558,4 @@ class InventoryProduct(FinanceProduct):
     owned = ("salesorders", "purchaseorders")
     plans = INVENTORY_PLANS
     prefix = "/inventory/v1"
+    settings_lists = ("taxes", "currencies", "locations")
