@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 from zmigrate.errors import ManifestError
 from zmigrate.schema.finance import BOOKS_MODULES, INVENTORY_MODULES
@@ -62,14 +62,15 @@ def _get(obj: Mapping[str, Any], key: str, kind: type[T], at: _At, default: Any 
     if key not in obj or (obj[key] is None and default is not ...):
         if default is ...:
             (at / key).fail("missing")
-        return default  # type: ignore[no-any-return]
+        return cast(T, default)
     value = obj[key]
-    ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)  # type: ignore[return-value]
-    if not ok:
+    if isinstance(value, bool) and kind is not bool:
+        (at / key).fail(f"expected {_KIND_NAMES[kind]}, got {json.dumps(value)}")
+    if kind is float and isinstance(value, int):
+        value = float(value)
+    if not isinstance(value, kind):
         (at / key).fail(f"expected {_KIND_NAMES[kind]}, got {json.dumps(value)[:40]}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 _KIND_NAMES: dict[type, str] = {
