@@ -112,7 +112,7 @@ def resume_bookkeeping(run_dir: Path) -> dict[str, float]:
             keys = [f"{first}:{(n * 7919 + i * 104_729) % 99_000}" for i in range(100)]
             assert len(ro.lookup_many(first, keys)) >= 90
         times["lookup_100_keys"] = (time.perf_counter() - t) / 1_000
-    done = sum(s["done"] for s in summary["steps"])
+    done = sum(s.done for s in summary.steps)
     print(
         f"  recovered {len(recovered)} in-flight batches ({settled:,} of their rows already "
         f"landed), {sum(len(v) for v in left.values()):,} batches left, "

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -16,7 +18,11 @@ import pytest
 
 from zmigrate.checkpoint import (
     AsyncRunStore,
+    BatchCounts,
+    BatchState,
     DeadLetter,
+    QuotaSpent,
+    RunStatus,
     RunStore,
     StepSpec,
     hash_bytes,
@@ -134,7 +140,7 @@ def test_commits_survive_sigkill_and_in_flight_batches_are_recovered(tmp_path: P
         assert store.lookup_many("contacts", ["Ann"]) == {"Ann": "c1"}
         again = store.batch("accounts", 1)
         assert (again.state, again.attempts, again.verify) == ("pending", 1, True)
-        assert store.summary()["quota"]["crm"]["credits"] == 20
+        assert store.summary().quota["crm"].credits == 20
         assert store.recover() == []
 
 
@@ -156,7 +162,7 @@ def test_a_second_process_is_refused_while_the_first_holds_the_run(tmp_path: Pat
         ):
             RunStore.open(run_dir)
         with RunStore.open(run_dir, readonly=True) as ro:  # status still reads it
-            assert ro.summary()["status"] == "running"
+            assert ro.summary().status == "running"
             with pytest.raises(StoreError, match="read-only"):
                 ro.set_status("done")
     finally:
@@ -224,7 +230,7 @@ def test_no_token_or_secret_reaches_the_store(tmp_path: Path, monkeypatch) -> No
                 plan={"oops": secrets["ZOHO_CLIENT_SECRET"]},
                 steps=STEPS,
             )
-        assert "***" in store.meta()["last_error"]
+        assert "***" in (store.meta().last_error or "")
     blob = b"".join(p.read_bytes() for p in run_dir.iterdir())
     for value in [*secrets.values(), token]:
         assert value.encode() not in blob
@@ -258,7 +264,7 @@ def test_inputs_compare_alike_from_another_directory(tmp_path: Path, monkeypatch
     store.close()
     monkeypatch.chdir(tmp_path / "plans")
     with RunStore.open(tmp_path / "run") as store:
-        assert store.meta()["manifest_path"] == "/plans/m.toml"
+        assert store.meta().manifest_path == "/plans/m.toml"
         same = {str(tmp_path / "a.csv"): "sha256:aa", "../b.csv": "sha256:bb"}
         assert store.changed_inputs(hash_bytes(b"manifest"), same) == []
 
@@ -293,7 +299,7 @@ def test_mark_done_clears_verify_and_failed_is_not_retried(tmp_path: Path) -> No
         assert (b.state, b.verify, b.attempts) == ("done", False, 2)
         store.mark_failed("accounts", 1, "bulk job FAILED")
         assert [b.batch_no for b in store.pending_batches("accounts")] == [2]
-        assert store.meta()["last_error"] == "step 'accounts' batch 1: bulk job FAILED"
+        assert store.meta().last_error == "step 'accounts' batch 1: bulk job FAILED"
 
 
 def test_summary_counts_rows_quota_and_pause(tmp_path: Path) -> None:
@@ -305,20 +311,20 @@ def test_summary_counts_rows_quota_and_pause(tmp_path: Path) -> None:
         store.spend("books", 2)
         store.pause(2_000_000_000.0, "Books daily cap (code 45)")
         s = store.summary()
-    assert s["status"] == "paused" and s["paused"] and s["paused_until"] == 2_000_000_000.0
-    assert s["last_error"] == "Books daily cap (code 45)"
-    acc, con, deals = s["steps"]
-    assert (acc["done"], acc["failed"], acc["left"], acc["total"]) == (100, 0, 150, 250)
-    assert acc["batches"] == {"pending": 1, "in_flight": 1, "done": 1, "failed": 0}
-    assert (con["done"], con["failed"], con["left"]) == (0, 1, 4)
-    assert deals["left"] == 0
-    assert s["quota"]["crm"] == {
+    assert s.status == "paused" and s.paused and s.paused_until == 2_000_000_000.0
+    assert s.last_error == "Books daily cap (code 45)"
+    acc, con, deals = s.steps
+    assert (acc.done, acc.failed, acc.left, acc.total) == (100, 0, 150, 250)
+    assert acc.batches == BatchCounts(pending=1, in_flight=1, done=1, failed=0)
+    assert (con.done, con.failed, con.left) == (0, 1, 4)
+    assert deals.left == 0
+    assert s.quota["crm"].to_dict() == {
         "requests": 3,
         "credits": 30,
         "planned_requests": 3,
         "planned_credits": 25,
     }
-    assert s["quota"]["books"]["requests"] == 2
+    assert s.quota["books"].requests == 2
 
 
 def test_set_status_running_clears_the_pause(tmp_path: Path) -> None:
@@ -326,7 +332,7 @@ def test_set_status_running_clears_the_pause(tmp_path: Path) -> None:
         store.pause(123.0, "credits")
         store.set_status("running")
         meta = store.meta()
-        assert (meta["status"], meta["paused_until"]) == ("running", None)
+        assert (meta.status, meta.paused_until) == ("running", None)
         with pytest.raises(ValueError):
             store.set_status("sleeping")
 
@@ -353,7 +359,7 @@ async def test_async_store_runs_off_the_loop_thread_in_call_order(tmp_path: Path
     assert await store.settled_keys("contacts", ["Ann", "Bob"]) == {"Ann"}
     store.spend("crm", 1, 1)
     await store.pause(5.0, "cap")
-    assert (await store.summary())["quota"]["crm"]["credits"] == 1
+    assert (await store.summary()).quota["crm"].credits == 1
     await store.aclose()
     RunStore.open(tmp_path / "run").close()  # lock released
 
@@ -369,8 +375,8 @@ def test_store_opens_after_reopen_with_everything_intact(tmp_path: Path) -> None
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: fsync every commit
         assert store.lookup_many("accounts", ["z"]) == {"z": "9"}
-        assert store.summary()["quota"]["books"]["requests"] == 7
-        assert store.meta()["manifest_hash"] == hash_bytes(b"manifest")
+        assert store.summary().quota["books"].requests == 7
+        assert store.meta().manifest_hash == hash_bytes(b"manifest")
 
 
 def test_damage_deep_inside_the_file_is_caught_on_open(tmp_path: Path) -> None:
@@ -406,3 +412,127 @@ def test_a_full_disk_is_not_called_damage(tmp_path: Path) -> None:
         store._conn.execute("PRAGMA max_page_count = 1073741823")
         store.mark_done("accounts", 0, xref=[("k", "z", 0)])  # nothing half-written
         assert store.lookup_many("accounts", ["k", "k1"]) == {"k": "z"}
+
+
+OLDEST_V1_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE steps (
+    name TEXT PRIMARY KEY, ord INTEGER NOT NULL, product TEXT NOT NULL, module TEXT NOT NULL,
+    method TEXT NOT NULL, total_rows INTEGER NOT NULL, batch_size INTEGER NOT NULL,
+    key_field TEXT NOT NULL, planned_requests INTEGER NOT NULL, planned_credits INTEGER NOT NULL
+);
+CREATE TABLE batches (
+    step TEXT NOT NULL, batch_no INTEGER NOT NULL, first_row INTEGER NOT NULL,
+    last_row INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'in_flight', 'done', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0, verify INTEGER NOT NULL DEFAULT 0,
+    job_id TEXT, file_id TEXT, error TEXT, updated REAL,
+    PRIMARY KEY (step, batch_no)
+) WITHOUT ROWID;
+CREATE INDEX batches_by_state ON batches (state, step, batch_no);
+CREATE TABLE xref (
+    step TEXT NOT NULL, source_key TEXT NOT NULL, zoho_id TEXT NOT NULL, row_no INTEGER,
+    PRIMARY KEY (step, source_key)
+) WITHOUT ROWID;
+CREATE TABLE dead_letters (
+    id INTEGER PRIMARY KEY, step TEXT NOT NULL, batch_no INTEGER, row_no INTEGER,
+    source_key TEXT, row_json TEXT NOT NULL, code TEXT, message TEXT NOT NULL, created REAL NOT NULL
+);
+CREATE INDEX dead_by_key ON dead_letters (step, source_key);
+CREATE TABLE quota (
+    product TEXT PRIMARY KEY, requests INTEGER NOT NULL DEFAULT 0,
+    credits INTEGER NOT NULL DEFAULT 0
+);
+"""
+"""Schema version 1 as the first releases wrote it (before the ``xref_by_id`` index)."""
+
+
+def old_store(run_dir: Path) -> None:
+    """A run.db as an earlier zmigrate left it when killed: paused, one bulk batch in flight."""
+    run_dir.mkdir(mode=0o700)
+    conn = sqlite3.connect(run_dir / "run.db")
+    conn.executescript(OLDEST_V1_SCHEMA)
+    meta = {
+        "schema_version": 1,
+        "manifest_path": "/plans/m.toml",
+        "created": 1_767_571_200.0,
+        "status": "paused",
+        "paused_until": 1_767_657_600.0,
+        "pause_reason": "CRM credits (code 4820)",
+        "last_error": "CRM credits (code 4820)",
+        "manifest_hash": "sha256:m",
+        "source_hashes": {"/data/a.csv": "sha256:aa"},
+        "updated": 1_767_571_300.0,
+    }
+    conn.executemany(
+        "INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()]
+    )
+    conn.execute("INSERT INTO meta VALUES ('plan', '{\"steps\": [\"accounts\"]}')")
+    conn.execute(
+        "INSERT INTO steps VALUES ('accounts', 0, 'crm', 'Accounts', 'bulk', 250, 100, "
+        "'Account_Name', 3, 25)"
+    )
+    conn.executemany(
+        "INSERT INTO batches (step, batch_no, first_row, last_row, state, attempts, job_id, "
+        "file_id) VALUES ('accounts', ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (0, 0, 100, "done", 1, "job-6", "file-6"),
+            (1, 100, 200, "in_flight", 1, "job-7", "file-7"),
+            (2, 200, 250, "pending", 0, None, None),
+        ],
+    )
+    xref = [("accounts", f"a{i}", f"z{i}", i) for i in range(99)]
+    conn.executemany("INSERT INTO xref VALUES (?,?,?,?)", [*xref, ("accounts", "a99", "z0", 99)])
+    conn.execute("INSERT INTO quota VALUES ('crm', 3, 30)")
+    conn.commit()
+    conn.close()
+
+
+def test_a_store_an_earlier_version_wrote_opens_reads_typed_and_resumes(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    old_store(run_dir)
+    with RunStore.open(run_dir) as store:
+        [again] = store.recover()
+        assert (again.batch_no, again.state, again.verify, again.job_id) == (
+            1,
+            BatchState.PENDING,
+            True,
+            "job-7",
+        )
+        s = store.summary()
+        assert s.status is RunStatus.PAUSED and s.paused and s.paused_until == 1_767_657_600.0
+        assert (s.manifest, s.created, s.last_error) == (
+            "/plans/m.toml",
+            1_767_571_200.0,
+            "CRM credits (code 4820)",
+        )
+        [acc] = s.steps
+        assert (acc.done, acc.merged, acc.failed, acc.left, acc.settled) == (99, 1, 0, 150, 100)
+        assert acc.batches == BatchCounts(pending=2, done=1)
+        assert s.quota_of("crm") == QuotaSpent(3, 30, 3, 25)
+        assert s.quota_of("books") == QuotaSpent()
+        assert store.changed_inputs("sha256:m", {"/data/a.csv": "sha256:aa"}) == []
+        assert store.id_owners("accounts", ["z0"]) == {"z0": ("a0", 0)}  # the index it lacked
+        store.set_status(RunStatus.RUNNING)
+        store.mark_in_flight("accounts", 1)
+        store.mark_done("accounts", 1, xref=[(f"a{i}", f"z{i}", i) for i in range(100, 200)])
+        store.mark_failed("accounts", 2, "bulk job FAILED")
+        store.set_status(RunStatus.DONE)
+    raw = sqlite3.connect(run_dir / "run.db")  # what it wrote reads as the earlier code wrote it
+    try:
+        assert raw.execute("SELECT value FROM meta WHERE key = 'status'").fetchone() == ('"done"',)
+        assert raw.execute("SELECT batch_no, state FROM batches ORDER BY batch_no").fetchall() == [
+            (0, "done"),
+            (1, "done"),
+            (2, "failed"),
+        ]
+    finally:
+        raw.close()
+    with RunStore.open(run_dir, readonly=True) as store:
+        assert store.summary().to_dict()["steps"][0]["batches"] == {
+            "pending": 0,
+            "in_flight": 0,
+            "done": 2,
+            "failed": 1,
+        }

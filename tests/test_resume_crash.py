@@ -201,7 +201,7 @@ def snapshot(run_dir: Path) -> tuple[int, list[Batch]]:
         return 0, []
     try:
         with RunStore.open(run_dir, readonly=True) as store:
-            done = sum(s["batches"]["done"] for s in store.summary()["steps"])
+            done = sum(s.batches.done for s in store.summary().steps)
             flying = [
                 b
                 for s in store.steps()
@@ -379,5 +379,5 @@ def check_exactly_once(ready: SandboxProcess, run_dir: Path) -> None:
         assert got == want
     with RunStore.open(run_dir, readonly=True) as store:
         summary = store.summary()
-    assert summary["status"] == "done"
-    assert all(s["left"] == 0 and s["failed"] == 0 for s in summary["steps"]), summary["steps"]
+    assert summary.status == "done"
+    assert all(s.left == 0 and s.failed == 0 for s in summary.steps), summary.steps

@@ -61,7 +61,7 @@ contact_name = "name"
         steps=steps,
     ) as store:
         assert [b.batch_no for b in store.pending_batches("customers")] == [0, 1, 2]
-        clock = resuming.anchored_clock(store.meta()["created"], SPEED)
+        clock = resuming.anchored_clock(store.meta().created, SPEED)
         store.pause(clock.now() + RESET_AFTER, "Books daily cap (code 45)")
     return tmp_path / "run"
 
@@ -76,7 +76,7 @@ class StandIn:
     async def __call__(self, manifest_path, run_dir, credentials, clock, **kw: Any) -> RunReport:
         assert kw["resume"] is True
         with RunStore.open(run_dir) as store:
-            self.calls.append((clock.now(), store.meta()["paused_until"]))
+            self.calls.append((clock.now(), store.meta().paused_until))
             store.recover()
             for b in store.pending_batches("customers")[: self.per_day]:
                 store.mark_done("customers", b.batch_no, [(f"C{b.batch_no + 1}", "z", 0)])

@@ -70,6 +70,38 @@ def test_status_json_is_machine_readable(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["status", str(run_dir), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
+    assert list(data) == [
+        "run_dir",
+        "manifest",
+        "status",
+        "active_pid",
+        "paused",
+        "paused_until",
+        "pause_reason",
+        "last_error",
+        "created",
+        "updated",
+        "steps",
+        "quota",
+        "paused_until_utc",
+        "updated_utc",
+    ]
+    assert [list(s) for s in data["steps"]] == [
+        [
+            "step",
+            "product",
+            "module",
+            "method",
+            "total",
+            "done",
+            "merged",
+            "failed",
+            "left",
+            "batches",
+        ]
+    ] * 2
+    assert data["steps"][0]["batches"] == {"pending": 0, "in_flight": 0, "done": 12, "failed": 0}
+    assert data["status"] == "paused"
     assert data["paused"] is True
     assert data["paused_until"] == PAUSE
     assert data["paused_until_utc"] == "2025-11-26 00:00:00 UTC"

@@ -35,8 +35,8 @@ from typing import Any
 
 from zmigrate import schema
 from zmigrate.errors import ZmigrateError
-from zmigrate.manifest import FieldMap, Lookup, Step
-from zmigrate.sources import KEY_SEPARATOR, row_key
+from zmigrate.manifest import FieldMap, Lookup, Product, Step
+from zmigrate.sources.model import KEY_SEPARATOR, row_key
 
 Resolver = Callable[[str, str], str | None]
 """``resolve(step_name, source_key)``: the Zoho id that step produced for that key, or None."""
@@ -105,7 +105,7 @@ def key_groups(step: Step) -> tuple[tuple[FieldMap, ...], ...]:
     fields = tuple(by_target[k] for k in step.key if k in by_target)
     if not fields or step.target.is_file:
         return ()
-    if step.target.product == "crm":
+    if step.target.product == Product.CRM:
         return tuple((fm,) for fm in fields)
     return (fields,)
 
@@ -169,7 +169,7 @@ def _lookup(step: Step, lk: Lookup, row: Mapping[str, Any], resolve: Resolver) -
             column=", ".join(lk.columns),
             value=key,
         )
-    return {"id": str(zoho_id)} if step.target.product == "crm" else str(zoho_id)
+    return {"id": str(zoho_id)} if step.target.product == Product.CRM else str(zoho_id)
 
 
 def _strip(value: Any) -> str:

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from zmigrate.manifest import Product
 from zmigrate.planner import Plan, duration
 
-_PLAN_NAMES = {"crm": "CRM", "books": "Books", "inventory": "Inventory"}
+_PLAN_NAMES: dict[str, str] = {
+    Product.CRM: "CRM",
+    Product.BOOKS: "Books",
+    Product.INVENTORY: "Inventory",
+}
 
 
 def _n(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
 
-def _table(header: Sequence[str], rows: list[Sequence[str]], right: set[int]) -> list[str]:
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
@@ -88,7 +93,7 @@ def render(plan: Plan) -> str:
     lines += ["", "Per product"]
     prows = []
     for p in plan.totals.values():
-        unit = "credits/24 h" if p.product == "crm" else "requests/day"
+        unit = "credits/24 h" if p.product == Product.CRM else "requests/day"
         cap = "unlimited" if p.daily_limit is None else f"{p.daily_limit:,} {unit}"
         prows.append(
             [

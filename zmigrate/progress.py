@@ -11,10 +11,11 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from tqdm import tqdm
 
+from zmigrate.manifest import Product
 from zmigrate.scrub import scrub
 
 
@@ -25,7 +26,7 @@ class _StepLine:
     base: int  # records settled before this process started
     started: float
     last_line: float
-    bar: tqdm | None = None
+    bar: tqdm[NoReturn] | None = None
 
 
 def progress_line(name: str, done: int, total: int, elapsed: float, base: int = 0) -> str:
@@ -43,7 +44,7 @@ def quota_line(spend: Mapping[str, tuple[int, int]]) -> str:
     parts = []
     for product, (requests, credits) in sorted(spend.items()):
         text = f"{product} {requests} req"
-        if product == "crm":
+        if product == Product.CRM:
             text += f" / {credits} credits"
         parts.append(text)
     return "quota spent: " + (", ".join(parts) if parts else "nothing yet")
@@ -70,7 +71,7 @@ class Progress:
         self.interval = interval
         self.now = now
         self.steps: dict[str, _StepLine] = {}
-        self._quota_bar: tqdm | None = None
+        self._quota_bar: tqdm[NoReturn] | None = None
         self._last_quota = ""
         self._quota_at = now()
 
@@ -125,7 +126,7 @@ class Progress:
             self._quota_at = t
             self._write(text)
 
-    def _quota_line(self) -> tqdm:
+    def _quota_line(self) -> tqdm[NoReturn]:
         if self._quota_bar is None:
             self._quota_bar = tqdm(total=0, bar_format="{desc}", file=self.stream, leave=False)
             self._quota_bar.set_description_str(self._last_quota or quota_line({}))

@@ -18,6 +18,7 @@ from pathlib import Path
 import orjson
 
 from zmigrate.checkpoint import DeadLetter
+from zmigrate.manifest import Product
 from zmigrate.quotas import MINUTE, PER_MINUTE_CAP
 from zmigrate.scrub import scrub, scrub_data
 
@@ -99,7 +100,7 @@ def cap_fraction(
     """
     if seconds <= 0 or requests <= 0:
         return None
-    if product in ("books", "inventory"):
+    if product in (Product.BOOKS, Product.INVENTORY):
         windows = max(1, math.ceil(seconds / MINUTE - 1e-9))
         return requests / (PER_MINUTE_CAP * windows)
     if concurrency <= 0:
@@ -168,8 +169,8 @@ class RunReport:
 
     def render(self) -> str:
         """Human summary: a table of steps, the quota bill, and the outcome with what to do."""
-        head = ("step", "product", "method", "landed", "failed", "left", "requests", "credits")
-        head += ("time", "rate/min", "of cap")
+        head: tuple[str, ...] = ("step", "product", "method", "landed", "failed", "left")
+        head += ("requests", "credits", "time", "rate/min", "of cap")
         rows = [head]
         for s in self.steps:
             frac = s.cap_fraction
@@ -182,7 +183,7 @@ class RunReport:
                     str(s.failed),
                     str(s.pending),
                     f"{s.requests}/{s.planned_requests}",
-                    f"{s.credits}/{s.planned_credits}" if s.product == "crm" else "-",
+                    f"{s.credits}/{s.planned_credits}" if s.product == Product.CRM else "-",
                     _duration(s.seconds),
                     f"{s.per_minute:.1f}",
                     "-" if frac is None else f"{frac:.0%}",
@@ -196,7 +197,7 @@ class RunReport:
         lines.append("")
         for p in self.spend:
             bill = f"{p.product}: {p.requests} requests (planned {p.planned_requests})"
-            if p.product == "crm":
+            if p.product == Product.CRM:
                 bill += f", {p.credits} credits (planned {p.planned_credits})"
             lines.append(bill)
         speed = f" at clock speed {self.clock_speed:g}" if self.clock_speed != 1 else ""

@@ -32,7 +32,7 @@ import orjson
 
 from zmigrate import run
 from zmigrate.auth import Credentials
-from zmigrate.checkpoint import RunStore, hash_bytes
+from zmigrate.checkpoint import RunStatus, RunStore, hash_bytes
 from zmigrate.clock import Clock, fixed_start
 from zmigrate.errors import ConfigError, StoreError, UsageError, ZmigrateError
 from zmigrate.manifest import load_manifest
@@ -54,7 +54,7 @@ class RunInfo:
     run_dir: Path
     manifest_path: Path
     created: float
-    status: str | None
+    status: RunStatus
     paused_until: float | None
     settled: int
     """Records landed or dead-lettered so far (a later pause without progress ends --wait)."""
@@ -71,19 +71,18 @@ def inspect(run_dir: str | os.PathLike[str]) -> RunInfo:
     path = Path(run_dir)
     with RunStore.open(path, readonly=True) as store:
         summary = store.summary()
-    meta_path = summary.get("manifest")
-    if not meta_path:
+    if not summary.manifest:
         raise StoreError(f"run store in {path} names no manifest; it cannot be resumed")
     return RunInfo(
         run_dir=path,
-        manifest_path=Path(meta_path),
-        created=float(summary.get("created") or time.time()),
-        status=summary.get("status"),
-        paused_until=summary.get("paused_until"),
-        settled=sum(s["done"] + s["merged"] + s["failed"] for s in summary["steps"]),
+        manifest_path=Path(summary.manifest),
+        created=summary.created,
+        status=summary.status,
+        paused_until=summary.paused_until,
+        settled=summary.settled,
         rehearsal=(path / SANDBOX_STATE).is_dir(),
         clock_speed=_report_speed(path),
-        updated=float(summary.get("updated") or 0.0),
+        updated=summary.updated or 0.0,
     )
 
 

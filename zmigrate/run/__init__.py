@@ -23,11 +23,10 @@ from zmigrate.run.preparation import (
     source_hashes,
     zoho_credentials,
 )
-from zmigrate.run.vocab import Outcome, RunStatus, WriteMethod
+from zmigrate.run.vocab import Outcome, WriteMethod
 
 __all__ = [
     "Outcome",
-    "RunStatus",
     "Tally",
     "WriteMethod",
     "default_run_dir",

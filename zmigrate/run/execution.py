@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from zmigrate.auth import Credentials
-from zmigrate.checkpoint import AsyncRunStore, RunStore
+from zmigrate.checkpoint import AsyncRunStore, RunStatus, RunStore
 from zmigrate.client import open_zoho
 from zmigrate.clock import Clock
 from zmigrate.errors import StoreError
@@ -27,7 +27,6 @@ from zmigrate.run.exports import export_sources
 from zmigrate.run.finish import finish
 from zmigrate.run.preparation import check_organization, limits_for, open_store
 from zmigrate.run.scheduler import Engine
-from zmigrate.run.vocab import RunStatus
 from zmigrate.scrub import register
 
 T = TypeVar("T")

@@ -5,11 +5,10 @@ store, so a resumed run reports every process)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
-from zmigrate.checkpoint import AsyncRunStore
+from zmigrate.checkpoint import AsyncRunStore, RunSummary, StepSummary
 from zmigrate.clock import Clock
 from zmigrate.manifest import Manifest
 from zmigrate.manifest.model import Product
@@ -50,8 +49,8 @@ async def finish(
     """Status, pause and dead-letter file into the run directory; the report built and saved."""
     summary = await store.summary()
     dead_file = write_dead_letters(run_dir, store.store.dead_letters())
-    steps = step_reports(engine, summary["steps"])
-    spend = product_spend(summary["quota"], store.store.plan().get("totals", {}))
+    steps = step_reports(engine, summary.steps)
+    spend = product_spend(summary, store.store.plan().get("totals", {}))
     failed = sum(s.failed for s in steps)
     ended = outcome(engine, failed)
     pauses = engine.control.pauses
@@ -81,11 +80,11 @@ async def finish(
     return report
 
 
-def step_reports(engine: Engine, summary: list[Mapping[str, Any]]) -> list[StepReport]:
+def step_reports(engine: Engine, summary: Sequence[StepSummary]) -> list[StepReport]:
     """Per step: the store's counts, the engine's tallies, the writer's concurrency."""
     steps = []
     for s in summary:
-        spec, tally = engine.specs[s["step"]], engine.tallies[s["step"]]
+        spec, tally = engine.specs[s.step], engine.tallies[s.step]
         steps.append(
             StepReport(
                 name=spec.name,
@@ -93,9 +92,9 @@ def step_reports(engine: Engine, summary: list[Mapping[str, Any]]) -> list[StepR
                 module=spec.module,
                 method=spec.method,
                 records=spec.total_rows,
-                landed=s["done"],
-                failed=s["failed"],
-                merged=s["merged"],
+                landed=s.done,
+                failed=s.failed,
+                merged=s.merged,
                 requests=tally.requests,
                 planned_requests=spec.planned_requests,
                 credits=tally.credits,
@@ -109,18 +108,18 @@ def step_reports(engine: Engine, summary: list[Mapping[str, Any]]) -> list[StepR
 
 
 def product_spend(
-    spent: Mapping[str, Mapping[str, int]], planned: Mapping[str, Mapping[str, int]]
+    summary: RunSummary, planned: Mapping[str, Mapping[str, int]]
 ) -> tuple[ProductSpend, ...]:
     """Per Zoho product: requests and credits spent (every process) against the plan."""
     return tuple(
         ProductSpend(
             p,
-            spent.get(p, {}).get("requests", 0),
-            spent.get(p, {}).get("credits", 0),
+            summary.quota_of(p).requests,
+            summary.quota_of(p).credits,
             planned.get(p, {}).get("requests", 0),
             planned.get(p, {}).get("credits", 0),
         )
-        for p in sorted((set(spent) | set(planned)) - {Product.FILE})
+        for p in sorted((set(summary.quota) | set(planned)) - {Product.FILE})
     )
 
 

@@ -56,7 +56,7 @@ class Engine:
         order = [s.name for s in self.manifest.ordered()]
         deps = {s.name: s.depends_on for s in self.manifest.steps}
         summary = await self.store.summary()
-        settled = {s["step"]: s["done"] + s["merged"] + s["failed"] for s in summary["steps"]}
+        settled = {s.step: s.settled for s in summary.steps}
         await self._settle_complete(order)
         tasks = self.control.tasks
         while True:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from zmigrate.checkpoint import RunStatus
+
 
 class WriteMethod(StrEnum):
     """How a step's records are written, as the plan chose it and the run store keeps it."""
@@ -23,16 +25,6 @@ class ReadMethod(StrEnum):
     BULK_READ = "bulk_read"
     REST_PAGES = "rest_pages"
     LIST_PAGES = "list_pages"
-
-
-class RunStatus(StrEnum):
-    """The run's status in its store (what `zmigrate status` shows)."""
-
-    RUNNING = "running"
-    PAUSED = "paused"
-    DONE = "done"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
 
 
 class Outcome(StrEnum):

@@ -1,0 +1,133 @@
+"""The whole bill: every step priced, per-product totals with their daily windows, the time.
+
+A step starts when the steps it looks up are done, and steps of one product share its
+quotas, so the active time is the longer of the busiest product's total and the longest chain
+of dependent steps. When a product needs more than its daily cap (requests) or 24 h budget
+(credits), the run pauses (exit 3) until the window frees up: ``days`` counts the windows and
+the estimate adds the waits of the product that waits longest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+
+from zmigrate import quotas
+from zmigrate.manifest import Manifest, Product, Step, Target, display_path
+from zmigrate.planner.method import choose_method
+from zmigrate.planner.model import PRODUCT_ORDER, Phase, Plan, ProductTotals, StepPlan
+from zmigrate.planner.pricing import latency
+from zmigrate.planner.warnings import plan_warnings
+from zmigrate.sources import StepCount, scan
+
+
+def _export_phase(step: Step, count: StepCount, target: Target) -> Phase | None:
+    """Reading a Zoho export source; None for a file source."""
+    src = step.source
+    if src.is_file:
+        return None
+    fields = len(step.export_fields)
+    read = choose_method("read", src.product or "", count.records, step.method, target, fields)
+    if src.product != Product.CRM:
+        return read
+    # The run counts the module first: the real size decides.
+    return dataclasses.replace(
+        read,
+        requests=read.requests + 1,
+        credits=read.credits + quotas.CREDITS_METADATA,
+        seconds=read.seconds + latency(Product.CRM),
+        reason=read.reason + "; +1 request (1 credit) to count the records first",
+    )
+
+
+def plan_step(step: Step, count: StepCount, target: Target) -> StepPlan:
+    """Price one step from its counted (or estimated) records."""
+    write = None
+    if not step.target.is_file:
+        write = choose_method(
+            "write",
+            step.target.product,
+            count.records,
+            step.method,
+            target,
+            operation=step.operation,
+        )
+    src = step.source
+    return StepPlan(
+        step.name,
+        step.target.text,
+        step.operation,
+        display_path(src.path) if src.path else src.describe(),
+        count.rows,
+        count.records,
+        count.estimated,
+        step.depends_on,
+        _export_phase(step, count, target),
+        write,
+        step.on_duplicate_key,
+        count.collisions,
+    )
+
+
+def _quota(product: str, target: Target) -> tuple[str, int | None, int]:
+    """A product's plan name, daily limit (credits for CRM, requests otherwise), concurrency."""
+    if product == Product.CRM:
+        return target.crm_edition, target.crm_daily_credits, target.edition.concurrency
+    plan = target.finance_plan(product)
+    return plan.name, plan.daily_limit, plan.concurrency
+
+
+def _product_totals(steps: tuple[StepPlan, ...], target: Target) -> dict[str, ProductTotals]:
+    out = {}
+    for product in PRODUCT_ORDER:
+        phases = [p for s in steps for p in s.phases if p.product == product]
+        if not phases:
+            continue
+        requests = sum(p.requests for p in phases)
+        credits = sum(p.credits for p in phases)
+        seconds = sum(p.seconds for p in phases)
+        name, limit, conc = _quota(product, target)
+        used = credits if product == Product.CRM else requests
+        days = 1 if limit is None else max(1, math.ceil(used / limit))
+        # Work done before the last window overlaps the waits: only the rest of each day waits.
+        earlier = seconds * (days - 1) / days
+        wait = max(0.0, (days - 1) * quotas.DAY - earlier)
+        out[product] = ProductTotals(
+            product,
+            name,
+            requests,
+            credits,
+            sum(p.bulk_jobs for p in phases),
+            seconds,
+            days,
+            limit,
+            conc,
+            wait,
+        )
+    return out
+
+
+def plan(manifest: Manifest, counts: Mapping[str, StepCount] | None = None) -> Plan:
+    """The bill of ``manifest``: reads every source once unless ``counts`` are given."""
+    counts = counts if counts is not None else scan(manifest.steps)
+    target = manifest.target
+    steps = tuple(plan_step(s, counts[s.name], target) for s in manifest.ordered())
+    totals = _product_totals(steps, target)
+    active = max(max((t.seconds for t in totals.values()), default=0.0), _critical_path(steps))
+    wait = max((t.wait_seconds for t in totals.values()), default=0.0)
+    days = max((t.days for t in totals.values()), default=1)
+    token_life = quotas.TOKEN_LIFETIME - quotas.TOKEN_RENEW_BEFORE
+    tokens = max(1, math.ceil(active / token_life)) + (days - 1)
+    warnings = tuple(plan_warnings(manifest, steps, totals, target))
+    return Plan(
+        display_path(manifest.path), target, steps, totals, active + wait, days, tokens, warnings
+    )
+
+
+def _critical_path(steps: tuple[StepPlan, ...]) -> float:
+    """Seconds of the longest chain of steps that wait for each other's ids."""
+    finish: dict[str, float] = {}
+    for s in steps:  # in dependency order
+        finish[s.name] = max((finish[d] for d in s.depends_on), default=0.0) + s.seconds
+    return max(finish.values(), default=0.0)

@@ -1,0 +1,187 @@
+"""The one streaming pass over a source file that hashes every key its steps must keep unique.
+
+A pass counts rows and appends one 8-byte hash per record to an ``array`` per key: the source
+key of each step (:class:`KeyCheck`) and each group of target-key fields Zoho matches on, as
+Zoho compares them (:class:`TargetCheck`). ``duplicates`` then finds the repeated hashes and
+re-reads only those records. The CSV row loop is the planner's hot path, so its per-row work
+is sorted once into the shapes it handles fastest (:func:`_csv_row_hasher`).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from zmigrate import mapping  # mapping imports sources.model; only called after both loaded
+from zmigrate.manifest import FieldMap, SourceKind, SourceSpec, Step
+from zmigrate.sources.model import cell_text
+from zmigrate.sources.readers import Row, csv_rows, jsonl_rows
+
+GroupKey = tuple[tuple[int, ...], bool]
+"""A source key as a pass sees it: its column indices, and whether rows run in groups."""
+
+
+def _hashes() -> array[int]:
+    return array("q")
+
+
+def _key_hash(key: tuple[str, ...]) -> int:
+    return hash(key if len(key) > 1 else key[0])
+
+
+@dataclass
+class KeyCheck:
+    """Hashes of one source key over one pass of a file; steps with the same key share it.
+
+    Grouped (line items): a record is a run of consecutive rows with one key, hashed once.
+    """
+
+    index: tuple[int, ...]
+    grouped: bool
+    hashes: array[int] = field(default_factory=_hashes)
+    records: int = 0
+    previous: tuple[str, ...] | None = None
+
+    def add(self, key: tuple[str, ...]) -> None:
+        if self.grouped:
+            if key == self.previous:
+                return
+            self.previous = key
+        self.hashes.append(_key_hash(key))
+
+
+def group_key(step: Step, columns: list[str]) -> GroupKey:
+    return tuple(columns.index(c) for c in step.source_key), step.line_items
+
+
+@dataclass
+class TargetCheck:
+    """Hashes of one step's target key (as Zoho compares it) over one pass of a file."""
+
+    step: Step
+    fields: tuple[FieldMap, ...]
+    index: tuple[tuple[str, int], ...]  # the key's source columns and their CSV positions
+    group: tuple[int, ...]  # line items: source key columns (a record is a run of rows)
+    column: int | None = None  # the key is this CSV column as is (the fast path)
+    hashes: array[int] = field(default_factory=_hashes)
+    previous: tuple[str, ...] | None = None
+
+    def _new_record(self, run: tuple[str, ...]) -> bool:
+        """Line items: True at the first row of a run (the record's header fields)."""
+        if run == self.previous:
+            return False
+        self.previous = run
+        return True
+
+    def _add(self, value: str | None) -> None:
+        if value is not None:
+            self.hashes.append(hash(value))
+
+    def add_csv(self, row: Sequence[str]) -> None:
+        if self.group and not self._new_record(tuple([row[i].strip() for i in self.group])):
+            return
+        self._add(mapping.key_value(self.step, self.fields, {c: row[i] for c, i in self.index}))
+
+    def add_jsonl(self, obj: Row, columns: list[str]) -> None:
+        if self.group and not self._new_record(
+            tuple([cell_text(obj.get(columns[i])) for i in self.group])
+        ):
+            return
+        self._add(mapping.key_value(self.step, self.fields, obj))
+
+
+def target_checks(step: Step, columns: list[str]) -> list[TargetCheck]:
+    """One check per group of key fields Zoho matches on (see ``mapping.key_groups``)."""
+    group = tuple(columns.index(c) for c in step.source_key) if step.line_items else ()
+    out = []
+    for fields in mapping.key_groups(step):
+        fm = fields[0]
+        index = tuple((c, columns.index(c)) for c in dict.fromkeys(f.column for f in fields) if c)
+        plain = len(fields) == 1 and fm.column and not (fm.transform or fm.values or fm.default)
+        column = columns.index(fm.column) if plain and fm.column else None
+        out.append(TargetCheck(step, fields, index, group, column=column))
+    return out
+
+
+def hash_pass(
+    source: SourceSpec,
+    step: str | None,
+    columns: list[str],
+    checks: list[KeyCheck],
+    targets: list[TargetCheck],
+) -> int:
+    """Stream the file once, hashing every key of ``checks`` and ``targets``; the row count."""
+    if source.kind is SourceKind.JSONL:
+        rows = _pass_jsonl(source, step, columns, checks, targets)
+    else:
+        rows = _pass_csv(source, step, checks, targets)
+    for check in checks:
+        check.records = len(check.hashes)
+    return rows
+
+
+def _pass_csv(
+    source: SourceSpec, step: str | None, checks: list[KeyCheck], targets: list[TargetCheck]
+) -> int:
+    rows = csv_rows(source, step)
+    next(rows)  # the header, checked by csv_rows
+    add = _csv_row_hasher(checks, targets)
+    count = 0
+    for _, row in rows:
+        count += 1
+        add(row)
+    return count
+
+
+def _share_plain_columns(targets: list[TargetCheck]) -> list[tuple[int, Callable[[int], None]]]:
+    """Target keys that are a CSV column as is: hashed once per column for all their steps."""
+    plain: dict[int, array[int]] = {}
+    for t in targets:
+        if t.column is not None and not t.group:
+            t.hashes = plain.setdefault(t.column, t.hashes)
+    return [(i, hashes.append) for i, hashes in plain.items()]
+
+
+def _csv_row_hasher(
+    checks: list[KeyCheck], targets: list[TargetCheck]
+) -> Callable[[list[str]], None]:
+    """The per-row work of a CSV pass, with each key sorted by shape once, before the rows."""
+    single = [(c.index[0], c.hashes.append) for c in checks if len(c.index) == 1 and not c.grouped]
+    multi = [(c.index, c.hashes.append) for c in checks if len(c.index) > 1 and not c.grouped]
+    grouped = [c for c in checks if c.grouped]
+    plain = _share_plain_columns(targets)
+    other = [t for t in targets if t.column is None or t.group]
+
+    def add(row: list[str]) -> None:
+        for i, append in single:
+            append(hash(row[i].strip()))
+        for idx, append in multi:
+            append(hash(tuple([row[i].strip() for i in idx])))
+        for check in grouped:
+            check.add(tuple([row[i].strip() for i in check.index]))
+        for i, append in plain:
+            text = row[i].strip().lower()
+            if text:
+                append(hash(text))
+        for target in other:
+            target.add_csv(row)
+
+    return add
+
+
+def _pass_jsonl(
+    source: SourceSpec,
+    step: str | None,
+    columns: list[str],
+    checks: list[KeyCheck],
+    targets: list[TargetCheck],
+) -> int:
+    rows = 0
+    for _, obj in jsonl_rows(source, step):
+        rows += 1
+        for target in targets:
+            target.add_jsonl(obj, columns)
+        for check in checks:
+            check.add(tuple([cell_text(obj.get(columns[i])) for i in check.index]))
+    return rows
