@@ -20,10 +20,16 @@ from zmigrate.manifest.model import (
     TargetSpec,
 )
 from zmigrate.manifest.validate import Scope
-from zmigrate.schema import NUMERIC, PULL_HINT, TEXTUAL, Field, FieldType, Module, OrgSchema
-
-MULTI_SEPARATOR = ";"
-"""Separates the values of a multi-select picklist in one source cell or constant ("a;b")."""
+from zmigrate.schema import (
+    MULTI_SEPARATOR,
+    NUMERIC,
+    PULL_HINT,
+    TEXTUAL,
+    Field,
+    FieldType,
+    Module,
+    OrgSchema,
+)
 
 _TRANSFORM_TYPES: dict[str, frozenset[str]] = {
     "date": TEXTUAL | {FieldType.DATE},

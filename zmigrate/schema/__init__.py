@@ -19,6 +19,7 @@ from types import MappingProxyType
 from zmigrate.schema.crm import CRM_MODULES, DEAL_STAGES, LEAD_STATUSES
 from zmigrate.schema.finance import BOOKS_MODULES, INVENTORY_MODULES
 from zmigrate.schema.model import (
+    MULTI_SEPARATOR,
     NEVER_WRITTEN,
     NUMERIC,
     TEXTUAL,
@@ -66,6 +67,7 @@ __all__ = [
     "FORMAT",
     "INVENTORY_MODULES",
     "LEAD_STATUSES",
+    "MULTI_SEPARATOR",
     "NEVER_WRITTEN",
     "NUMERIC",
     "PRODUCTS",

@@ -53,6 +53,9 @@ TEXTUAL = frozenset(
         FieldType.PICKLIST,
     }
 )
+MULTI_SEPARATOR = ";"
+"""Separates a multi-select picklist's values in one source cell or constant ("a;b")."""
+
 NEVER_WRITTEN = frozenset({FieldType.FORMULA, FieldType.AUTONUMBER})
 """Zoho computes these: ``api_create`` and ``api_update`` are false whatever the layout says."""
 
