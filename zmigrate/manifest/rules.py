@@ -7,6 +7,7 @@ Each check raises a :class:`~zmigrate.errors.ManifestError` located through its
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from zmigrate.manifest.hints import did_you_mean, nearest
@@ -144,8 +145,10 @@ def field_value(scope: Scope, fld: Field, value: Any, keys: tuple[str, ...]) -> 
         return value
     if not isinstance(value, str):
         _bad_value(scope, fld, value, keys, "a text, a number or true/false")
-    if fld.data_type in (NUMERIC - {FieldType.BIGINT}) | {FieldType.BOOLEAN}:
-        _bad_value(scope, fld, value, keys, f"a {fld.data_type}, not text")
+    if fld.data_type in NUMERIC and not _is_number(value):
+        _bad_value(scope, fld, value, keys, f"a number for a {fld.data_type} field")
+    if fld.data_type == FieldType.BOOLEAN and value.lower() not in ("true", "false"):
+        _bad_value(scope, fld, value, keys, "true or false")
     if fld.max_length is not None and len(value) > fld.max_length:
         scope.fail(
             f"'{value[:40]}' is {len(value)} characters, {fld.api_name} holds at most "
@@ -154,6 +157,13 @@ def field_value(scope: Scope, fld: Field, value: Any, keys: tuple[str, ...]) -> 
             field=fld.api_name,
         )
     return _picklist(scope, fld, value, keys) if fld.data_type == FieldType.PICKLIST else value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return Decimal(text.strip()).is_finite()
+    except InvalidOperation:
+        return False
 
 
 def _picklist(scope: Scope, fld: Field, value: str, keys: tuple[str, ...]) -> str:
