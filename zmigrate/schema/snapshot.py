@@ -53,7 +53,7 @@ class _At:
         raise ManifestError(
             f"{self.path}: {what}",
             file=self.where,
-            hint=f"not a {FORMAT} snapshot as written by {PULL_HINT.split(',')[0]}",
+            hint=f"not a {FORMAT} snapshot as zmigrate schema pull writes it",
         )
 
 
