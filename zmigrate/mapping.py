@@ -20,6 +20,10 @@ Rules:
 - target keys (:func:`key_groups`, :func:`key_value`) are compared as Zoho compares them:
   after mapping and transforms, trimmed and case-insensitively; CRM matches
   ``duplicate_check_fields`` one field at a time, Books/Inventory the key as a whole;
+- a multi-select picklist field takes a list: a source cell ``a;b`` gives ``["a", "b"]``
+  (``schema.MULTI_SEPARATOR``), each part through the value map when there is one;
+- a Books/Inventory custom field (``cf_…``, from the schema snapshot) goes into the record's
+  ``custom_fields`` array as ``{"api_name": ..., "value": ...}``, as Zoho takes it;
 - line items: a Books/Inventory record whose mapping names ``line_items[].<field>`` is made of
   consecutive source rows sharing the source key (see ``sources.iter_records``). Its header
   fields come from the first row, and each row gives one entry of ``line_items``.
@@ -33,9 +37,9 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from zmigrate import schema
 from zmigrate.errors import ZmigrateError
 from zmigrate.manifest import FieldMap, Lookup, Product, Step
+from zmigrate.schema import MULTI_SEPARATOR, Field, FieldType, Module
 from zmigrate.sources.model import KEY_SEPARATOR, row_key
 
 Resolver = Callable[[str, str], str | None]
@@ -67,12 +71,13 @@ def map_record(step: Step, rows: Sequence[Mapping[str, Any]], resolve: Resolver)
     first = rows[0]
     if step.target.is_file and not step.fields and not step.lookups:
         return dict(first)
-    mod = schema.module(step.target.product, step.target.module or "")
+    mod = step.target.schema
     strict = step.operation != "update"
     record: dict[str, Any] = {}
     for fm in step.fields:
         if not fm.line_item:
-            _put(record, fm.target, _value(step, fm, first), mod, strict, step)
+            fld = mod.field(fm.target) if mod else None
+            _put(record, fm.target, _field_value(step, fm, first, fld), mod, strict, step)
     for lk in step.lookups:
         if not lk.line_item:
             _put(record, lk.target, _lookup(step, lk, first, resolve), mod, strict, step)
@@ -91,7 +96,17 @@ def map_record(step: Step, rows: Sequence[Mapping[str, Any]], resolve: Resolver)
         if not items and strict:
             raise MappingError("no line item has a value", step=step.name, field="line_items")
         record["line_items"] = items
-    return record
+    return _custom_fields(record, mod) if step.target.product != Product.CRM else record
+
+
+def _custom_fields(record: dict[str, Any], mod: Module | None) -> dict[str, Any]:
+    """Books/Inventory take custom fields (``cf_…``) as ``custom_fields: [{api_name, value}]``."""
+    custom = [n for n in record if mod and (f := mod.field(n)) is not None and f.custom_field]
+    if not custom:
+        return record
+    out = {k: v for k, v in record.items() if k not in custom}
+    out["custom_fields"] = [{"api_name": n, "value": record[n]} for n in custom]
+    return out
 
 
 def key_groups(step: Step) -> tuple[tuple[FieldMap, ...], ...]:
@@ -133,7 +148,7 @@ def _put(
     record: dict[str, Any],
     name: str,
     value: Any,
-    mod: schema.Module | None,
+    mod: Module | None,
     strict: bool,
     step: Step,
 ) -> None:
@@ -199,6 +214,20 @@ def _value(step: Step, fm: FieldMap, row: Mapping[str, Any]) -> Any:
             column=fm.column,
             value=text,
         ) from None
+
+
+def _field_value(step: Step, fm: FieldMap, row: Mapping[str, Any], fld: Field | None) -> Any:
+    """The field's value; a multi-select's cell is split into a list, each part mapped."""
+    if fld is None or fld.data_type != FieldType.MULTISELECT or fm.column is None:
+        return _value(step, fm, row)
+    parts = [p.strip() for p in _strip(row.get(fm.column)).split(MULTI_SEPARATOR) if p.strip()]
+    if not parts:
+        return fm.default
+    values: list[Any] = []
+    for part in parts:
+        mapped = _enum(step, fm, part) if fm.values else part
+        values += mapped if isinstance(mapped, list) else [mapped]
+    return values
 
 
 def _enum(step: Step, fm: FieldMap, text: str) -> Any:

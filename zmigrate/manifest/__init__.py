@@ -10,6 +10,7 @@ Layout (every key is declared in :mod:`.keys` and documented in the README, "Pla
     inventory_plan = "standard"
     organization_id = "..."        # optional; books_/inventory_organization_id override it;
                                    # absent: $ZOHO_ORGANIZATION_ID at run time
+    schema = "schema/org.json"     # the org's snapshot (zmigrate schema pull); absent: built in
 
     [[steps]]
     name = "contacts"

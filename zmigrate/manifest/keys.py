@@ -119,6 +119,12 @@ TARGET = Table(
         Key("organization_id", Kind.DIGITS, "Books and Inventory organization", bad=_ORG_ID),
         Key("books_organization_id", Kind.DIGITS, "Books organization", bad=_ORG_ID),
         Key("inventory_organization_id", Kind.DIGITS, "Inventory organization", bad=_ORG_ID),
+        Key(
+            "schema",
+            Kind.TEXT,
+            "the org's schema snapshot (zmigrate schema pull), relative to the manifest",
+            hint="make one with: zmigrate schema pull --out FILE",
+        ),
     ),
 )
 

@@ -1,7 +1,9 @@
 """Reading a manifest: TOML text -> checked values (:mod:`.validate`) -> model objects.
 
-The declared keys are checked first; then what only the schema can tell (modules, fields,
-lookups between steps) is checked by :mod:`.rules`, every error located the same way.
+The declared keys are checked first; then what only the org's schema can tell (modules,
+fields, types, lengths, picklist values, lookups between steps) is checked by :mod:`.rules`
+against the snapshot ``[target] schema`` names (else the built-in default), every error
+located the same way.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from zmigrate import schema
 from zmigrate.errors import ManifestError
 from zmigrate.manifest import keys, rules
 from zmigrate.manifest.hints import did_you_mean
@@ -35,6 +36,7 @@ from zmigrate.manifest.model import (
     Transform,
 )
 from zmigrate.manifest.validate import Scope, check, check_key
+from zmigrate.schema import Module, OrgSchema, builtin, load_snapshot
 
 
 def load_manifest(path: str | os.PathLike[str]) -> Manifest:
@@ -65,16 +67,32 @@ def parse(path: Path, text: str) -> Manifest:
         m = re.search(r"line (\d+)", str(exc))
         top.fail(f"not valid TOML: {exc}", line=int(m.group(1)) if m else None)
     values = check(keys.MANIFEST, data, top)
-    target = _target(values["target"], top.loc.target_line)
+    folder = path.resolve().parent
+    target = _target(values["target"], top.loc.target_line, folder)
+    org = _schema(top.at("target"), target.schema_file)
     steps: list[Step] = []
     for i, raw in enumerate(values["steps"]):
-        steps.append(_step(top.at(i), raw, [s.name for s in steps], path.resolve().parent))
+        steps.append(_step(top.at(i), raw, [s.name for s in steps], folder, org))
     rules.check_lookups(top, steps)
     rules.check_cycles(top, steps)
-    return Manifest(path.resolve(), target, tuple(steps))
+    return Manifest(path.resolve(), target, tuple(steps), org)
 
 
-def _target(v: dict[str, Any], line: int) -> Target:
+def _schema(scope: Scope, file: Path | None) -> OrgSchema:
+    """The org's schema: the snapshot ``[target] schema`` names, else the built-in default."""
+    if file is None:
+        return builtin()
+    if not file.is_file():
+        scope.fail(
+            f"no schema snapshot at {file}",
+            "schema",
+            field="schema",
+            hint=f"make one with: zmigrate schema pull --out {file.name}",
+        )
+    return load_snapshot(file)
+
+
+def _target(v: dict[str, Any], line: int, folder: Path) -> Target:
     org = v.get("organization_id")
     return Target(
         v["data_center"],
@@ -85,10 +103,11 @@ def _target(v: dict[str, Any], line: int) -> Target:
         v.get("books_organization_id", org),
         v.get("inventory_organization_id", org),
         line,
+        (folder / v["schema"]).resolve() if "schema" in v else None,
     )
 
 
-def _step(scope: Scope, raw: Any, earlier: list[str], folder: Path) -> Step:
+def _step(scope: Scope, raw: Any, earlier: list[str], folder: Path, org: OrgSchema) -> Step:
     """One ``[[steps]]`` entry: its declared keys, then what the schema says about them."""
     if not isinstance(raw, dict):
         scope.fail(keys.STEP.shape)
@@ -99,9 +118,10 @@ def _step(scope: Scope, raw: Any, earlier: list[str], folder: Path) -> Step:
             f"two steps are named '{name}'", "name", field="name", hint="step names must be unique"
         )
     v = check(keys.STEP, raw, scope)
-    target = _target_spec(scope, v["target"], folder)
-    source = _source_spec(scope.at("source"), v["source"], folder)
+    target = _target_spec(scope, v["target"], folder, org)
+    source = _source_spec(scope.at("source"), v["source"], folder, org)
     operation = _operation(scope, Operation(v["operation"]), target, raw)
+    rules.check_module_writable(scope, target, operation)
     method = Method(v["method"])
     if method == Method.BULK and Product.CRM not in (target.product, source.product):
         scope.fail(
@@ -110,10 +130,14 @@ def _step(scope: Scope, raw: Any, earlier: list[str], folder: Path) -> Step:
             field="method",
             hint="use method = 'rest' or 'auto'",
         )
-    fields = tuple(_field_map(scope, name, spec, target) for name, spec in v["fields"].items())
-    lookups = tuple(_lookup(scope, name, spec, target) for name, spec in v["lookups"].items())
+    fields = tuple(
+        _field_map(scope, name, spec, target, operation, org) for name, spec in v["fields"].items()
+    )
+    lookups = tuple(
+        _lookup(scope, name, spec, target, operation, org) for name, spec in v["lookups"].items()
+    )
     rules.check_mapped_once(scope, fields, lookups)
-    rules.check_key(scope, v["key"], target, fields)
+    rules.check_key(scope, v["key"], target, fields, operation, org)
     source_key = v["source_key"] or rules.default_source_key(scope, v["key"], target, fields)
     rules.check_mandatory(scope, target, operation, fields, lookups)
     step = Step(
@@ -149,7 +173,9 @@ def _operation(scope: Scope, operation: Operation, target: TargetSpec, raw: Any)
     return Operation.WRITE
 
 
-def _product_module(scope: Scope, text: str, where: str, key: str) -> tuple[Product, str]:
+def _product_module(
+    scope: Scope, text: str, where: str, key: str, org: OrgSchema
+) -> tuple[Product, Module]:
     """``crm:Accounts`` -> (crm, "Accounts"), with the product and module checked."""
     product, _, rest = text.partition(":")
     product, rest = product.strip().lower(), rest.strip()
@@ -161,49 +187,55 @@ def _product_module(scope: Scope, text: str, where: str, key: str) -> tuple[Prod
             field=key,
             hint=did_you_mean(product, pool, "product"),
         )
-    mod = schema.module(product, rest)
+    mod = org.module(product, rest)
     if mod is None:
         scope.fail(
             f"unknown {product} module '{rest}'{'' if key == 'target' else ' in ' + where}",
             key,
             field=key,
-            hint=did_you_mean(rest, schema.PRODUCTS[product], "module"),
+            hint=rules.unknown_hint(org, rest, org.modules(product), "module"),
         )
-    return Product(product), mod.api_name
+    if not mod.api_supported:
+        scope.fail(
+            f"{product}:{mod.api_name} is not available through Zoho's API",
+            key,
+            field=key,
+            hint=f"{org.origin} marks it api_supported: false",
+        )
+    return Product(product), mod
 
 
-def _target_spec(scope: Scope, text: str, folder: Path) -> TargetSpec:
+def _target_spec(scope: Scope, text: str, folder: Path, org: OrgSchema) -> TargetSpec:
     prefix, _, rest = text.partition(":")
     if prefix.strip().lower() == Product.FILE:
         return TargetSpec(Product.FILE, text, path=(folder / rest.strip()).resolve())
-    product, module = _product_module(scope, text, "target", "target")
-    return TargetSpec(product, text, module=module)
+    product, mod = _product_module(scope, text, "target", "target", org)
+    return TargetSpec(product, text, module=mod.api_name, schema=mod)
 
 
-def _source_spec(scope: Scope, raw: Any, folder: Path) -> SourceSpec:
+def _source_spec(scope: Scope, raw: Any, folder: Path, org: OrgSchema) -> SourceSpec:
     """A file source (a bare path is short for ``{ file = path }``) or a Zoho export."""
     raw = {"file": raw} if isinstance(raw, str) else raw
     if isinstance(raw, dict) and "zoho" in raw:
         v = check(keys.ZOHO_SOURCE, raw, scope)
-        product, module = _product_module(scope, v["zoho"], "source", "zoho")
-        mod = schema.module(product, module)
-        assert mod is not None
+        product, mod = _product_module(scope, v["zoho"], "source", "zoho", org)
         for f in v["fields"]:
             if mod.field(f) is None:
                 scope.fail(
                     f"{mod.api_name} has no field '{f}'",
                     "fields",
                     field=f,
-                    hint=did_you_mean(f, mod.by_name, "field"),
+                    hint=rules.unknown_hint(org, f, mod.by_name, "field"),
                 )
         return SourceSpec(
             SourceKind.ZOHO,
             scope.line(),
             product=product,
-            module=module,
+            module=mod.api_name,
             fields=v["fields"],
             records=v.get("records"),
             origin=scope.file,
+            schema=mod,
         )
     v = check(keys.FILE_SOURCE, raw, scope)
     path = (folder / v["file"]).resolve()
@@ -219,43 +251,52 @@ def _source_spec(scope: Scope, raw: Any, folder: Path) -> SourceSpec:
     )
 
 
-def _field_map(scope: Scope, name: str, spec: Any, target: TargetSpec) -> FieldMap:
-    """``Name = "column"``, ``Name = <constant>`` or ``Name = { column = ..., ... }``."""
-    fld = rules.target_field(scope, target, name, "fields")
+def _field_map(
+    scope: Scope, name: str, spec: Any, target: TargetSpec, operation: Operation, org: OrgSchema
+) -> FieldMap:
+    """``Name = "column"``, ``Name = <constant>`` or ``Name = { column = ..., ... }``.
+
+    Constants, value-map values and defaults are checked against the field (type, length,
+    picklist) and picklist display values turned into the actual values Zoho stores.
+    """
+    fld = rules.target_field(scope, target, name, "fields", operation, org)
     line = scope.line("fields", name)
-    if isinstance(spec, str):
-        return FieldMap(name, line, column=spec)
     if not isinstance(spec, dict):
-        return FieldMap(name, line, const=spec)
-    at = scope.at("fields", name, field=name)
+        spec = {"column": spec} if isinstance(spec, str) else {"const": spec}
+        at = scope.at(field=name)
+        where: tuple[str, ...] = ("fields", name)
+    else:
+        at = scope.at("fields", name, field=name)
+        where = ()
     v = check(keys.FIELD, spec, at)
-    if fld is not None and fld.picklist:
-        for value in [*v["map"].values(), *([v["default"]] if "default" in v else [])]:
-            if value not in fld.picklist:
-                at.fail(
-                    f"'{value}' is not a value of {name}",
-                    "map",
-                    field=name,
-                    hint=did_you_mean(str(value), fld.picklist, "value"),
-                )
+    const, values, default = v.get("const"), v["map"], v.get("default")
+    if fld is not None:
+        rules.check_transform(at, fld, v.get("transform"), where or ("transform",))
+        const = rules.field_value(at, fld, const, where or ("const",))
+        values = {
+            k: rules.field_value(at, fld, val, where or ("map",)) for k, val in values.items()
+        }
+        default = rules.field_value(at, fld, default, where or ("default",))
     return FieldMap(
         name,
         line,
         column=v.get("column"),
-        const=v.get("const"),
+        const=const,
         transform=Transform(v["transform"]) if "transform" in v else None,
         format=v.get("format"),
         tz=v.get("tz"),
-        values=tuple((str(k), val) for k, val in v["map"].items()),
-        default=v.get("default"),
+        values=tuple((str(k), val) for k, val in values.items()),
+        default=default,
         places=v.get("places"),
     )
 
 
-def _lookup(scope: Scope, name: str, spec: Any, target: TargetSpec) -> Lookup:
-    fld = rules.target_field(scope, target, name, "lookups")
+def _lookup(
+    scope: Scope, name: str, spec: Any, target: TargetSpec, operation: Operation, org: OrgSchema
+) -> Lookup:
+    fld = rules.target_field(scope, target, name, "lookups", operation, org)
     v = check(keys.LOOKUP, spec, scope.at("lookups", name, field=name))
-    if fld is not None and fld.data_type != "lookup":
+    if fld is not None and not fld.is_lookup:
         scope.fail(
             f"'{name}' is not a lookup field (it is {fld.data_type})",
             "lookups",

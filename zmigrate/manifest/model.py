@@ -6,13 +6,14 @@ The vocabularies are ``StrEnum``s, so a member equals the plain string it stands
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from zmigrate import quotas, schema
+from zmigrate import quotas
 from zmigrate.errors import ManifestError
+from zmigrate.schema import Module, OrgSchema, builtin
 
 LINE_ITEMS = "line_items[]."
 
@@ -91,6 +92,7 @@ class Target:
     books_organization_id: str | None
     inventory_organization_id: str | None
     line: int
+    schema_file: Path | None = None  # the org's snapshot (absolute); None: the built-in schema
 
     @property
     def edition(self) -> quotas.CrmEdition:
@@ -134,6 +136,8 @@ class SourceSpec:
     fields: tuple[str, ...] = ()
     records: int | None = None
     origin: str = ""  # the manifest naming this source, for errors about it
+    schema: Module | None = field(default=None, compare=False, repr=False)
+    """A Zoho export's module, as the manifest's schema describes it."""
 
     def __post_init__(self) -> None:
         # Callers outside the manifest pass the kind as a plain string ("csv").
@@ -157,6 +161,8 @@ class TargetSpec:
     text: str  # as written: "crm:Accounts", "file:out/accounts.csv"
     module: str | None = None  # canonical API name ("Accounts", "invoices")
     path: Path | None = None
+    schema: Module | None = field(default=None, compare=False, repr=False)
+    """The module's fields as the manifest's schema describes them (None: a file target)."""
 
     @property
     def is_file(self) -> bool:
@@ -245,7 +251,7 @@ class Step:
         """For a Zoho export: the source's ``fields``, else the mapped columns, else all fields."""
         if self.source.fields or self.columns:
             return self.source.fields or self.columns
-        mod = schema.module(self.source.product or "", self.source.module or "")
+        mod = self.source.schema
         return tuple(f.api_name for f in mod.fields if f.data_type != "subform") if mod else ()
 
     @property
@@ -260,11 +266,16 @@ class Step:
 
 @dataclass(frozen=True)
 class Manifest:
-    """A loaded, validated manifest. ``steps`` are in file order; ``ordered()`` by dependency."""
+    """A loaded, validated manifest. ``steps`` are in file order; ``ordered()`` by dependency.
+
+    ``schema`` is the org's schema the steps were checked against: the snapshot named by
+    ``[target] schema``, else the built-in default.
+    """
 
     path: Path
     target: Target
     steps: tuple[Step, ...]
+    schema: OrgSchema = field(default_factory=builtin, compare=False, repr=False)
 
     @property
     def manifest_dir(self) -> Path:

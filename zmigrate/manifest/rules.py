@@ -6,8 +6,11 @@ Each check raises a :class:`~zmigrate.errors.ManifestError` located through its
 
 from __future__ import annotations
 
-from zmigrate import schema
-from zmigrate.manifest.hints import did_you_mean
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from zmigrate.manifest.hints import did_you_mean, nearest
 from zmigrate.manifest.model import (
     LINE_ITEMS,
     SHARED_LOOKUPS,
@@ -18,10 +21,65 @@ from zmigrate.manifest.model import (
     TargetSpec,
 )
 from zmigrate.manifest.validate import Scope
+from zmigrate.schema import (
+    MULTI_SEPARATOR,
+    NUMERIC,
+    PULL_HINT,
+    TEXTUAL,
+    Field,
+    FieldType,
+    Module,
+    OrgSchema,
+)
+
+_TRANSFORM_TYPES: dict[str, frozenset[str]] = {
+    "date": TEXTUAL | {FieldType.DATE},
+    "datetime": TEXTUAL | {FieldType.DATETIME},
+    "decimal": TEXTUAL | NUMERIC,
+    "integer": TEXTUAL | NUMERIC,
+    "boolean": frozenset({FieldType.BOOLEAN}),
+}
+"""Field types each transform's output fits (``string`` fits any field written as text)."""
 
 
-def target_field(scope: Scope, target: TargetSpec, name: str, table: str) -> schema.Field | None:
-    """The target's field ``name`` (None for a file target), refused if unknown or read-only."""
+def unknown_hint(org: OrgSchema, name: str, pool: Iterable[str], what: str) -> str:
+    """The hint for a module or field the schema lacks: the nearest name if one is close, and
+    how to get the org's own schema (custom fields and modules are only in a snapshot)."""
+    near = nearest(name, pool)
+    first = f"did you mean '{near}'? " if near else ""
+    if org.is_builtin:
+        return f"{first}for the org's custom {what}s: {PULL_HINT}"
+    return f"{first}if the org has it, pull its schema again: {PULL_HINT}"
+
+
+def _writes(operation: Operation) -> tuple[bool, bool]:
+    """(creates, updates): an upsert may do either."""
+    return (
+        operation in (Operation.INSERT, Operation.UPSERT),
+        operation in (Operation.UPDATE, Operation.UPSERT),
+    )
+
+
+def check_module_writable(scope: Scope, target: TargetSpec, operation: Operation) -> None:
+    """A module the org does not let the API create (or edit) records in is refused."""
+    if target.is_file:
+        return
+    mod = _module(target)
+    create, update = _writes(operation)
+    if (create and not mod.creatable) or (update and not mod.editable):
+        scope.fail(
+            f"{target.text} does not take {operation}s through Zoho's API",
+            "target",
+            field="target",
+            hint="the schema marks the module not creatable or not editable",
+        )
+
+
+def target_field(
+    scope: Scope, target: TargetSpec, name: str, table: str, operation: Operation, org: OrgSchema
+) -> Field | None:
+    """The target's field ``name`` (None for a file target), refused if unknown or if the API
+    cannot write it on ``operation`` (read-only, formula, autonumber)."""
     if target.is_file:
         if name.startswith(LINE_ITEMS):
             scope.fail("line items need a Books or Inventory target", table, name, field=name)
@@ -29,22 +87,107 @@ def target_field(scope: Scope, target: TargetSpec, name: str, table: str) -> sch
     mod = _module(target)
     fld = _field(mod, name)
     if fld is None:
+        names = _field_names(mod)
         scope.fail(
             f"{target.product}:{mod.api_name} has no field '{name}'",
             table,
             name,
             field=name,
-            hint=did_you_mean(name, _field_names(mod), "field"),
+            hint=did_you_mean(name, names, "field")
+            if name.startswith(LINE_ITEMS)
+            else unknown_hint(org, name, names, "field"),
         )
-    if fld.read_only:
+    create, update = _writes(operation)
+    if not fld.writable(create=create, update=update):
+        kind = fld.data_type if fld.data_type in (FieldType.FORMULA, FieldType.AUTONUMBER) else ""
+        what = f"a {kind} field" if kind else "read-only"
+        on = "" if fld.read_only or kind else f" on {operation}"
         scope.fail(
-            f"'{name}' is read-only in {target.product}:{mod.api_name}",
+            f"'{name}' is {what} in {target.product}:{mod.api_name}{on}",
             table,
             name,
             field=name,
             hint="Zoho sets it; remove the mapping",
         )
     return fld
+
+
+def check_transform(scope: Scope, fld: Field, transform: str | None, keys: tuple[str, ...]) -> None:
+    """A transform whose output the field's type cannot hold is refused."""
+    fits = _TRANSFORM_TYPES.get(transform or "")
+    if fits is None or fld.data_type not in set(FieldType) or fld.data_type in fits:
+        return
+    scope.fail(
+        f"transform '{transform}' gives a {transform} but {fld.api_name} is {fld.data_type}",
+        *keys,
+        field=fld.api_name,
+        hint="pick the transform that matches the field's type",
+    )
+
+
+def field_value(scope: Scope, fld: Field, value: Any, keys: tuple[str, ...]) -> Any:
+    """A constant (or value-map value, or default) checked against the field: its type, its
+    length, its picklist values; display values become actual values. None passes."""
+    if value is None:
+        return None
+    if fld.data_type == FieldType.MULTISELECT:
+        parts = value.split(MULTI_SEPARATOR) if isinstance(value, str) else value
+        if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+            _bad_value(scope, fld, value, keys, "a list of values, or values separated by ';'")
+        return [_picklist(scope, fld, p.strip(), keys) for p in parts if p.strip()]
+    if isinstance(value, bool):
+        if fld.data_type not in (FieldType.BOOLEAN, *TEXTUAL):
+            _bad_value(scope, fld, value, keys, "true or false only for a boolean field")
+        return value
+    if isinstance(value, int | float):
+        if fld.data_type not in NUMERIC | TEXTUAL:
+            _bad_value(scope, fld, value, keys, "a number only for a number or text field")
+        return value
+    if not isinstance(value, str):
+        _bad_value(scope, fld, value, keys, "a text, a number or true/false")
+    if fld.data_type in NUMERIC and not _is_number(value):
+        _bad_value(scope, fld, value, keys, f"a number for a {fld.data_type} field")
+    if fld.data_type == FieldType.BOOLEAN and value.lower() not in ("true", "false"):
+        _bad_value(scope, fld, value, keys, "true or false")
+    if fld.max_length is not None and len(value) > fld.max_length:
+        scope.fail(
+            f"'{value[:40]}' is {len(value)} characters, {fld.api_name} holds at most "
+            f"{fld.max_length}",
+            *keys,
+            field=fld.api_name,
+        )
+    return _picklist(scope, fld, value, keys) if fld.data_type == FieldType.PICKLIST else value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return Decimal(text.strip()).is_finite()
+    except InvalidOperation:
+        return False
+
+
+def _picklist(scope: Scope, fld: Field, value: str, keys: tuple[str, ...]) -> str:
+    """The actual value for ``value`` (actual or display); any value when the schema lists none."""
+    if not fld.picklist:
+        return value
+    actual = fld.actual(value)
+    if actual is None:
+        scope.fail(
+            f"'{value}' is not a value of {fld.api_name}",
+            *keys,
+            field=fld.api_name,
+            hint=did_you_mean(value, (*fld.picklist, *fld.picklist_display), "value"),
+        )
+    return actual
+
+
+def _bad_value(scope: Scope, fld: Field, value: Any, keys: tuple[str, ...], want: str) -> None:
+    scope.fail(
+        f"{value!r} does not fit {fld.api_name} ({fld.data_type})",
+        *keys,
+        field=fld.api_name,
+        hint=f"give {want}",
+    )
 
 
 def check_mapped_once(
@@ -63,7 +206,12 @@ def check_mapped_once(
 
 
 def check_key(
-    scope: Scope, key: tuple[str, ...], target: TargetSpec, fields: tuple[FieldMap, ...]
+    scope: Scope,
+    key: tuple[str, ...],
+    target: TargetSpec,
+    fields: tuple[FieldMap, ...],
+    operation: Operation,
+    org: OrgSchema,
 ) -> None:
     """A Zoho target needs key fields, each a mapped, top-level field of the module."""
     if target.is_file:
@@ -78,7 +226,7 @@ def check_key(
     for k in key:
         if k.startswith(LINE_ITEMS):
             scope.fail("a key cannot be a line-item field", "key", field=k)
-        target_field(scope, target, k, "key")
+        target_field(scope, target, k, "key", operation, org)
         if k not in mapped:
             scope.fail(
                 f"key field '{k}' is not mapped",
@@ -128,7 +276,7 @@ def check_mandatory(
 
 def check_export_columns(scope: Scope, step: Step) -> None:
     """A Zoho export has the source module's fields as columns (and its record ``id``)."""
-    mod = schema.module(step.source.product or "", step.source.module or "")
+    mod = step.source.schema
     assert mod is not None
     for col in step.columns:
         if mod.field(col) is None:
@@ -196,28 +344,29 @@ def check_cycles(top: Scope, steps: list[Step]) -> None:
 
 
 def _check_lookup_module(at: Scope, step: Step, lk: Lookup, other: Step) -> None:
-    mod = schema.module(step.target.product, step.target.module or "")
+    mod = step.target.schema
     fld = _field(mod, lk.target) if mod else None
-    want = (step.target.product, fld.lookup) if fld and fld.lookup else None
+    product = step.target.product
+    wants = [(str(product), m) for m in fld.targets] if fld else []
     got = (other.target.product, other.target.module)
-    if want is None or got == want or SHARED_LOOKUPS.get(want) == got:
+    if not wants or any(got == w or SHARED_LOOKUPS.get(w) == got for w in wants):
         return
+    names = " or ".join(f"{p}:{m}" for p, m in wants)
     at.fail(
-        f"'{lk.target}' holds a {want[0]}:{want[1]} id but step '{other.name}' writes "
-        f"{other.target.text}",
+        f"'{lk.target}' holds a {names} id but step '{other.name}' writes {other.target.text}",
         line=lk.line,
         field=lk.target,
-        hint=f"look up a step whose target is {want[0]}:{want[1]}",
+        hint=f"look up a step whose target is {names}",
     )
 
 
-def _module(target: TargetSpec) -> schema.Module:
-    mod = schema.module(target.product, target.module or "")
+def _module(target: TargetSpec) -> Module:
+    mod = target.schema
     assert mod is not None  # the target was checked when it was read
     return mod
 
 
-def _field(mod: schema.Module, target: str) -> schema.Field | None:
+def _field(mod: Module, target: str) -> Field | None:
     if target.startswith(LINE_ITEMS):
         items = mod.field("line_items")
         sub = {f.api_name: f for f in items.subfields} if items else {}
@@ -225,7 +374,7 @@ def _field(mod: schema.Module, target: str) -> schema.Field | None:
     return mod.field(target)
 
 
-def _field_names(mod: schema.Module) -> list[str]:
+def _field_names(mod: Module) -> list[str]:
     names = [f.api_name for f in mod.fields]
     items = mod.field("line_items")
     if items:

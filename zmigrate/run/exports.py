@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from zmigrate import quotas, schema
+from zmigrate import quotas
 from zmigrate.client import Zoho
 from zmigrate.manifest import Manifest, SourceSpec
 from zmigrate.manifest.model import Product, SourceKind
@@ -80,7 +80,7 @@ async def _crm_count(zoho: Zoho, module: str) -> int:
 
 def _all_fields(src: SourceSpec) -> list[str]:
     """Every field of the exported module (a backup that names none takes them all)."""
-    mod = schema.module(src.product or "", src.module or "")
+    mod = src.schema
     return [f.api_name for f in mod.fields if f.data_type != "subform"] if mod else []
 
 

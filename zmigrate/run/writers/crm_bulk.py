@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from zmigrate import quotas, schema
+from zmigrate import quotas
 from zmigrate.checkpoint import Batch, StepSpec
 from zmigrate.client import BulkJob, RecordOutcome, Zoho
 from zmigrate.errors import RequestRejected
-from zmigrate.manifest.model import Operation, Product
+from zmigrate.manifest.model import Operation
 from zmigrate.outcomes import Again, Reject, Verdict, record_outcome
 from zmigrate.run.items import Item, bulk_cell
 from zmigrate.run.writers.base import Target, Writer
@@ -82,7 +82,7 @@ class CrmBulkWriter(Writer):
 
     def _mappings(self, header: Sequence[str]) -> list[dict[str, Any]]:
         """Each column by its index; a lookup column names its record by id."""
-        mod = schema.module(Product.CRM, self.target.step.target.module or "")
+        mod = self.target.step.target.schema
         mappings = []
         for index, name in enumerate(header):
             mapping: dict[str, Any] = {"api_name": name, "index": index}
