@@ -168,6 +168,10 @@ async def test_created_fields_follow_zoho_rules(crm: Any) -> None:
         c, {"module": {"api_name": "Contacts"}, "fields": ["Last_Name", "Interests"]}
     )
     assert rows_read[0]["Interests"] == "Golf;Sailing"
+    hits = await coql(c, "select Interests from Contacts where Interests like '%sailing%'")
+    assert [h["Interests"] for h in hits] == [["Golf", "Sailing"]]
+    hits = await coql(c, "select Last_Name from Contacts where Interests > 'a' order by Interests")
+    assert [h["Last_Name"] for h in hits] == ["Ng"]
     assert sb.state()["products"]["crm"]["schema"]["custom_fields"] == 3
 
 
@@ -234,8 +238,11 @@ async def test_a_custom_module_end_to_end(crm: Any) -> None:
     assert hits[0]["Owner_Account"] == {"id": acme}  # COQL shows lookups by id only
     rows_read = await bulk_read(c, {"module": {"api_name": "Vehicles"}, "fields": ["Name", "VIN"]})
     assert sorted(r["VIN"] for r in rows_read) == ["V1", "V2"]
+    up = {"data": [{"Name": "van", "Seats": 9}]}  # a custom module's upsert key is Name
+    status, body = await c.call("POST", "/crm/v8/Vehicles/upsert", json=up)
+    assert body["data"][0]["action"] == "update" and body["data"][0]["duplicate_field"] == "Name"
     _, body = await c.call("GET", "/crm/v8/Vehicles?fields=Name,Seats")
-    assert sorted(r["Name"] for r in body["data"]) == ["Bus", "Van"]
+    assert sorted((r["Name"], r["Seats"]) for r in body["data"]) == [("Bus", 40), ("van", 9)]
 
 
 async def test_custom_modules_need_enterprise(make_sandbox: Any) -> None:

@@ -61,7 +61,8 @@ class CrmProduct(Product):
         self.edition = quotas.crm_edition(config.crm_edition)
         self.users = config.crm_users
         self.org_id = sandbox.credentials.organization_id
-        self.modules, self.org_users = org_schema(config.schema, config.crm_user_count)
+        count = min(config.crm_user_count, config.crm_users)
+        self.modules, self.org_users = org_schema(config.schema, count)
         """The org's schema at start: built-in standard modules or the snapshot's."""
         admin = next((u for u in self.org_users if u.get("status") == "active"), self.org_users[0])
         self.user = {"id": admin["id"], "name": admin["full_name"], "email": admin["email"]}

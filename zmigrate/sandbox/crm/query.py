@@ -131,6 +131,8 @@ def _fold(f: Field, value: Any) -> Any:
         return None
     if f.data_type in NUMERIC:
         return float(value)
+    if isinstance(value, list):  # a multi-select picklist compares as its values joined
+        return ";".join(str(v) for v in value).lower()
     if isinstance(value, str) and f.data_type not in ("date", "datetime"):
         return value.lower()
     return value

@@ -31,6 +31,14 @@ SYSTEM_DUPLICATE_CHECK = {
 }
 """Zoho's system-defined duplicate-check fields: the upsert default before unique fields."""
 
+
+def system_keys(mod: Module) -> tuple[str, ...]:
+    """A module's system duplicate-check fields (custom modules: ``Name``)."""
+    if mod.meta.get("generated_type") == "custom" and mod.field("Name") is not None:
+        return ("Name",)
+    return SYSTEM_DUPLICATE_CHECK.get(mod.api_name, ())
+
+
 EXPECTED_TYPE = {
     "currency": "double",
     "double": "double",
@@ -186,7 +194,7 @@ class CrmStore:
         for f in mod.fields:
             if f.unique and (mod.api_name, f.api_name) not in self.unique:
                 self.unique[(mod.api_name, f.api_name)] = {}
-        for name in SYSTEM_DUPLICATE_CHECK.get(mod.api_name, ()):
+        for name in system_keys(mod):
             if (mod.api_name, name) not in self.unique:
                 self.shared.setdefault((mod.api_name, name), {})
         for rec in records.values():
@@ -353,7 +361,7 @@ class CrmStore:
         """Fields a record can be found by (upsert, Bulk Write ``find_by``): id, Zoho's
         system duplicate-check fields and the unique fields."""
         unique = (f.api_name for f in mod.fields if f.unique)
-        return tuple(dict.fromkeys(("id", *SYSTEM_DUPLICATE_CHECK.get(mod.api_name, ()), *unique)))
+        return tuple(dict.fromkeys(("id", *system_keys(mod), *unique)))
 
     def _index(self, module: str, rec: dict[str, Any], remove: bool = False) -> None:
         for (mod, name), shared in self.shared.items():
@@ -445,7 +453,7 @@ class CrmStore:
         """Upsert's match fields: those asked for, else system-defined then unique fields."""
         if asked:
             return tuple(asked)
-        system = SYSTEM_DUPLICATE_CHECK.get(mod.api_name, ())
+        system = system_keys(mod)
         unique = tuple(f.api_name for f in mod.fields if f.unique and f.api_name not in system)
         return system + unique
 
