@@ -148,7 +148,14 @@ def resume_command(run_dir: str, wait: bool, force: bool, clock_speed: float | N
 @click.option("--books-plan", default="standard", show_default=True)
 @click.option("--inventory-plan", default="standard", show_default=True)
 @click.option("--crm-edition", default="enterprise", show_default=True)
-@click.option("--crm-users", type=int, default=10, show_default=True)
+@click.option("--crm-users", type=int, default=10, show_default=True, help="Licensed CRM users.")
+@click.option(
+    "--crm-user-count",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Users the CRM org starts with (without --schema), the admin first.",
+)
 @click.option(
     "--crm-throttle-status",
     type=click.Choice(["429", "400"]),
@@ -191,6 +198,18 @@ def resume_command(run_dir: str, wait: bool, force: bool, clock_speed: float | N
     default=1,
     show_default=True,
     help="Books/Inventory organizations to create.",
+)
+@click.option(
+    "--schema",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Start the CRM org from a schema snapshot (zmigrate schema pull) instead of the "
+    "built-in standard modules.",
+)
+@click.option(
+    "--strict-fields",
+    is_flag=True,
+    help="Answer INVALID_DATA for unknown CRM field names in record writes (Zoho ignores them).",
 )
 def sandbox_command(**options: object) -> None:
     """Serve a local Zoho on 127.0.0.1; print one JSON line with URLs and credentials."""

@@ -76,7 +76,8 @@ def test_checker_rejects_what_zoho_files_forbid(checker: oas.OasChecker) -> None
 async def test_walk_every_operation(make_sandbox, checker: oas.OasChecker) -> None:
     sb = await make_sandbox(clock_speed=3600)
     async with aiohttp.ClientSession() as session:
-        crm = oas.CheckedClient(session, sb.urls, sb.issue_token(), checker)
+        token = sb.issue_token(sb.credentials.scope + ",ZohoCRM.users.ALL")
+        crm = oas.CheckedClient(session, sb.urls, token, checker)
         c = crm.call
         # metadata
         assert (await c("GET", "/crm/v8/org"))[0] == 200
@@ -85,6 +86,40 @@ async def test_walk_every_operation(make_sandbox, checker: oas.OasChecker) -> No
         assert (await c("GET", "/crm/v8/settings/modules/Deals"))[0] == 200
         assert (await c("GET", "/crm/v8/settings/fields?module=Contacts"))[0] == 200
         assert (await c("GET", "/crm/v8/settings/fields"))[0] == 400
+        # schema changes: custom fields, a custom module, users
+        legacy = {
+            "field_label": "Legacy ID",
+            "data_type": "text",
+            "unique": {"case_sensitive": False},
+        }
+        path = "/crm/v8/settings/fields?module=Accounts"
+        assert (await c("POST", path, json={"fields": [legacy]}))[0] == 201
+        assert (await c("POST", path, json={"fields": [{"data_type": "text"}]}))[0] == 400
+        six = [{"field_label": f"F{i}", "data_type": "text"} for i in range(6)]
+        assert (await c("POST", path, json={"fields": six}))[0] == 400
+        long = {"field_label": "Long", "data_type": "text", "length": 300}
+        assert (await c("POST", path, json={"fields": [long]}))[0] == 400
+        uniques = [{**legacy, "field_label": f"U{i}"} for i in range(2)]
+        assert (await c("POST", path, json={"fields": uniques}))[0] == 400
+        module = {
+            "singular_label": "Vehicle",
+            "plural_label": "Vehicles",
+            "profiles": [{"id": "1"}],
+        }
+        assert (await c("POST", "/crm/v8/settings/modules", json={"modules": [module]}))[0] == 200
+        no_profile = {"modules": [{"singular_label": "Boat", "plural_label": "Boats"}]}
+        assert (await c("POST", "/crm/v8/settings/modules", json=no_profile))[0] == 400
+        user = {
+            "first_name": "Pat",
+            "last_name": "Boyle",
+            "email": "pboyle123@zmgrt.com",
+            "role": "1",
+            "profile": "2",
+        }
+        assert (await c("POST", "/crm/v8/users", json={"users": [user]}))[0] == 201
+        assert (await c("POST", "/crm/v8/users", json={"users": [user]}))[0] == 400
+        assert (await c("GET", "/crm/v8/users?type=ActiveUsers&page=2&per_page=3"))[0] == 200
+        assert (await c("GET", "/crm/v8/users?type=DeletedUsers"))[0] == 204
         # records: insert (all ok, mixed, all failed), get, update, upsert, search, delete
         accounts = [{"Account_Name": f"Acme {i}"} for i in range(3)]
         status, body = await c("POST", "/crm/v8/Accounts", json={"data": accounts})

@@ -10,6 +10,7 @@ import pytest
 from zmigrate import quotas
 from zmigrate.clock import Clock
 from zmigrate.sandbox.crm import bulk, wire
+from zmigrate.sandbox.crm.catalog import OrgField, builtin_modules, field_meta
 from zmigrate.sandbox.crm.credits import CreditLedger, Pool, is_heavy, operation_cost
 from zmigrate.sandbox.crm.query import (
     QueryError,
@@ -19,10 +20,11 @@ from zmigrate.sandbox.crm.query import (
     parse_criteria,
 )
 from zmigrate.sandbox.crm.store import CrmStore, Invalid
-from zmigrate.schema import CRM_MODULES, Field
 
 USER = {"id": "6421337000000000005", "name": "Sandbox Admin", "email": "a@b.c"}
+CRM_MODULES = {m.api_name: m for m in builtin_modules()}
 LEADS, ACCOUNTS, CONTACTS = CRM_MODULES["Leads"], CRM_MODULES["Accounts"], CRM_MODULES["Contacts"]
+MODULES = CRM_MODULES.get
 
 
 @pytest.fixture
@@ -54,7 +56,7 @@ def test_per_record_errors_name_field_and_json_path(store: CrmStore) -> None:
         "INVALID_DATA",
         "MANDATORY_NOT_FOUND",
         "DUPLICATE_DATA",
-        "INVALID_DATA",
+        "SUCCESS",  # a picklist value the field lacks: Zoho adds it, it does not refuse
         "INVALID_DATA",
         "INVALID_DATA",
     ]
@@ -66,7 +68,7 @@ def test_per_record_errors_name_field_and_json_path(store: CrmStore) -> None:
     assert items[2]["details"]["json_path"] == "$.data[2].Last_Name"
     assert items[3]["details"]["duplicate_record"]["id"] == items[0]["details"]["id"]
     assert items[5]["details"]["maximum_length"] == "80"
-    assert store.counts()["Leads"] == 1
+    assert store.counts()["Leads"] == 2
 
 
 def test_lookups_must_exist_and_render_with_names(store: CrmStore) -> None:
@@ -122,7 +124,7 @@ def test_upsert_defaults_to_system_duplicate_check_then_unique(store: CrmStore) 
 
 def test_datetimes_need_an_offset_and_come_back_in_the_org_offset(store: CrmStore) -> None:
     assert wire.format_time(0) == "1970-01-01T05:30:00+05:30"
-    when = Field("Call_Time", "datetime")
+    when = OrgField.of(field_meta("Call_Time", "datetime"))
     assert store.coerce(LEADS, when, "2026-01-01T00:00:00Z", 0) == "2026-01-01T05:30:00+05:30"
     assert store.coerce(LEADS, when, "2026-01-01T01:00:00-08:00", 0) == "2026-01-01T14:30:00+05:30"
     for bad in ("2026-01-01T00:00:00", "2026-01-01", 1_700_000_000):
@@ -150,7 +152,8 @@ def test_convert_lead_creates_account_contact_deal_once(store: CrmStore) -> None
 def test_coql_parses_conditions_order_and_limit() -> None:
     q = parse_coql(
         "SELECT Last_Name, Email FROM Leads WHERE (City = 'Pune' OR City like 'Mum%') "
-        "AND No_of_Employees >= 10 ORDER BY Last_Name DESC LIMIT 5, 20"
+        "AND No_of_Employees >= 10 ORDER BY Last_Name DESC LIMIT 5, 20",
+        MODULES,
     )
     assert (q.module.api_name, q.select, q.offset, q.limit) == (
         "Leads",
@@ -161,11 +164,13 @@ def test_coql_parses_conditions_order_and_limit() -> None:
     assert q.order == [("Last_Name", True)]
     assert matches(q.where, {"City": "mumbai", "No_of_Employees": 12})
     assert not matches(q.where, {"City": "Pune", "No_of_Employees": 3})
-    assert parse_coql("select COUNT(id) from Leads").count == "COUNT(id)"
-    assert parse_coql("select id from Leads limit 10 offset 30").offset == 30
-    n = parse_coql("select id from Leads where Email is null and City not in ('a','b')").where
+    assert parse_coql("select COUNT(id) from Leads", MODULES).count == "COUNT(id)"
+    assert parse_coql("select id from Leads limit 10 offset 30", MODULES).offset == 30
+    n = parse_coql(
+        "select id from Leads where Email is null and City not in ('a','b')", MODULES
+    ).where
     assert matches(n, {"City": "c"}) and not matches(n, {"City": "a"})
-    b = parse_coql("select id from Leads where Annual_Revenue between 10 and 20").where
+    b = parse_coql("select id from Leads where Annual_Revenue between 10 and 20", MODULES).where
     assert matches(b, {"Annual_Revenue": 15}) and not matches(b, {"Annual_Revenue": 25})
 
 
@@ -186,24 +191,26 @@ def test_coql_parses_conditions_order_and_limit() -> None:
 )
 def test_coql_errors(query: str, code: str) -> None:
     with pytest.raises(QueryError) as info:
-        parse_coql(query)
+        parse_coql(query, MODULES)
     assert info.value.body["code"] == code
     if code == "SYNTAX_ERROR":
         assert set(info.value.body["details"]) == {"line", "column", "near"}
 
 
 def test_coql_pairs_quotes_and_criteria_limit() -> None:
-    paired = parse_coql("select id from Leads where ((City = 'a' and City = 'b') or City = 'c')")
+    paired = parse_coql(
+        "select id from Leads where ((City = 'a' and City = 'b') or City = 'c')", MODULES
+    )
     assert matches(paired.where, {"City": "c"}) and not matches(paired.where, {"City": "a"})
-    quoted = parse_coql("select id from Leads where Last_Name = 'O''Brien'").where
+    quoted = parse_coql("select id from Leads where Last_Name = 'O''Brien'", MODULES).where
     assert matches(quoted, {"Last_Name": "O'Brien"})
-    backslashed = parse_coql("select id from Leads where Last_Name = 'O\\'Brien'").where
+    backslashed = parse_coql("select id from Leads where Last_Name = 'O\\'Brien'", MODULES).where
     assert matches(backslashed, {"Last_Name": "O'Brien"})
     nested = "City = 'x'"
     for _ in range(25):
         nested = f"({nested} or City = 'y')"
     with pytest.raises(QueryError) as info:
-        parse_coql(f"select id from Leads where {nested}")
+        parse_coql(f"select id from Leads where {nested}", MODULES)
     assert info.value.body["details"] == {"by": "where", "limit": 25}
 
 

@@ -25,9 +25,11 @@ SANDBOX = [sys.executable, "-c", "from zmigrate.cli import main; main()", "sandb
 
 
 @asynccontextmanager
-async def sandbox_process(state_dir: Path, speed: float) -> AsyncIterator[tuple[Any, dict]]:
+async def sandbox_process(
+    state_dir: Path, speed: float, *options: str
+) -> AsyncIterator[tuple[Any, dict]]:
     """A running ``zmigrate sandbox``: (process, its ready line); killed on the way out."""
-    cmd = [*SANDBOX, "--clock-speed", str(speed), "--state-dir", str(state_dir)]
+    cmd = [*SANDBOX, "--clock-speed", str(speed), "--state-dir", str(state_dir), *options]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = await asyncio.to_thread(proc.stdout.readline)  # type: ignore[union-attr]
@@ -195,3 +197,50 @@ async def test_a_second_sandbox_on_the_same_state_is_refused(tmp_path: Path) -> 
     assert second.returncode == 2, second.stderr
     assert "another sandbox is running on the state in" in second.stderr
     assert "Traceback" not in second.stderr
+
+
+SNAPSHOT = {
+    "format": "zmigrate.schema/1",
+    "crm": {
+        "modules": [
+            {
+                "api_name": "Accounts",
+                "fields": [
+                    {"api_name": "Account_Name", "data_type": "text", "system_mandatory": True},
+                    {"api_name": "Phone", "data_type": "phone", "length": 30},
+                ],
+            }
+        ]
+    },
+}
+
+
+async def test_custom_fields_and_modules_survive_kill_9(tmp_path: Path) -> None:
+    state_dir, schema = tmp_path / "state", tmp_path / "schema.json"
+    schema.write_text(json.dumps(SNAPSHOT))
+    legacy = {"field_label": "Legacy ID", "data_type": "text", "unique": {"case_sensitive": False}}
+    vehicles = {"singular_label": "Vehicle", "plural_label": "Vehicles", "profiles": [{"id": "1"}]}
+    async with aiohttp.ClientSession() as http:
+        async with sandbox_process(state_dir, 60, "--schema", str(schema)) as (proc, ready):
+            api = Api(http, ready)
+            await api.fetch_token()
+            path = "/crm/v8/settings/fields?module=Accounts"
+            assert (await api.call("POST", path, json={"fields": [legacy]}))[0] == 201
+            body = {"modules": [vehicles]}
+            assert (await api.call("POST", "/crm/v8/settings/modules", json=body))[0] == 200
+            row = {"Account_Name": "Acme", "Legacy_ID": "L-1"}
+            assert (await api.call("POST", "/crm/v8/Accounts", json={"data": [row]}))[0] == 201
+            body = {"data": [{"Name": "Van"}]}
+            assert (await api.call("POST", "/crm/v8/Vehicles", json=body))[0] == 201
+            kill9(proc)
+        async with sandbox_process(state_dir, 60, "--schema", str(schema)) as (proc, again):
+            api = Api(http, again, api.token)
+            status, body = await api.call("GET", "/crm/v8/settings/fields?module=Accounts")
+            names = [f["api_name"] for f in body["fields"]]
+            assert names == ["Account_Name", "Phone", "Legacy_ID"]
+            row = {"Account_Name": "Other", "Legacy_ID": "l-1"}
+            status, body = await api.call("POST", "/crm/v8/Accounts", json={"data": [row]})
+            assert (status, body["data"][0]["code"]) == (400, "DUPLICATE_DATA")  # index rebuilt
+            query = {"select_query": "select Name from Vehicles where Name = 'Van'"}
+            status, body = await api.call("POST", "/crm/v8/coql", json=query)
+            assert status == 200 and [r["Name"] for r in body["data"]] == ["Van"]

@@ -87,6 +87,8 @@ class SandboxConfig:
     inventory_plan: str = "standard"
     crm_edition: str = "enterprise"
     crm_users: int = 10
+    crm_user_count: int = 3
+    """Users the CRM org starts with (the admin first); no more than ``crm_users`` licenses."""
     crm_throttle_status: int = 429
     latency_ms: float = 0.0
     fault_rate: float = 0.0
@@ -99,6 +101,10 @@ class SandboxConfig:
     max_body_bytes: int = 5 * 1024 * 1024
     max_upload_bytes: int = 30 * 1024 * 1024
     token_rate_limit: int = 10
+    schema: str | None = None
+    """A ``zmigrate.schema/1`` snapshot the CRM org starts from (else built-in modules)."""
+    strict_fields: bool = False
+    """Refuse unknown CRM field names in record writes (Zoho ignores them)."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -120,6 +126,8 @@ class SandboxConfig:
             problems.append("clock speed (must be positive)")
         if not 0 <= self.fault_rate <= 1 or not 0 <= self.lost_response_rate <= 1:
             problems.append("fault rates (between 0 and 1)")
+        if self.crm_user_count < 1:
+            problems.append("CRM user count (at least 1)")
         if self.organizations < 1:
             problems.append("organizations (at least 1)")
         if problems:

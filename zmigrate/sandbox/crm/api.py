@@ -22,22 +22,25 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 from aiohttp import web
 
 from zmigrate import quotas
+from zmigrate.errors import UsageError
 from zmigrate.sandbox.core import Admission, Failure, Product, read_json, zoho_json
 from zmigrate.sandbox.journal import Journal
-from zmigrate.schema import Module
 
 from . import bulk, bulk_routes, metadata_routes, record_routes, wire
 from .bulk_routes import saved_read_job
+from .catalog import OrgModule as Module
+from .catalog import SchemaError, builtin_modules, snapshot_modules, snapshot_users, user_meta
 from .credits import CreditLedger, Pool, is_heavy, operation_cost
-from .query import QueryError, parse_coql
+from .query import ModuleLookup, QueryError, parse_coql
 from .routing import OPERATIONS, Handler, reply
-from .store import CrmStore, crm_module
+from .store import CrmStore
 
 if TYPE_CHECKING:
     from zmigrate.sandbox.app import Sandbox
@@ -58,11 +61,12 @@ class CrmProduct(Product):
         self.edition = quotas.crm_edition(config.crm_edition)
         self.users = config.crm_users
         self.org_id = sandbox.credentials.organization_id
-        self.user = {
-            "id": str(wire.ID_BASE + 5),
-            "name": "Sandbox Admin",
-            "email": "crmsandbox@zmgrt.com",
-        }
+        count = min(config.crm_user_count, config.crm_users)
+        self.modules, self.org_users = org_schema(config.schema, count)
+        """The org's schema at start: built-in standard modules or the snapshot's."""
+        admin = next((u for u in self.org_users if u.get("status") == "active"), self.org_users[0])
+        self.user = {"id": admin["id"], "name": admin["full_name"], "email": admin["email"]}
+        """The token's owner: the org's first active user (default owner, Created_By)."""
         self.created = wire.format_time(sandbox.clock.now())
         self.operations: dict[Callable[..., object], str] = {}
         """Operation of each bound route handler, for admission (None: not a CRM route)."""
@@ -70,7 +74,13 @@ class CrmProduct(Product):
 
     def _fresh(self) -> None:
         journal = self.sandbox.journal
-        self.store = CrmStore(self.user, journal)
+        self.store = CrmStore(
+            self.user,
+            journal,
+            list(self.modules),
+            [dict(u) for u in self.org_users],
+            self.sandbox.config.strict_fields,
+        )
         self.ledger = CreditLedger(
             self.sandbox.clock, self.edition.daily_credits(self.users), journal
         )
@@ -91,9 +101,12 @@ class CrmProduct(Product):
         h = self._bind
         r.add_get("/crm/v8/org", h(metadata_routes.get_org))
         r.add_get("/crm/v8/users", h(metadata_routes.get_users))
+        r.add_post("/crm/v8/users", h(metadata_routes.create_users))
         r.add_get("/crm/v8/settings/modules", h(metadata_routes.get_modules))
+        r.add_post("/crm/v8/settings/modules", h(metadata_routes.create_module))
         r.add_get("/crm/v8/settings/modules/{api_name}", h(metadata_routes.get_module))
         r.add_get("/crm/v8/settings/fields", h(metadata_routes.get_fields))
+        r.add_post("/crm/v8/settings/fields", h(metadata_routes.create_fields))
         r.add_post("/crm/v8/coql", h(record_routes.coql))
         r.add_post("/crm/v8/Leads/{id}/actions/convert", h(record_routes.convert))
         r.add_post("/crm/bulk/v8/write", h(bulk_routes.create_write_job))
@@ -194,7 +207,7 @@ class CrmProduct(Product):
             if operation in ("insert", "update", "upsert"):
                 records = await _count_records(request)
             elif operation == "coql":
-                limit = await _coql_limit(request)
+                limit = await _coql_limit(request, self.store.module)
         except web.HTTPRequestEntityTooLarge:
             return Admission(self.fail(Failure.BODY_TOO_LARGE))
         sorted_get = operation == "get" and ("sort_by" in request.query or "cvid" in request.query)
@@ -255,12 +268,19 @@ class CrmProduct(Product):
             },
             "refused": dict(self.refused),
             "records": self.store.counts(),
+            "schema": {
+                "modules": len(self.store.modules),
+                "custom_fields": sum(
+                    1 for m in self.store.modules.values() for f in m.fields if f.custom
+                ),
+                "users": len(self.store.users),
+            },
             "bulk_write_jobs": dict(jobs),
             "bulk_read_jobs": dict(reads),
         }
 
     def records(self, module: str, query: Mapping[str, str]) -> list[dict[str, Any]] | None:
-        mod = crm_module(module)
+        mod = self.store.module(module)
         if mod is None:
             return None
         return [self.store.render(mod, r) for r in self.store.records[mod.api_name].values()]
@@ -284,20 +304,20 @@ class CrmProduct(Product):
             if upload is None:
                 continue
             result = journal.get("crm.blob", f"write/{job_id}")
-            job = bulk.WriteJob.from_saved(data, upload, result)
+            job = bulk.WriteJob.from_saved(data, upload, result, self.store.modules)
             self.write_jobs[job_id] = job
             if job.state != "COMPLETED":
                 self.unfinished.append(job)
         for job_id, data in sorted(journal.rows("crm.read_job")):
-            read = saved_read_job(data, journal.get("crm.blob", f"read/{job_id}"))
+            read = saved_read_job(data, journal.get("crm.blob", f"read/{job_id}"), self.store)
             self.read_jobs[job_id] = read
             if read.state != "COMPLETED":
                 self.unfinished.append(read)
 
     # ---- helpers -----------------------------------------------------------------------
     def module_of(self, request: web.Request) -> Module:
-        mod = crm_module(request.match_info["module"])
-        if mod is None:
+        mod = self.store.module(request.match_info["module"])
+        if mod is None or not mod.records_api:
             raise reply(
                 wire.error("INVALID_MODULE", wire.MSG_INVALID_MODULE, {"resource_path_index": 0})
             )
@@ -330,6 +350,25 @@ class CrmProduct(Product):
 
 
 # ---- small pure helpers ----------------------------------------------------------------------
+def org_schema(path: str | None, users: int) -> tuple[list[Module], list[dict[str, Any]]]:
+    """The org's modules and users: a snapshot file's, else the built-in standard modules
+    and ``users`` generated users (the admin first)."""
+    if path is None:
+        return builtin_modules(), [user_meta(i, str(wire.ID_BASE + 5)) for i in range(users)]
+    try:
+        data = orjson.loads(Path(path).read_bytes())
+        modules, org_users = snapshot_modules(data), snapshot_users(data)
+    except OSError as e:
+        raise UsageError(f"sandbox schema {path}: cannot read it ({e.strerror})") from None
+    except orjson.JSONDecodeError as e:
+        raise UsageError(f"sandbox schema {path}: not JSON ({e}); pull one again") from None
+    except SchemaError as e:
+        raise UsageError(f"sandbox schema {path}: {e}; pull one again") from None
+    if not org_users:
+        org_users = [user_meta(0, str(wire.ID_BASE + 5))]
+    return modules, org_users
+
+
 SCOPE_ACTIONS = {"GET": "read", "POST": "create", "PUT": "update", "DELETE": "delete"}
 SCOPE_FAMILIES = (
     ("/crm/v8/org", "zohocrm.org.", None),
@@ -360,9 +399,9 @@ async def _count_records(request: web.Request) -> int:
     return len(rows) if isinstance(rows, list) else 0
 
 
-async def _coql_limit(request: web.Request) -> int:
+async def _coql_limit(request: web.Request, modules: ModuleLookup) -> int:
     try:
         body = orjson.loads(await request.read())
-        return parse_coql(body["select_query"]).limit
+        return parse_coql(body["select_query"], modules).limit
     except (orjson.JSONDecodeError, QueryError, KeyError, TypeError):
         return 0

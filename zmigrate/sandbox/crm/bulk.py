@@ -23,9 +23,9 @@ from typing import Any
 from zmigrate import quotas
 from zmigrate.clock import Clock
 from zmigrate.sandbox.journal import Batch
-from zmigrate.schema import CRM_MODULES, Module
 
 from . import wire
+from .catalog import OrgModule as Module
 from .query import Node, matches
 from .store import CrmStore
 
@@ -125,12 +125,18 @@ class WriteJob:
         }
 
     @classmethod
-    def from_saved(cls, data: dict[str, Any], upload: Upload, result: bytes | None) -> WriteJob:
+    def from_saved(
+        cls,
+        data: dict[str, Any],
+        upload: Upload,
+        result: bytes | None,
+        modules: dict[str, Module],
+    ) -> WriteJob:
         """A journaled job; one that had not completed starts again from ADDED."""
         job = cls(
             data["id"],
             data["operation"],
-            CRM_MODULES[data["module"]],
+            modules[data["module"]],
             upload,
             data["find_by"],
             data["mappings"],
@@ -150,7 +156,7 @@ class WriteJob:
             "type": "data",
             "module": {
                 "api_name": self.module.api_name,
-                "id": CrmStore.module_id(self.module.api_name),
+                "id": self.module.id,
             },
             "file_id": self.upload.file_id,
             "ignore_empty": self.ignore_empty,
@@ -202,7 +208,7 @@ def plan_write(
             {"api_name": "resource", "json_path": "$.resource"},
         )
     res = resources[0]
-    mod, upload = _module_and_upload(res, uploads)
+    mod, upload = _module_and_upload(res, uploads, store)
     header = next(csv.reader(io.StringIO(upload.content.decode("utf-8-sig"))), [])
     mappings = res.get("field_mappings")
     if not isinstance(mappings, list) or not mappings:
@@ -224,11 +230,13 @@ def plan_write(
     )
 
 
-def _module_and_upload(res: dict[str, Any], uploads: dict[str, Upload]) -> tuple[Module, Upload]:
+def _module_and_upload(
+    res: dict[str, Any], uploads: dict[str, Upload], store: CrmStore
+) -> tuple[Module, Upload]:
     """The module and the uploaded file a job ``resource`` names."""
     name = str((res.get("module") or {}).get("api_name", ""))
-    mod = CRM_MODULES.get(name)
-    if mod is None:
+    mod = store.modules.get(name)
+    if mod is None or not mod.records_api:
         raise _refuse("MODULE_NOT_AVAILABLE", f"Requested module '{name}' is not available.", {})
     upload = uploads.get(str(res.get("file_id")))
     if upload is None:
@@ -241,10 +249,11 @@ def _check_mapping(m: object, mod: Module, store: CrmStore, columns: int) -> Non
     the index of an existing column."""
     api_name = m.get("api_name") if isinstance(m, dict) else None
     f = mod.field(str(api_name))
-    if not isinstance(m, dict) or f is None or (f.read_only and api_name != "id"):
+    if not isinstance(m, dict) or f is None or (not f.api_create and api_name != "id"):
         raise _refuse("INVALID_FIELD_NAME", f"invalid mapping. invalid api_name {api_name}.", {})
     lookup_key = m.get("find_by")
-    if f.lookup and lookup_key and lookup_key not in store.key_fields(CRM_MODULES[f.lookup]):
+    target = store.modules.get(f.lookup) if f.lookup else None
+    if target and lookup_key and lookup_key not in store.key_fields(target):
         raise _refuse("INVALID_FIELD_NAME", f"invalid mapping. invalid find_by {lookup_key}.", {})
     index = m.get("index")
     if not isinstance(index, int) or not 0 <= index < columns:
@@ -280,8 +289,10 @@ def _cell_value(store: CrmStore, mod: Module, mapping: dict[str, Any], cell: str
     kind = f.data_type
     if kind in ("integer", "bigint"):
         return int(cell)
-    if kind in ("currency", "double"):
+    if kind in ("currency", "double", "percent"):
         return float(cell)
+    if kind == "multiselectpicklist":
+        return [v for v in cell.split(";") if v]
     if kind == "boolean":
         if cell.lower() not in ("true", "false"):
             raise ValueError(cell)
@@ -441,6 +452,8 @@ def csv_value(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

@@ -11,7 +11,6 @@ from aiohttp import web
 
 from zmigrate import quotas
 from zmigrate.sandbox.core import read_json, zoho_json
-from zmigrate.schema import CRM_MODULES
 
 from . import bulk, wire
 from .query import QueryError, bulk_criteria
@@ -119,8 +118,8 @@ async def create_read_job(crm: CrmProduct, request: web.Request) -> web.StreamRe
     if not isinstance(query, dict):
         raise reply(wire.error("REQUEST_BODY_IS_EMPTY", "request body is empty", {}))
     name = str((query.get("module") or {}).get("api_name", ""))
-    mod = CRM_MODULES.get(name)
-    if mod is None:
+    mod = crm.store.modules.get(name)
+    if mod is None or not mod.records_api:
         raise reply(wire.error("MODULE_NOT_SUPPORTED", f"the module {name} is not supported", {}))
     fields = query.get("fields") or [f.api_name for f in mod.fields]
     unknown = [f for f in fields if not isinstance(f, str) or mod.field(f) is None]
@@ -148,7 +147,7 @@ async def create_read_job(crm: CrmProduct, request: web.Request) -> web.StreamRe
         except QueryError as exc:
             raise reply(exc.body) from None
     echo = {
-        "module": {"api_name": mod.api_name, "id": CrmStore.module_id(mod.api_name)},
+        "module": {"api_name": mod.api_name, "id": mod.id},
         "fields": fields,
         "page": page,
     }
@@ -205,9 +204,9 @@ async def read_result(crm: CrmProduct, request: web.Request) -> web.StreamRespon
     return _zip_response(job.result, f"{job.id}.zip")
 
 
-def saved_read_job(data: dict[str, Any], result: bytes | None) -> bulk.ReadJob:
+def saved_read_job(data: dict[str, Any], result: bytes | None, store: CrmStore) -> bulk.ReadJob:
     """A journaled Bulk Read job; one that had not completed starts again."""
-    mod = CRM_MODULES[data["module"]]
+    mod = store.modules[data["module"]]
     criteria = data["query"].get("criteria")
     job = bulk.ReadJob(
         data["id"],

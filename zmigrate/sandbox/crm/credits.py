@@ -13,6 +13,9 @@ from zmigrate import quotas
 from zmigrate.clock import Clock
 from zmigrate.sandbox.journal import Journal
 
+CREDITS_CREATE_MODULE = 500
+"""Zoho's price of ``POST /settings/modules`` (one of the API's listed exceptions)."""
+
 
 def operation_cost(operation: str, records: int = 0, limit: int = 0) -> int:
     """Credits one call costs, by the card's table."""
@@ -24,6 +27,7 @@ def operation_cost(operation: str, records: int = 0, limit: int = 0) -> int:
         "convert": quotas.CREDITS_CONVERT_LEAD,
         "bulk_read": quotas.CREDITS_BULK_READ,
         "bulk_write": quotas.CREDITS_BULK_WRITE,
+        "create_module": CREDITS_CREATE_MODULE,
     }.get(operation, quotas.CREDITS_GET)
 
 

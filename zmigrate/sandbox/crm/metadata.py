@@ -1,4 +1,4 @@
-"""Org, current user, modules and fields metadata, built from `zmigrate.schema.CRM_MODULES`.
+"""Org, users, modules and fields metadata as Zoho's GET answers show them (`catalog`).
 
 Zoho's OpenAPI files mark dozens of keys as required on a module or a field; the templates
 below carry every one of them (with neutral values), and the catalogue fills in what is
@@ -7,23 +7,13 @@ real: names, data types, mandatory, unique, lookups, picklists, lengths.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from zmigrate import quotas
-from zmigrate.schema import CRM_MODULES, Field, Module
 
 from . import wire
-from .store import CrmStore
-
-JSON_TYPE = {
-    "integer": "integer",
-    "bigint": "string",
-    "currency": "double",
-    "double": "double",
-    "boolean": "boolean",
-    "lookup": "jsonobject",
-    "ownerlookup": "jsonobject",
-}
+from .catalog import OrgField, OrgModule
 
 _MINI = {"api_name": None, "id": None}
 MODULE_TEMPLATE: dict[str, Any] = {
@@ -146,7 +136,7 @@ FIELD_TEMPLATE: dict[str, Any] = {
     "lookup": None,
     "profiles": [],
     "view_type": {"view": True, "edit": True, "quick_create": False, "create": True},
-    "unique": None,
+    "unique": {},
     "sub_module": dict(_MINI),
     "subform": None,
     "external": {"show": None, "type": None},
@@ -189,74 +179,72 @@ FIELD_TEMPLATE: dict[str, Any] = {
 }
 
 
-def field_id(mod: Module, f: Field) -> str:
-    return str(
-        wire.ID_BASE + 10_000 + 100 * list(CRM_MODULES).index(mod.api_name) + mod.fields.index(f)
-    )
+def field_id(mod: OrgModule, index: int) -> str:
+    return str(wire.ID_BASE + 1_000_000 + 1_000 * (int(mod.id) - wire.ID_BASE - 100) + index)
 
 
-def field_json(mod: Module, f: Field, modified: str) -> dict[str, Any]:
-    """One field as ``GET /crm/v8/settings/fields?module=`` shows it."""
-    label = f.api_name.replace("_", " ")
+def field_json(
+    mod: OrgModule, f: OrgField, modified: str, modules: Mapping[str, OrgModule]
+) -> dict[str, Any]:
+    """One field as ``GET /crm/v8/settings/fields?module=`` shows it: the template, then
+    what Zoho derives, then the field's own metadata (a snapshot's keys win as given)."""
+    meta = f.meta
+    fid = str(meta.get("id") or field_id(mod, mod.fields.index(f)))
+    label = str(meta.get("field_label") or f.api_name.replace("_", " "))
+    ops = {**FIELD_TEMPLATE["operation_type"], **(meta.get("operation_type") or {})}
     out = {
         **FIELD_TEMPLATE,
-        "api_name": f.api_name,
         "field_label": label,
         "display_label": label,
         "column_name": f.api_name.upper(),
-        "data_type": f.data_type,
-        "json_type": JSON_TYPE.get(f.data_type, "string"),
-        "system_mandatory": f.mandatory,
-        "read_only": f.read_only,
-        "field_read_only": f.read_only,
-        "length": f.max_length or 255,
-        "id": field_id(mod, f),
+        "id": fid,
         "display_field": f.api_name == mod.display_field,
+        "created_source": "crm" if f.custom else "default",
         "created_time": modified,
         "modified_time": modified,
+        **meta,
+        "operation_type": {**ops, "web_create": ops["api_create"], "web_update": ops["api_update"]},
+        "field_read_only": bool(meta.get("read_only")),
     }
-    if f.unique:
-        out["unique"] = {"casesensitive": "0"}
-    if f.data_type in ("currency", "double"):
-        out["decimal_place"] = 2
-    if f.lookup:
-        target = CRM_MODULES[f.lookup]
+    lookup = meta.get("lookup") or {}
+    target = modules.get(f.lookup or "")
+    if lookup and target is not None:
         out["lookup"] = {
             "display_label": target.singular,
             "api_name": f.api_name,
-            "module": {"api_name": target.api_name, "id": CrmStore.module_id(target.api_name)},
-            "id": field_id(mod, f),
+            "id": fid,
             "query_details": {},
             "revalidate_filter_during_edit": False,
             "show_fields": [],
+            **lookup,
+            "module": {"api_name": target.api_name, "id": target.id, **lookup["module"]},
         }
     out["pick_list_values"] = [
         {
             "colour_code": None,
-            "actual_value": value,
             "type": "used",
             "id": str(wire.ID_BASE + 50_000 + i),
             "sequence_number": i + 1,
-            "display_value": value,
+            "reference_value": v.get("actual_value"),
+            **v,
         }
-        for i, value in enumerate(f.picklist)
+        for i, v in enumerate(meta.get("pick_list_values") or ())
     ]
     return out
 
 
-def module_json(mod: Module, user: dict[str, str], modified: str) -> dict[str, Any]:
+def module_json(
+    mod: OrgModule, index: int, user: Mapping[str, Any], modified: str
+) -> dict[str, Any]:
     """One module as ``GET /crm/v8/settings/modules`` shows it."""
     return {
         **MODULE_TEMPLATE,
-        "api_name": mod.api_name,
-        "module_name": mod.api_name,
-        "plural_label": mod.api_name,
-        "singular_label": mod.singular,
-        "id": CrmStore.module_id(mod.api_name),
+        "id": mod.id,
         "convertable": mod.api_name == "Leads",
-        "sequence_number": list(CRM_MODULES).index(mod.api_name) + 1,
+        "sequence_number": index + 1,
         "modified_time": modified,
-        "modified_by": {"name": user["name"], "id": user["id"]},
+        "modified_by": {"name": user["full_name"], "id": user["id"]},
+        **mod.meta,
         "display_field": {"api_name": mod.display_field},
     }
 
@@ -315,20 +303,13 @@ def org_json(org_id: str, user: dict[str, str], edition: str, users: int) -> dic
     }
 
 
-def user_json(user: dict[str, str], created: str) -> dict[str, Any]:
-    """The org's one user (the token's owner), as ``GET /crm/v8/users`` shows it."""
-    first, _, last = user["name"].partition(" ")
+def user_json(meta: Mapping[str, Any], created: str) -> dict[str, Any]:
+    """One user as ``GET /crm/v8/users`` shows it (its metadata over Zoho's other keys)."""
+    first, _, last = str(meta.get("full_name") or "").rpartition(" ")
     return {
-        "id": user["id"],
-        "zuid": user["id"],
-        "full_name": user["name"],
+        "zuid": meta["id"],
         "first_name": first,
         "last_name": last,
-        "email": user["email"],
-        "status": "active",
-        "confirm": True,
-        "role": {"name": "CEO", "id": str(wire.ID_BASE + 2)},
-        "profile": {"name": "Administrator", "id": str(wire.ID_BASE + 3)},
         "locale": "en_US",
         "language": "en_US",
         "country_locale": "en_US",
@@ -339,8 +320,9 @@ def user_json(user: dict[str, str], created: str) -> dict[str, Any]:
         "sort_order_preference__s": "First Name,Last Name",
         "default_tab_group": "0",
         "offset": 19_800_000,
-        "Isonline": True,
+        "Isonline": False,
         "microsoft": False,
         "personal_account": False,
         "sandboxDeveloper": False,
+        **meta,
     }

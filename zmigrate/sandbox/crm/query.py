@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, NoReturn
 
-from zmigrate.schema import Field, Module
-
 from . import wire
-from .store import crm_module
+from .catalog import OrgField as Field
+from .catalog import OrgModule as Module
+
+ModuleLookup = Callable[[str], Module | None]
+"""The org's module of a name (`CrmStore.module`)."""
 
 COQL_DEFAULT_LIMIT = 200
 COQL_MAX_LIMIT = 2_000
@@ -23,7 +25,7 @@ COQL_MAX_OFFSET = 100_000
 COQL_MAX_FIELDS = 500
 COQL_MAX_CRITERIA = 25
 COQL_MAX_IN_VALUES = 100
-NUMERIC = ("currency", "double", "integer", "bigint")
+NUMERIC = ("currency", "double", "percent", "integer", "bigint")
 
 Scalar = str | float | bool | None  # a literal in the form the store keeps it
 CompareOp = Literal["eq", "ne", "lt", "le", "gt", "ge", "starts", "ends", "contains", "ncontains"]
@@ -129,6 +131,8 @@ def _fold(f: Field, value: Any) -> Any:
         return None
     if f.data_type in NUMERIC:
         return float(value)
+    if isinstance(value, list):  # a multi-select picklist compares as its values joined
+        return ";".join(str(v) for v in value).lower()
     if isinstance(value, str) and f.data_type not in ("date", "datetime"):
         return value.lower()
     return value
@@ -388,10 +392,10 @@ def _select_list(t: _Tokens) -> tuple[list[str], str | None]:
             return names, count
 
 
-def _from_module(t: _Tokens) -> Module:
+def _from_module(t: _Tokens, modules: ModuleLookup) -> Module:
     t.take("word", "from")
     module_name = t.take("word")
-    mod = crm_module(module_name)
+    mod = modules(module_name)
     if mod is None:
         raise QueryError(
             "INVALID_QUERY",
@@ -440,7 +444,7 @@ def _offset_limit(t: _Tokens) -> tuple[int, int]:
     return (int(t.take("num")) if t.word("offset") else 0), first
 
 
-def parse_coql(text: object) -> Coql:
+def parse_coql(text: object, modules: ModuleLookup) -> Coql:
     """Parse ``SELECT fields|COUNT(f) FROM Module [WHERE ..] [ORDER BY ..] [LIMIT o, n]``."""
     if not isinstance(text, str) or not text.strip():
         raise QueryError(
@@ -449,7 +453,7 @@ def parse_coql(text: object) -> Coql:
     t = _Tokens(text)
     t.take("word", "select")
     names, count = _select_list(t)
-    mod = _from_module(t)
+    mod = _from_module(t, modules)
     if len(names) > COQL_MAX_FIELDS:
         raise _limit_exceeded("select", COQL_MAX_FIELDS)
     for name in names:

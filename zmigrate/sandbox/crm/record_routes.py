@@ -15,9 +15,9 @@ from aiohttp import web
 
 from zmigrate import quotas
 from zmigrate.sandbox.core import Reply, read_json, zoho_json
-from zmigrate.schema import Module
 
 from . import wire
+from .catalog import OrgModule as Module
 from .query import Compare, Group, Node, QueryError, matches, parse_coql, parse_criteria
 from .routing import field_list, int_param, op, reply, write_reply
 
@@ -184,7 +184,7 @@ async def coql(crm: CrmProduct, request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     text = body.get("select_query") if isinstance(body, dict) else None
     try:
-        query = parse_coql(text)
+        query = parse_coql(text, crm.store.module)
     except QueryError as exc:
         raise reply(exc.body) from None
     mod = query.module

@@ -1,4 +1,4 @@
-"""The CRM org's records, checked field by field against `zmigrate.schema.CRM_MODULES`.
+"""The CRM org's records, checked field by field against the org's schema (`catalog`).
 
 Each write returns Zoho's per-record answer (SUCCESS, INVALID_DATA, MANDATORY_NOT_FOUND,
 DUPLICATE_DATA) in request order; successes are committed one by one, so a duplicate inside
@@ -14,9 +14,11 @@ from datetime import date
 from typing import Any
 
 from zmigrate.sandbox.journal import Journal
-from zmigrate.schema import CRM_MODULES, Field, Module
 
 from . import wire
+from .catalog import OrgField as Field
+from .catalog import OrgModule as Module
+from .catalog import builtin_modules, user_meta
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -29,6 +31,14 @@ SYSTEM_DUPLICATE_CHECK = {
 }
 """Zoho's system-defined duplicate-check fields: the upsert default before unique fields."""
 
+
+def system_keys(mod: Module) -> tuple[str, ...]:
+    """A module's system duplicate-check fields (custom modules: ``Name``)."""
+    if mod.meta.get("generated_type") == "custom" and mod.field("Name") is not None:
+        return ("Name",)
+    return SYSTEM_DUPLICATE_CHECK.get(mod.api_name, ())
+
+
 EXPECTED_TYPE = {
     "currency": "double",
     "double": "double",
@@ -38,6 +48,8 @@ EXPECTED_TYPE = {
     "date": "date",
     "datetime": "datetime",
     "email": "email",
+    "percent": "double",
+    "multiselectpicklist": "jsonarray",
     "lookup": "jsonobject",
     "ownerlookup": "jsonobject",
 }
@@ -49,13 +61,6 @@ class Invalid(Exception):
     def __init__(self, body: dict[str, Any]) -> None:
         self.body = body
         super().__init__(body["code"])
-
-
-def crm_module(name: str) -> Module | None:
-    """The module named in a URL (case-insensitive, as Zoho allows)."""
-    if name in CRM_MODULES:
-        return CRM_MODULES[name]
-    return next((m for m in CRM_MODULES.values() if m.api_name.lower() == name.lower()), None)
 
 
 def _by_id(row: tuple[str, Any]) -> int:
@@ -121,42 +126,118 @@ def _text(f: Field, value: object) -> str:
         raise _Refused
     if f.max_length is not None and len(value) > f.max_length:
         raise _Refused({"maximum_length": str(f.max_length)})
-    if f.picklist and value not in f.picklist:
-        raise _Refused
     return value
+
+
+def _multi(f: Field, value: object) -> list[str]:
+    """A multi-select picklist: a JSON array of values, kept as a list."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Refused
+    return list(value)
 
 
 COERCERS: dict[str, Callable[[Field, object], object]] = {
     "currency": _number,
     "double": _number,
+    "percent": _number,
+    "multiselectpicklist": _multi,
     "integer": _integer,
     "bigint": _integer,
     "boolean": _boolean,
     "date": _date,
     "datetime": _datetime,
 }
-"""Stored form of a value per field type (others are text; lookups need the store)."""
+"""Stored form of a value per field type (others are text; lookups need the store).
+Picklists take values the field does not list: Zoho adds them rather than refusing."""
 
 
 class CrmStore:
     """Records per module, unique indexes and converted leads of one sandbox org."""
 
-    def __init__(self, user: dict[str, str], journal: Journal | None = None) -> None:
+    def __init__(
+        self,
+        user: dict[str, str],
+        journal: Journal | None = None,
+        modules: list[Module] | None = None,
+        users: list[dict[str, Any]] | None = None,
+        strict_fields: bool = False,
+    ) -> None:
         self.user = user
         self.journal = journal or Journal(None)
-        self.records: dict[str, dict[str, dict[str, Any]]] = {m: {} for m in CRM_MODULES}
-        self.unique: dict[tuple[str, str], dict[str, str]] = {
-            (m.api_name, f.api_name): {} for m in CRM_MODULES.values() for f in m.fields if f.unique
-        }
-        self.shared: dict[tuple[str, str], dict[str, dict[str, None]]] = {
-            (m, f): {}
-            for m, fields in SYSTEM_DUPLICATE_CHECK.items()
-            for f in fields
-            if (m, f) not in self.unique
-        }
+        self.strict_fields = strict_fields
+        """Answer INVALID_DATA for an unknown field instead of ignoring it as Zoho does."""
+        self.modules: dict[str, Module] = {}
+        self.records: dict[str, dict[str, dict[str, Any]]] = {}
+        self.unique: dict[tuple[str, str], dict[str, str]] = {}
+        self.shared: dict[tuple[str, str], dict[str, dict[str, None]]] = {}
         """Indexes of non-unique duplicate-check fields (Deal_Name, ...): value → ids in order."""
+        for mod in builtin_modules() if modules is None else modules:
+            self.put_module(mod)
+        self.users: list[dict[str, Any]] = users if users else [user_meta(0, user["id"])]
+        """The org's users (metadata dicts); owners must be active ones."""
         self.converted: set[str] = set()
         self._serial = 0
+        self._schema_changes = 0
+
+    # schema ------------------------------------------------------------------------------
+    def module(self, name: str) -> Module | None:
+        """The module named in a URL (case-insensitive, as Zoho allows)."""
+        if name in self.modules:
+            return self.modules[name]
+        lowered = name.lower()
+        return next((m for m in self.modules.values() if m.api_name.lower() == lowered), None)
+
+    def put_module(self, mod: Module) -> None:
+        """Add a module or replace it by a version with more fields (indexes follow)."""
+        self.modules[mod.api_name] = mod
+        records = self.records.setdefault(mod.api_name, {})
+        for f in mod.fields:
+            if f.unique and (mod.api_name, f.api_name) not in self.unique:
+                self.unique[(mod.api_name, f.api_name)] = {}
+        for name in system_keys(mod):
+            if (mod.api_name, name) not in self.unique:
+                self.shared.setdefault((mod.api_name, name), {})
+        for rec in records.values():
+            self._index(mod.api_name, rec)
+
+    def user_by_id(self, user_id: str) -> dict[str, Any] | None:
+        return next((u for u in self.users if u.get("id") == user_id), None)
+
+    def add_field(self, module: str, meta: dict[str, Any]) -> Field:
+        """A custom field created by the Fields API (journaled: it survives restarts)."""
+        f = Field.of(meta)
+        self.put_module(self.modules[module].with_field(f))
+        self._journal_schema({"kind": "field", "module": module, "meta": meta})
+        return f
+
+    def add_module(self, mod: Module) -> None:
+        """A custom module created by the Modules API (journaled)."""
+        self.put_module(mod)
+        fields = [f.meta for f in mod.fields]
+        meta = {**mod.meta, "id": mod.id, "display_field": {"api_name": mod.display_field}}
+        self._journal_schema({"kind": "module", "meta": meta, "fields": fields})
+
+    def add_user(self, meta: dict[str, Any]) -> None:
+        self.users.append(meta)
+        self._journal_schema({"kind": "user", "meta": meta})
+
+    def _journal_schema(self, change: dict[str, Any]) -> None:
+        self._schema_changes += 1
+        self.journal.put("crm.schema", f"{self._schema_changes:09d}", change)
+
+    def _restore_schema(self) -> None:
+        changes = sorted(self.journal.rows("crm.schema"))
+        self._schema_changes = len(changes)
+        for _, change in changes:
+            meta = change["meta"]
+            if change["kind"] == "field":
+                self.put_module(self.modules[change["module"]].with_field(Field.of(meta)))
+            elif change["kind"] == "module":
+                fields = tuple(Field.of(f) for f in change["fields"])
+                shown = meta.pop("display_field")["api_name"]
+                self.put_module(Module(meta["api_name"], fields, meta, meta.pop("id"), shown))
+            else:
+                self.users.append(meta)
 
     # ids and lookups -------------------------------------------------------------------
     def new_id(self) -> str:
@@ -189,7 +270,7 @@ class CrmStore:
         if value is None or value == "":
             return None
         try:
-            if f.data_type in ("lookup", "ownerlookup"):
+            if f.data_type in ("lookup", "ownerlookup", "userlookup"):
                 return self._reference(f, value)
             return COERCERS.get(f.data_type, _text)(f, value)
         except _Refused as exc:
@@ -202,10 +283,11 @@ class CrmStore:
         if not isinstance(ref, str | int) or isinstance(ref, bool):
             raise _Refused
         ref = str(ref)
-        if f.data_type == "ownerlookup":
-            if ref != self.user["id"]:
+        if f.data_type in ("ownerlookup", "userlookup"):
+            owner = self.user_by_id(ref)
+            if owner is None or owner.get("status") != "active":
                 raise _Refused
-        elif f.lookup and ref not in self.records[f.lookup]:
+        elif f.lookup and ref not in self.records.get(f.lookup, {}):
             raise _Refused
         return ref
 
@@ -223,14 +305,25 @@ class CrmStore:
         self, mod: Module, data: Any, index: int, existing: dict[str, Any] | None
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """(values, every problem in Zoho's order: invalid values, missing mandatory fields,
-        duplicates). Unknown and read-only fields are ignored, as Zoho ignores them."""
+        duplicates). Unknown fields (unless ``strict_fields``) and system fields Zoho sets
+        itself are ignored, as Zoho ignores them; computed ones (formula, autonumber) refused."""
         if not isinstance(data, dict):
             return {}, [wire.error("INVALID_DATA", wire.MSG_INVALID_DATA, {})]
         values: dict[str, Any] = {}
         problems = []
+        creating = existing is None
         for name, raw in data.items():
             f = mod.field(name)
-            if f is None or f.read_only or name == "id":
+            if name == "id" or name.startswith("$"):
+                continue
+            if f is None:
+                if self.strict_fields:
+                    problems.append(wire.field_error("INVALID_DATA", name, index))
+                continue
+            if f.refuses(creating):
+                problems.append(wire.field_error("INVALID_DATA", name, index))
+                continue
+            if f.ignores(creating):
                 continue
             try:
                 values[name] = self.coerce(mod, f, raw, index)
@@ -251,7 +344,7 @@ class CrmStore:
         return values, problems
 
     def _duplicate(self, mod: Module, name: str, index: int, other: str) -> dict[str, Any]:
-        module_ref = {"api_name": mod.api_name, "id": self.module_id(mod.api_name)}
+        module_ref = {"api_name": mod.api_name, "id": mod.id}
         owner = {"name": self.user["name"], "id": self.user["id"]}
         return wire.field_error(
             "DUPLICATE_DATA",
@@ -260,16 +353,15 @@ class CrmStore:
             duplicate_record={"id": other, "module": module_ref, "Owner": owner},
         )
 
-    @staticmethod
-    def module_id(module: str) -> str:
-        return str(wire.ID_BASE + 100 + list(CRM_MODULES).index(module))
+    def module_id(self, module: str) -> str:
+        return self.modules[module].id
 
     # writes ----------------------------------------------------------------------------
     def key_fields(self, mod: Module) -> tuple[str, ...]:
         """Fields a record can be found by (upsert, Bulk Write ``find_by``): id, Zoho's
         system duplicate-check fields and the unique fields."""
         unique = (f.api_name for f in mod.fields if f.unique)
-        return tuple(dict.fromkeys(("id", *SYSTEM_DUPLICATE_CHECK.get(mod.api_name, ()), *unique)))
+        return tuple(dict.fromkeys(("id", *system_keys(mod), *unique)))
 
     def _index(self, module: str, rec: dict[str, Any], remove: bool = False) -> None:
         for (mod, name), shared in self.shared.items():
@@ -361,7 +453,7 @@ class CrmStore:
         """Upsert's match fields: those asked for, else system-defined then unique fields."""
         if asked:
             return tuple(asked)
-        system = SYSTEM_DUPLICATE_CHECK.get(mod.api_name, ())
+        system = system_keys(mod)
         unique = tuple(f.api_name for f in mod.fields if f.unique and f.api_name not in system)
         return system + unique
 
@@ -431,11 +523,12 @@ class CrmStore:
     def show(self, f: Field, value: Any) -> Any:
         if value is None:
             return None
-        if f.data_type == "ownerlookup":
-            return {"name": self.user["name"], "id": value, "email": self.user["email"]}
+        if f.data_type in ("ownerlookup", "userlookup"):
+            user = self.user_by_id(value) or {}
+            return {"name": user.get("full_name"), "id": value, "email": user.get("email")}
         if f.data_type == "lookup" and f.lookup:
-            target = self.records[f.lookup].get(value)
-            display = CRM_MODULES[f.lookup].display_field
+            target = self.records.get(f.lookup, {}).get(value)
+            display = self.modules[f.lookup].display_field
             return {"name": target.get(display) if target else None, "id": value}
         return value
 
@@ -457,6 +550,7 @@ class CrmStore:
 
     def restore(self) -> None:
         """Take back the journal's records (in id order), indexes and converted leads."""
+        self._restore_schema()
         serial = int(self.journal.get("crm.meta", "serial", 0))
         for module, records in self.records.items():
             for rid, rec in sorted(self.journal.rows(f"crm.rec/{module}"), key=_by_id):
@@ -484,7 +578,7 @@ class CrmStore:
         deal_in = request.get("Deals")
         if deal_in is not None:
             try:
-                deal_values = self.check(CRM_MODULES["Deals"], deal_in, 0, None)
+                deal_values = self.check(self.modules["Deals"], deal_in, 0, None)
             except Invalid as exc:
                 item = exc.body
                 item["details"]["json_path"] = "$.data[0].Deals." + item["details"]["api_name"]

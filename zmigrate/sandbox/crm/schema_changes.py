@@ -1,0 +1,350 @@
+"""The org's schema changed through the API: custom fields, custom modules and users.
+
+Each function checks a request body the way Zoho's create APIs do and answers
+``(HTTP status, body)``; on success the change is made in the store (which journals it).
+A call is all or nothing: if one field of a ``POST /settings/fields`` is refused, none is
+created and the answer lists the refusals (guess: Zoho's doc shows one error at a time).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from . import wire
+from .catalog import (
+    CREATABLE_TYPES,
+    LENGTHS,
+    UNIQUE_FIELDS_MAX,
+    OrgField,
+    OrgModule,
+    api_name_of,
+    field_meta,
+    module_id,
+    module_meta,
+)
+from .metadata import field_id
+from .store import CrmStore
+
+FIELDS_PER_CALL = 5
+API_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*(?<!_)$")
+"""Zoho's api_name rule: starts with a letter, letters/digits/_, no ``__``, no trailing ``_``."""
+MODULE_LABEL = re.compile(r"^[A-Za-z0-9 ]{1,25}$")
+TEXTAREA_LENGTHS = {"small": 2_000, "large": 32_000, "rich_text": 50_000}
+MODULE_EDITIONS = frozenset(("enterprise", "ultimate"))
+"""Editions that may create custom modules (Zoho: Enterprise and up)."""
+
+Answer = tuple[int, dict[str, Any]]
+
+
+def _error(
+    code: str, api_name: str, path: str, message: str = wire.MSG_INVALID_DATA
+) -> dict[str, Any]:
+    return wire.error(code, message, {"api_name": api_name, "json_path": path})
+
+
+class _Refusal(Exception):
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        super().__init__(body["code"])
+
+
+def _picklist(raw: Any, where: str) -> list[tuple[str, str]]:
+    values = raw.get("pick_list_values")
+    if not isinstance(values, list) or not values:
+        raise _Refusal(_error("MANDATORY_NOT_FOUND", "pick_list_values", where, wire.MSG_MANDATORY))
+    out: list[tuple[str, str]] = []
+    for i, v in enumerate(values):
+        shown = v.get("display_value") if isinstance(v, dict) else None
+        if not isinstance(shown, str) or not shown:
+            raise _Refusal(_error("INVALID_DATA", "display_value", f"{where}[{i}].display_value"))
+        actual = v.get("actual_value") or shown
+        if any(actual.lower() == a.lower() for _, a in out):
+            raise _Refusal(
+                _error("DUPLICATE_DATA", "actual_value", f"{where}[{i}]", "duplicate data")
+            )
+        out.append((shown, str(actual)))
+    return out
+
+
+def _length(raw: dict[str, Any], data_type: str, where: str) -> int | None:
+    """The length asked for, checked against the type's range (None: the type's default)."""
+    if data_type == "textarea":
+        kind = (raw.get("textarea") or {}).get("type", "large")
+        if kind not in TEXTAREA_LENGTHS:
+            raise _Refusal(_error("INVALID_DATA", "textarea", f"{where}.textarea.type"))
+        return TEXTAREA_LENGTHS[kind]
+    length = raw.get("length")
+    if length is None or data_type not in LENGTHS:
+        return None
+    low, high = LENGTHS[data_type]
+    if isinstance(length, bool) or not isinstance(length, int) or not low <= length <= high:
+        body = wire.error(
+            "INVALID_DATA",
+            wire.MSG_INVALID_DATA,
+            {"api_name": "length", "json_path": f"{where}.length", "maximum_length": high},
+        )
+        raise _Refusal(body)
+    return length
+
+
+def _new_field(
+    store: CrmStore, mod: OrgModule, raw: Any, where: str, taken: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The metadata of one field a create call asks for, or _Refusal."""
+    if not isinstance(raw, dict):
+        raise _Refusal(_error("INVALID_DATA", "fields", where))
+    label = raw.get("field_label")
+    if not isinstance(label, str) or not label.strip():
+        raise _Refusal(
+            _error("MANDATORY_NOT_FOUND", "field_label", f"{where}.field_label", wire.MSG_MANDATORY)
+        )
+    data_type = raw.get("data_type")
+    if not isinstance(data_type, str) or not data_type:
+        raise _Refusal(
+            _error("MANDATORY_NOT_FOUND", "data_type", f"{where}.data_type", wire.MSG_MANDATORY)
+        )
+    if data_type not in CREATABLE_TYPES:
+        raise _Refusal(_error("INVALID_DATA", "data_type", f"{where}.data_type"))
+    api_name = raw.get("api_name") or api_name_of(label)
+    if not isinstance(api_name, str) or len(api_name) > 50 or not API_NAME.match(api_name):
+        raise _Refusal(_error("INVALID_DATA", "api_name", f"{where}.api_name"))
+    existing = [
+        {"api_name": f.api_name, "field_label": f.meta.get("field_label")} for f in mod.fields
+    ]
+    for other in existing + taken:
+        if str(other.get("field_label") or "").lower() == label.strip().lower():
+            raise _Refusal(
+                _error("DUPLICATE_DATA", "field_label", f"{where}.field_label", "duplicate data")
+            )
+        if str(other["api_name"]).lower() == api_name.lower():
+            raise _Refusal(
+                _error("DUPLICATE_DATA", "api_name", f"{where}.api_name", "duplicate data")
+            )
+    unique = bool(raw.get("unique"))
+    if unique:
+        count = sum(1 for f in mod.fields if f.unique) + sum(1 for t in taken if t["unique"])
+        if count >= UNIQUE_FIELDS_MAX:
+            body = wire.error(
+                "LIMIT_EXCEEDED",
+                "limit exceeded",
+                {
+                    "limit": UNIQUE_FIELDS_MAX,
+                    "limit_due_to": [{"api_name": "unique", "json_path": f"{where}.unique"}],
+                },
+            )
+            raise _Refusal(body)
+    picklist: list[tuple[str, str]] = []
+    if data_type in ("picklist", "multiselectpicklist"):
+        picklist = _picklist(raw, f"{where}.pick_list_values")
+    lookup = None
+    if data_type == "lookup":
+        target = ((raw.get("lookup") or {}).get("module") or {}).get("api_name")
+        if not isinstance(target, str) or store.module(target) is None:
+            raise _Refusal(_error("INVALID_DATA", "lookup", f"{where}.lookup.module"))
+        lookup = store.module(target).api_name  # type: ignore[union-attr]
+    formula = raw.get("formula") if data_type == "formula" else None
+    if data_type == "formula" and not (isinstance(formula, dict) and formula.get("return_type")):
+        raise _Refusal(
+            _error("MANDATORY_NOT_FOUND", "formula", f"{where}.formula", wire.MSG_MANDATORY)
+        )
+    meta = field_meta(
+        api_name,
+        data_type,
+        label.strip(),
+        length=_length(raw, data_type, where),
+        unique=unique,
+        writable=data_type != "formula",
+        read_only=data_type == "formula",
+        custom=True,
+        picklist=picklist,
+        lookup=lookup,
+        decimal_place=raw.get("decimal_place"),
+        formula=formula,
+    )
+    return meta
+
+
+def create_fields(store: CrmStore, module: str | None, body: Any) -> Answer:
+    """``POST /crm/v8/settings/fields?module=``: up to 5 custom fields, all or none."""
+    if not module:
+        details = {"param_name": "module", "param": "module"}
+        return 400, wire.error("REQUIRED_PARAM_MISSING", wire.MSG_PARAM_MISSING, details)
+    mod = store.module(module)
+    if mod is None:
+        details = {"param_name": "module", "param": module}
+        return 400, wire.error("INVALID_DATA", wire.MSG_INVALID_DATA, details)
+    rows = body.get("fields") if isinstance(body, dict) else None
+    if not isinstance(rows, list) or not rows:
+        return 400, {
+            "fields": [_error("MANDATORY_NOT_FOUND", "fields", "$.fields", wire.MSG_MANDATORY)]
+        }
+    if len(rows) > FIELDS_PER_CALL:
+        limit = {
+            "limit": FIELDS_PER_CALL,
+            "limit_due_to": [{"api_name": "fields", "json_path": "$.fields"}],
+        }
+        return 400, {"fields": [wire.error("LIMIT_EXCEEDED", "limit exceeded", limit)]}
+    metas: list[dict[str, Any]] = []
+    refusals = []
+    for i, raw in enumerate(rows):
+        try:
+            metas.append(_new_field(store, mod, raw, f"$.fields[{i}]", metas))
+        except _Refusal as exc:
+            refusals.append(exc.body)
+    if refusals:
+        return 400, {"fields": refusals}
+    out = []
+    for meta in metas:
+        f = store.add_field(mod.api_name, meta)
+        created = store.modules[mod.api_name]
+        fid = field_id(created, created.fields.index(f))
+        out.append(
+            {
+                "code": "SUCCESS",
+                "details": {"id": fid},
+                "message": "field created",
+                "status": "success",
+            }
+        )
+    return 201, {"fields": out}
+
+
+def create_module(store: CrmStore, body: Any, edition: str) -> Answer:
+    """``POST /crm/v8/settings/modules``: one custom module (Enterprise and up)."""
+    if edition not in MODULE_EDITIONS:
+        message = "Module creation is not supported for the current edition"
+        return 400, wire.error("NOT_SUPPORTED", message, {"resource_path_index": 0})
+    rows = body.get("modules") if isinstance(body, dict) else None
+    if not isinstance(rows, list) or len(rows) != 1 or not isinstance(rows[0], dict):
+        return 400, {"modules": [_error("INVALID_DATA", "modules", "$.modules")]}
+    raw = rows[0]
+    for key in ("singular_label", "plural_label", "profiles"):
+        if not raw.get(key):
+            return 400, {
+                "modules": [
+                    _error("MANDATORY_NOT_FOUND", key, f"$.modules[0].{key}", wire.MSG_MANDATORY)
+                ]
+            }
+    singular, plural = raw["singular_label"], raw["plural_label"]
+    for key, label in (("singular_label", singular), ("plural_label", plural)):
+        if not isinstance(label, str) or not MODULE_LABEL.match(label):
+            return 400, {"modules": [_error("INVALID_DATA", key, f"$.modules[0].{key}")]}
+    api_name = raw.get("api_name") or api_name_of(plural)
+    if not isinstance(api_name, str) or len(api_name) > 50 or not API_NAME.match(api_name):
+        return 400, {"modules": [_error("INVALID_DATA", "api_name", "$.modules[0].api_name")]}
+    for other in store.modules.values():
+        labels = {str(other.meta.get(k, "")).lower() for k in ("singular_label", "plural_label")}
+        if other.api_name.lower() == api_name.lower():
+            return 400, {
+                "modules": [
+                    _error("DUPLICATE_DATA", "api_name", "$.modules[0].api_name", "duplicate data")
+                ]
+            }
+        if singular.lower() in labels or plural.lower() in labels:
+            return 400, {
+                "modules": [
+                    _error(
+                        "DUPLICATE_DATA",
+                        "plural_label",
+                        "$.modules[0].plural_label",
+                        "duplicate data",
+                    )
+                ]
+            }
+    customs = sum(1 for m in store.modules.values() if m.meta.get("generated_type") == "custom")
+    index = len(store.modules)
+    meta = module_meta(api_name, singular, plural, "custom", f"CustomModule{customs + 1}")
+    shown = raw.get("display_field")
+    display: dict[str, Any] = shown if isinstance(shown, dict) else {}
+    label = str(display.get("field_label") or "Name")
+    name = field_meta("Name", "text", label, length=120, mandatory=True)
+    if display.get("data_type") == "autonumber":
+        name = field_meta("Name", "autonumber", label, writable=False, read_only=True)
+    fields = tuple(OrgField.of(m) for m in (name, *_system_fields()))
+    store.add_module(OrgModule(api_name, fields, meta, module_id(index), "Name"))
+    item = {
+        "code": "SUCCESS",
+        "details": {"id": module_id(index)},
+        "message": "module created",
+        "status": "success",
+    }
+    return 200, {"modules": [item]}
+
+
+def _system_fields() -> list[dict[str, Any]]:
+    """The fields a new custom module has besides its name (owner, e-mail, audit stamps)."""
+    stamps = [("Created_Time", "datetime"), ("Modified_Time", "datetime")]
+    stamps += [("Created_By", "ownerlookup"), ("Modified_By", "ownerlookup")]
+    return [
+        field_meta("Owner", "ownerlookup"),
+        field_meta("Email", "email"),
+        field_meta("Description", "textarea", length=32_000),
+        *(field_meta(n, t, writable=False, read_only=True) for n, t in stamps),
+    ]
+
+
+def create_users(store: CrmStore, body: Any, licensed: int) -> Answer:
+    """``POST /crm/v8/users``: add users (each takes a license; role/profile by id)."""
+    rows = body.get("users") if isinstance(body, dict) else None
+    if not isinstance(rows, list) or not rows:
+        return 400, _error("MANDATORY_NOT_FOUND", "users", "$.users", wire.MSG_MANDATORY)
+    out: list[dict[str, Any]] = []
+    active = sum(1 for u in store.users if u.get("status") == "active")
+    for i, raw in enumerate(rows):
+        where = f"$.users[{i}]"
+        answer = _new_user(store, raw, where, lambda: active + len(out) < licensed)
+        if answer["status"] == "success":
+            out.append(answer)
+        else:
+            return 400, {"users": [answer]}
+    return 201, {"users": out}
+
+
+def _new_user(
+    store: CrmStore, raw: Any, where: str, license_free: Callable[[], bool]
+) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        return _error("INVALID_DATA", "users", where)
+    for key in ("last_name", "email", "role", "profile"):
+        if not raw.get(key):
+            return _error("MANDATORY_NOT_FOUND", key, f"{where}.{key}", wire.MSG_MANDATORY)
+    email = str(raw["email"])
+    if "@" not in email:
+        return _error("INVALID_DATA", "email", f"{where}.email")
+    if any(str(u.get("email", "")).lower() == email.lower() for u in store.users):
+        return _error("DUPLICATE_DATA", "email", f"{where}.email", "duplicate data")
+    if not license_free():
+        return _error("INVALID_DATA", "email", f"{where}.email", "no license available")
+
+    def ref(value: Any, names: dict[str, str]) -> dict[str, str]:
+        rid = str(value.get("id") if isinstance(value, dict) else value)
+        return {"name": names.get(rid, ""), "id": rid}
+
+    roles = {str(u["role"]["id"]): u["role"]["name"] for u in store.users if u.get("role")}
+    profiles = {
+        str(u["profile"]["id"]): u["profile"]["name"] for u in store.users if u.get("profile")
+    }
+    full = " ".join(str(raw.get(k) or "") for k in ("first_name", "last_name")).strip()
+    uid = str(wire.ID_BASE + 700_000 + len(store.users))
+    store.add_user(
+        {
+            "id": uid,
+            "email": email,
+            "full_name": full,
+            "status": "active",
+            "confirm": False,
+            "role": ref(raw["role"], roles),
+            "profile": ref(raw["profile"], profiles),
+            "last_name": str(raw["last_name"]),
+            **({"first_name": str(raw["first_name"])} if raw.get("first_name") else {}),
+        }
+    )
+    return {"code": "SUCCESS", "details": {"id": uid}, "message": "User added", "status": "success"}
+
+
+def page_of(items: list[Any], page: int, per_page: int) -> tuple[list[Any], bool]:
+    """One page of a listing and whether more follow."""
+    start = (page - 1) * per_page
+    return items[start : start + per_page], start + per_page < len(items)
