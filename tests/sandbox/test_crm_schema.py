@@ -73,9 +73,12 @@ async def test_a_unique_custom_field_works_on_every_record_path(crm: Any) -> Non
     assert body["fields"][0]["code"] == "SUCCESS" and body["fields"][0]["details"]["id"]
     status, body = await c.call("POST", path, json={"fields": [LEGACY]})
     assert status == 400 and body["fields"][0]["code"] == "DUPLICATE_DATA"
-    third = {"field_label": "Tax Code", "data_type": "text", "unique": {"case_sensitive": False}}
+    second = {"field_label": "Tax Code", "data_type": "text", "unique": {"case_sensitive": False}}
+    status, body = await c.call("POST", path, json={"fields": [second]})
+    assert status == 201  # Accounts has no unique standard field: Legacy_ID is the first
+    third = {"field_label": "VAT Code", "data_type": "text", "unique": {"case_sensitive": False}}
     status, body = await c.call("POST", path, json={"fields": [third]})
-    assert status == 400 and body["fields"][0]["code"] == "LIMIT_EXCEEDED"  # Account_Name + 1
+    assert status == 400 and body["fields"][0]["code"] == "LIMIT_EXCEEDED"  # 2 a module
     _, body = await c.call("GET", path)
     field = next(f for f in body["fields"] if f["api_name"] == "Legacy_ID")
     assert field["custom_field"] is True and field["unique"] == {"casesensitive": "0"}
