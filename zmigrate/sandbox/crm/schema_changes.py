@@ -89,32 +89,23 @@ def _length(raw: dict[str, Any], data_type: str, where: str) -> int | None:
     return length
 
 
-def _new_field(
-    store: CrmStore, mod: OrgModule, raw: Any, where: str, taken: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """The metadata of one field a create call asks for, or _Refusal."""
-    if not isinstance(raw, dict):
-        raise _Refusal(_error("INVALID_DATA", "fields", where))
-    label = raw.get("field_label")
-    if not isinstance(label, str) or not label.strip():
-        raise _Refusal(
-            _error("MANDATORY_NOT_FOUND", "field_label", f"{where}.field_label", wire.MSG_MANDATORY)
-        )
-    data_type = raw.get("data_type")
-    if not isinstance(data_type, str) or not data_type:
-        raise _Refusal(
-            _error("MANDATORY_NOT_FOUND", "data_type", f"{where}.data_type", wire.MSG_MANDATORY)
-        )
-    if data_type not in CREATABLE_TYPES:
-        raise _Refusal(_error("INVALID_DATA", "data_type", f"{where}.data_type"))
-    api_name = raw.get("api_name") or api_name_of(label)
-    if not isinstance(api_name, str) or len(api_name) > 50 or not API_NAME.match(api_name):
-        raise _Refusal(_error("INVALID_DATA", "api_name", f"{where}.api_name"))
+def _required(raw: dict[str, Any], key: str, where: str) -> str:
+    """A key a create call must carry as non-empty text, or MANDATORY_NOT_FOUND."""
+    value = raw.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise _Refusal(_error("MANDATORY_NOT_FOUND", key, f"{where}.{key}", wire.MSG_MANDATORY))
+    return value
+
+
+def _check_names_free(
+    mod: OrgModule, taken: list[dict[str, Any]], label: str, api_name: str, where: str
+) -> None:
+    """A label or api name already in the module (or earlier in the call): DUPLICATE_DATA."""
     existing = [
         {"api_name": f.api_name, "field_label": f.meta.get("field_label")} for f in mod.fields
     ]
     for other in existing + taken:
-        if str(other.get("field_label") or "").lower() == label.strip().lower():
+        if str(other.get("field_label") or "").lower() == label.lower():
             raise _Refusal(
                 _error("DUPLICATE_DATA", "field_label", f"{where}.field_label", "duplicate data")
             )
@@ -122,48 +113,70 @@ def _new_field(
             raise _Refusal(
                 _error("DUPLICATE_DATA", "api_name", f"{where}.api_name", "duplicate data")
             )
-    unique = bool(raw.get("unique"))
-    if unique:
-        count = sum(1 for f in mod.fields if f.unique) + sum(1 for t in taken if t["unique"])
-        if count >= UNIQUE_FIELDS_MAX:
-            body = wire.error(
-                "LIMIT_EXCEEDED",
-                "limit exceeded",
-                {
-                    "limit": UNIQUE_FIELDS_MAX,
-                    "limit_due_to": [{"api_name": "unique", "json_path": f"{where}.unique"}],
-                },
-            )
-            raise _Refusal(body)
-    picklist: list[tuple[str, str]] = []
-    if data_type in ("picklist", "multiselectpicklist"):
-        picklist = _picklist(raw, f"{where}.pick_list_values")
-    lookup = None
-    if data_type == "lookup":
-        target = ((raw.get("lookup") or {}).get("module") or {}).get("api_name")
-        if not isinstance(target, str) or store.module(target) is None:
-            raise _Refusal(_error("INVALID_DATA", "lookup", f"{where}.lookup.module"))
-        lookup = store.module(target).api_name  # type: ignore[union-attr]
-    formula = raw.get("formula") if data_type == "formula" else None
-    if data_type == "formula" and not (isinstance(formula, dict) and formula.get("return_type")):
+
+
+def _check_unique_limit(mod: OrgModule, taken: list[dict[str, Any]], where: str) -> None:
+    """At most UNIQUE_FIELDS_MAX unique fields a module: LIMIT_EXCEEDED beyond."""
+    count = sum(1 for f in mod.fields if f.unique) + sum(1 for t in taken if t["unique"])
+    if count >= UNIQUE_FIELDS_MAX:
+        due_to = [{"api_name": "unique", "json_path": f"{where}.unique"}]
+        details = {"limit": UNIQUE_FIELDS_MAX, "limit_due_to": due_to}
+        raise _Refusal(wire.error("LIMIT_EXCEEDED", "limit exceeded", details))
+
+
+def _lookup_target(store: CrmStore, raw: dict[str, Any], where: str) -> str:
+    """The module a new lookup field points to (it must exist)."""
+    target = ((raw.get("lookup") or {}).get("module") or {}).get("api_name")
+    found = store.module(target) if isinstance(target, str) else None
+    if found is None:
+        raise _Refusal(_error("INVALID_DATA", "lookup", f"{where}.lookup.module"))
+    return found.api_name
+
+
+def _formula(raw: dict[str, Any], where: str) -> dict[str, Any]:
+    """A formula field's ``formula`` object; its ``return_type`` is mandatory."""
+    formula = raw.get("formula")
+    if not (isinstance(formula, dict) and formula.get("return_type")):
         raise _Refusal(
             _error("MANDATORY_NOT_FOUND", "formula", f"{where}.formula", wire.MSG_MANDATORY)
         )
-    meta = field_meta(
+    return formula
+
+
+def _new_field(
+    store: CrmStore, mod: OrgModule, raw: Any, where: str, taken: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The metadata of one field a create call asks for, or _Refusal."""
+    if not isinstance(raw, dict):
+        raise _Refusal(_error("INVALID_DATA", "fields", where))
+    label = _required(raw, "field_label", where).strip()
+    data_type = _required(raw, "data_type", where)
+    if data_type not in CREATABLE_TYPES:
+        raise _Refusal(_error("INVALID_DATA", "data_type", f"{where}.data_type"))
+    api_name = raw.get("api_name") or api_name_of(label)
+    if not isinstance(api_name, str) or len(api_name) > 50 or not API_NAME.match(api_name):
+        raise _Refusal(_error("INVALID_DATA", "api_name", f"{where}.api_name"))
+    _check_names_free(mod, taken, label, api_name, where)
+    unique = bool(raw.get("unique"))
+    if unique:
+        _check_unique_limit(mod, taken, where)
+    picklist: list[tuple[str, str]] = []
+    if data_type in ("picklist", "multiselectpicklist"):
+        picklist = _picklist(raw, f"{where}.pick_list_values")
+    return field_meta(
         api_name,
         data_type,
-        label.strip(),
+        label,
         length=_length(raw, data_type, where),
         unique=unique,
         writable=data_type != "formula",
         read_only=data_type == "formula",
         custom=True,
         picklist=picklist,
-        lookup=lookup,
+        lookup=_lookup_target(store, raw, where) if data_type == "lookup" else None,
         decimal_place=raw.get("decimal_place"),
-        formula=formula,
+        formula=_formula(raw, where) if data_type == "formula" else None,
     )
-    return meta
 
 
 def create_fields(store: CrmStore, module: str | None, body: Any) -> Answer:
@@ -211,6 +224,44 @@ def create_fields(store: CrmStore, module: str | None, body: Any) -> Answer:
     return 201, {"fields": out}
 
 
+def _module_labels(raw: dict[str, Any]) -> tuple[str, str, str]:
+    """(singular, plural, api_name) of a module create call, checked; or _Refusal."""
+    for key in ("singular_label", "plural_label", "profiles"):
+        if not raw.get(key):
+            path = f"$.modules[0].{key}"
+            raise _Refusal(_error("MANDATORY_NOT_FOUND", key, path, wire.MSG_MANDATORY))
+    singular, plural = raw["singular_label"], raw["plural_label"]
+    for key, label in (("singular_label", singular), ("plural_label", plural)):
+        if not isinstance(label, str) or not MODULE_LABEL.match(label):
+            raise _Refusal(_error("INVALID_DATA", key, f"$.modules[0].{key}"))
+    api_name = raw.get("api_name") or api_name_of(plural)
+    if not isinstance(api_name, str) or len(api_name) > 50 or not API_NAME.match(api_name):
+        raise _Refusal(_error("INVALID_DATA", "api_name", "$.modules[0].api_name"))
+    return singular, plural, api_name
+
+
+def _check_module_free(store: CrmStore, singular: str, plural: str, api_name: str) -> None:
+    """An api name or label another module has: DUPLICATE_DATA."""
+    for other in store.modules.values():
+        labels = {str(other.meta.get(k, "")).lower() for k in ("singular_label", "plural_label")}
+        if other.api_name.lower() == api_name.lower():
+            path = "$.modules[0].api_name"
+            raise _Refusal(_error("DUPLICATE_DATA", "api_name", path, "duplicate data"))
+        if singular.lower() in labels or plural.lower() in labels:
+            path = "$.modules[0].plural_label"
+            raise _Refusal(_error("DUPLICATE_DATA", "plural_label", path, "duplicate data"))
+
+
+def _name_field(raw: dict[str, Any]) -> dict[str, Any]:
+    """The new module's record name: text, or an autonumber when its display field says so."""
+    shown = raw.get("display_field")
+    display: dict[str, Any] = shown if isinstance(shown, dict) else {}
+    label = str(display.get("field_label") or "Name")
+    if display.get("data_type") == "autonumber":
+        return field_meta("Name", "autonumber", label, writable=False, read_only=True)
+    return field_meta("Name", "text", label, length=120, mandatory=True)
+
+
 def create_module(store: CrmStore, body: Any, edition: str) -> Answer:
     """``POST /crm/v8/settings/modules``: one custom module (Enterprise and up)."""
     if edition not in MODULE_EDITIONS:
@@ -219,50 +270,15 @@ def create_module(store: CrmStore, body: Any, edition: str) -> Answer:
     rows = body.get("modules") if isinstance(body, dict) else None
     if not isinstance(rows, list) or len(rows) != 1 or not isinstance(rows[0], dict):
         return 400, {"modules": [_error("INVALID_DATA", "modules", "$.modules")]}
-    raw = rows[0]
-    for key in ("singular_label", "plural_label", "profiles"):
-        if not raw.get(key):
-            return 400, {
-                "modules": [
-                    _error("MANDATORY_NOT_FOUND", key, f"$.modules[0].{key}", wire.MSG_MANDATORY)
-                ]
-            }
-    singular, plural = raw["singular_label"], raw["plural_label"]
-    for key, label in (("singular_label", singular), ("plural_label", plural)):
-        if not isinstance(label, str) or not MODULE_LABEL.match(label):
-            return 400, {"modules": [_error("INVALID_DATA", key, f"$.modules[0].{key}")]}
-    api_name = raw.get("api_name") or api_name_of(plural)
-    if not isinstance(api_name, str) or len(api_name) > 50 or not API_NAME.match(api_name):
-        return 400, {"modules": [_error("INVALID_DATA", "api_name", "$.modules[0].api_name")]}
-    for other in store.modules.values():
-        labels = {str(other.meta.get(k, "")).lower() for k in ("singular_label", "plural_label")}
-        if other.api_name.lower() == api_name.lower():
-            return 400, {
-                "modules": [
-                    _error("DUPLICATE_DATA", "api_name", "$.modules[0].api_name", "duplicate data")
-                ]
-            }
-        if singular.lower() in labels or plural.lower() in labels:
-            return 400, {
-                "modules": [
-                    _error(
-                        "DUPLICATE_DATA",
-                        "plural_label",
-                        "$.modules[0].plural_label",
-                        "duplicate data",
-                    )
-                ]
-            }
+    try:
+        singular, plural, api_name = _module_labels(rows[0])
+        _check_module_free(store, singular, plural, api_name)
+    except _Refusal as exc:
+        return 400, {"modules": [exc.body]}
     customs = sum(1 for m in store.modules.values() if m.meta.get("generated_type") == "custom")
     index = len(store.modules)
     meta = module_meta(api_name, singular, plural, "custom", f"CustomModule{customs + 1}")
-    shown = raw.get("display_field")
-    display: dict[str, Any] = shown if isinstance(shown, dict) else {}
-    label = str(display.get("field_label") or "Name")
-    name = field_meta("Name", "text", label, length=120, mandatory=True)
-    if display.get("data_type") == "autonumber":
-        name = field_meta("Name", "autonumber", label, writable=False, read_only=True)
-    fields = tuple(OrgField.of(m) for m in (name, *_system_fields()))
+    fields = tuple(OrgField.of(m) for m in (_name_field(rows[0]), *_system_fields()))
     store.add_module(OrgModule(api_name, fields, meta, module_id(index), "Name"))
     item = {
         "code": "SUCCESS",
