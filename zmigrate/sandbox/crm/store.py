@@ -309,9 +309,17 @@ class CrmStore:
         itself are ignored, as Zoho ignores them; computed ones (formula, autonumber) refused."""
         if not isinstance(data, dict):
             return {}, [wire.error("INVALID_DATA", wire.MSG_INVALID_DATA, {})]
+        values, problems = self._values(mod, data, index, creating=existing is None)
+        problems += self._missing(mod, values, index, existing)
+        problems += self._duplicates(mod, values, index, existing)
+        return values, problems
+
+    def _values(
+        self, mod: Module, data: dict[str, Any], index: int, creating: bool
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The record's writable values, coerced; a problem per value Zoho would refuse."""
         values: dict[str, Any] = {}
         problems = []
-        creating = existing is None
         for name, raw in data.items():
             f = mod.field(name)
             if name == "id" or name.startswith("$"):
@@ -329,11 +337,25 @@ class CrmStore:
                 values[name] = self.coerce(mod, f, raw, index)
             except Invalid as exc:
                 problems.append(exc.body)
+        return values, problems
+
+    def _missing(
+        self, mod: Module, values: dict[str, Any], index: int, existing: dict[str, Any] | None
+    ) -> list[dict[str, Any]]:
+        """Mandatory fields an insert leaves out, or an update empties."""
+        problems = []
         for name in mod.mandatory:
             present = values.get(name) if name in values else (existing or {}).get(name)
             if present is None and (existing is None or name in values):
                 problems.append(wire.field_error("MANDATORY_NOT_FOUND", name, index))
+        return problems
+
+    def _duplicates(
+        self, mod: Module, values: dict[str, Any], index: int, existing: dict[str, Any] | None
+    ) -> list[dict[str, Any]]:
+        """Unique values another record holds already (compared as Zoho does, ignoring case)."""
         rid = existing["id"] if existing else None
+        problems = []
         for name, value in values.items():
             index_map = self.unique.get((mod.api_name, name))
             if index_map is None or value is None:
@@ -341,7 +363,7 @@ class CrmStore:
             other = index_map.get(_key(value))
             if other is not None and other != rid:
                 problems.append(self._duplicate(mod, name, index, other))
-        return values, problems
+        return problems
 
     def _duplicate(self, mod: Module, name: str, index: int, other: str) -> dict[str, Any]:
         module_ref = {"api_name": mod.api_name, "id": mod.id}
