@@ -131,20 +131,37 @@ def field_value(scope: Scope, fld: Field, value: Any, keys: tuple[str, ...]) -> 
     if value is None:
         return None
     if fld.data_type == FieldType.MULTISELECT:
-        parts = value.split(MULTI_SEPARATOR) if isinstance(value, str) else value
-        if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
-            _bad_value(scope, fld, value, keys, "a list of values, or values separated by ';'")
-        return [_picklist(scope, fld, p.strip(), keys) for p in parts if p.strip()]
+        return _multi_value(scope, fld, value, keys)
+    if isinstance(value, bool | int | float):
+        return _scalar_value(scope, fld, value, keys)
+    if not isinstance(value, str):
+        _bad_value(scope, fld, value, keys, "a text, a number or true/false")
+    return _text_value(scope, fld, value, keys)
+
+
+def _multi_value(scope: Scope, fld: Field, value: Any, keys: tuple[str, ...]) -> list[str]:
+    """A multi-select's values: a list, or text separated by ';'; each one of the field's."""
+    parts = value.split(MULTI_SEPARATOR) if isinstance(value, str) else value
+    if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+        _bad_value(scope, fld, value, keys, "a list of values, or values separated by ';'")
+    return [_picklist(scope, fld, p.strip(), keys) for p in parts if p.strip()]
+
+
+def _scalar_value(
+    scope: Scope, fld: Field, value: bool | int | float, keys: tuple[str, ...]
+) -> bool | int | float:
+    """A TOML boolean or number: for a field of that kind, or a text field."""
     if isinstance(value, bool):
         if fld.data_type not in (FieldType.BOOLEAN, *TEXTUAL):
             _bad_value(scope, fld, value, keys, "true or false only for a boolean field")
-        return value
-    if isinstance(value, int | float):
-        if fld.data_type not in NUMERIC | TEXTUAL:
-            _bad_value(scope, fld, value, keys, "a number only for a number or text field")
-        return value
-    if not isinstance(value, str):
-        _bad_value(scope, fld, value, keys, "a text, a number or true/false")
+    elif fld.data_type not in NUMERIC | TEXTUAL:
+        _bad_value(scope, fld, value, keys, "a number only for a number or text field")
+    return value
+
+
+def _text_value(scope: Scope, fld: Field, value: str, keys: tuple[str, ...]) -> str:
+    """Text: a number for a number field, true/false for a boolean, within the length, one of
+    the picklist's values (its actual value)."""
     if fld.data_type in NUMERIC and not _is_number(value):
         _bad_value(scope, fld, value, keys, f"a number for a {fld.data_type} field")
     if fld.data_type == FieldType.BOOLEAN and value.lower() not in ("true", "false"):
