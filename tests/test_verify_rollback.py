@@ -141,3 +141,23 @@ async def test_rollback_killed_at_random_moments_deletes_everything_once(tmp_pat
     again = await rollback(run_dir, clock_speed=SPEED)
     assert again.spent == {}
     assert sum(s.deleted for s in again.steps) == 329  # 330 landed, 1 was there before
+
+
+async def test_rollback_asks_refuses_without_a_terminal_and_dry_runs_send_nothing(
+    tmp_path: Path,
+) -> None:
+    run_dir = await sample_run(tmp_path)
+    before = await counts(run_dir)
+    asked = subprocess.run(
+        [*ZMIGRATE, "rollback", str(run_dir)], stdin=subprocess.DEVNULL, capture_output=True
+    )
+    assert asked.returncode == 2
+    assert b"confirm with --yes" in asked.stderr and b"Traceback" not in asked.stderr
+    for command in ("rollback", "verify"):
+        dry = subprocess.run(
+            [*ZMIGRATE, command, str(run_dir), "--dry-run", "--json"], capture_output=True
+        )
+        assert dry.returncode == 0, dry.stderr
+        bill = json.loads(dry.stdout)["bill"]
+        assert bill["totals"]["crm"]["credits"] == (3 if command == "rollback" else 4)
+    assert await counts(run_dir) == before

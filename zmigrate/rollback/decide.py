@@ -100,7 +100,7 @@ def price(step: str, product: str, module: str, delete: int, kept: int, target: 
 def bill_dict(steps: Sequence[StepBill]) -> dict[str, Any]:
     totals: dict[str, dict[str, float]] = {}
     for s in steps:
-        t = totals.setdefault(s.product, {"requests": 0, "credits": 0, "seconds": 0.0})
+        t = totals.setdefault(str(s.product), {"requests": 0, "credits": 0, "seconds": 0.0})
         t["requests"] += s.requests
         t["credits"] += s.credits
         t["seconds"] += s.seconds

@@ -74,7 +74,7 @@ class Bill:
     def totals(self) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
         for s in self.steps:
-            t = out.setdefault(s.product, {"requests": 0, "credits": 0, "seconds": 0.0})
+            t = out.setdefault(str(s.product), {"requests": 0, "credits": 0, "seconds": 0.0})
             t["requests"] += s.requests
             t["credits"] += s.credits
             t["seconds"] += s.seconds
