@@ -132,6 +132,128 @@ def resume_command(run_dir: str, wait: bool, force: bool, clock_speed: float | N
     raise SystemExit(report.exit_code)
 
 
+# ---- verify and rollback (after a run, issue 13) ----------------------------------------
+
+
+@main.command("verify")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--dry-run", is_flag=True, help="Print what reading back costs; send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--sample", type=click.IntRange(min=1), default=None, help="N records a step.")
+@click.option(
+    "--clock-speed",
+    type=float,
+    default=None,
+    help="Zoho seconds per real second, as `resume` (a rehearsal's default: 60).",
+)
+def verify_command(
+    run_dir: str, dry_run: bool, as_json: bool, sample: int | None, clock_speed: float | None
+) -> None:
+    """Read back what the run in RUN_DIR landed and compare it, field by field, with its sources.
+
+    Against the run's Zoho (ZOHO_*), or a rehearsal's sandbox; writes nothing to Zoho.
+    Differences go to RUN_DIR/verify/diffs.jsonl. Exit codes: 0 every record matches;
+    1 a record differs or is missing in Zoho, or Zoho failed; 2 bad run directory or
+    usage; 3 a quota is spent (verify again after the reset: it goes on where it stopped).
+    """
+    import asyncio
+
+    import orjson
+
+    from zmigrate import verify
+
+    try:
+        if dry_run:
+            the_bill = verify.bill(run_dir, sample)
+            if as_json:
+                say(orjson.dumps({"dry_run": True, "bill": the_bill.as_dict()}).decode())
+            else:
+                for line in the_bill.lines():
+                    say(f"cost: {line}")
+                say("dry run: nothing sent")
+            return
+        note = (lambda _: None) if as_json else (lambda t: say(f"zmigrate verify: {t}", err=True))
+        result = asyncio.run(
+            verify.verify(run_dir, sample=sample, clock_speed=clock_speed, note=note)
+        )
+    except ZmigrateError as e:
+        fail("verify", e)
+    except OSError as e:
+        fail("verify", os_failure(e, run_dir))
+    if as_json:
+        say(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        say(result.render())
+    raise SystemExit(result.exit_code)
+
+
+@main.command("rollback")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--dry-run", is_flag=True, help="Print what would be deleted and what it costs.")
+@click.option("--yes", is_flag=True, help="Delete without asking (needed without a terminal).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--clock-speed",
+    type=float,
+    default=None,
+    help="Zoho seconds per real second, as `resume` (a rehearsal's default: 60).",
+)
+def rollback_command(
+    run_dir: str, dry_run: bool, yes: bool, as_json: bool, clock_speed: float | None
+) -> None:
+    """Delete exactly the records the run in RUN_DIR created, children before parents.
+
+    Records the run found or updated are left in place (and listed). Checkpointed: a
+    killed rollback goes on where it stopped; a second one sends nothing. Exit codes:
+    0 every created record is deleted; 1 Zoho refused some (listed with its reason) or
+    failed; 2 bad run directory, or no --yes without a terminal; 3 a quota is spent
+    (roll back again after the reset).
+    """
+    import asyncio
+
+    import orjson
+
+    from zmigrate import rollback
+    from zmigrate.errors import UsageError
+
+    try:
+        the_bill = rollback.bill(run_dir)
+        if dry_run or not yes:
+            if as_json and dry_run:
+                say(orjson.dumps({"dry_run": True, "bill": rollback.bill_json(the_bill)}).decode())
+                return
+            for s in the_bill:
+                say(
+                    f"{s.step}: delete {s.delete} {s.product}/{s.module} records "
+                    f"({s.requests} requests, {s.credits} credits); "
+                    f"{s.left_in_place} found or updated stay"
+                )
+        if dry_run:
+            say("dry run: nothing sent")
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UsageError(
+                    "rollback deletes records in Zoho: confirm with --yes (stdin is not a "
+                    "terminal to ask on); --dry-run shows what it would delete"
+                )
+            total = sum(s.delete for s in the_bill)
+            if not click.confirm(f"delete these {total} records from Zoho?", default=False):
+                say("nothing deleted")
+                raise SystemExit(1)
+        note = (lambda _: None) if as_json else (lambda t: say(f"zmigrate rollback: {t}", err=True))
+        result = asyncio.run(rollback.rollback(run_dir, clock_speed=clock_speed, note=note))
+    except ZmigrateError as e:
+        fail("rollback", e)
+    except OSError as e:
+        fail("rollback", os_failure(e, run_dir))
+    if as_json:
+        say(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        say(result.render())
+    raise SystemExit(result.exit_code)
+
+
 # ---- sandbox (the local Zoho, issues 2 and 3) ---------------------------------------------
 
 

@@ -160,11 +160,12 @@ def record_outcome(outcome: RecordOutcome, *, retried: bool) -> Verdict:
 
 @dataclass(frozen=True)
 class Claim:
-    """A landed record's claim on a Zoho id: its source key and line."""
+    """A landed record's claim on a Zoho id: its source key and line, what the write did."""
 
     key: str
     zoho_id: str
     line: int | None
+    action: str = "insert"
 
 
 @dataclass(frozen=True)

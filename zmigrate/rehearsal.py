@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from zmigrate.auth import Credentials
 from zmigrate.clock import Clock
-from zmigrate.manifest import load_manifest
+from zmigrate.manifest import Manifest, load_manifest
 from zmigrate.progress import Progress
 from zmigrate.report import RunReport
 from zmigrate.run import execute
@@ -61,8 +63,26 @@ async def execute_in_sandbox(
     sets it later still: `resume --wait` jumps to a quota's reset).
     """
     manifest = load_manifest(manifest_path)
-    t = manifest.target
     clock = Clock(clock_speed, start=clock_start)
+    async with rehearsal_sandbox(manifest, run_dir, clock, **sandbox_options) as credentials:
+        return await execute(
+            manifest_path,
+            run_dir,
+            credentials,
+            clock,
+            resume=resume,
+            progress=progress,
+            interrupt=interrupt,
+        )
+
+
+@asynccontextmanager
+async def rehearsal_sandbox(
+    manifest: Manifest, run_dir: str | os.PathLike[str], clock: Clock, **sandbox_options: Any
+) -> AsyncIterator[Credentials]:
+    """The embedded sandbox of a rehearsal's run directory on the manifest's plans, restarted
+    from ``RUN_DIR/sandbox`` when it was run before (`resume`, `verify`, `rollback`)."""
+    t = manifest.target
     options: dict[str, Any] = {
         "books_plan": t.books_plan,
         "inventory_plan": t.inventory_plan,
@@ -73,13 +93,5 @@ async def execute_in_sandbox(
         "state_dir": str(Path(run_dir) / SANDBOX_STATE),
         **sandbox_options,
     }
-    async with start_sandbox(SandboxConfig(clock_speed=clock_speed, **options), clock) as sb:
-        return await execute(
-            manifest_path,
-            run_dir,
-            sandbox_credentials(sb),
-            clock,
-            resume=resume,
-            progress=progress,
-            interrupt=interrupt,
-        )
+    async with start_sandbox(SandboxConfig(clock_speed=clock.speed, **options), clock) as sb:
+        yield sandbox_credentials(sb)

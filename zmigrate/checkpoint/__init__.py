@@ -60,7 +60,8 @@ Public API::
     store.batch(step, batch_no) -> Batch
     store.mark_in_flight(step, batch_no) -> Batch       # attempts += 1, committed
     store.set_bulk_job(step, batch_no, job_id, file_id=None)
-    store.mark_done(step, batch_no, xref=[(key, zoho_id, line)], dead=[DeadLetter])
+    store.mark_done(step, batch_no, xref=[(key, zoho_id, line, action)], dead=[DeadLetter])
+    store.landed(step) -> list[LandedRecord]   # key, id, line, WriteAction (None: unknown)
     store.mark_failed(step, batch_no, error, dead=[...])
     store.lookup_many(step, keys) -> dict[key, zoho_id]
     store.settled_keys(step, keys) -> set[key]
@@ -88,7 +89,16 @@ from zmigrate.checkpoint.async_store import AsyncRunStore
 from zmigrate.checkpoint.damage import disk_full, is_disk_full
 from zmigrate.checkpoint.hashing import hash_bytes, hash_file
 from zmigrate.checkpoint.locking import lock_holder
-from zmigrate.checkpoint.records import Batch, BatchState, DeadLetter, RunStatus, StepSpec
+from zmigrate.checkpoint.records import (
+    Batch,
+    BatchState,
+    DeadLetter,
+    LandedRecord,
+    RunStatus,
+    StepSpec,
+    WriteAction,
+    XrefRow,
+)
 from zmigrate.checkpoint.schema import DB_NAME, LOCK_NAME, SCHEMA_VERSION
 from zmigrate.checkpoint.store import RunStore
 from zmigrate.checkpoint.summary import (
@@ -108,6 +118,7 @@ __all__ = [
     "BatchCounts",
     "BatchState",
     "DeadLetter",
+    "LandedRecord",
     "QuotaSpent",
     "RunMeta",
     "RunStatus",
@@ -115,6 +126,8 @@ __all__ = [
     "RunSummary",
     "StepSpec",
     "StepSummary",
+    "WriteAction",
+    "XrefRow",
     "disk_full",
     "hash_bytes",
     "hash_file",

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
-from zmigrate.checkpoint.records import Batch, DeadLetter, RunStatus
+from zmigrate.checkpoint.records import Batch, DeadLetter, RunStatus, XrefRow
 from zmigrate.checkpoint.store import RunStore
 from zmigrate.checkpoint.summary import RunSummary
 
@@ -51,7 +51,7 @@ class AsyncRunStore:
         self,
         step: str,
         batch_no: int,
-        xref: Iterable[tuple[str, str, int | None]] = (),
+        xref: Iterable[XrefRow] = (),
         dead: Iterable[DeadLetter] = (),
     ) -> None:
         await self._call(self.store.mark_done, step, batch_no, list(xref), list(dead))

@@ -11,9 +11,11 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from zmigrate.checkpoint.records import Batch, BatchState, DeadLetter
+from zmigrate.checkpoint.records import Batch, BatchState, DeadLetter, WriteAction, XrefRow
 from zmigrate.errors import StoreError
 from zmigrate.scrub import scrub
+
+CREATED_SQL = ", ".join(f"'{a.value}'" for a in WriteAction if a.created)
 
 COLS = "step, batch_no, first_row, last_row, state, attempts, verify, job_id, file_id, error"
 
@@ -76,14 +78,16 @@ def set_state(conn: sqlite3.Connection, step: str, batch_no: int, sql: str, *a: 
 def write_rows(
     conn: sqlite3.Connection,
     step: str,
-    xref: Iterable[tuple[str, str, int | None]],
+    xref: Iterable[XrefRow],
     dead: Iterable[DeadLetter],
 ) -> None:
-    """The ids ``(source_key, zoho_id, line)`` a batch got, and the rows Zoho refused."""
+    """The ids ``(source_key, zoho_id, line[, action])`` a batch got, and the rows Zoho
+    refused. A key once recorded as created stays created (rollback deletes only those)."""
     conn.executemany(
-        "INSERT INTO xref VALUES (?,?,?,?) ON CONFLICT (step, source_key) "
-        "DO UPDATE SET zoho_id = excluded.zoho_id, row_no = excluded.row_no",
-        ((step, str(k), str(z), r) for k, z, r in xref),
+        "INSERT INTO xref VALUES (?,?,?,?,?) ON CONFLICT (step, source_key) "
+        "DO UPDATE SET zoho_id = excluded.zoho_id, row_no = excluded.row_no, action = CASE "
+        f"WHEN xref.action IN ({CREATED_SQL}) THEN xref.action ELSE excluded.action END",
+        ((step, str(x[0]), str(x[1]), x[2], x[3] if len(x) > 3 else None) for x in xref),
     )
     now = time.time()
     conn.executemany(

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from zmigrate.checkpoint.locking import lock_holder
-from zmigrate.checkpoint.records import BatchState, DeadLetter, StepSpec
+from zmigrate.checkpoint.records import BatchState, DeadLetter, LandedRecord, StepSpec, WriteAction
 from zmigrate.checkpoint.summary import BatchCounts, QuotaSpent, RunMeta, RunSummary, StepSummary
 
 CHUNK = 500
@@ -72,6 +72,16 @@ def settled_keys(conn: sqlite3.Connection, step: str, keys: Iterable[str]) -> se
             )
         )
     return settled
+
+
+def landed(conn: sqlite3.Connection, step: str) -> list[LandedRecord]:
+    """Every record ``step`` landed, in source order, with what its write did."""
+    rows = conn.execute(
+        "SELECT source_key, zoho_id, row_no, action FROM xref WHERE step = ? "
+        "ORDER BY row_no, source_key",
+        (step,),
+    )
+    return [LandedRecord(step, k, z, r, WriteAction.of(a)) for k, z, r, a in rows]
 
 
 def dead_letters(conn: sqlite3.Connection, step: str | None = None) -> list[DeadLetter]:

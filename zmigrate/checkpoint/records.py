@@ -80,3 +80,51 @@ class DeadLetter:
     code: str | None = None
     message: str = ""
     batch_no: int | None = None
+
+
+class WriteAction(StrEnum):
+    """What a run's write did to a record, as kept in the id cross-reference (``xref.action``).
+
+    Rollback deletes only what the run created; a store from before actions were kept has
+    none (``None``): unknown is treated as not created, the safe side.
+    """
+
+    INSERT = "insert"
+    ADOPTED = "adopted"
+    """A retried insert Zoho answered with DUPLICATE_DATA: the run's own lost first attempt."""
+    FOUND = "found"
+    """A retried insert found by its key: possibly the run's own, possibly older; kept."""
+    UPDATE = "update"
+    WRITTEN = "written"
+    """A line of a file target, not a Zoho record."""
+
+    @property
+    def created(self) -> bool:
+        return self in (WriteAction.INSERT, WriteAction.ADOPTED)
+
+    @classmethod
+    def of(cls, value: str | None) -> WriteAction | None:
+        """The member stored as ``value``; None for NULL or a word this version does not know."""
+        try:
+            return None if value is None else cls(value)
+        except ValueError:
+            return None
+
+
+XrefRow = tuple[str, str, int | None] | tuple[str, str, int | None, str]
+"""(source key, Zoho id, source line[, write action]): one row of the id cross-reference."""
+
+
+@dataclass(frozen=True)
+class LandedRecord:
+    """A record the run landed: its source key and line, Zoho id and what the write did."""
+
+    step: str
+    key: str
+    zoho_id: str
+    line: int | None
+    action: WriteAction | None
+
+    @property
+    def created(self) -> bool:
+        return self.action is not None and self.action.created

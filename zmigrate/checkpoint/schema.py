@@ -33,7 +33,7 @@ CREATE TABLE batches (
 CREATE INDEX batches_by_state ON batches (state, step, batch_no);
 CREATE TABLE xref (
     step TEXT NOT NULL, source_key TEXT NOT NULL, zoho_id TEXT NOT NULL, row_no INTEGER,
-    PRIMARY KEY (step, source_key)
+    action TEXT, PRIMARY KEY (step, source_key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS xref_by_id ON xref (step, zoho_id);
 CREATE TABLE dead_letters (
@@ -84,6 +84,10 @@ def check(conn: sqlite3.Connection, db: Path, version: Any, *, readonly: bool) -
         conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
     if not readonly:  # stores made before the index
         conn.execute("CREATE INDEX IF NOT EXISTS xref_by_id ON xref (step, zoho_id)")
+    if not readonly:  # stores made before the write action was kept: unknown (NULL) for all
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(xref)")}
+        if "action" not in columns:
+            conn.execute("ALTER TABLE xref ADD COLUMN action TEXT")
     if not readonly:  # 55 ms on a 1,000,000-record store: worth it before resuming
         found = conn.execute("PRAGMA quick_check").fetchall()
         if found != [("ok",)]:

@@ -18,7 +18,14 @@ from zmigrate.checkpoint import batches, queries
 from zmigrate.checkpoint.damage import damaged, disk_full, guarded, is_disk_full
 from zmigrate.checkpoint.inputs import changed_inputs, write_inputs
 from zmigrate.checkpoint.locking import RunLock, secure_dir, touch_private, undo_create
-from zmigrate.checkpoint.records import Batch, DeadLetter, RunStatus, StepSpec
+from zmigrate.checkpoint.records import (
+    Batch,
+    DeadLetter,
+    LandedRecord,
+    RunStatus,
+    StepSpec,
+    XrefRow,
+)
 from zmigrate.checkpoint.schema import (
     DB_NAME,
     LOCK_NAME,
@@ -295,10 +302,11 @@ class RunStore:
         self,
         step: str,
         batch_no: int,
-        xref: Iterable[tuple[str, str, int | None]] = (),
+        xref: Iterable[XrefRow] = (),
         dead: Iterable[DeadLetter] = (),
     ) -> None:
-        """The batch's ids ``(source_key, zoho_id, line)`` and refusals, and ``done``: one txn."""
+        """The batch's ids ``(source_key, zoho_id, line[, action])`` and refusals, and
+        ``done``: one txn."""
         with self._txn() as conn:
             batches.write_rows(conn, step, xref, dead)
             batches.set_state(conn, step, batch_no, "state = 'done', verify = 0, error = NULL")
@@ -328,6 +336,11 @@ class RunStore:
     def settled_keys(self, step: str, keys: Iterable[str]) -> set[str]:
         """Which ``keys`` of ``step`` already landed or were dead-lettered: never send them."""
         return queries.settled_keys(self._conn, step, keys)
+
+    @guarded
+    def landed(self, step: str) -> list[LandedRecord]:
+        """Every record ``step`` landed, in source order, with what its write did."""
+        return queries.landed(self._conn, step)
 
     @guarded
     def dead_letters(self, step: str | None = None) -> list[DeadLetter]:

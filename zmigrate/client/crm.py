@@ -188,6 +188,22 @@ class CrmClient:
             body["duplicate_check_fields"] = list(duplicate_check_fields)
         return await self._write("POST", f"{self.base}/{module}/upsert", body, "insert", True)
 
+    async def delete(self, module: str, ids: Sequence[str]) -> list[RecordOutcome]:
+        """Delete up to 100 records in one call (``DELETE /{module}?ids=``), 1 credit.
+
+        Idempotent (a record already gone answers INVALID_DATA with its id), so it is
+        resent like any idempotent call after an ambiguous failure.
+        """
+        if not 1 <= len(ids) <= quotas.CRM_WRITE_MAX:
+            raise RequestRejected(f"a CRM delete takes 1 to {quotas.CRM_WRITE_MAX} ids")
+        resp = await self._call(
+            "DELETE",
+            f"{self.base}/{module}",
+            params={"ids": ",".join(ids)},
+            credits=quotas.CREDITS_GET,
+        )
+        return write_results(resp.body, len(ids), "delete")
+
     async def _write(
         self, method: str, url: str, body: dict[str, Any], action: str, idempotent: bool
     ) -> list[RecordOutcome]:

@@ -162,6 +162,20 @@ class FinanceClient:
             raise
         return (resp.body or {}).get(singular)
 
+    async def delete(self, module: str, record_id: str) -> RecordOutcome:
+        """Delete one record by id; a record already gone (HTTP 404) comes back ``gone``.
+
+        Idempotent, so resent like any idempotent call; a refusal (an invoice with a
+        payment, a contact with transactions) is a failed outcome with Zoho's reason.
+        """
+        try:
+            await self._call("DELETE", f"/{module}/{record_id}")
+        except RequestRejected as exc:
+            if exc.status == 404:
+                return RecordOutcome(0, True, record_id, "gone", exc.code, str(exc))
+            return RecordOutcome(0, False, record_id, code=exc.code, message=str(exc))
+        return RecordOutcome(0, True, record_id, "delete")
+
     async def list_page(
         self,
         module: str,

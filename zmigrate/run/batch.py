@@ -28,8 +28,8 @@ from zmigrate.sources import KEY_SEPARATOR, KeyCollision, row_key
 AGAIN_ROUNDS = 3
 """Times a record Zoho left unprocessed (not refused) is sent again before it is given up."""
 
-XRef = tuple[str, str, int | None]
-"""(source key, Zoho id, source line): one row of the id cross-reference."""
+XRef = tuple[str, str, int | None, str]
+"""(source key, Zoho id, source line, write action): one row of the id cross-reference."""
 
 
 @dataclass
@@ -149,7 +149,7 @@ class Batches:
         again: list[Item] = []
         for item, verdict in zip(todo, verdicts, strict=True):
             if isinstance(verdict, Landed):
-                settled.xref.append((item.key, verdict.zoho_id, item.source.line))
+                settled.xref.append((item.key, verdict.zoho_id, item.source.line, verdict.action))
             elif isinstance(verdict, Reject):
                 settled.dead.append(self._dead(batch, item, verdict.code, verdict.message))
             else:
@@ -199,12 +199,12 @@ class Batches:
         naming the earlier row (never a second "landed").
         """
         step = self.step
-        owners = await self.store.id_owners(step.name, [z for _, z, _ in xref])
+        owners = await self.store.id_owners(step.name, [x[1] for x in xref])
         firsts, shared = split_shared([Claim(*x) for x in xref], owners)
-        keep = [(c.key, c.zoho_id, c.line) for c in firsts]
+        keep = [(c.key, c.zoho_id, c.line, c.action) for c in firsts]
         landed = sum(1 for c in firsts if c.zoho_id not in owners)
         if step.on_duplicate_key is OnDuplicateKey.MERGE:
-            keep += [(m.claim.key, m.claim.zoho_id, m.claim.line) for m in shared]
+            keep += [(m.claim.key, m.claim.zoho_id, m.claim.line, m.claim.action) for m in shared]
             return keep, landed, len(shared)
         by_key = {i.key: i for i in items}
         for s in shared:

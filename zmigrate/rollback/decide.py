@@ -1,0 +1,107 @@
+"""Rollback's decisions, pure: what to delete, in which order, in which calls, what it
+costs, and what each answer means.
+
+Only records the run *created* are deleted (``WriteAction.created``): a record it found or
+updated was there before and stays (listed as left in place). Steps go in reverse
+dependency order, children before parents (invoices before customers, deals before
+accounts), so no delete is refused for a record that still points at it. CRM deletes up to
+100 ids a call (1 credit); Books and Inventory take one record a call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+from zmigrate import quotas
+from zmigrate.checkpoint import LandedRecord
+from zmigrate.client.models import RecordOutcome
+from zmigrate.manifest import Manifest, Product, Step, Target
+from zmigrate.planner.pricing import finance_seconds, latency
+
+CRM_DELETE_MAX = quotas.CRM_WRITE_MAX
+"""Ids in one CRM mass delete."""
+GONE_CODE = "INVALID_DATA"
+"""CRM's answer for an id of no record ("the related id given seems to be invalid")."""
+CRM_DELETE_CREDITS = quotas.CREDITS_GET
+"""Zoho's credit table names no cost for a delete: the 1 credit of any other call."""
+
+
+class Deletion(StrEnum):
+    """Where one record to delete stands (the values are stored in ``rollback.db``)."""
+
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    DELETED = "deleted"
+    GONE = "gone"
+    """Already deleted (by an earlier attempt whose answer was lost, or by hand): counted
+    as deleted, never as an error."""
+    REFUSED = "refused"
+
+
+def reverse_order(manifest: Manifest) -> list[Step]:
+    """The steps writing to Zoho, children before parents."""
+    return [s for s in reversed(manifest.ordered()) if not s.target.is_file]
+
+
+def split(records: Sequence[LandedRecord]) -> tuple[list[str], list[str]]:
+    """(ids the run created, ids it only found or updated), each id once, in source order.
+
+    An id that any key created is created (two keys merged into one record the run made).
+    """
+    created = list(dict.fromkeys(r.zoho_id for r in records if r.created))
+    made = set(created)
+    kept = list(dict.fromkeys(r.zoho_id for r in records if r.zoho_id not in made))
+    return created, kept
+
+
+def batch_size(product: str) -> int:
+    return CRM_DELETE_MAX if product == Product.CRM else 1
+
+
+def judge(product: str, outcome: RecordOutcome) -> tuple[Deletion, str]:
+    """What one record's answer to a delete means, and Zoho's reason when it refused."""
+    if outcome.ok:
+        return (Deletion.GONE if outcome.action == "gone" else Deletion.DELETED), ""
+    details: Mapping[str, Any] = outcome.details or {}
+    if product == Product.CRM and outcome.code == GONE_CODE and details.get("id"):
+        return Deletion.GONE, ""  # "the related id given seems to be invalid": not there
+    return Deletion.REFUSED, f"{outcome.code}: {outcome.message}".strip(": ")
+
+
+@dataclass(frozen=True)
+class StepBill:
+    """Deleting one step's created records."""
+
+    step: str
+    product: str
+    module: str
+    delete: int
+    left_in_place: int
+    requests: int
+    credits: int
+    seconds: float
+
+
+def price(step: str, product: str, module: str, delete: int, kept: int, target: Target) -> StepBill:
+    """The requests, credits and time of deleting ``delete`` records of one step."""
+    if product == Product.CRM:
+        calls = math.ceil(delete / CRM_DELETE_MAX)
+        rounds = math.ceil(calls / target.edition.concurrency)
+        seconds = rounds * latency(product)
+        return StepBill(step, product, module, delete, kept, calls, calls, seconds)
+    seconds = finance_seconds(delete, target.finance_plan(product))
+    return StepBill(step, product, module, delete, kept, delete, 0, seconds)
+
+
+def bill_dict(steps: Sequence[StepBill]) -> dict[str, Any]:
+    totals: dict[str, dict[str, float]] = {}
+    for s in steps:
+        t = totals.setdefault(str(s.product), {"requests": 0, "credits": 0, "seconds": 0.0})
+        t["requests"] += s.requests
+        t["credits"] += s.credits
+        t["seconds"] += s.seconds
+    return {"steps": [asdict(s) for s in steps], "totals": totals}

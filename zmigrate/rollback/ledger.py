@@ -1,0 +1,111 @@
+"""Rollback's checkpoint, ``RUN_DIR/rollback/rollback.db``: every record to delete, cut into
+the calls that delete them, and where each stands.
+
+Made once, from the run store, in one transaction. A call's batch is ``in_flight``
+(committed) before it leaves and settled (committed) when Zoho answers; a rollback killed
+in between sends that batch again, and what the first send deleted answers "not there":
+counted as deleted. Settled records are never sent again, so a second rollback sends
+nothing; one Zoho refused is tried again by the next rollback (its cause may be fixed).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from zmigrate.rollback.decide import Deletion
+from zmigrate.scrub import scrub
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS targets (
+    step TEXT NOT NULL, batch_no INTEGER NOT NULL, zoho_id TEXT NOT NULL,
+    state TEXT NOT NULL, reason TEXT, PRIMARY KEY (step, zoho_id)
+);
+CREATE INDEX IF NOT EXISTS targets_by_batch ON targets (step, batch_no);
+"""
+
+
+class Ledger:
+    """The rollback checkpoint of one run directory (the caller holds the run's lock)."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        self.conn = sqlite3.connect(folder / "rollback.db", isolation_level=None)
+        os.chmod(folder / "rollback.db", 0o600)
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = FULL")
+        self.conn.executescript(SCHEMA)
+        self.resumed = self.planned
+
+    @property
+    def planned(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM meta WHERE key = 'planned'").fetchone() is not None
+
+    def plan(self, steps: Iterable[tuple[str, Sequence[str], int]]) -> None:
+        """``(step, created ids, batch size)`` for every step, in one transaction."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for step, ids, size in steps:
+                self.conn.executemany(
+                    "INSERT OR IGNORE INTO targets VALUES (?, ?, ?, ?, NULL)",
+                    [(step, n // size, z, Deletion.PENDING.value) for n, z in enumerate(ids)],
+                )
+            self.conn.execute("INSERT INTO meta VALUES ('planned', '1')")
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def retry_refused(self) -> None:
+        """A new rollback tries again what Zoho refused last time."""
+        self.conn.execute(
+            "UPDATE targets SET state = ?, reason = NULL WHERE state = ?",
+            (Deletion.PENDING.value, Deletion.REFUSED.value),
+        )
+
+    def open_batches(self, step: str) -> list[tuple[int, list[str]]]:
+        """Batches of ``step`` with records not settled, in order, with those records' ids."""
+        batches: dict[int, list[str]] = {}
+        for batch_no, zoho_id in self.conn.execute(
+            "SELECT batch_no, zoho_id FROM targets WHERE step = ? AND state IN (?, ?) "
+            "ORDER BY batch_no, rowid",
+            (step, Deletion.PENDING.value, Deletion.IN_FLIGHT.value),
+        ):
+            batches.setdefault(batch_no, []).append(zoho_id)
+        return sorted(batches.items())
+
+    def in_flight(self, step: str, ids: Sequence[str]) -> None:
+        """Committed before the delete leaves."""
+        self.settle(step, [(z, Deletion.IN_FLIGHT, "") for z in ids])
+
+    def settle(self, step: str, results: Sequence[tuple[str, Deletion, str]]) -> None:
+        """Zoho's answer for a batch, each record's state and reason, in one transaction."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.executemany(
+                "UPDATE targets SET state = ?, reason = ? WHERE step = ? AND zoho_id = ?",
+                [(d.value, scrub(why) or None, step, z) for z, d, why in results],
+            )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def counts(self, step: str) -> dict[Deletion, int]:
+        rows = self.conn.execute(
+            "SELECT state, COUNT(*) FROM targets WHERE step = ? GROUP BY state", (step,)
+        )
+        return {Deletion(s): n for s, n in rows}
+
+    def refused(self, step: str) -> list[tuple[str, str]]:
+        rows = self.conn.execute(
+            "SELECT zoho_id, reason FROM targets WHERE step = ? AND state = ? ORDER BY batch_no",
+            (step, Deletion.REFUSED.value),
+        )
+        return [(z, r or "") for z, r in rows]
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,273 @@
+"""`zmigrate verify RUN_DIR`: read back what a run landed and compare it with its sources.
+
+Each step's sources are read again as the run read them and mapped as the run mapped them
+(``mapping.map_record``, lookups from the run's id cross-reference); each landed record is
+read back (``bill`` says how) and compared field by field (``compare``). Chunks are
+checkpointed (``ledger``), so a killed verify goes on where it stopped. Nothing is written
+to Zoho.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from zmigrate.checkpoint import LandedRecord, RunStore
+from zmigrate.client import Zoho
+from zmigrate.client.crm import coql_literal
+from zmigrate.manifest import Product, Step
+from zmigrate.mapping import MappingError, map_record
+from zmigrate.outcomes import chunked
+from zmigrate.run.writers.finance import finance_client
+from zmigrate.run_target import FinishedRun, load_run, open_run_zoho
+from zmigrate.sources import SourceRecord, iter_records, row_key
+from zmigrate.verify.bill import COQL_FIELDS, COQL_IDS, COQL_LIMIT, Bill, StepBill, price_step
+from zmigrate.verify.compare import diff_record
+from zmigrate.verify.ledger import Diff, Ledger, Outcome
+
+FINANCE_CHUNK = 10
+"""Books/Inventory records checked (one GET each) between two checkpoints."""
+
+Pair = tuple[LandedRecord, SourceRecord]
+
+
+@dataclass
+class StepResult:
+    """One step's records: how many landed, were read back, and what they came to."""
+
+    step: str
+    product: str
+    module: str
+    landed: int
+    checked: int = 0
+    matched: int = 0
+    differing: int = 0
+    missing: int = 0
+    dead_lettered: int = 0
+
+
+@dataclass
+class VerifyResult:
+    """The whole verify: per step, what it spent, where the diffs are."""
+
+    run_dir: str
+    sample: int | None
+    steps: list[StepResult]
+    spent: dict[str, dict[str, int]] = field(default_factory=dict)
+    diffs: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every record read back matches its source; 1 otherwise."""
+        return 0 if all(s.differing == 0 and s.missing == 0 for s in self.steps) else 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_dir": self.run_dir,
+            "sample": self.sample,
+            "steps": [vars(s) for s in self.steps],
+            "spent": self.spent,
+            "diffs": self.diffs,
+            "exit_code": self.exit_code,
+        }
+
+    def render(self) -> str:
+        head = "step  product/module  landed  checked  matched  differing  missing  dead-lettered"
+        lines = [head]
+        for s in self.steps:
+            lines.append(
+                f"{s.step}  {s.product}/{s.module}  {s.landed}  {s.checked}  {s.matched}  "
+                f"{s.differing}  {s.missing}  {s.dead_lettered}"
+            )
+        for product, spent in self.spent.items():
+            lines.append(f"{product}: {spent['requests']} requests, {spent['credits']} credits")
+        if self.exit_code:
+            lines.append(f"differences: field by field in {self.diffs}")
+        else:
+            lines.append("every record read back matches its source")
+        return "\n".join(lines)
+
+
+def _choose(records: Sequence[LandedRecord], step: str, sample: int | None) -> list[LandedRecord]:
+    """One record per Zoho id (the last source record that wrote it: its values are Zoho's),
+    all of them or a sample drawn the same way on every resume."""
+    by_id: dict[str, LandedRecord] = {}
+    for r in records:
+        by_id[r.zoho_id] = r
+    chosen = list(by_id.values())
+    if sample is not None and sample < len(chosen):
+        chosen = random.Random(f"verify:{step}").sample(chosen, sample)
+    return chosen
+
+
+def _targets(run: FinishedRun, store: RunStore) -> list[Step]:
+    return [s for s in run.manifest.ordered() if not s.target.is_file]
+
+
+def bill(run_dir: str | os.PathLike[str], sample: int | None = None) -> Bill:
+    """What a verify of ``run_dir`` costs (no network)."""
+    run = load_run(run_dir, "verify")
+    with RunStore.open(run.run_dir, readonly=True) as store:
+        return _bill(run, store, sample)
+
+
+def _bill(run: FinishedRun, store: RunStore, sample: int | None) -> Bill:
+    steps = []
+    for step in _targets(run, store):
+        n = len(_choose(store.landed(step.name), step.name, sample))
+        fields = len({*(f.target for f in step.fields), *(lk.target for lk in step.lookups)})
+        product, module = step.target.product, step.target.module or ""
+        steps.append(price_step(step.name, product, module, n, fields, run.manifest.target))
+    return Bill(tuple(steps))
+
+
+class Verifier:
+    """Reads one run's records back, step after step, chunk after chunk."""
+
+    def __init__(self, run: FinishedRun, store: RunStore, zoho: Zoho, ledger: Ledger) -> None:
+        self.run, self.store, self.zoho, self.ledger = run, store, zoho, ledger
+
+    async def step(self, step: Step, chosen: list[LandedRecord]) -> None:
+        """Check every chosen record of ``step`` not yet checked, in source order."""
+        done = self.ledger.checked(step.name)
+        todo = {r.key: r for r in chosen if r.zoho_id not in done}
+        if not todo:
+            return
+        crm = step.target.product == Product.CRM
+        size = COQL_IDS if crm else FINANCE_CHUNK
+        gate = self.zoho.channels[step.target.product].gate.max_limit
+        wave_size = min(gate, self.run.manifest.target.edition.sub_concurrency) if crm else 1
+        pairs: list[Pair] = []
+        wave: list[list[Pair]] = []
+        local = self.run.local.step(step.name)
+        for row_no, record in enumerate(iter_records(local)):
+            landed = todo.get(record.key or f"#{row_no}")
+            if landed is None:
+                continue
+            pairs.append((landed, record))
+            if len(pairs) == size:
+                wave, pairs = [*wave, pairs], []
+            if len(wave) == wave_size:
+                await asyncio.gather(*(self._chunk(step, c) for c in wave))
+                wave = []
+        wave += [pairs] if pairs else []
+        await asyncio.gather(*(self._chunk(step, c) for c in wave))
+
+    async def _chunk(self, step: Step, pairs: list[Pair]) -> None:
+        expected = self._expected(step, pairs)
+        ids = [landed.zoho_id for landed, _ in pairs]
+        if step.target.product == Product.CRM:
+            found = await self._read_crm(step, ids, expected)
+        else:
+            found = await self._read_finance(step, ids)
+        outcomes: list[tuple[str, Outcome]] = []
+        diffs: list[Diff] = []
+        product, module = step.target.product, step.target.module or ""
+        for (landed, record), want in zip(pairs, expected, strict=True):
+            have = found.get(landed.zoho_id)
+            if have is None:
+                outcomes.append((landed.zoho_id, Outcome.MISSING))
+                continue
+            if isinstance(want, MappingError):
+                fields = [(want.field, str(want), None)]
+            else:
+                fields = [
+                    (d.field, d.expected, d.found) for d in diff_record(product, module, want, have)
+                ]
+            diffs += [(landed.zoho_id, record.line, f, e, g) for f, e, g in fields]
+            outcomes.append((landed.zoho_id, Outcome.DIFFERING if fields else Outcome.MATCHED))
+        self.ledger.record(step.name, outcomes, diffs)
+
+    def _expected(self, step: Step, pairs: list[Pair]) -> list[dict[str, Any] | MappingError]:
+        """Each record mapped as the run mapped it, lookups from its id cross-reference."""
+        ids: dict[tuple[str, str], str] = {}
+        for lk in step.lookups:
+            keys = {row_key(lk.columns, row) for _, rec in pairs for row in rec.rows}
+            ids.update(((lk.step, k), v) for k, v in self.store.lookup_many(lk.step, keys).items())
+
+        def resolve(step_name: str, key: str) -> str | None:
+            return ids.get((step_name, key))
+
+        out: list[dict[str, Any] | MappingError] = []
+        for _, record in pairs:
+            try:
+                out.append(map_record(step, record.rows, resolve))
+            except MappingError as exc:
+                out.append(exc)
+        return out
+
+    async def _read_crm(
+        self, step: Step, ids: list[str], expected: Sequence[Mapping[str, Any] | MappingError]
+    ) -> dict[str, dict[str, Any]]:
+        """The records of ``ids`` with every field the run sent: COQL, 50 fields a query."""
+        module = step.target.module or ""
+        names = sorted({k for e in expected if isinstance(e, Mapping) for k in e} - {"id"})
+        found: dict[str, dict[str, Any]] = {}
+        where = f"id in ({', '.join(coql_literal(i) for i in ids)})"
+        for part in chunked(names, COQL_FIELDS) if names else [[]]:
+            query = f"select {', '.join(['id', *part])} from {module} where {where}"
+            page = await self.zoho.crm.coql(query, limit=COQL_LIMIT)
+            for rec in page.records:
+                found.setdefault(str(rec["id"]), {}).update(rec)
+        return found
+
+    async def _read_finance(self, step: Step, ids: list[str]) -> dict[str, dict[str, Any]]:
+        client = finance_client(self.zoho, step.target.product)
+        module = step.target.module or ""
+        got = await asyncio.gather(*(client.get(module, i) for i in ids))
+        return {i: rec for i, rec in zip(ids, got, strict=True) if rec is not None}
+
+
+async def verify(
+    run_dir: str | os.PathLike[str],
+    *,
+    sample: int | None = None,
+    clock_speed: float | None = None,
+    env: Mapping[str, str] | None = None,
+    note: Callable[[str], None] = lambda _: None,
+) -> VerifyResult:
+    """Verify the run in ``run_dir``; the result also says what it spent."""
+    run = load_run(run_dir, "verify")
+    with RunStore.open(run.run_dir) as store:  # the run's lock: no run goes on meanwhile
+        ledger = Ledger(run.run_dir / "verify", sample)
+        try:
+            if ledger.resumed:
+                note("going on from the last checkpoint")
+            results = []
+            async with open_run_zoho(run, clock_speed, os.environ if env is None else env) as zoho:
+                verifier = Verifier(run, store, zoho, ledger)
+                for step in _targets(run, store):
+                    landed = store.landed(step.name)
+                    chosen = _choose(landed, step.name, sample)
+                    note(f"{step.name}: reading back {len(chosen)} records")
+                    await verifier.step(step, chosen)
+                    counts = ledger.counts(step.name)
+                    results.append(
+                        StepResult(
+                            step.name,
+                            step.target.product,
+                            step.target.module or "",
+                            len({r.zoho_id for r in landed}),
+                            sum(counts.values()),
+                            counts.get(Outcome.MATCHED, 0),
+                            counts.get(Outcome.DIFFERING, 0),
+                            counts.get(Outcome.MISSING, 0),
+                            len(store.dead_letters(step.name)),
+                        )
+                    )
+                spent = {
+                    p: {"requests": int(u["requests"]), "credits": int(u["credits"])}  # type: ignore[call-overload]
+                    for p, u in zoho.usage().items()
+                    if u["requests"]
+                }
+            diffs = ledger.finish()
+        finally:
+            ledger.close()
+    return VerifyResult(str(run.run_dir), sample, results, spent, str(diffs))
+
+
+__all__ = ["StepBill", "StepResult", "VerifyResult", "bill", "verify"]
