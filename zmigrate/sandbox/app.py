@@ -253,6 +253,7 @@ class Sandbox:
         self.shared: dict[str, Any] = {}
         """State products share (Books and Inventory: one store of orgs, contacts, items)."""
         self.products: dict[str, Product] = {cls.name: cls(self) for cls in INSTALLED}
+        self._load_finance_settings()
         if saved_creds is not None:
             self.tokens.restore()
             for product in self.products.values():
@@ -281,6 +282,22 @@ class Sandbox:
         for product in self.products.values():
             product.reset()
         self.stats = Stats()
+
+    def _load_finance_settings(self) -> None:
+        """Serve the ``books``/``inventory`` sections of ``--schema`` (taxes, currencies,
+        locations, custom fields); the CRM product reads its own section."""
+        if self.config.schema is None:
+            return
+        try:
+            data = orjson.loads(Path(self.config.schema).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return  # the CRM product has already refused the file
+        for name in ("books", "inventory"):
+            product = self.products.get(name)
+            section = data.get(name) if isinstance(data, dict) else None
+            load = getattr(product, "load_settings", None)
+            if section is not None and load is not None:
+                load(section)
 
     # ---- persistence ----------------------------------------------------------------------
     def _legacy_state(self) -> Path | None:
