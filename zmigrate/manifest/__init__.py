@@ -57,6 +57,7 @@ from zmigrate.manifest.model import (
     Method,
     OnDuplicateKey,
     Operation,
+    Owners,
     Product,
     SourceKind,
     SourceSpec,
@@ -64,6 +65,7 @@ from zmigrate.manifest.model import (
     Target,
     TargetSpec,
     Transform,
+    UnknownOwner,
 )
 
 __all__ = [
@@ -80,6 +82,7 @@ __all__ = [
     "Method",
     "OnDuplicateKey",
     "Operation",
+    "Owners",
     "Product",
     "SourceKind",
     "SourceSpec",
@@ -87,6 +90,7 @@ __all__ = [
     "Target",
     "TargetSpec",
     "Transform",
+    "UnknownOwner",
     "did_you_mean",
     "display_path",
     "load_manifest",

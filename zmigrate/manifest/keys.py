@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from zmigrate import quotas
-from zmigrate.manifest.model import METHODS, OPERATIONS, TRANSFORMS, OnDuplicateKey
+from zmigrate.manifest.model import METHODS, OPERATIONS, TRANSFORMS, OnDuplicateKey, UnknownOwner
 
 SECRET_KEYS = {"client_id", "client_secret", "refresh_token", "access_token", "token", "password"}
 SECRET_HINT = (
@@ -125,6 +125,7 @@ TARGET = Table(
             "the org's schema snapshot (zmigrate schema pull), relative to the manifest",
             hint="make one with: zmigrate schema pull --out FILE",
         ),
+        Key("default_owner", Kind.TEXT, "e-mail of the user who owns records by default"),
     ),
 )
 
@@ -210,6 +211,21 @@ STEP = Table(
             label="on_duplicate_key",
             not_for_files="remove it: every row is written to the file",
         ),
+        Key(
+            "default_owner",
+            Kind.TEXT,
+            "e-mail of the user owning records whose user cell is empty (or unknown)",
+            not_for_files="remove it: a file has no owners",
+        ),
+        Key(
+            "unknown_owner",
+            Kind.CHOICE,
+            "an e-mail address no active user has: dead-letter or default",
+            default=UnknownOwner.DEAD_LETTER,
+            choices=tuple(UnknownOwner),
+            label="unknown_owner",
+            not_for_files="remove it: a file has no owners",
+        ),
     ),
     shape="each [[steps]] entry must be a table",
 )
@@ -266,6 +282,7 @@ FIELD = Table(
     (
         Key("column", Kind.TEXT, "source column"),
         Key("const", Kind.ANY, "constant value"),
+        Key("user", Kind.TEXT, "source column of e-mail addresses of the org's users"),
         Key(
             "transform",
             Kind.CHOICE,
@@ -296,7 +313,7 @@ FIELD = Table(
             bad="'places' must be a whole number from 0 to 10",
         ),
     ),
-    exactly_one=("column", "const"),
+    exactly_one=("column", "const", "user"),
 )
 
 _LOOKUP = 'a lookup is { step = "accounts", column = "account_ref" }'

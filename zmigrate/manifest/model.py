@@ -6,6 +6,7 @@ The vocabularies are ``StrEnum``s, so a member equals the plain string it stands
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -67,6 +68,13 @@ class OnDuplicateKey(StrEnum):
     MERGE = "merge"  # all are sent; Zoho merges them into one record, reported as merged
 
 
+class UnknownOwner(StrEnum):
+    """What to do with an e-mail address no active user of the org has."""
+
+    DEAD_LETTER = "dead-letter"  # the record goes to the dead-letter file (UNKNOWN_USER)
+    DEFAULT = "default"  # the record is owned by default_owner
+
+
 OPERATIONS = (Operation.INSERT, Operation.UPSERT, Operation.UPDATE)
 METHODS = tuple(Method)
 PRODUCTS = (Product.CRM, Product.BOOKS, Product.INVENTORY)
@@ -93,6 +101,7 @@ class Target:
     inventory_organization_id: str | None
     line: int
     schema_file: Path | None = None  # the org's snapshot (absolute); None: the built-in schema
+    default_owner: str | None = None  # e-mail of the user owning records by default
 
     @property
     def edition(self) -> quotas.CrmEdition:
@@ -188,6 +197,7 @@ class FieldMap:
     values: tuple[tuple[str, Any], ...] = ()
     default: Any = None
     places: int | None = None
+    user: bool = False  # ``{ user = "column" }``: the column holds users' e-mail addresses
 
     @property
     def line_item(self) -> bool:
@@ -196,6 +206,24 @@ class FieldMap:
     @property
     def field_name(self) -> str:
         return self.target.removeprefix(LINE_ITEMS)
+
+
+@dataclass(frozen=True)
+class Owners:
+    """How a step's ``{ user = "column" }`` fields find the org's users by e-mail address.
+
+    ``by_email``: each active user's id by lower-cased address (from the manifest's schema);
+    ``default``: the id of ``default_owner``, for empty cells and, when ``unknown`` says so,
+    addresses no active user has.
+    """
+
+    by_email: Mapping[str, str]
+    default: str | None = None
+    default_email: str | None = None
+    unknown: UnknownOwner = UnknownOwner.DEAD_LETTER
+
+    def user_id(self, email: str) -> str | None:
+        return self.by_email.get(email.strip().lower())
 
 
 @dataclass(frozen=True)
@@ -236,6 +264,8 @@ class Step:
     lookups: tuple[Lookup, ...]
     method: Method
     on_duplicate_key: OnDuplicateKey = OnDuplicateKey.ERROR
+    owners: Owners | None = field(default=None, compare=False, repr=False)
+    """How ``{ user = ... }`` fields map e-mail addresses to users (None: the step has none)."""
 
     @property
     def line_items(self) -> bool:
