@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from zmigrate import quotas
-from zmigrate.manifest.model import METHODS, OPERATIONS, TRANSFORMS, OnDuplicateKey, UnknownOwner
+from zmigrate.manifest.model import (
+    METHODS,
+    OPERATIONS,
+    TRANSFORMS,
+    NewFieldType,
+    OnDuplicateKey,
+    UnknownOwner,
+)
 
 SECRET_KEYS = {"client_id", "client_secret", "refresh_token", "access_token", "token", "password"}
 SECRET_HINT = (
@@ -212,6 +219,14 @@ STEP = Table(
             not_for_files="remove it: every row is written to the file",
         ),
         Key(
+            "create_fields",
+            Kind.TABLE,
+            "CRM custom fields the run creates before its first write",
+            default={},
+            bad="'create_fields' must be a table of api_name = { data_type = ... }",
+            not_for_files="remove it: a file has no fields to create",
+        ),
+        Key(
             "default_owner",
             Kind.TEXT,
             "e-mail of the user owning records whose user cell is empty (or unknown)",
@@ -316,6 +331,26 @@ FIELD = Table(
     exactly_one=("column", "const", "user"),
 )
 
+_NEW_FIELD = 'a field to create is { data_type = "text", length = 100, unique = true }'
+NEW_FIELD = Table(
+    "the field to create '{name}'",
+    (
+        Key(
+            "data_type",
+            Kind.CHOICE,
+            "Zoho's data_type of the new field",
+            True,
+            choices=tuple(NewFieldType),
+            label="data_type",
+            missing=_NEW_FIELD,
+        ),
+        Key("field_label", Kind.TEXT, "its label (default: the api_name with spaces)"),
+        Key("length", Kind.COUNT, "its length (characters or digits)", low=1),
+        Key("unique", Kind.FLAG, "refuse duplicate values (case-insensitive)", default=False),
+    ),
+    shape=_NEW_FIELD,
+)
+
 _LOOKUP = 'a lookup is { step = "accounts", column = "account_ref" }'
 LOOKUP = Table(
     "the lookup of '{name}'",
@@ -327,4 +362,4 @@ LOOKUP = Table(
     shape=_LOOKUP,
 )
 
-TABLES = (MANIFEST, TARGET, STEP, FILE_SOURCE, ZOHO_SOURCE, FIELD, LOOKUP)
+TABLES = (MANIFEST, TARGET, STEP, FILE_SOURCE, ZOHO_SOURCE, FIELD, LOOKUP, NEW_FIELD)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zmigrate.errors import ManifestError
-from zmigrate.manifest import keys, owners, rules
+from zmigrate.manifest import keys, new_fields, owners, rules
 from zmigrate.manifest.hints import did_you_mean
 from zmigrate.manifest.locate import Locator
 from zmigrate.manifest.model import (
@@ -74,6 +74,7 @@ def parse(path: Path, text: str) -> Manifest:
     steps: list[Step] = []
     for i, raw in enumerate(values["steps"]):
         steps.append(_step(top.at(i), raw, [s.name for s in steps], folder, org, target))
+        org = new_fields.org_with(org, steps[-1])
     rules.check_lookups(top, steps)
     rules.check_cycles(top, steps)
     return Manifest(path.resolve(), target, tuple(steps), org)
@@ -123,6 +124,9 @@ def _step(
         )
     v = check(keys.STEP, raw, scope)
     target = _target_spec(scope, v["target"], folder, org)
+    created = new_fields.read(scope, v["create_fields"], target)
+    if created and target.schema is not None:
+        target = replace(target, schema=new_fields.with_fields(target.schema, created))
     source = _source_spec(scope.at("source"), v["source"], folder, org)
     operation = _operation(scope, Operation(v["operation"]), target, raw)
     rules.check_module_writable(scope, target, operation)
@@ -157,6 +161,7 @@ def _step(
         method,
         OnDuplicateKey(v["on_duplicate_key"]),
         owners.step_owners(scope, v, fields, org, t.default_owner),
+        created,
     )
     if source.kind == SourceKind.ZOHO:
         rules.check_export_columns(scope, step)
