@@ -85,6 +85,11 @@ def _step_problems(step: Step, live: OrgSchema, stale: bool) -> list[str]:
                         f"{where}: field {name} is {fld.data_type} in the org, "
                         f"create_fields asks for {new.data_type}"
                     )
+                elif new.unique and not fld.unique:
+                    out.append(
+                        f"{where}: field {name} is not unique in the org, create_fields "
+                        "asks for a unique one"
+                    )
                 continue
             if want is not None and written:
                 out += _field_problems(where, step, fld, want, stale)
@@ -203,7 +208,7 @@ async def prepare(zoho: Zoho, manifest: Manifest, progress: Progress) -> None:
             f"metadata just now; no record was sent); {hint}:\n  " + "\n  ".join(found)
         )
     for module, new in _to_create(manifest, live).items():
-        await _create(zoho, module, new, progress)
+        await create_missing(zoho, module, new, progress)
 
 
 def _to_create(manifest: Manifest, live: OrgSchema) -> dict[str, list[NewField]]:
@@ -218,7 +223,8 @@ def _to_create(manifest: Manifest, live: OrgSchema) -> dict[str, list[NewField]]
     return out
 
 
-async def _create(zoho: Zoho, module: str, new: list[NewField], progress: Progress) -> None:
+async def create_missing(zoho: Zoho, module: str, new: list[NewField], progress: Progress) -> None:
+    """Create ``new`` in ``module``, 5 a call; a refusal is settled by :func:`_settle`."""
     for start in range(0, len(new), FIELDS_PER_CREATE):
         chunk = new[start : start + FIELDS_PER_CREATE]
         names = ", ".join(f.api_name for f in chunk)
