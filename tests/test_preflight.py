@@ -225,3 +225,15 @@ async def test_a_create_zoho_refuses_as_duplicate_is_settled_by_reading_the_fiel
         with pytest.raises(OrgMismatch, match=r"did not create field\(s\) Legacy_ID \(text\)"):
             await create_missing(zoho, "Accounts", [other], progress)
     assert sb.state()["products"]["crm"]["schema"]["custom_fields"] == 1
+
+
+async def test_the_sample_org_round_trips_through_the_sandbox(tmp_path, make_sandbox):
+    """`zmigrate sandbox --schema` serves the snapshot; `schema pull` gives it back."""
+    sb = await make_sandbox(schema=str(SAMPLE))
+    out = tmp_path / "pulled.json"
+    code, _, err = await zmigrate(sandbox_env(sb), "schema", "pull", "--out", str(out))
+    assert code == 0, err
+    pulled, sample = json.loads(out.read_text()), json.loads(SAMPLE.read_text())
+    for data in (pulled, sample):
+        del data["pulled_at"]
+    assert pulled == sample
