@@ -284,20 +284,14 @@ class Sandbox:
         self.stats = Stats()
 
     def _load_finance_settings(self) -> None:
-        """Serve the ``books``/``inventory`` sections of ``--schema`` (taxes, currencies,
-        locations, custom fields); the CRM product reads its own section."""
-        if self.config.schema is None:
-            return
+        """Serve ``--schema``'s ``books``/``inventory`` sections (the CRM reads its own)."""
         try:
-            data = orjson.loads(Path(self.config.schema).read_bytes())
+            data = orjson.loads(Path(self.config.schema or "").read_bytes())
         except (OSError, orjson.JSONDecodeError):
-            return  # the CRM product has already refused the file
-        for name in ("books", "inventory"):
-            product = self.products.get(name)
-            section = data.get(name) if isinstance(data, dict) else None
-            load = getattr(product, "load_settings", None)
-            if section is not None and load is not None:
-                load(section)
+            return  # no snapshot, or one the CRM product has already refused
+        for name, product in self.products.items():
+            if name in ("books", "inventory") and isinstance(data.get(name), dict):
+                product.load_settings(data[name])  # type: ignore[attr-defined]
 
     # ---- persistence ----------------------------------------------------------------------
     def _legacy_state(self) -> Path | None:
