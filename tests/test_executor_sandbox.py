@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from fixed_time import T0
 from migration_helpers import assert_landed, records, write_migration
 
+from zmigrate.checkpoint import RunStore
 from zmigrate.clock import Clock
+from zmigrate.errors import NetworkError
 from zmigrate.progress import Progress
 from zmigrate.quotas import DAY
 from zmigrate.rehearsal import sandbox_credentials
@@ -34,7 +37,7 @@ async def run(folder: Path, sb: Any, clock: Clock, *, resume: bool = False, **kw
         kw.pop("credentials", None) or sandbox_credentials(sb),
         clock,
         resume=resume,
-        progress=Progress(out, tty=False),
+        progress=kw.pop("progress", None) or Progress(out, tty=False),
         seed=7,
         **kw,
     )
@@ -224,7 +227,8 @@ async def test_crm_credits_spent_pause_crm_while_books_and_inventory_finish(tmp_
     clock = Clock(600, start=T0)
     sb = await make_sandbox(clock=clock, crm_edition="free")  # 5,000 credits a day
     data = write_migration(tmp_path, crm_edition="free")
-    sb.products["crm"].ledger.reserve("another_integration", 4_998)  # spent earlier today
+    # spent earlier today: 6 credits are left, 4 for reading the org's metadata, 1 for accounts
+    sb.products["crm"].ledger.reserve("another_integration", 4_994)
     report = await run(tmp_path, sb, clock)
     assert report.outcome == "paused" and report.exit_code == 3, report.render()
     assert "crm" in report.message and report.resets_at is not None
@@ -280,10 +284,21 @@ async def test_an_outage_stops_the_run_resumably_and_resume_finishes(tmp_path, m
         sock.bind(("127.0.0.1", 0))
         down = f"http://127.0.0.1:{sock.getsockname()[1]}"
     unreachable = dataclasses.replace(sandbox_credentials(sb), api_url=down, content_url=down)
-    report = await run(tmp_path, sb, clock, credentials=unreachable)
+    # CRM's metadata is read first: with Zoho down the run stops before it begins
+    with pytest.raises(NetworkError, match="settings/modules: Cannot connect"):
+        await run(tmp_path, sb, clock, credentials=unreachable)
+    assert not RunStore.exists(tmp_path / "run")
+
+    class DownOnceStarted(Progress):
+        def start_step(self, name: str, total: int, done: int = 0) -> None:
+            sb.faults.fault_rate = 1.0  # every call fails from the first step on
+            super().start_step(name, total, done)
+
+    report = await run(tmp_path, sb, clock, progress=DownOnceStarted(io.StringIO(), tty=False))
+    sb.faults.fault_rate = 0.0
     assert report.outcome == "stopped" and report.exit_code == 1, report.render()
     assert "gave up after" in report.message and "zmigrate resume" in report.message
-    assert report.landed == 0
+    assert report.landed < sum(len(rows) for rows in data.values())  # slow answers still land
     report = await run(tmp_path, sb, clock, resume=True)  # Zoho is back
     assert report.outcome == "done", report.render()
     await assert_landed(sb, data)

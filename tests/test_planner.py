@@ -226,9 +226,10 @@ def test_credits_over_the_edition_budget_warn_with_remedies(tmp_path):
     p = plan(m, counts)
     assert [s.name for s in p.steps] == ["accounts", "contacts"]  # dependency order
     crm = p.totals["crm"]
-    assert (crm.credits, crm.days, crm.daily_limit) == (6_001, 2, 5_000)
+    # +3: the metadata preflight (modules list, fields of Accounts and Contacts)
+    assert (crm.credits, crm.days, crm.daily_limit) == (6_004, 2, 5_000)
     (warning,) = p.warnings
-    assert "6,001 credits exceed the free edition's 5,000 per 24 h (1 users): 2 windows" in warning
+    assert "6,004 credits exceed the free edition's 5,000 per 24 h (1 users): 2 windows" in warning
     assert "Bulk Write for the REST steps (6,001 -> 1,521 credits)" in warning
     assert "the standard edition (50,250 credits/24 h with 1 users)" in warning
 
@@ -237,7 +238,7 @@ def test_fits_within_one_window(tmp_path):
     m = load_manifest(manifest(tmp_path, CONTACTS))
     counts = {"contacts": StepCount(60_000, 60_000, False), "accounts": StepCount(10, 10, False)}
     p = plan(m, counts)
-    assert p.totals["crm"].credits == 6_001 and p.totals["crm"].days == 1
+    assert p.totals["crm"].credits == 6_004 and p.totals["crm"].days == 1
     assert p.warnings == () and p.days == 1
 
 
@@ -255,7 +256,8 @@ def test_sample_plan_json_matches_the_schema():
     ]
     invoices = data["steps"][-1]
     assert (invoices["records"], invoices["requests"], invoices["method"]) == (60, 60, "rest")
-    assert data["totals"]["crm"]["credits"] == 5 + 10 + 5
+    assert data["totals"]["crm"]["credits"] == 5 + 10 + 5 + 4  # + the metadata preflight
+    assert [(c["kind"], c["requests"]) for c in data["setup"]] == [("preflight", 4)]
     assert data["totals"]["books"]["requests"] == 90
     assert data["totals"]["inventory"]["requests"] == 40
 
@@ -274,9 +276,11 @@ def test_steps_overlap_where_lookups_allow():
     p = plan(load_manifest(PLANS / "sample.toml"))
     # Within one 100-call window Books/Inventory go at 20 calls/s: Books 30 + 60 calls =
     # 4.5 s, Inventory 40 = 2 s, CRM 3 x 0.8 s. The longest chain is items (2 s) ->
-    # invoices (3 s): 5 s, more than the busiest product's 4.5 s.
+    # invoices (3 s): 5 s, more than Books' 4.5 s; CRM's 3 steps and its 4 metadata reads
+    # before them (0.8 s each) make 5.6 s.
     assert p.totals["books"].seconds == pytest.approx(4.5)
-    assert p.estimated_seconds == pytest.approx(5)
+    assert p.totals["crm"].seconds == pytest.approx(5.6)
+    assert p.estimated_seconds == pytest.approx(5.6)
 
 
 def test_bulk_jobs_run_three_at_a_time():

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 
-import aiohttp
-
 from zmigrate.clock import Clock
 from zmigrate.progress import Progress
 from zmigrate.rehearsal import sandbox_credentials
@@ -22,11 +20,14 @@ ALL_500_SEED = 8699
 async def test_a_request_meeting_only_5xx_is_sent_at_most_max_sends_times(tmp_path, make_sandbox):
     clock = Clock(speed=600, start=START)
     sb = await make_sandbox(clock=clock, seed=ALL_500_SEED)
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(sb.urls["api"] + "/__sandbox__/faults", json={"fault_rate": 1.0}) as resp,
-    ):
-        assert (await resp.json())["fault_rate"] == 1.0
+
+    class FaultsOnceStarted(Progress):
+        """Faults from the first step on: the run's metadata preflight has been answered."""
+
+        def start_step(self, name: str, total: int, done: int = 0) -> None:
+            sb.faults.fault_rate = 1.0
+            super().start_step(name, total, done)
+
     (tmp_path / "leads.csv").write_text("email,last\na@example.com,Ng\n")
     (tmp_path / "m.toml").write_text(
         '[[steps]]\nname = "leads"\nsource = { file = "leads.csv" }\n'
@@ -38,10 +39,10 @@ async def test_a_request_meeting_only_5xx_is_sent_at_most_max_sends_times(tmp_pa
         tmp_path / "run",
         sandbox_credentials(sb),
         clock,
-        progress=Progress(io.StringIO(), tty=False),
+        progress=FaultsOnceStarted(io.StringIO(), tty=False),
         seed=1,
     )
     assert report.outcome == "stopped", report.render()
     state = sb.state()
-    assert state["requests"]["crm"] == MAX_SENDS
+    assert state["requests"]["crm"] == 2 + MAX_SENDS  # the preflight's 2 metadata reads
     assert state["faults"] == {"internal_error": MAX_SENDS}

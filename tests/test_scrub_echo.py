@@ -41,7 +41,8 @@ Account_Name = "name"
 
 
 def echo_app() -> web.Application:
-    """Token endpoint that works; every other call a 500 echoing what it was sent."""
+    """Token endpoint and CRM metadata that work; every other call a 500 echoing what it was
+    sent."""
     seen: dict[str, str] = {}
 
     async def token(request: web.Request) -> web.Response:
@@ -60,8 +61,20 @@ def echo_app() -> web.Application:
         body = {"code": "INTERNAL_ERROR", "status": "error", "message": message}
         return web.json_response(body, status=500)
 
+    async def modules(request: web.Request) -> web.Response:
+        accounts = {"api_name": "Accounts", "api_supported": True, "creatable": True}
+        return web.json_response({"modules": [accounts]})
+
+    async def fields(request: web.Request) -> web.Response:
+        name = {"api_name": "Account_Name", "data_type": "text", "length": 200}
+        name["operation_type"] = {"api_create": True, "api_update": True}
+        return web.json_response({"fields": [name]})
+
     app = web.Application()
     app.router.add_post("/oauth/v2/token", token)
+    # the metadata the run reads first answers: the calls after it meet the echoing 500s
+    app.router.add_get("/crm/v8/settings/modules", modules)
+    app.router.add_get("/crm/v8/settings/fields", fields)
     app.router.add_route("*", "/{tail:.*}", echo)
     return app
 

@@ -22,6 +22,10 @@ Rules:
   ``duplicate_check_fields`` one field at a time, Books/Inventory the key as a whole;
 - a multi-select picklist field takes a list: a source cell ``a;b`` gives ``["a", "b"]``
   (``schema.MULTI_SEPARATOR``), each part through the value map when there is one;
+- a user field (``Owner = { user = "owner_email" }``) sends ``{"id": ...}`` of the active user
+  with that e-mail address (any case; users from the manifest's schema); an empty cell takes
+  ``default_owner`` (else the field is left out), an unknown address ``default_owner`` when
+  the step says ``unknown_owner = "default"``, else the record fails with ``UNKNOWN_USER``;
 - a Books/Inventory custom field (``cf_…``, from the schema snapshot) goes into the record's
   ``custom_fields`` array as ``{"api_name": ..., "value": ...}``, as Zoho takes it;
 - line items: a Books/Inventory record whose mapping names ``line_items[].<field>`` is made of
@@ -38,7 +42,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from zmigrate.errors import ZmigrateError
-from zmigrate.manifest import FieldMap, Lookup, Product, Step
+from zmigrate.manifest import FieldMap, Lookup, Product, Step, UnknownOwner
 from zmigrate.schema import MULTI_SEPARATOR, Field, FieldType, Module
 from zmigrate.sources.model import KEY_SEPARATOR, row_key
 
@@ -58,9 +62,18 @@ class MappingError(ZmigrateError):
     exit_code = 1
 
     def __init__(
-        self, message: str, *, step: str, field: str, column: str | None = None, value: Any = None
+        self,
+        message: str,
+        *,
+        step: str,
+        field: str,
+        column: str | None = None,
+        value: Any = None,
+        code: str = "MAPPING",
     ) -> None:
         self.step, self.field, self.column, self.value = step, field, column, value
+        self.code = code
+        """The dead letter's code: ``MAPPING``, or ``UNKNOWN_USER`` for an unknown owner."""
         super().__init__(f"{field}: {message}")
 
 
@@ -218,6 +231,8 @@ def _value(step: Step, fm: FieldMap, row: Mapping[str, Any]) -> Any:
 
 def _field_value(step: Step, fm: FieldMap, row: Mapping[str, Any], fld: Field | None) -> Any:
     """The field's value; a multi-select's cell is split into a list, each part mapped."""
+    if fm.user:
+        return _user(step, fm, row)
     if fld is None or fld.data_type != FieldType.MULTISELECT or fm.column is None:
         return _value(step, fm, row)
     parts = [p.strip() for p in _strip(row.get(fm.column)).split(MULTI_SEPARATOR) if p.strip()]
@@ -228,6 +243,26 @@ def _field_value(step: Step, fm: FieldMap, row: Mapping[str, Any], fld: Field | 
         mapped = _enum(step, fm, part) if fm.values else part
         values += mapped if isinstance(mapped, list) else [mapped]
     return values
+
+
+def _user(step: Step, fm: FieldMap, row: Mapping[str, Any]) -> dict[str, str] | None:
+    """``{"id": ...}`` of the user the cell's e-mail address names (see the module's rules)."""
+    owners = step.owners
+    assert owners is not None and fm.column is not None  # the manifest sets both
+    email = _strip(row.get(fm.column))
+    found = owners.user_id(email) if email else owners.default
+    if found is None and email and owners.unknown is UnknownOwner.DEFAULT:
+        found = owners.default
+    if found is None and email:
+        raise MappingError(
+            f"no active user of the org has the e-mail address {email!r}",
+            step=step.name,
+            field=fm.target,
+            column=fm.column,
+            value=email,
+            code="UNKNOWN_USER",
+        )
+    return {"id": found} if found else None
 
 
 def _enum(step: Step, fm: FieldMap, text: str) -> Any:

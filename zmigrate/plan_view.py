@@ -133,6 +133,11 @@ def render(plan: Plan) -> str:
     for s in plan.steps:
         for ph in s.phases:
             lines.append(f"  {s.name} ({ph.kind}, {ph.method}): {ph.reason}")
+    if plan.setup:
+        lines += ["", "Before the first write (in the per-product totals)"]
+    for c in plan.setup:
+        unit = f", {c.credits:,} credits" if c.product == Product.CRM else ""
+        lines.append(f"  {c.kind} ({c.product}): {c.requests:,} requests{unit}: {c.reason}")
     if any(s.estimated for s in plan.steps):
         lines.append("  ~ records of a Zoho export are the manifest's estimate")
     lines += ["", "Warnings" if plan.warnings else "Warnings: none; it fits the quotas."]

@@ -89,6 +89,7 @@ async def rehearsal_sandbox(
         "crm_edition": t.crm_edition,
         "crm_users": t.crm_users,
         "data_center": t.data_center,
+        "schema": str(t.schema_file) if t.schema_file else None,
         "latency_ms": SANDBOX_LATENCY_MS,
         "state_dir": str(Path(run_dir) / SANDBOX_STATE),
         **sandbox_options,

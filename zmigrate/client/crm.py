@@ -356,6 +356,21 @@ class CrmClient:
         users = _listed(resp, "users")
         return Page(users, bool(info.get("more_records")), None, int(info.get("page") or page))
 
+    async def create_fields(
+        self, module: str, fields: Sequence[Mapping[str, Any]], credits: int
+    ) -> list[dict[str, Any]]:
+        """``POST /settings/fields?module=`` (at most 5 fields): one result per field. Not
+        idempotent: an ambiguous failure is raised (``Unconfirmed``), not resent."""
+        resp = await self._call(
+            "POST",
+            f"{self.base}/settings/fields",
+            params={"module": module},
+            json={"fields": list(fields)},
+            credits=credits,
+            idempotent=False,
+        )
+        return _listed(resp, "fields")
+
     # -- Bulk Write ------------------------------------------------------------------------
 
     async def upload(self, zip_bytes: bytes, filename: str = "data.zip") -> str:

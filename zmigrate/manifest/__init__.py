@@ -55,8 +55,10 @@ from zmigrate.manifest.model import (
     Lookup,
     Manifest,
     Method,
+    NewField,
     OnDuplicateKey,
     Operation,
+    Owners,
     Product,
     SourceKind,
     SourceSpec,
@@ -64,6 +66,7 @@ from zmigrate.manifest.model import (
     Target,
     TargetSpec,
     Transform,
+    UnknownOwner,
 )
 
 __all__ = [
@@ -78,8 +81,10 @@ __all__ = [
     "Lookup",
     "Manifest",
     "Method",
+    "NewField",
     "OnDuplicateKey",
     "Operation",
+    "Owners",
     "Product",
     "SourceKind",
     "SourceSpec",
@@ -87,6 +92,7 @@ __all__ = [
     "Target",
     "TargetSpec",
     "Transform",
+    "UnknownOwner",
     "did_you_mean",
     "display_path",
     "load_manifest",

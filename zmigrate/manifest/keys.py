@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from zmigrate import quotas
-from zmigrate.manifest.model import METHODS, OPERATIONS, TRANSFORMS, OnDuplicateKey
+from zmigrate.manifest.model import (
+    METHODS,
+    OPERATIONS,
+    TRANSFORMS,
+    NewFieldType,
+    OnDuplicateKey,
+    UnknownOwner,
+)
 
 SECRET_KEYS = {"client_id", "client_secret", "refresh_token", "access_token", "token", "password"}
 SECRET_HINT = (
@@ -125,6 +132,7 @@ TARGET = Table(
             "the org's schema snapshot (zmigrate schema pull), relative to the manifest",
             hint="make one with: zmigrate schema pull --out FILE",
         ),
+        Key("default_owner", Kind.TEXT, "e-mail of the user who owns records by default"),
     ),
 )
 
@@ -210,6 +218,29 @@ STEP = Table(
             label="on_duplicate_key",
             not_for_files="remove it: every row is written to the file",
         ),
+        Key(
+            "create_fields",
+            Kind.TABLE,
+            "CRM custom fields the run creates before its first write",
+            default={},
+            bad="'create_fields' must be a table of api_name = { data_type = ... }",
+            not_for_files="remove it: a file has no fields to create",
+        ),
+        Key(
+            "default_owner",
+            Kind.TEXT,
+            "e-mail of the user owning records whose user cell is empty (or unknown)",
+            not_for_files="remove it: a file has no owners",
+        ),
+        Key(
+            "unknown_owner",
+            Kind.CHOICE,
+            "an e-mail address no active user has: dead-letter or default",
+            default=UnknownOwner.DEAD_LETTER,
+            choices=tuple(UnknownOwner),
+            label="unknown_owner",
+            not_for_files="remove it: a file has no owners",
+        ),
     ),
     shape="each [[steps]] entry must be a table",
 )
@@ -266,6 +297,7 @@ FIELD = Table(
     (
         Key("column", Kind.TEXT, "source column"),
         Key("const", Kind.ANY, "constant value"),
+        Key("user", Kind.TEXT, "source column of e-mail addresses of the org's users"),
         Key(
             "transform",
             Kind.CHOICE,
@@ -296,7 +328,27 @@ FIELD = Table(
             bad="'places' must be a whole number from 0 to 10",
         ),
     ),
-    exactly_one=("column", "const"),
+    exactly_one=("column", "const", "user"),
+)
+
+_NEW_FIELD = 'a field to create is { data_type = "text", length = 100, unique = true }'
+NEW_FIELD = Table(
+    "the field to create '{name}'",
+    (
+        Key(
+            "data_type",
+            Kind.CHOICE,
+            "Zoho's data_type of the new field",
+            True,
+            choices=tuple(NewFieldType),
+            label="data_type",
+            missing=_NEW_FIELD,
+        ),
+        Key("field_label", Kind.TEXT, "its label (default: the api_name with spaces)"),
+        Key("length", Kind.COUNT, "its length (characters or digits)", low=1),
+        Key("unique", Kind.FLAG, "refuse duplicate values (case-insensitive)", default=False),
+    ),
+    shape=_NEW_FIELD,
 )
 
 _LOOKUP = 'a lookup is { step = "accounts", column = "account_ref" }'
@@ -310,4 +362,4 @@ LOOKUP = Table(
     shape=_LOOKUP,
 )
 
-TABLES = (MANIFEST, TARGET, STEP, FILE_SOURCE, ZOHO_SOURCE, FIELD, LOOKUP)
+TABLES = (MANIFEST, TARGET, STEP, FILE_SOURCE, ZOHO_SOURCE, FIELD, LOOKUP, NEW_FIELD)

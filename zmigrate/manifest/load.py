@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zmigrate.errors import ManifestError
-from zmigrate.manifest import keys, rules
+from zmigrate.manifest import keys, new_fields, owners, rules
 from zmigrate.manifest.hints import did_you_mean
 from zmigrate.manifest.locate import Locator
 from zmigrate.manifest.model import (
@@ -70,9 +70,11 @@ def parse(path: Path, text: str) -> Manifest:
     folder = path.resolve().parent
     target = _target(values["target"], top.loc.target_line, folder)
     org = _schema(top.at("target"), target.schema_file)
+    owners.default_owner(top.at("target"), target.default_owner, org)
     steps: list[Step] = []
     for i, raw in enumerate(values["steps"]):
-        steps.append(_step(top.at(i), raw, [s.name for s in steps], folder, org))
+        steps.append(_step(top.at(i), raw, [s.name for s in steps], folder, org, target))
+        org = new_fields.org_with(org, steps[-1])
     rules.check_lookups(top, steps)
     rules.check_cycles(top, steps)
     return Manifest(path.resolve(), target, tuple(steps), org)
@@ -104,10 +106,13 @@ def _target(v: dict[str, Any], line: int, folder: Path) -> Target:
         v.get("inventory_organization_id", org),
         line,
         (folder / v["schema"]).resolve() if "schema" in v else None,
+        v.get("default_owner"),
     )
 
 
-def _step(scope: Scope, raw: Any, earlier: list[str], folder: Path, org: OrgSchema) -> Step:
+def _step(
+    scope: Scope, raw: Any, earlier: list[str], folder: Path, org: OrgSchema, t: Target
+) -> Step:
     """One ``[[steps]]`` entry: its declared keys, then what the schema says about them."""
     if not isinstance(raw, dict):
         scope.fail(keys.STEP.shape)
@@ -119,6 +124,9 @@ def _step(scope: Scope, raw: Any, earlier: list[str], folder: Path, org: OrgSche
         )
     v = check(keys.STEP, raw, scope)
     target = _target_spec(scope, v["target"], folder, org)
+    created = new_fields.read(scope, v["create_fields"], target)
+    if created and target.schema is not None:
+        target = replace(target, schema=new_fields.with_fields(target.schema, created))
     source = _source_spec(scope.at("source"), v["source"], folder, org)
     operation = _operation(scope, Operation(v["operation"]), target, raw)
     rules.check_module_writable(scope, target, operation)
@@ -152,6 +160,8 @@ def _step(scope: Scope, raw: Any, earlier: list[str], folder: Path, org: OrgSche
         lookups,
         method,
         OnDuplicateKey(v["on_duplicate_key"]),
+        owners.step_owners(scope, v, fields, org, t.default_owner),
+        created,
     )
     if source.kind == SourceKind.ZOHO:
         rules.check_export_columns(scope, step)
@@ -269,6 +279,9 @@ def _field_map(
         at = scope.at("fields", name, field=name)
         where = ()
     v = check(keys.FIELD, spec, at)
+    if "user" in v:
+        owners.check_user_field(at, fld, spec, org)
+        return FieldMap(name, line, column=v["user"], user=True)
     const, values, default = v.get("const"), v["map"], v.get("default")
     if fld is not None:
         rules.check_transform(at, fld, v.get("transform"), where or ("transform",))

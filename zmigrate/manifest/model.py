@@ -6,6 +6,7 @@ The vocabularies are ``StrEnum``s, so a member equals the plain string it stands
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 from zmigrate import quotas
 from zmigrate.errors import ManifestError
-from zmigrate.schema import Module, OrgSchema, builtin
+from zmigrate.schema import Field, Module, OrgSchema, builtin
 
 LINE_ITEMS = "line_items[]."
 
@@ -67,6 +68,86 @@ class OnDuplicateKey(StrEnum):
     MERGE = "merge"  # all are sent; Zoho merges them into one record, reported as merged
 
 
+class UnknownOwner(StrEnum):
+    """What to do with an e-mail address no active user of the org has."""
+
+    DEAD_LETTER = "dead-letter"  # the record goes to the dead-letter file (UNKNOWN_USER)
+    DEFAULT = "default"  # the record is owned by default_owner
+
+
+class NewFieldType(StrEnum):
+    """Zoho ``data_type``s a manifest may ask the run to create (``[steps.create_fields]``)."""
+
+    TEXT = "text"
+    TEXTAREA = "textarea"
+    EMAIL = "email"
+    PHONE = "phone"
+    WEBSITE = "website"
+    INTEGER = "integer"
+    BIGINT = "bigint"
+    DOUBLE = "double"
+    CURRENCY = "currency"
+    PERCENT = "percent"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+
+
+NEW_FIELD_LENGTHS: dict[str, tuple[int, int, int]] = {
+    "text": (1, 255, 255),
+    "email": (1, 100, 100),
+    "phone": (1, 30, 30),
+    "website": (1, 450, 255),
+    "integer": (1, 9, 9),
+    "bigint": (1, 18, 18),
+    "double": (1, 18, 16),
+    "currency": (1, 16, 16),
+    "percent": (1, 5, 5),
+}
+"""(least, most, default) ``length`` of a created field, by type (Zoho's create-field ranges)."""
+TEXT_LIKE = frozenset({"text", "email", "phone", "website", "textarea"})
+
+
+@dataclass(frozen=True)
+class NewField:
+    """A CRM custom field the run creates with Zoho's Fields API before its first write."""
+
+    api_name: str
+    data_type: NewFieldType
+    label: str
+    length: int | None
+    unique: bool
+    line: int
+
+    def as_field(self) -> Field:
+        """How the plan sees the field: as if it existed already."""
+        chars = self.length if self.data_type in TEXT_LIKE else None
+        return Field(
+            self.api_name,
+            str(self.data_type),
+            unique=self.unique,
+            max_length=chars if self.data_type != NewFieldType.TEXTAREA else 32_000,
+            custom_field=True,
+            label=self.label,
+            length=self.length,
+        )
+
+    def body(self) -> dict[str, Any]:
+        """The field in ``POST /crm/v8/settings/fields``."""
+        out: dict[str, Any] = {
+            "api_name": self.api_name,
+            "field_label": self.label,
+            "data_type": str(self.data_type),
+        }
+        if self.length is not None:
+            out["length"] = self.length
+        if self.data_type == NewFieldType.TEXTAREA:
+            out["textarea"] = {"type": "large"}
+        if self.unique:
+            out["unique"] = {"case_sensitive": False}
+        return out
+
+
 OPERATIONS = (Operation.INSERT, Operation.UPSERT, Operation.UPDATE)
 METHODS = tuple(Method)
 PRODUCTS = (Product.CRM, Product.BOOKS, Product.INVENTORY)
@@ -93,6 +174,7 @@ class Target:
     inventory_organization_id: str | None
     line: int
     schema_file: Path | None = None  # the org's snapshot (absolute); None: the built-in schema
+    default_owner: str | None = None  # e-mail of the user owning records by default
 
     @property
     def edition(self) -> quotas.CrmEdition:
@@ -188,6 +270,7 @@ class FieldMap:
     values: tuple[tuple[str, Any], ...] = ()
     default: Any = None
     places: int | None = None
+    user: bool = False  # ``{ user = "column" }``: the column holds users' e-mail addresses
 
     @property
     def line_item(self) -> bool:
@@ -196,6 +279,24 @@ class FieldMap:
     @property
     def field_name(self) -> str:
         return self.target.removeprefix(LINE_ITEMS)
+
+
+@dataclass(frozen=True)
+class Owners:
+    """How a step's ``{ user = "column" }`` fields find the org's users by e-mail address.
+
+    ``by_email``: each active user's id by lower-cased address (from the manifest's schema);
+    ``default``: the id of ``default_owner``, for empty cells and, when ``unknown`` says so,
+    addresses no active user has.
+    """
+
+    by_email: Mapping[str, str]
+    default: str | None = None
+    default_email: str | None = None
+    unknown: UnknownOwner = UnknownOwner.DEAD_LETTER
+
+    def user_id(self, email: str) -> str | None:
+        return self.by_email.get(email.strip().lower())
 
 
 @dataclass(frozen=True)
@@ -236,6 +337,10 @@ class Step:
     lookups: tuple[Lookup, ...]
     method: Method
     on_duplicate_key: OnDuplicateKey = OnDuplicateKey.ERROR
+    owners: Owners | None = field(default=None, compare=False, repr=False)
+    """How ``{ user = ... }`` fields map e-mail addresses to users (None: the step has none)."""
+    create_fields: tuple[NewField, ...] = ()
+    """Custom fields of the target module the run creates before its first write."""
 
     @property
     def line_items(self) -> bool:

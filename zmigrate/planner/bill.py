@@ -18,6 +18,7 @@ from zmigrate.manifest import Manifest, Product, Step, Target, display_path
 from zmigrate.planner.method import choose_method
 from zmigrate.planner.model import PRODUCT_ORDER, Phase, Plan, ProductTotals, StepPlan
 from zmigrate.planner.pricing import latency
+from zmigrate.planner.setup import SetupCalls, setup_calls
 from zmigrate.planner.warnings import plan_warnings
 from zmigrate.sources import StepCount, scan
 
@@ -78,15 +79,20 @@ def _quota(product: str, target: Target) -> tuple[str, int | None, int]:
     return plan.name, plan.daily_limit, plan.concurrency
 
 
-def _product_totals(steps: tuple[StepPlan, ...], target: Target) -> dict[str, ProductTotals]:
+def _product_totals(
+    steps: tuple[StepPlan, ...], target: Target, setup: tuple[SetupCalls, ...]
+) -> dict[str, ProductTotals]:
     out = {}
     for product in PRODUCT_ORDER:
         phases = [p for s in steps for p in s.phases if p.product == product]
+        before = [c for c in setup if c.product == product]
         if not phases:
             continue
-        requests = sum(p.requests for p in phases)
-        credits = sum(p.credits for p in phases)
-        seconds = sum(p.seconds for p in phases)
+        requests = sum(p.requests for p in phases) + sum(c.requests for c in before)
+        credits = sum(p.credits for p in phases) + sum(c.credits for c in before)
+        seconds = sum(p.seconds for p in phases) + sum(c.requests for c in before) * latency(
+            Product(product)
+        )
         name, limit, conc = _quota(product, target)
         used = credits if product == Product.CRM else requests
         days = 1 if limit is None else max(1, math.ceil(used / limit))
@@ -113,7 +119,8 @@ def plan(manifest: Manifest, counts: Mapping[str, StepCount] | None = None) -> P
     counts = counts if counts is not None else scan(manifest.steps)
     target = manifest.target
     steps = tuple(plan_step(s, counts[s.name], target) for s in manifest.ordered())
-    totals = _product_totals(steps, target)
+    setup = setup_calls(manifest)
+    totals = _product_totals(steps, target, setup)
     active = max(max((t.seconds for t in totals.values()), default=0.0), _critical_path(steps))
     wait = max((t.wait_seconds for t in totals.values()), default=0.0)
     days = max((t.days for t in totals.values()), default=1)
@@ -121,7 +128,15 @@ def plan(manifest: Manifest, counts: Mapping[str, StepCount] | None = None) -> P
     tokens = max(1, math.ceil(active / token_life)) + (days - 1)
     warnings = tuple(plan_warnings(manifest, steps, totals, target))
     return Plan(
-        display_path(manifest.path), target, steps, totals, active + wait, days, tokens, warnings
+        display_path(manifest.path),
+        target,
+        steps,
+        totals,
+        active + wait,
+        days,
+        tokens,
+        warnings,
+        setup,
     )
 
 

@@ -93,6 +93,18 @@ PLAN_JSON_SCHEMA: dict[str, Any] = _obj(
         "days": _INT,
         "token_refreshes": _INT,
         "warnings": {"type": "array", "items": _STR},
+        "setup": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "kind": {"enum": ["preflight", "create_fields"]},
+                    "product": {"enum": list(PRODUCT_ORDER)},
+                    "requests": _INT,
+                    "credits": _INT,
+                    "reason": _STR,
+                }
+            ),
+        },
     }
 )
 """JSON Schema (draft 2020-12) of ``Plan.to_dict()``; the README documents each field."""

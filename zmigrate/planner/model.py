@@ -9,6 +9,7 @@ from typing import Any, Literal
 import orjson
 
 from zmigrate.manifest import PRODUCTS, OnDuplicateKey, Operation, Product, Target
+from zmigrate.planner.setup import SetupCalls
 from zmigrate.sources import KeyCollision
 
 SCHEMA_VERSION = "zmigrate.plan/1"
@@ -131,6 +132,8 @@ class Plan:
     days: int
     token_refreshes: int
     warnings: tuple[str, ...] = field(default=())
+    setup: tuple[SetupCalls, ...] = ()
+    """Calls before the first write (metadata preflight, field creation), in the totals."""
 
     def step(self, name: str) -> StepPlan:
         return next(s for s in self.steps if s.name == name)
@@ -157,6 +160,7 @@ class Plan:
             "days": self.days,
             "token_refreshes": self.token_refreshes,
             "warnings": list(self.warnings),
+            "setup": [c.as_dict() for c in self.setup],
         }
 
     def to_json(self) -> str:

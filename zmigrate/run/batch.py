@@ -234,7 +234,7 @@ class Batches:
             try:
                 item.payload = map_record(step, item.source.rows, resolve)
             except MappingError as exc:
-                dead.append(self._dead(batch, item, "MAPPING", str(exc)))
+                dead.append(self._dead(batch, item, exc.code, str(exc)))
                 continue
             ready.append(item)
         return ready

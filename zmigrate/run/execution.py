@@ -25,6 +25,7 @@ from zmigrate.retry import RetryPolicy
 from zmigrate.run.accounting import Spend, Tally, carry_over, spend_now
 from zmigrate.run.exports import export_sources
 from zmigrate.run.finish import finish
+from zmigrate.run.preflight import prepare
 from zmigrate.run.preparation import check_organization, limits_for, open_store
 from zmigrate.run.scheduler import Engine
 from zmigrate.scrub import register
@@ -71,6 +72,8 @@ async def execute(
     async with open_zoho(credentials, clock, limits_for(manifest), policy, rng=rng) as zoho:
         zoho.transport.observers.append(spend.observe)
         try:
+            if not resume:  # a resumed run was checked, and its fields made, when it started
+                await prepare(zoho, manifest, progress)
             local = await export_sources(manifest, zoho, run_path, tallies, progress)
             store, the_plan = open_store(manifest, local, run_path, resume=resume)
         except BaseException:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zmigrate.checkpoint import DeadLetter
+from zmigrate.schema import MULTI_SEPARATOR
 from zmigrate.sources import SourceRecord
 
 
@@ -32,7 +33,10 @@ def dead_letter(step: str, batch_no: int, item: Item, code: str, message: str) -
 
 
 def bulk_cell(value: Any) -> Any:
-    """A CRM payload value as a CSV cell (a lookup ``{"id": x}`` is its id)."""
+    """A CRM payload value as a CSV cell: a lookup ``{"id": x}`` is its id, a multi-select
+    picklist's list its values joined by ``;``, as Bulk Write and Bulk Read write them."""
+    if isinstance(value, list):
+        return MULTI_SEPARATOR.join(str(v) for v in value)
     return value.get("id") if isinstance(value, Mapping) else value
 
 

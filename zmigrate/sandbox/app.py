@@ -253,6 +253,7 @@ class Sandbox:
         self.shared: dict[str, Any] = {}
         """State products share (Books and Inventory: one store of orgs, contacts, items)."""
         self.products: dict[str, Product] = {cls.name: cls(self) for cls in INSTALLED}
+        self._load_finance_settings()
         if saved_creds is not None:
             self.tokens.restore()
             for product in self.products.values():
@@ -281,6 +282,16 @@ class Sandbox:
         for product in self.products.values():
             product.reset()
         self.stats = Stats()
+
+    def _load_finance_settings(self) -> None:
+        """Serve ``--schema``'s ``books``/``inventory`` sections (the CRM reads its own)."""
+        try:
+            data = orjson.loads(Path(self.config.schema or "").read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return  # no snapshot, or one the CRM product has already refused
+        for name, product in self.products.items():
+            if name in ("books", "inventory") and isinstance(data.get(name), dict):
+                product.load_settings(data[name])  # type: ignore[attr-defined]
 
     # ---- persistence ----------------------------------------------------------------------
     def _legacy_state(self) -> Path | None:
