@@ -36,17 +36,51 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]
 
 def render(plan: Plan) -> str:
     """The plan as text: target, steps, products, estimate, method choices and warnings."""
+    lines = [*_header(plan), "", "Steps (in run order)", *_steps(plan)]
+    lines += ["", "Per product", *_products(plan)]
+    lines += [
+        "",
+        f"Estimated wall time: {duration(plan.estimated_seconds)} "
+        f"(steps overlap where lookups allow; includes waits for daily caps) | days: {plan.days} | "
+        f"access tokens: {plan.token_refreshes}",
+        "",
+        "Method choices",
+        *_reasons(plan),
+    ]
+    lines += ["", "Warnings" if plan.warnings else "Warnings: none; it fits the quotas."]
+    lines += [f"  - {w}" for w in plan.warnings]
+    return "\n".join(lines)
+
+
+def _header(plan: Plan) -> list[str]:
     t = plan.target
     credits = "unlimited" if t.crm_daily_credits is None else f"{t.crm_daily_credits:,}"
-    lines = [
+    return [
         f"Plan for {plan.manifest}",
         f"  data center {t.data_center} | CRM {t.crm_edition}, {t.crm_users} users: {credits} "
         f"credits/24 h, {t.edition.concurrency} concurrent | Books {t.books_plan}: "
         f"{t.books.daily_limit:,} requests/day | Inventory {t.inventory_plan}: "
         f"{t.inventory.daily_limit:,} requests/day",
-        "",
-        "Steps (in run order)",
     ]
+
+
+_STEP_HEAD = (
+    "#",
+    "step",
+    "target",
+    "op",
+    "records",
+    "method",
+    "batches",
+    "requests",
+    "credits",
+    "bulk jobs",
+    "time",
+)
+
+
+def _steps(plan: Plan) -> list[str]:
+    """One row per step and a total row."""
     rows = [
         [
             str(i),
@@ -76,26 +110,30 @@ def render(plan: Plan) -> str:
         _n(sum(s.bulk_jobs for s in plan.steps)),
         duration(sum(s.seconds for s in plan.steps)),
     ]
-    head = [
-        "#",
-        "step",
-        "target",
-        "op",
-        "records",
-        "method",
-        "batches",
-        "requests",
-        "credits",
-        "bulk jobs",
-        "time",
-    ]
-    lines += _table(head, [*rows, total], {0, 4, 6, 7, 8, 9, 10})
-    lines += ["", "Per product"]
-    prows = []
+    return _table(_STEP_HEAD, [*rows, total], {0, 4, 6, 7, 8, 9, 10})
+
+
+_PRODUCT_HEAD = (
+    "product",
+    "plan",
+    "requests",
+    "credits",
+    "bulk jobs",
+    "active time",
+    "daily cap",
+    "concurrent",
+    "days",
+    "fits daily cap",
+)
+
+
+def _products(plan: Plan) -> list[str]:
+    """One row per Zoho product: its spend against its caps."""
+    rows = []
     for p in plan.totals.values():
         unit = "credits/24 h" if p.product == Product.CRM else "requests/day"
         cap = "unlimited" if p.daily_limit is None else f"{p.daily_limit:,} {unit}"
-        prows.append(
+        rows.append(
             [
                 _PLAN_NAMES[p.product],
                 p.plan,
@@ -109,30 +147,14 @@ def render(plan: Plan) -> str:
                 "yes" if p.fits else "no",
             ]
         )
-    phead = [
-        "product",
-        "plan",
-        "requests",
-        "credits",
-        "bulk jobs",
-        "active time",
-        "daily cap",
-        "concurrent",
-        "days",
-        "fits daily cap",
+    return _table(_PRODUCT_HEAD, rows, {2, 3, 4, 5, 7, 8})
+
+
+def _reasons(plan: Plan) -> list[str]:
+    """Why each phase goes as it does, and what is done before the first write."""
+    lines = [
+        f"  {s.name} ({ph.kind}, {ph.method}): {ph.reason}" for s in plan.steps for ph in s.phases
     ]
-    lines += _table(phead, prows, {2, 3, 4, 5, 7, 8})
-    lines += [
-        "",
-        f"Estimated wall time: {duration(plan.estimated_seconds)} "
-        f"(steps overlap where lookups allow; includes waits for daily caps) | days: {plan.days} | "
-        f"access tokens: {plan.token_refreshes}",
-        "",
-        "Method choices",
-    ]
-    for s in plan.steps:
-        for ph in s.phases:
-            lines.append(f"  {s.name} ({ph.kind}, {ph.method}): {ph.reason}")
     if plan.setup:
         lines += ["", "Before the first write (in the per-product totals)"]
     for c in plan.setup:
@@ -140,6 +162,4 @@ def render(plan: Plan) -> str:
         lines.append(f"  {c.kind} ({c.product}): {c.requests:,} requests{unit}: {c.reason}")
     if any(s.estimated for s in plan.steps):
         lines.append("  ~ records of a Zoho export are the manifest's estimate")
-    lines += ["", "Warnings" if plan.warnings else "Warnings: none; it fits the quotas."]
-    lines += [f"  - {w}" for w in plan.warnings]
-    return "\n".join(lines)
+    return lines
