@@ -1,4 +1,4 @@
-"""Zoho's limits as data: API credits, editions, plans, windows and pace.
+"""Zoho's limits as data: API credits, editions, plans, windows (and the org's day) and pace.
 
 Shared by the planner (estimates), the run (pacing) and the sandbox (enforcement), so
 the three can never disagree about a number. Pure: no I/O.
@@ -6,6 +6,7 @@ the three can never disagree about a number. Pure: no I/O.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -14,6 +15,24 @@ PER_MINUTE_CAP = 100
 
 MINUTE = 60.0
 DAY = 86_400.0
+LONG_BLOCK = 5 * MINUTE
+"""A throttle whose Retry-After is longer than this (Zoho's code 44 says 1800 s: the org is
+blocked) pauses the run like a daily cap rather than holding its calls in a wait."""
+
+
+def local_day(now: float, zone: dt.tzinfo) -> int:
+    """The org's day number at ``now``: days since the epoch in its time zone (UTC: now // DAY)."""
+    offset = dt.datetime.fromtimestamp(now, zone).utcoffset() or dt.timedelta(0)
+    return int((now + offset.total_seconds()) // DAY)
+
+
+def next_local_midnight(now: float, zone: dt.tzinfo) -> float:
+    """Epoch seconds of the next midnight in ``zone``: when the org's daily cap resets."""
+    today = dt.datetime.fromtimestamp(now, zone).date()
+    midnight = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+    return midnight.timestamp()
+
+
 TOKEN_LIFETIME = 3_600
 """Access tokens live exactly one hour on every Zoho product."""
 

@@ -46,7 +46,7 @@ class Control:
             self.pauses[product] = action
             when = action.resets_at
             at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when)) if when else "later"
-            self.progress.note(f"{product}: quota spent, pausing until {at}: {action.reason}")
+            self.progress.note(f"{product}: {action.kind}, pausing until {at}: {action.reason}")
 
     def stop(self, action: Stop) -> None:
         if self.stopped is None:
