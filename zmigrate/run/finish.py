@@ -49,7 +49,7 @@ async def finish(
 ) -> RunReport:
     """Status, pause and dead-letter file into the run directory; the report built and saved."""
     summary = await store.summary()
-    dead_file = write_dead_letters(run_dir, store.store.dead_letters())
+    dead_file = write_dead_letters(run_dir, store.store.iter_dead_letters())
     steps = step_reports(engine, summary.steps)
     spend = product_spend(summary, store.store.plan().get("totals", {}))
     failed = sum(s.failed for s in steps)
