@@ -65,12 +65,14 @@ def test_crm_rest_write_batches_and_credits():
 
 def test_crm_bulk_write_jobs():
     t = target()
-    # A 25,000-row job is done after 3 + 12.5 s; polls at 0, 2, 5, 9.5, 16.25 s see it done.
-    # Upload, create (500 credits), 5 polls and the result: 8 requests, 500 + 7 credits.
+    # A 25,000-row job is done after 3 + 12.5 s; the one poll, at its predicted finish and 5 %
+    # of its running time (16.125 s), sees it done. Upload, create (500 credits), 1 poll and
+    # the result: 4 requests, 503 credits.
     one = crm_bulk_write(25_000, t)
-    assert (one.bulk_jobs, one.requests, one.credits) == (1, 8, 507)
-    p = crm_bulk_write(60_000, t)  # 25,000 + 25,000 + 10,000 (done at 8 s: 4 polls)
-    assert (p.batch_size, p.bulk_jobs, p.requests, p.credits) == (25_000, 3, 8 + 8 + 7, 1_520)
+    assert (one.bulk_jobs, one.requests, one.credits) == (1, 4, 503)
+    assert one.seconds == pytest.approx(16.125 + 3 * 0.8)
+    p = crm_bulk_write(60_000, t)  # 25,000 + 25,000 + 10,000 (done at 8 s: 1 poll each)
+    assert (p.batch_size, p.bulk_jobs, p.requests, p.credits) == (25_000, 3, 3 * 4, 1_509)
 
 
 def test_crm_reads():
@@ -98,15 +100,15 @@ def test_books_one_request_per_record_at_100_a_minute():
 @pytest.mark.parametrize(
     ("edition", "records", "method"),
     [
-        ("enterprise", 5_000, "rest"),  # REST 500 credits, Bulk Write 506
-        # A credit is worth 86,400 / 60,000 = 1.44 s. REST 5,120: 512 credits, 3 rounds of
-        # 20 x 0.8 s = 2.4 s -> 739.7; Bulk Write: 506 credits, seen done at 9.5 s + 3 calls
-        # = 11.9 s -> 740.5. At 5,121 REST costs 513 credits -> 741.1: bulk wins.
-        ("enterprise", 5_120, "rest"),
-        ("enterprise", 5_121, "bulk"),
+        ("enterprise", 5_000, "rest"),  # REST 500 credits, Bulk Write 503
+        # A credit is worth 86,400 / 60,000 = 1.44 s. REST 5,060: 506 credits, 3 rounds of
+        # 20 x 0.8 s = 2.4 s -> 731.0; Bulk Write: 503 credits, seen done at 5.66 s + 3 calls
+        # = 8.06 s -> 732.4. At 5,061 REST costs 507 credits -> 732.5: bulk wins.
+        ("enterprise", 5_060, "rest"),
+        ("enterprise", 5_061, "bulk"),
         ("enterprise", 10_000, "bulk"),
-        ("free", 5_060, "rest"),
-        ("free", 5_061, "bulk"),
+        ("free", 5_020, "rest"),
+        ("free", 5_021, "bulk"),
         ("standard", 1_000_000, "bulk"),
         ("ultimate", 1_000_000, "bulk"),
     ],
@@ -119,11 +121,11 @@ def test_bulk_write_crossover(edition, records, method):
 
 def test_crossover_reasons_give_numbers():
     bulk = choose_method("write", "crm", 10_000, "auto", target())
-    assert "Bulk Write 1 job = 506 credits" in bulk.reason
+    assert "Bulk Write 1 job = 503 credits" in bulk.reason
     assert "REST 100 requests = 1,000 credits" in bulk.reason
-    assert "saves 494 credits" in bulk.reason
-    rest = choose_method("write", "crm", 5_120, "auto", target())
-    why = "Bulk Write would save 6 credits (worth ~9 s of the 24 h window) but take ~10 s longer"
+    assert "saves 497 credits" in bulk.reason
+    rest = choose_method("write", "crm", 5_060, "auto", target())
+    why = "Bulk Write would save 3 credits (worth ~4 s of the 24 h window) but take ~6 s longer"
     assert why in rest.reason
 
 
@@ -230,7 +232,7 @@ def test_credits_over_the_edition_budget_warn_with_remedies(tmp_path):
     assert (crm.credits, crm.days, crm.daily_limit) == (6_004, 2, 5_000)
     (warning,) = p.warnings
     assert "6,004 credits exceed the free edition's 5,000 per 24 h (1 users): 2 windows" in warning
-    assert "Bulk Write for the REST steps (6,001 -> 1,521 credits)" in warning
+    assert "Bulk Write for the REST steps (6,001 -> 1,510 credits)" in warning
     assert "the standard edition (50,250 credits/24 h with 1 users)" in warning
 
 
@@ -286,7 +288,7 @@ def test_steps_overlap_where_lookups_allow():
 def test_bulk_jobs_run_three_at_a_time():
     p = crm_bulk_write(100_000, target())  # 4 jobs: a round of 3, then 1
     assert p.bulk_jobs == 4
-    assert p.seconds == pytest.approx(2 * (16.25 + 3 * 0.8))  # seen done at the 16.25 s poll
+    assert p.seconds == pytest.approx(2 * (16.125 + 3 * 0.8))  # seen done at 16.125 s
 
 
 def test_updates_find_the_records_first():

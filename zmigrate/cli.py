@@ -333,6 +333,25 @@ def rollback_command(
     is_flag=True,
     help="Answer INVALID_DATA for unknown CRM field names in record writes (Zoho ignores them).",
 )
+@click.option(
+    "--block-seconds",
+    type=float,
+    default=1800.0,
+    show_default=True,
+    help="How long code 44 blocks a Books/Inventory org (Retry-After), in Zoho seconds.",
+)
+@click.option(
+    "--org-time-zone",
+    default="Etc/UTC",
+    show_default=True,
+    help="The Books/Inventory orgs' time zone (IANA): daily caps reset at its midnight.",
+)
+@click.option(
+    "--rate-limit-headers/--no-rate-limit-headers",
+    default=True,
+    show_default=True,
+    help="Books/Inventory X-Rate-Limit-* headers (Zoho documents none).",
+)
 def sandbox_command(**options: object) -> None:
     """Serve a local Zoho on 127.0.0.1; print one JSON line with URLs and credentials."""
     import asyncio

@@ -20,6 +20,7 @@ transport retries ``TransientError`` under one policy, and the run only pauses
         ├── Unconfirmed          a write may have landed: look it up by key before resending
         ├── AuthError            401 INVALID_TOKEN etc.; the client refreshes once, then gives up
         ├── QuotaExhausted       daily cap (45) or CRM credit budget: pause, exit 3, resume later
+        │   └── Blocked          a throttle with a long Retry-After (44: the org, 1800 s): pause
         └── RequestRejected      a 4xx for this request or record: dead-letter, never retry blindly
 """
 
@@ -134,6 +135,11 @@ class QuotaExhausted(ZohoError):
     def __init__(self, message: str, *, resets_at: float | None = None, **kw: object) -> None:
         self.resets_at = resets_at
         super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class Blocked(QuotaExhausted):
+    """Zoho blocked the organization for a while (code 44 with ``Retry-After``): pause until
+    ``resets_at``, as for a daily cap."""
 
 
 class RequestRejected(ZohoError):

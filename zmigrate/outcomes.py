@@ -12,11 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TypeVar
 
 from zmigrate.client.codes import FINANCE_DUPLICATE_CODES, RETRYABLE_RECORD_CODES, CrmCode
 from zmigrate.client.models import RecordOutcome
-from zmigrate.errors import AuthError, QuotaExhausted, RequestRejected, TransientError, ZohoError
+from zmigrate.errors import (
+    AuthError,
+    Blocked,
+    QuotaExhausted,
+    RequestRejected,
+    TransientError,
+    ZohoError,
+)
 
 __all__ = [
     "FINANCE_DUPLICATE_CODES",
@@ -24,6 +32,7 @@ __all__ = [
     "Again",
     "Landed",
     "Pause",
+    "PauseKind",
     "Reject",
     "Stop",
     "Verdict",
@@ -67,12 +76,22 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
 # --- errors -> actions --------------------------------------------------------------------
 
 
+class PauseKind(StrEnum):
+    """Why a product pauses, as the run says it."""
+
+    QUOTA = "quota spent"
+    BLOCKED = "blocked by Zoho"
+    """Code 44 with Retry-After: the org may send nothing until the block ends."""
+
+
 @dataclass(frozen=True)
 class Pause:
-    """A quota that resets later is spent: stop cleanly, resume after ``resets_at``."""
+    """A quota that resets later is spent (or Zoho blocked the org): stop cleanly, resume
+    after ``resets_at``."""
 
     reason: str
     resets_at: float | None
+    kind: PauseKind = PauseKind.QUOTA
 
 
 @dataclass(frozen=True)
@@ -101,7 +120,8 @@ def decide(exc: ZohoError) -> Action:
     """What the run does after a call failed with ``exc``, the transport's retries spent."""
     what = f"{type(exc).__name__} {exc.code or exc.status or ''}".strip()
     if isinstance(exc, QuotaExhausted):
-        return Pause(str(exc), exc.resets_at)
+        kind = PauseKind.BLOCKED if isinstance(exc, Blocked) else PauseKind.QUOTA
+        return Pause(str(exc), exc.resets_at, kind)
     if isinstance(exc, RequestRejected):
         return Reject(str(exc.code or exc.status or "REJECTED"), str(exc))
     if isinstance(exc, AuthError):

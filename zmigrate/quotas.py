@@ -1,4 +1,4 @@
-"""Zoho's limits as data: API credits, editions, plans, windows and pace.
+"""Zoho's limits as data: API credits, editions, plans, windows (and the org's day) and pace.
 
 Shared by the planner (estimates), the run (pacing) and the sandbox (enforcement), so
 the three can never disagree about a number. Pure: no I/O.
@@ -6,7 +6,9 @@ the three can never disagree about a number. Pure: no I/O.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 PER_MINUTE_CAP = 100
@@ -14,6 +16,24 @@ PER_MINUTE_CAP = 100
 
 MINUTE = 60.0
 DAY = 86_400.0
+LONG_BLOCK = 5 * MINUTE
+"""A throttle whose Retry-After is longer than this (Zoho's code 44 says 1800 s: the org is
+blocked) pauses the run like a daily cap rather than holding its calls in a wait."""
+
+
+def local_day(now: float, zone: dt.tzinfo) -> int:
+    """The org's day number at ``now``: days since the epoch in its time zone (UTC: now // DAY)."""
+    offset = dt.datetime.fromtimestamp(now, zone).utcoffset() or dt.timedelta(0)
+    return int((now + offset.total_seconds()) // DAY)
+
+
+def next_local_midnight(now: float, zone: dt.tzinfo) -> float:
+    """Epoch seconds of the next midnight in ``zone``: when the org's daily cap resets."""
+    today = dt.datetime.fromtimestamp(now, zone).date()
+    midnight = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+    return midnight.timestamp()
+
+
 TOKEN_LIFETIME = 3_600
 """Access tokens live exactly one hour on every Zoho product."""
 
@@ -174,7 +194,42 @@ BULK_WRITE_ROWS_PER_SECOND = 2_000
 BULK_READ_ROWS_PER_SECOND = 10_000
 """Records a running Bulk Read job exports per second."""
 BULK_POLL_FIRST, BULK_POLL_FACTOR, BULK_POLL_MAX = 2.0, 1.5, 60.0
-"""Bulk job status polls: at once, then after 2 s, each wait 1.5 times longer, at most 60 s."""
+"""Bulk Read status polls (and a Bulk Write job of unknown size): at once, then after 2 s,
+each wait 1.5 times longer, at most 60 s."""
+BULK_POLL_STEADY = 2.0
+"""Bulk Write status polls after the predicted finish: this many seconds apart at least."""
+BULK_POLL_SLACK = 0.05
+"""A predicted finish is pushed back by this share of the running time left: a pace is never
+exact, and a poll a little late costs a fraction of a second where one a little early costs
+a credit and another poll."""
+
+
+def bulk_write_poll_wait(
+    rows: int, elapsed: float = 0.0, seen: Sequence[tuple[float, int]] = ()
+) -> float:
+    """Seconds to wait before the next status poll of a Bulk Write job of ``rows`` rows.
+
+    ``elapsed``: seconds since the job was created; ``seen``: what its statuses said so far,
+    as (seconds since creation, rows done). Before any status the job is predicted to finish
+    after ``BULK_QUEUE_SECONDS`` and ``rows`` at ``BULK_WRITE_ROWS_PER_SECOND``; after one, at
+    the pace its own progress shows (between its last two statuses, else since the queue).
+    Polls land at that finish (``BULK_POLL_SLACK`` of the running time later), never closer
+    than ``BULK_POLL_STEADY`` apart.
+    """
+    running = 1 + BULK_POLL_SLACK
+    if not seen:
+        finish = BULK_QUEUE_SECONDS + rows / BULK_WRITE_ROWS_PER_SECOND * running
+        return max(0.0, finish - elapsed)
+    at, done = seen[-1]
+    before_at, before = seen[-2] if len(seen) > 1 else (BULK_QUEUE_SECONDS, 0)
+    pace = float(BULK_WRITE_ROWS_PER_SECOND)
+    if done > before and at > before_at:
+        pace = (done - before) / (at - before_at)  # the job's own pace
+    start = at if done > 0 else max(at, BULK_QUEUE_SECONDS)
+    finish = start + max(0, rows - done) / pace * running
+    return max(BULK_POLL_STEADY, finish - elapsed)
+
+
 CRM_PAGINATION_LIMIT = 100_000
 """Records reachable through GET pages even with page_token; Bulk Read goes further."""
 TOKEN_RENEW_BEFORE = 300.0

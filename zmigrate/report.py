@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -239,8 +239,9 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def write_dead_letters(run_dir: Path, letters: Sequence[DeadLetter]) -> Path:
-    """``dead_letters.jsonl``: one refused record a line, with its source row and Zoho's word."""
+def write_dead_letters(run_dir: Path, letters: Iterable[DeadLetter]) -> Path:
+    """``dead_letters.jsonl``: one refused record a line, with its source row and Zoho's word,
+    each through the scrubber; ``letters`` is consumed as it comes (a stream from the store)."""
     path = run_dir / DEAD_LETTER_FILE
     tmp = path.with_suffix(".jsonl.tmp")
     with open(tmp, "wb") as out:

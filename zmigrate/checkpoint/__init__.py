@@ -71,7 +71,7 @@ Public API::
     store.summary() -> RunSummary   # what `zmigrate status` prints; .to_dict() its JSON
         # RunSummary.steps: tuple[StepSummary, ...] (done, merged, failed, left, BatchCounts)
         # RunSummary.quota: product -> QuotaSpent (requests, credits, planned_*)
-    store.dead_letters(step=None) -> list[DeadLetter]
+    store.dead_letters(step=None) -> list[DeadLetter]; store.iter_dead_letters() streams them
     store.close()
     AsyncRunStore(store): the same methods, awaited, on one writer thread; aclose()
 

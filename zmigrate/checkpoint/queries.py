@@ -84,14 +84,35 @@ def landed(conn: sqlite3.Connection, step: str) -> list[LandedRecord]:
     return [LandedRecord(step, k, z, r, WriteAction.of(a)) for k, z, r, a in rows]
 
 
+DEAD_LETTER_CHUNK = 5_000
+"""Dead letters read at a time when streaming them (a file of millions never sits in memory)."""
+
+
+def dead_letter_chunk(
+    conn: sqlite3.Connection, after: int, step: str | None = None, limit: int | None = None
+) -> list[tuple[int, DeadLetter]]:
+    """Up to ``limit`` (``DEAD_LETTER_CHUNK``) refused rows after row id ``after``, in the
+    order they were refused, each with its row id (the next chunk starts after the last)."""
+    sql = (
+        "SELECT id, step, row_no, source_key, row_json, code, message, batch_no "
+        "FROM dead_letters WHERE id > ?"
+    )
+    args: tuple[int | str, ...] = (after,)
+    if step is not None:
+        sql, args = sql + " AND step = ?", (after, step)
+    size = DEAD_LETTER_CHUNK if limit is None else limit
+    rows = conn.execute(sql + " ORDER BY id LIMIT ?", (*args, size)).fetchall()
+    return [(i, DeadLetter(s, r, k, json.loads(j), c, m, b)) for i, s, r, k, j, c, m, b in rows]
+
+
 def dead_letters(conn: sqlite3.Connection, step: str | None = None) -> list[DeadLetter]:
     """The rows Zoho refused, in the order they were refused (of one step, or all)."""
-    sql = "SELECT step, row_no, source_key, row_json, code, message, batch_no FROM dead_letters"
-    args: tuple[str, ...] = ()
-    if step is not None:
-        sql, args = sql + " WHERE step = ?", (step,)
-    rows = conn.execute(sql + " ORDER BY id", args).fetchall()
-    return [DeadLetter(s, r, k, json.loads(j), c, m, b) for s, r, k, j, c, m, b in rows]
+    found: list[DeadLetter] = []
+    after = 0
+    while chunk := dead_letter_chunk(conn, after, step):
+        found.extend(d for _, d in chunk)
+        after = chunk[-1][0]
+    return found
 
 
 def summary(

@@ -346,6 +346,19 @@ class RunStore:
     def dead_letters(self, step: str | None = None) -> list[DeadLetter]:
         return queries.dead_letters(self._conn, step)
 
+    def iter_dead_letters(self, step: str | None = None) -> Iterator[DeadLetter]:
+        """The refused rows one chunk at a time (``queries.DEAD_LETTER_CHUNK``), in order:
+        memory stays flat however many there are."""
+        after = 0
+        while chunk := self._dead_letter_chunk(after, step):
+            for _, letter in chunk:
+                yield letter
+            after = chunk[-1][0]
+
+    @guarded
+    def _dead_letter_chunk(self, after: int, step: str | None) -> list[tuple[int, DeadLetter]]:
+        return queries.dead_letter_chunk(self._conn, after, step)
+
     # ---- quota, pause, status ---------------------------------------------------------------
 
     def spend(self, product: str, requests: int = 1, credits: int = 0) -> None:

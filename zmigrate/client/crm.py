@@ -27,8 +27,14 @@ from zmigrate.errors import RequestRejected, ServerError
 
 HEAVY_WRITE_OVER = quotas.CRM_HEAVY_WRITE_OVER
 """Writes of more than this many records count against the sub-concurrency pool."""
-POLL_FIRST, POLL_FACTOR, POLL_MAX = 2.0, 1.5, 60.0
-"""Bulk job polling: first wait, growth, longest wait (Zoho seconds)."""
+POLL_FIRST, POLL_FACTOR, POLL_MAX = (
+    quotas.BULK_POLL_FIRST,
+    quotas.BULK_POLL_FACTOR,
+    quotas.BULK_POLL_MAX,
+)
+"""Bulk Read polling: first wait, growth, longest wait (Zoho seconds)."""
+WRITE_PROGRESS_COUNTS = ("added_count", "updated_count", "skipped_count")
+"""A Bulk Write job's rows done so far, as its status counts them."""
 POLL_TIMEOUT = 6 * 3600.0
 """Give up waiting for one bulk job after this long (Zoho seconds)."""
 
@@ -435,9 +441,34 @@ class CrmClient:
         )
         return parse_write_job(resp.body or {})
 
-    async def wait_write(self, job_id: str, timeout: float = POLL_TIMEOUT) -> BulkJob:
-        """Poll a Bulk Write job (growing waits) until it is COMPLETED or FAILED."""
-        return await self._wait(self.write_job, job_id, timeout)
+    async def wait_write(
+        self, job_id: str, timeout: float = POLL_TIMEOUT, rows: int | None = None
+    ) -> BulkJob:
+        """Poll a Bulk Write job until it is COMPLETED or FAILED, just created with ``rows``
+        rows: first at its predicted finish, then as its own progress predicts
+        (``quotas.bulk_write_poll_wait``). Of unknown size or age (a job saved before a crash),
+        it is polled at once, and its ``total_count`` then tells its size."""
+        created = self.clock.now()
+        deadline = created + timeout
+        seen: list[tuple[float, int]] = []
+        if rows is None:  # a saved job: its status says how big it is and how far it got
+            job = await self.write_job(job_id)
+            if job.done:
+                return job
+            rows = job.counts.get("total_count", quotas.CRM_BULK_WRITE_ROWS)
+            seen.append((0.0, _write_progress(job)))
+        while True:
+            delay = quotas.bulk_write_poll_wait(rows, self.clock.now() - created, seen)
+            if self.clock.now() + delay > deadline:
+                raise ServerError(
+                    f"bulk job {job_id} not done after {timeout:.0f} s; "
+                    "resume later to poll it again"
+                )
+            await self.clock.sleep(delay)
+            job = await self.write_job(job_id)
+            if job.done:
+                return job
+            seen.append((self.clock.now() - created, _write_progress(job)))
 
     async def write_result(self, job: BulkJob) -> list[RecordOutcome]:
         """Download a finished job's result file: one outcome per row of the uploaded file."""
@@ -466,7 +497,7 @@ class CrmClient:
         job_id = await self.create_write_job(module, operation, file_id, mappings, find_by)
         if on_job is not None:
             await on_job(job_id, file_id)
-        job = await self.wait_write(job_id)
+        job = await self.wait_write(job_id, rows=len(rows))
         outcomes = [] if job.failed and not job.download_url else await self.write_result(job)
         return BulkWriteResult(job, outcomes)
 
@@ -563,6 +594,11 @@ class CrmClient:
                 )
             await self.clock.sleep(delay)
             delay = min(POLL_MAX, delay * POLL_FACTOR)
+
+
+def _write_progress(job: BulkJob) -> int:
+    """Rows of a Bulk Write job done so far, as its status counts them."""
+    return sum(job.counts.get(k, 0) for k in WRITE_PROGRESS_COUNTS)
 
 
 def _page(resp: Response, page: int) -> Page:

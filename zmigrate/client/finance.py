@@ -8,21 +8,49 @@ A create is not idempotent: if it fails in a way that may have reached Zoho (a r
 timeout, a 500), sending it again could make a duplicate. ``create`` therefore first looks
 for the record by its unique field (contact_name, name, invoice_number, ...) and only sends
 again if it is not there.
+
+A daily cap (code 45) resets at midnight in the organization's time zone, which Zoho gives as
+``time_zone`` in ``GET /organizations/{id}``: when Zoho's answer does not say when the cap
+resets, the client asks for the org once and computes that midnight (UTC if it can't tell).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from zmigrate import quotas, schema
 from zmigrate.auth import TokenSource
-from zmigrate.client.codes import ORGANIZATION_CODES
+from zmigrate.client.codes import ORGANIZATION_CODES, BooksCode
 from zmigrate.client.http import Channel, Response, Transport
 from zmigrate.client.models import Page, Product, RecordOutcome
-from zmigrate.errors import ConfigError, RequestRejected, Unconfirmed
+from zmigrate.errors import ConfigError, QuotaExhausted, RequestRejected, Unconfirmed, ZohoError
 
 API_PATHS = {Product.BOOKS: "/books/v3", Product.INVENTORY: "/inventory/v1"}
+ZONE_ABBREVIATIONS = {
+    "PST": "America/Los_Angeles",
+    "PDT": "America/Los_Angeles",
+    "MST": "America/Denver",
+    "CST": "America/Chicago",
+    "EST": "America/New_York",
+    "EDT": "America/New_York",
+    "GMT": "Etc/UTC",
+    "UTC": "Etc/UTC",
+    "IST": "Asia/Kolkata",
+}
+"""Abbreviations in ``time_zone`` (Zoho's own organization sample says ``"PST"``)."""
+
+
+def org_zone(name: object) -> dt.tzinfo:
+    """An organization's ``time_zone`` (an IANA name or a common abbreviation) → tzinfo; UTC
+    when it is missing or unknown."""
+    text = str(name or "").strip()
+    try:
+        return ZoneInfo(ZONE_ABBREVIATIONS.get(text.upper(), text))
+    except (ValueError, ZoneInfoNotFoundError):
+        return dt.UTC
 
 
 def resource_keys(product: str, module: str) -> tuple[str, str, str]:
@@ -62,6 +90,8 @@ class FinanceClient:
             raise ValueError(f"not a finance product: {product}")
         self.transport, self.channel, self.tokens = transport, channel, tokens
         self.product, self.organization_id = Product(product), organization_id
+        self.zone: dt.tzinfo | None = None
+        """The org's time zone, once a daily cap made the client ask for it."""
 
     async def base(self) -> str:
         """The product's API root, once a token has told us the API host (``api_domain``)."""
@@ -92,6 +122,11 @@ class FinanceClient:
         query = self._params(params)
         try:
             return await self.transport.request(self.channel, method, url, params=query, **kw)
+        except QuotaExhausted as exc:
+            if exc.code == BooksCode.DAILY and exc.resets_at is None:
+                now = self.transport.clock.now()
+                exc.resets_at = quotas.next_local_midnight(now, await self.time_zone())
+            raise
         except RequestRejected as exc:
             if exc.code in ORGANIZATION_CODES:
                 raise ConfigError(
@@ -100,6 +135,20 @@ class FinanceClient:
                     f"(GET {API_PATHS[self.product]}/organizations lists them)"
                 ) from exc
             raise
+
+    async def time_zone(self) -> dt.tzinfo:
+        """The org's time zone from ``GET /organizations/{id}`` (asked once; UTC if Zoho
+        does not answer it)."""
+        if self.zone is None:
+            org = self._params()["organization_id"]
+            url = f"{await self.base()}/organizations/{org}"
+            try:
+                body = (await self.transport.request(self.channel, "GET", url, attempts=1)).body
+            except ZohoError:
+                body = None
+            found = body.get("organization") if isinstance(body, dict) else None
+            self.zone = org_zone(found.get("time_zone") if isinstance(found, dict) else None)
+        return self.zone
 
     async def create(
         self, module: str, record: Mapping[str, Any], *, unique: str | None = None

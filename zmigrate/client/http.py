@@ -9,7 +9,9 @@ decides by error *class* only:
 
 - ``Throttled`` (code 44, HTTP 429, CRM TOO_MANY_REQUESTS by 429 or 400): the window is
   full. Stop sending on this product until Retry-After (Books/Inventory: else one whole
-  window) has passed; don't hammer.
+  window) has passed; don't hammer. A Retry-After longer than ``quotas.LONG_BLOCK`` (code
+  44 blocks the organization for 1800 s) is ``Blocked`` (a ``QuotaExhausted``): the run
+  pauses until it ends.
 - ``ConcurrencyLimited`` (1070; CRM TOO_MANY_REQUESTS naming a concurrency pool): one
   parallel call fewer on this product (or on CRM's heavy-call pool), then retry.
 - ``ServerError`` / ``NetworkError``: bounded exponential backoff with full jitter, never
@@ -20,11 +22,14 @@ decides by error *class* only:
 - ``AuthError``: drop the token, fetch a new one, retry once; a second refusal is raised.
 - ``QuotaExhausted`` and ``RequestRejected`` are raised at once. A daily cap that Zoho's
   headers said is spent, or CRM credits the ledger can't cover, are refused before sending.
+  A daily cap (45) without a reset header has ``resets_at`` None: the finance client knows
+  the org's time zone, whose midnight resets it.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -48,6 +53,7 @@ from zmigrate.client.models import Product
 from zmigrate.clock import Clock
 from zmigrate.errors import (
     AuthError,
+    Blocked,
     ConcurrencyLimited,
     QuotaExhausted,
     RequestRejected,
@@ -58,7 +64,7 @@ from zmigrate.errors import (
     ZohoError,
 )
 from zmigrate.pacing import CreditLedger, Gate, Reservation, WindowPacer
-from zmigrate.quotas import DAY
+from zmigrate.quotas import DAY, LONG_BLOCK
 from zmigrate.retry import NETWORK_ERRORS, RetryPolicy, network_error, never_sent
 
 __all__ = ["Attempt", "Channel", "Response", "RetryPolicy", "Transport", "Usage", "classify"]
@@ -90,11 +96,6 @@ def parse_retry_after(value: str | None, now_epoch: float) -> float | None:
         return None
 
 
-def next_utc_midnight(now: float) -> float:
-    """Start of the next UTC day: when a daily cap is assumed to reset if Zoho doesn't say."""
-    return (now // DAY + 1) * DAY
-
-
 def _code(body: object) -> object:
     return body.get("code") if isinstance(body, dict) else None
 
@@ -111,8 +112,41 @@ def classify(
     """Map one answer to our error tree, or None if it is a success (or per-record outcomes).
 
     CRM writes answer 207 or 400 with a ``data`` list of per-record results: those are not
-    request errors, the CRM client turns them into outcomes.
+    request errors, the CRM client turns them into outcomes. A throttle asking to wait longer
+    than ``LONG_BLOCK`` is a pause (``QuotaExhausted`` until its end), not a retry.
     """
+    error = _classify(status, body, headers, url, now)
+    if (
+        isinstance(error, Throttled)
+        and not isinstance(error, ConcurrencyLimited)
+        and error.retry_after is not None
+        and error.retry_after > LONG_BLOCK
+    ):
+        return _blocked(error, now)
+    return error
+
+
+def _blocked(error: Throttled, now: float) -> Blocked:
+    """A throttle with a long Retry-After: the org is blocked until then (code 44: 1800 s)."""
+    wait = error.retry_after or 0.0
+    until = now + wait
+    end = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(until))
+    return Blocked(
+        f"{error}: Zoho blocked the organization for {wait:.0f} s (Retry-After), until {end}; "
+        "resume after that (zmigrate paces below the per-minute cap, so this means another "
+        "client shares the org's quota)",
+        resets_at=until,
+        status=error.status,
+        code=error.code,
+        body=error.body,
+        url=error.url,
+        retry_after=error.retry_after,
+    )
+
+
+def _classify(
+    status: int, body: object, headers: Mapping[str, str], url: str, now: float
+) -> ZohoError | None:
     retry_after = parse_retry_after(headers.get("Retry-After"), now)
     code = _code(body)
     kw: dict[str, Any] = {
@@ -167,7 +201,7 @@ def _classify_finance(
         return ConcurrencyLimited(message, **kw)
     if code == BooksCode.DAILY:
         wait = parse_retry_after(headers.get("X-Rate-Limit-Reset"), now) or kw["retry_after"]
-        resets_at = now + wait if wait is not None else next_utc_midnight(now)
+        resets_at = now + wait if wait is not None else None  # the org's midnight: its client
         return QuotaExhausted(
             f"{message}: the daily API cap is spent; resume after it resets",
             resets_at=resets_at,

@@ -71,7 +71,7 @@ def crm_rest_write(records: int, target: Target, operation: str = Operation.UPSE
 
 
 def bulk_job(rows: int, pace: float) -> tuple[float, int]:
-    """Seconds until a bulk job is seen done, and the status polls that takes.
+    """Seconds until a Bulk Read job is seen done, and the status polls that takes.
 
     The job waits ``BULK_QUEUE_SECONDS`` then runs ``rows / pace``; status is polled at
     once and then on the client's growing schedule, so a job is seen done a little late.
@@ -83,6 +83,22 @@ def bulk_job(rows: int, pace: float) -> tuple[float, int]:
         polls += 1
         delay = min(quotas.BULK_POLL_MAX, delay * quotas.BULK_POLL_FACTOR)
     return seen, polls
+
+
+def bulk_write_job(rows: int) -> tuple[float, int]:
+    """Seconds until a Bulk Write job is seen done, and the status polls that takes.
+
+    The client polls at the predicted finish (``quotas.bulk_write_poll_wait``, a little
+    after it): a job running at the assumed pace is seen done by its first poll.
+    """
+    pace = quotas.BULK_WRITE_ROWS_PER_SECOND
+    done = quotas.BULK_QUEUE_SECONDS + rows / pace
+    at, statuses = 0.0, list[tuple[float, int]]()
+    while True:
+        at += quotas.bulk_write_poll_wait(rows, at, statuses)
+        if at >= done:
+            return at, len(statuses) + 1
+        statuses.append((at, min(rows, round((at - quotas.BULK_QUEUE_SECONDS) * pace))))
 
 
 def _bulk_rounds(job_seconds: list[float]) -> float:
@@ -98,7 +114,7 @@ def crm_bulk_write(records: int, target: Target) -> Phase:
     """
     size = quotas.CRM_BULK_WRITE_ROWS
     jobs = math.ceil(records / size)
-    runs = [bulk_job(n, quotas.BULK_WRITE_ROWS_PER_SECOND) for n in _sizes(records, size)]
+    runs = [bulk_write_job(n) for n in _sizes(records, size)]
     requests = sum(3 + polls for _, polls in runs)
     credits = jobs * quotas.CREDITS_BULK_WRITE + (requests - jobs) * quotas.CREDITS_GET
     seconds = _bulk_rounds([seen + 3 * latency(Product.CRM) for seen, _ in runs])

@@ -1,12 +1,17 @@
-"""What may still start: Ctrl-C, a quota pause per product, a stop for the whole run."""
+"""What may still start: Ctrl-C, a quota pause per product, a stop for the whole run; and
+the pacers' first window after a restart."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
+from zmigrate.checkpoint import RunStatus, RunStore
+from zmigrate.client import Zoho
 from zmigrate.outcomes import Pause, Stop
 from zmigrate.progress import Progress
+from zmigrate.quotas import MINUTE
 
 INTERRUPT_GRACE = 2.0
 """Real seconds that calls in flight get to answer after Ctrl-C before they are cancelled."""
@@ -46,9 +51,28 @@ class Control:
             self.pauses[product] = action
             when = action.resets_at
             at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when)) if when else "later"
-            self.progress.note(f"{product}: quota spent, pausing until {at}: {action.reason}")
+            self.progress.note(f"{product}: {action.kind}, pausing until {at}: {action.reason}")
 
     def stop(self, action: Stop) -> None:
         if self.stopped is None:
             self.stopped = action
             self.progress.note(f"stopping: {action.reason}")
+
+
+def hold_first_window(zoho: Zoho, left_as: RunStatus) -> None:
+    """A resumed run whose last process was killed, interrupted or stopped may have left calls
+    in Zoho's per-minute windows that this process's pacers never saw: they wait one whole
+    window before their first call, so a resume never meets code 44 (Zoho then blocks the org
+    for 30 minutes). After a pause the quota already rested; nothing waits."""
+    if left_as is RunStatus.PAUSED:
+        return
+    until = zoho.clock.now() + MINUTE
+    for channel in zoho.channels.values():
+        if channel.pacer is not None:
+            channel.pacer.block_until(until)
+
+
+def left_as(run_dir: Path) -> RunStatus:
+    """How the run's last process left it (read before this one changes it)."""
+    with RunStore.open(run_dir, readonly=True) as store:
+        return store.meta().status

@@ -23,6 +23,7 @@ from zmigrate.progress import Progress
 from zmigrate.report import RunReport
 from zmigrate.retry import RetryPolicy
 from zmigrate.run.accounting import Spend, Tally, carry_over, spend_now
+from zmigrate.run.control import hold_first_window, left_as
 from zmigrate.run.exports import export_sources
 from zmigrate.run.finish import finish
 from zmigrate.run.preflight import prepare
@@ -71,6 +72,8 @@ async def execute(
     rng = random.Random(seed)
     async with open_zoho(credentials, clock, limits_for(manifest), policy, rng=rng) as zoho:
         zoho.transport.observers.append(spend.observe)
+        if resume:
+            hold_first_window(zoho, left_as(run_path))
         try:
             if not resume:  # a resumed run was checked, and its fields made, when it started
                 await prepare(zoho, manifest, progress)

@@ -12,6 +12,7 @@ from zmigrate.checkpoint import AsyncRunStore, RunSummary, StepSummary
 from zmigrate.clock import Clock
 from zmigrate.manifest import Manifest
 from zmigrate.manifest.model import Product
+from zmigrate.outcomes import PauseKind
 from zmigrate.report import (
     REPORT_FILE,
     ProductSpend,
@@ -48,7 +49,7 @@ async def finish(
 ) -> RunReport:
     """Status, pause and dead-letter file into the run directory; the report built and saved."""
     summary = await store.summary()
-    dead_file = write_dead_letters(run_dir, store.store.dead_letters())
+    dead_file = write_dead_letters(run_dir, store.store.iter_dead_letters())
     steps = step_reports(engine, summary.steps)
     spend = product_spend(summary, store.store.plan().get("totals", {}))
     failed = sum(s.failed for s in steps)
@@ -144,8 +145,9 @@ def message(
         )
     if ended is Outcome.PAUSED:
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(resets_at)) if resets_at else ""
-        products = ", ".join(engine.control.pauses)
-        return f"{products} quota spent until {when or 'it resets'}; run {resume} after that"
+        pauses = engine.control.pauses
+        why = " / ".join(dict.fromkeys(p.kind for p in pauses.values())) or PauseKind.QUOTA
+        return f"{', '.join(pauses)} {why} until {when or 'it resets'}; run {resume} after that"
     if ended is Outcome.INTERRUPTED:
         return f"interrupted; run {resume} to continue where it stopped"
     stopped = engine.control.stopped

@@ -40,6 +40,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 from aiohttp import web
@@ -105,6 +106,12 @@ class SandboxConfig:
     """A ``zmigrate.schema/1`` snapshot the CRM org starts from (else built-in modules)."""
     strict_fields: bool = False
     """Refuse unknown CRM field names in record writes (Zoho ignores them)."""
+    block_seconds: float = 1800.0
+    """How long a Books/Inventory org stays blocked after exceeding 100 calls a minute."""
+    org_time_zone: str = "Etc/UTC"
+    """The Books/Inventory organizations' time zone: their daily caps reset at its midnight."""
+    rate_limit_headers: bool = True
+    """Books/Inventory answers carry ``X-Rate-Limit-*`` (Zoho documents none: off tests that)."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -130,8 +137,21 @@ class SandboxConfig:
             problems.append("CRM user count (at least 1)")
         if self.organizations < 1:
             problems.append("organizations (at least 1)")
+        if self.block_seconds <= 0:
+            problems.append("block seconds (must be positive)")
+        if not known_zone(self.org_time_zone):
+            problems.append(f"time zone '{self.org_time_zone}' (an IANA name: Asia/Kolkata)")
         if problems:
             raise UsageError("invalid sandbox setting: " + "; ".join(problems))
+
+
+def known_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone this machine knows."""
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return False
+    return True
 
 
 @dataclass(frozen=True)

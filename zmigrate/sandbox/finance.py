@@ -29,8 +29,9 @@ HTTP  code  when
 404   5     unknown URL
 405   37    method not allowed on this URL
 413   2     body over ``max_body_bytes``
-429   44    more than 100 requests in a 60-second window (per product and org)
-429   45    daily cap of the plan reached (per product and org, per UTC Zoho day)
+429   44    more than 100 requests in a 60-second window (per product and org): the org is
+            blocked for ``--block-seconds`` (1800), answered 44 with ``Retry-After`` throughout
+429   45    daily cap of the plan reached (per product and org, per day of the org's time zone)
 429   1070  concurrency cap of the plan reached (per product and org)
 500   1000  internal error (fault injection)
 ====  ====  ==============================================================================
@@ -44,7 +45,8 @@ sandbox"); 4, 1001, 5, 37, the HTTP status of field errors and 413 are best gues
 
 Every response past the organization check (429s included) carries ``X-Rate-Limit-Limit``
 (daily cap), ``X-Rate-Limit-Remaining`` and ``X-Rate-Limit-Reset`` (Zoho seconds until the
-day resets): Zoho documents no such headers, so a client must not depend on them.
+day resets): Zoho documents no such headers, so a client must not depend on them
+(``rate_limit_headers=False``, ``--no-rate-limit-headers``, leaves them out).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ import datetime as dt
 from collections.abc import Callable, Collection, Mapping
 from itertools import islice
 from typing import TYPE_CHECKING, Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -137,9 +140,13 @@ class FinanceProduct(Product):
             )
         self.store: FinanceStore = store
         plan_name = getattr(sandbox.config, f"{self.name}_plan")
-        self.quota = FinanceQuota(self.plans[plan_name])
+        self.quota = self._new_quota(self.plans[plan_name])
         self.all_modules = {**BOOKS_MODULES, **INVENTORY_MODULES}
         self.settings = FinanceSettings(self.name, self.settings_lists)
+
+    def _new_quota(self, plan: FinancePlan) -> FinanceQuota:
+        config = self.sandbox.config
+        return FinanceQuota(plan, config.block_seconds, ZoneInfo(config.org_time_zone))
 
     def load_settings(self, section: Mapping[str, Any]) -> None:
         """Serve a schema snapshot's ``books``/``inventory`` section (taxes, currencies,
@@ -184,13 +191,15 @@ class FinanceProduct(Product):
             return Admission(refusal)
         now = self.sandbox.clock.now()
         code = self.quota.admit(org, now)
-        if code is None:
+        if code in (None, 44):  # a call taken, or the org's block (kept across restarts)
             self.sandbox.journal.put(f"quota/{self.name}", org, self.quota.snapshot(org))
-        headers = self.quota.headers(org, now)
+        headers = self.quota.headers(org, now) if self.sandbox.config.rate_limit_headers else {}
         if code is not None:
             message = THROTTLE_MESSAGES[code].format(limit=self.quota.plan.daily_limit)
             refusal = error(429, code, message)
             refusal.headers.update(headers)
+            if code == 44:
+                refusal.headers["Retry-After"] = str(self.quota.retry_after(org, now))
             return Admission(refusal)
         return Admission(release=lambda: self.quota.release(org), headers=headers)
 
@@ -223,7 +232,7 @@ class FinanceProduct(Product):
 
     def reset(self) -> None:
         self.store.clear(self.owned)
-        self.quota = FinanceQuota(self.quota.plan)
+        self.quota = self._new_quota(self.quota.plan)
         self.sandbox.journal.clear(f"quota/{self.name}")
 
     def restore(self, journal: Journal) -> None:
@@ -247,7 +256,7 @@ class FinanceProduct(Product):
             "language_code": "en",
             "fiscal_year_start_month": 0,
             "account_created_date": "2026-01-01",
-            "time_zone": "Etc/UTC",
+            "time_zone": self.sandbox.config.org_time_zone,
             "is_org_active": True,
             "currency_id": "460000000000097",
             "currency_code": "USD",

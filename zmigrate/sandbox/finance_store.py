@@ -1,16 +1,17 @@
 """What Books and Inventory keep per organization: records with their unique-value indexes
 and document numbers (shared by both products, journaled), and each product's quota pools
-(per-minute window, Zoho day count, calls in flight)."""
+(per-minute window and its block, the org's day count, calls in flight)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from zmigrate.quotas import DAY, MINUTE, FinancePlan
+from zmigrate.quotas import MINUTE, FinancePlan, local_day, next_local_midnight
 from zmigrate.sandbox.journal import Journal
 
 FIRST_ID = 460_000_000_026_049
@@ -92,36 +93,57 @@ def _id_order(key: str) -> tuple[int, str]:
 
 
 # ---- quotas --------------------------------------------------------------------------------
+DEFAULT_BLOCK_SECONDS = 1800.0
+"""How long Zoho blocks an organization that exceeded the per-minute cap (code 44 comes with
+``Retry-After: 1800`` in live captures)."""
+
+
 @dataclass
 class OrgQuota:
-    """One (product, org) pool: a sliding minute, the Zoho day's count, calls in flight."""
+    """One (product, org) pool: a sliding minute and its block, the org's day count, calls in
+    flight."""
 
     minute: deque[float] = field(default_factory=deque)
     day: int = 0
     used_today: int = 0
+    blocked_until: float = 0.0
     in_flight: int = 0
     peak: int = 0
 
 
 class FinanceQuota:
-    """Per-minute, daily and concurrency caps of one product's plan, per org."""
+    """Per-minute, daily and concurrency caps of one product's plan, per org.
 
-    def __init__(self, plan: FinancePlan) -> None:
+    A call over the per-minute cap blocks the org for ``block_seconds`` (code 44 until then);
+    the daily count restarts at midnight in the org's time zone ``zone``.
+    """
+
+    def __init__(
+        self,
+        plan: FinancePlan,
+        block_seconds: float = DEFAULT_BLOCK_SECONDS,
+        zone: dt.tzinfo = dt.UTC,
+    ) -> None:
         self.plan = plan
+        self.block_seconds = block_seconds
+        self.zone = zone
         self.orgs: dict[str, OrgQuota] = {}
 
     def admit(self, org: str, now: float) -> int | None:
         """Take a slot for a request at ``now``: None, or the Zoho code refusing it."""
         q = self.orgs.setdefault(org, OrgQuota())
-        day = int(now // DAY)
+        day = local_day(now, self.zone)
         if day != q.day:
             q.day, q.used_today = day, 0
         window = q.minute
         while window and window[0] <= now - MINUTE:
             window.popleft()
+        if now < q.blocked_until:
+            return 44
         if q.used_today >= self.plan.daily_limit:
             return 45
         if len(window) >= self.plan.per_minute:
+            q.blocked_until = now + self.block_seconds
             return 44
         if q.in_flight >= self.plan.concurrency:
             return 1070
@@ -134,9 +156,13 @@ class FinanceQuota:
     def release(self, org: str) -> None:
         self.orgs[org].in_flight -= 1
 
+    def retry_after(self, org: str, now: float) -> int:
+        """Whole seconds left of the org's block (what ``Retry-After`` says with code 44)."""
+        return max(1, math.ceil(self.orgs[org].blocked_until - now))
+
     def headers(self, org: str, now: float) -> dict[str, str]:
         q = self.orgs[org]
-        reset = math.ceil((q.day + 1) * DAY - now)
+        reset = math.ceil(next_local_midnight(now, self.zone) - now)
         return {
             "X-Rate-Limit-Limit": str(self.plan.daily_limit),
             "X-Rate-Limit-Remaining": str(max(0, self.plan.daily_limit - q.used_today)),
@@ -151,8 +177,9 @@ class FinanceQuota:
             "concurrency": self.plan.concurrency,
             "orgs": {
                 org: {
-                    "used_today": q.used_today if q.day == int(now // DAY) else 0,
+                    "used_today": q.used_today if q.day == local_day(now, self.zone) else 0,
                     "last_minute": sum(1 for t in q.minute if t > now - MINUTE),
+                    "blocked_until": q.blocked_until if q.blocked_until > now else None,
                     "in_flight": q.in_flight,
                     "peak_concurrency": q.peak,
                 }
@@ -163,8 +190,14 @@ class FinanceQuota:
     def snapshot(self, org: str) -> dict[str, Any]:
         """One org's pool as the journal keeps it (calls in flight are not kept)."""
         q = self.orgs[org]
-        return {"minute": list(q.minute), "day": q.day, "used_today": q.used_today}
+        return {
+            "minute": list(q.minute),
+            "day": q.day,
+            "used_today": q.used_today,
+            "blocked_until": q.blocked_until,
+        }
 
     def restore(self, data: Mapping[str, dict[str, Any]]) -> None:
         for org, q in data.items():
-            self.orgs[org] = OrgQuota(deque(q["minute"]), q["day"], q["used_today"])
+            blocked = float(q.get("blocked_until", 0.0))
+            self.orgs[org] = OrgQuota(deque(q["minute"]), q["day"], q["used_today"], blocked)
