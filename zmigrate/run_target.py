@@ -22,6 +22,7 @@ from zmigrate.errors import StoreError, UsageError
 from zmigrate.manifest import Manifest, load_manifest
 from zmigrate.rehearsal import REHEARSAL_SPEED, SANDBOX_STATE, rehearsal_sandbox
 from zmigrate.run import source_hashes, zoho_credentials
+from zmigrate.run.control import hold_one_window
 from zmigrate.run.exports import exported_manifest
 from zmigrate.run.preparation import limits_for
 from zmigrate.scrub import register
@@ -66,7 +67,8 @@ def load_run(run_dir: str | os.PathLike[str], command: str) -> FinishedRun:
 async def open_run_zoho(
     run: FinishedRun, clock_speed: float | None, env: Mapping[str, str]
 ) -> AsyncIterator[Zoho]:
-    """The run's Zoho with its quotas: the rehearsal's sandbox, or Zoho with ``ZOHO_*``."""
+    """The run's Zoho with its quotas: the rehearsal's sandbox, or Zoho with ``ZOHO_*``; its
+    Books/Inventory pacers first let the run's last window pass (``hold_one_window``)."""
     limits = limits_for(run.manifest)
     if run.rehearsal:
         clock = Clock(clock_speed or REHEARSAL_SPEED)
@@ -75,11 +77,13 @@ async def open_run_zoho(
             _registered(credentials),
             open_zoho(credentials, clock, limits) as zoho,
         ):
+            hold_one_window(zoho)
             yield zoho
         return
     credentials = zoho_credentials(run.manifest.path, env)
     register(credentials.client_secret, credentials.refresh_token)
     async with open_zoho(credentials, Clock(clock_speed or 1.0), limits) as zoho:
+        hold_one_window(zoho)
         yield zoho
 
 

@@ -64,8 +64,14 @@ def hold_first_window(zoho: Zoho, left_as: RunStatus) -> None:
     in Zoho's per-minute windows that this process's pacers never saw: they wait one whole
     window before their first call, so a resume never meets code 44 (Zoho then blocks the org
     for 30 minutes). After a pause the quota already rested; nothing waits."""
-    if left_as is RunStatus.PAUSED:
-        return
+    if left_as is not RunStatus.PAUSED:
+        hold_one_window(zoho)
+
+
+def hold_one_window(zoho: Zoho) -> None:
+    """Books/Inventory pacers wait one whole window before their first call: calls another
+    process of this org made (a run just ended, a killed process) may still count in Zoho's
+    per-minute window, and one call too many blocks the org for 30 minutes."""
     until = zoho.clock.now() + MINUTE
     for channel in zoho.channels.values():
         if channel.pacer is not None:
