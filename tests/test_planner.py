@@ -99,11 +99,12 @@ def test_books_one_request_per_record_at_100_a_minute():
     ("edition", "records", "method"),
     [
         ("enterprise", 5_000, "rest"),  # REST 500 credits, Bulk Write 506
-        # A credit is worth 86,400 / 60,000 = 1.44 s. REST 5,120: 512 credits, 3 rounds of
-        # 20 x 0.8 s = 2.4 s -> 739.7; Bulk Write: 506 credits, seen done at 9.5 s + 3 calls
-        # = 11.9 s -> 740.5. At 5,121 REST costs 513 credits -> 741.1: bulk wins.
-        ("enterprise", 5_120, "rest"),
-        ("enterprise", 5_121, "bulk"),
+        # A credit is worth 86,400 / 60,000 = 1.44 s. REST 5,110: 511 credits, 5 rounds of
+        # 10 heavy writes of 100 and 10 light of 10 (1,100 records) x 0.8 s = 4 s -> 739.8;
+        # Bulk Write: 506 credits, seen done at 9.5 s + 3 calls = 11.9 s -> 740.5. At 5,111
+        # REST costs 512 credits -> 741.3: bulk wins.
+        ("enterprise", 5_110, "rest"),
+        ("enterprise", 5_111, "bulk"),
         ("enterprise", 10_000, "bulk"),
         ("free", 5_060, "rest"),
         ("free", 5_061, "bulk"),
@@ -117,13 +118,27 @@ def test_bulk_write_crossover(edition, records, method):
     assert phase.reason.startswith("auto: ")
 
 
+def test_rest_writes_fill_the_pool_and_the_spare_edition_places():
+    """Enterprise: 20 places, a pool of 10 for heavy writes. A round carries 10 writes of 100
+    and 10 of 10 (1,100 records) at the minimum credits, not 10 writes of 100."""
+    p = crm_rest_write(11_000, target())
+    assert (p.requests, p.credits, p.batch_size) == (200, 1_100, 100)
+    assert p.seconds == pytest.approx(10 * 0.8)
+    # a last round fills the pool first: 1,150 = a full round, then one heavy write of 50
+    assert crm_rest_write(1_150, target()).requests == 21
+    assert crm_rest_write(150, target()).requests == 2
+    free = crm_rest_write(1_000, target("free"))  # 5 places, all in the pool: 2 rounds
+    assert (free.requests, free.seconds) == (10, pytest.approx(2 * 0.8))
+
+
 def test_crossover_reasons_give_numbers():
     bulk = choose_method("write", "crm", 10_000, "auto", target())
     assert "Bulk Write 1 job = 506 credits" in bulk.reason
-    assert "REST 100 requests = 1,000 credits" in bulk.reason
+    # 9 rounds of 10 heavy writes of 100 and 10 light of 10, then one heavy write
+    assert "REST 181 requests = 1,000 credits" in bulk.reason
     assert "saves 494 credits" in bulk.reason
-    rest = choose_method("write", "crm", 5_120, "auto", target())
-    why = "Bulk Write would save 6 credits (worth ~9 s of the 24 h window) but take ~10 s longer"
+    rest = choose_method("write", "crm", 5_100, "auto", target())
+    why = "Bulk Write would save 4 credits (worth ~6 s of the 24 h window) but take ~8 s longer"
     assert why in rest.reason
 
 
