@@ -119,7 +119,8 @@ class Batches:
             except ZmigrateError as exc:  # credentials refused, organization missing, ...
                 self.control.stop(Stop(str(exc), usage=exc.exit_code == 2))
                 return False
-            todo, retried = self._sort(batch, todo, verdicts, settled), True
+            todo = await asyncio.to_thread(self._sort, batch, todo, verdicts, settled)
+            retried = True
             rounds += 1
             if todo and rounds > AGAIN_ROUNDS:
                 why = f"Zoho left the record unprocessed {rounds} times"
@@ -200,7 +201,8 @@ class Batches:
         """
         step = self.step
         owners = await self.store.id_owners(step.name, [z for _, z, _ in xref])
-        firsts, shared = split_shared([Claim(*x) for x in xref], owners)
+        claims = [Claim(*x) for x in xref]
+        firsts, shared = await asyncio.to_thread(split_shared, claims, owners)
         keep = [(c.key, c.zoho_id, c.line) for c in firsts]
         landed = sum(1 for c in firsts if c.zoho_id not in owners)
         if step.on_duplicate_key is OnDuplicateKey.MERGE:
@@ -218,7 +220,8 @@ class Batches:
         return keep, landed, 0
 
     async def _map(self, batch: Batch, items: list[Item], dead: list[DeadLetter]) -> list[Item]:
-        """Payloads for ``items`` (lookups read from the store); unmappable ones dead-lettered."""
+        """Payloads for ``items`` (lookups read from the store), mapped on a thread;
+        unmappable ones dead-lettered."""
         step = self.step
         ids: dict[tuple[str, str], str] = {}
         for lk in step.lookups:
@@ -229,12 +232,15 @@ class Batches:
         def resolve(step_name: str, key: str) -> str | None:
             return ids.get((step_name, key))
 
-        ready = []
-        for item in items:
-            try:
-                item.payload = map_record(step, item.source.rows, resolve)
-            except MappingError as exc:
-                dead.append(self._dead(batch, item, "MAPPING", str(exc)))
-                continue
-            ready.append(item)
-        return ready
+        def map_all() -> list[Item]:
+            ready = []
+            for item in items:
+                try:
+                    item.payload = map_record(step, item.source.rows, resolve)
+                except MappingError as exc:
+                    dead.append(self._dead(batch, item, "MAPPING", str(exc)))
+                    continue
+                ready.append(item)
+            return ready
+
+        return await asyncio.to_thread(map_all)  # CPU-bound: off the event loop
