@@ -84,7 +84,10 @@ class CrmRestWriter(Writer):
 
     @classmethod
     def workers(cls, zoho: Zoho, spec: StepSpec) -> int:
-        return zoho.limits.crm().concurrency
+        """A batch per place, and one more per heavy place ready to take it the moment a
+        heavy write ends (a place left empty while the next batch is prepared is lost)."""
+        sizes = lane_sizes(zoho.limits.crm().concurrency, zoho.limits.crm().sub_concurrency)
+        return sizes[Lane.HEAVY] * 2 + sizes[Lane.LIGHT]
 
     async def send(self, batch: Batch, items: Sequence[Item], retried: bool) -> list[Verdict]:
         step = self.target.step
