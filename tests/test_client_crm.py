@@ -11,6 +11,7 @@ from zoho_helpers import credentials_for
 from zmigrate.auth import TokenSource
 from zmigrate.client import Limits, Zoho
 from zmigrate.client.bulk import zip_csv
+from zmigrate.client.http import Attempt
 from zmigrate.clock import Clock
 from zmigrate.errors import RequestRejected
 
@@ -135,3 +136,26 @@ async def test_crm_accepts_bearer_too(make_sandbox, http) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     async with http.get(sb.urls["api"] + "/crm/v8/org", headers=headers) as resp:
         assert resp.status == 200
+
+
+async def test_a_call_waiting_for_the_heavy_pool_holds_no_edition_place(make_sandbox, http) -> None:
+    """20 heavy upserts on Enterprise (20 places, pool of 10): 10 are sent, 10 wait for the
+    pool holding nothing, so a light write is sent at once, not once a heavy one is done."""
+    clock = Clock(speed=60, start=T0)
+    sb = await make_sandbox(clock=clock, crm_edition="enterprise", latency_ms=2_000)
+    zoho = zoho_for(http, sb, clock, crm_edition="enterprise", crm_users=10)
+    attempts: list[Attempt] = []
+    zoho.transport.observers.append(attempts.append)
+    await zoho.tokens.token()
+    channel = zoho.channels["crm"]
+    heavy = [[lead(b * 100 + i) for i in range(100)] for b in range(20)]
+    tasks = [asyncio.create_task(zoho.crm.upsert("Leads", b, ["Email"])) for b in heavy]
+    while channel.heavy_gate is not None and channel.heavy_gate.active < 10:
+        await asyncio.sleep(0)
+    assert channel.gate.active == 10  # the 10 waiting for the pool hold no edition place
+    light = await zoho.crm.upsert("Leads", [lead(9_000 + i) for i in range(10)], ["Email"])
+    results = await asyncio.gather(*tasks)
+    assert all(o.ok for r in [light, *results] for o in r)
+    (sent,) = [a.started for a in attempts if a.credits == 1]
+    assert sent < min(a.ended for a in attempts if a.credits == 10)
+    assert sb.state()["errors"].get("crm") is None

@@ -38,6 +38,7 @@ from zmigrate.report import (
     write_dead_letters,
     write_report,
 )
+from zmigrate.run.batch import STORE_SLICE, in_slices
 
 
 def test_ready_steps_wait_for_dependencies_and_keep_manifest_order():
@@ -209,3 +210,19 @@ def test_dead_letter_file_has_one_refusal_a_line_private(tmp_path):
     }
     assert lines[1]["row"]["rows"][1] == {"a": 2}
     assert path.stat().st_mode & 0o077 == 0
+
+
+async def test_store_lookups_of_a_big_batch_go_in_slices() -> None:
+    """One store thread serves every step: a 2,500-key look-up is three calls of at most
+    1,000 keys, so other products' calls fit between them; answers come back in order."""
+    asked: list[list[str]] = []
+
+    async def ask(keys: list[str]) -> set[str]:
+        asked.append(keys)
+        return set(keys[:1])
+
+    keys = [f"k{i}" for i in range(2_500)]
+    answers = await in_slices(ask, keys)
+    assert [len(a) for a in asked] == [STORE_SLICE, STORE_SLICE, 500]
+    assert sum(asked, []) == keys and answers == [{"k0"}, {"k1000"}, {"k2000"}]
+    assert await in_slices(ask, []) == []

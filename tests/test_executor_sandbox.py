@@ -396,3 +396,22 @@ async def test_updates_find_records_by_key_and_refuse_unknown_ones(tmp_path, mak
     customers = {r["contact_name"]: r for r in await records(sb, "books", "contacts")}
     assert len(customers) == len(data["customers"])
     assert customers["Customer 3"]["email"] == "new3@example.org"
+
+
+async def test_crm_rest_fills_the_heavy_pool_and_the_spare_edition_places(tmp_path, make_sandbox):
+    """Enterprise: 20 places, 10 of them for heavy writes. The upserts go as heavy writes of
+    100 in the pool and light writes of 10 beside them: more than the pool's 10 calls at once
+    (up to 20), at the minimum credits (one per 10 records), every record once."""
+    clock = Clock(2, start=T0)  # calls last 250 ms real: they overlap even on a busy machine
+    sb = await make_sandbox(clock=clock, crm_edition="enterprise", latency_ms=500)
+    names = [f"Account {i:04d}" for i in range(3_000)]
+    (tmp_path / "accounts.csv").write_text("name\n" + "\n".join(names) + "\n")
+    (tmp_path / "migration.toml").write_text(ACCOUNTS)
+    report = await run(tmp_path, sb, clock)
+    assert report.outcome == "done", report.render()
+    state = sb.state()
+    assert 10 < state["peak_concurrency"]["crm"] <= 20
+    assert state["products"]["crm"]["credits"]["total"] == 300
+    assert state["errors"].get("crm") is None
+    stored = [r["Account_Name"] for r in await records(sb, "crm", "Accounts")]
+    assert sorted(stored) == names

@@ -101,11 +101,12 @@ def test_books_one_request_per_record_at_100_a_minute():
     ("edition", "records", "method"),
     [
         ("enterprise", 5_000, "rest"),  # REST 500 credits, Bulk Write 503
-        # A credit is worth 86,400 / 60,000 = 1.44 s. REST 5,060: 506 credits, 3 rounds of
-        # 20 x 0.8 s = 2.4 s -> 731.0; Bulk Write: 503 credits, seen done at 5.66 s + 3 calls
-        # = 8.06 s -> 732.4. At 5,061 REST costs 507 credits -> 732.5: bulk wins.
-        ("enterprise", 5_060, "rest"),
-        ("enterprise", 5_061, "bulk"),
+        # A credit is worth 86,400 / 60,000 = 1.44 s. REST 5,050: 505 credits, 5 rounds of
+        # 10 heavy writes of 100 and 10 light of 10 (1,100 records) x 0.8 s = 4 s -> 731.2;
+        # Bulk Write: 503 credits, seen done at 5.66 s + 3 calls = 8.08 s -> 732.4. At 5,051
+        # REST costs 506 credits -> 732.6: bulk wins.
+        ("enterprise", 5_050, "rest"),
+        ("enterprise", 5_051, "bulk"),
         ("enterprise", 10_000, "bulk"),
         ("free", 5_020, "rest"),
         ("free", 5_021, "bulk"),
@@ -119,13 +120,27 @@ def test_bulk_write_crossover(edition, records, method):
     assert phase.reason.startswith("auto: ")
 
 
+def test_rest_writes_fill_the_pool_and_the_spare_edition_places():
+    """Enterprise: 20 places, a pool of 10 for heavy writes. A round carries 10 writes of 100
+    and 10 of 10 (1,100 records) at the minimum credits, not 10 writes of 100."""
+    p = crm_rest_write(11_000, target())
+    assert (p.requests, p.credits, p.batch_size) == (200, 1_100, 100)
+    assert p.seconds == pytest.approx(10 * 0.8)
+    # a last round fills the pool first: 1,150 = a full round, then one heavy write of 50
+    assert crm_rest_write(1_150, target()).requests == 21
+    assert crm_rest_write(150, target()).requests == 2
+    free = crm_rest_write(1_000, target("free"))  # 5 places, all in the pool: 2 rounds
+    assert (free.requests, free.seconds) == (10, pytest.approx(2 * 0.8))
+
+
 def test_crossover_reasons_give_numbers():
     bulk = choose_method("write", "crm", 10_000, "auto", target())
     assert "Bulk Write 1 job = 503 credits" in bulk.reason
-    assert "REST 100 requests = 1,000 credits" in bulk.reason
+    # 9 rounds of 10 heavy writes of 100 and 10 light of 10, then one heavy write
+    assert "REST 181 requests = 1,000 credits" in bulk.reason
     assert "saves 497 credits" in bulk.reason
-    rest = choose_method("write", "crm", 5_060, "auto", target())
-    why = "Bulk Write would save 3 credits (worth ~4 s of the 24 h window) but take ~6 s longer"
+    rest = choose_method("write", "crm", 5_050, "auto", target())
+    why = "Bulk Write would save 2 credits (worth ~3 s of the 24 h window) but take ~4 s longer"
     assert why in rest.reason
 
 

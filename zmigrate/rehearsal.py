@@ -2,13 +2,18 @@
 
 The only bridge between the run (``zmigrate.run``, which never imports the sandbox) and the
 sandbox: it starts one on the manifest's plans and hands ``execute`` its URLs and credentials.
+The sandbox serves from a thread of its own with its own event loop: its row-by-row bulk
+processing and durable writes never stall the engine's loop, so a rehearsal's timing is the
+engine's. Both read the one clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -42,6 +47,39 @@ def sandbox_credentials(sandbox: Sandbox) -> Credentials:
         api_url=sandbox.urls["api"],
         content_url=sandbox.urls["content"],
     )
+
+
+@asynccontextmanager
+async def sandbox_in_thread(config: SandboxConfig, clock: Clock) -> AsyncIterator[Sandbox]:
+    """A sandbox served by its own thread and event loop for the ``async with`` block.
+
+    It is started and stopped on that loop; an error starting or stopping it is raised here.
+    """
+    ready: Future[tuple[Sandbox, asyncio.AbstractEventLoop, asyncio.Event]] = Future()
+    ended: Future[None] = Future()
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        async with start_sandbox(config, clock) as sb:
+            ready.set_result((sb, asyncio.get_running_loop(), stop))
+            await stop.wait()
+
+    def thread_main() -> None:
+        try:
+            asyncio.run(serve())
+        except BaseException as exc:  # handed to the engine's thread, which raises it
+            (ready if not ready.done() else ended).set_exception(exc)
+        else:
+            ended.set_result(None)
+
+    thread = threading.Thread(target=thread_main, name="zmigrate sandbox", daemon=True)
+    thread.start()
+    sandbox, loop, stop = await asyncio.wrap_future(ready)
+    try:
+        yield sandbox
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        await asyncio.wrap_future(ended)
 
 
 async def execute_in_sandbox(
@@ -94,5 +132,6 @@ async def rehearsal_sandbox(
         "state_dir": str(Path(run_dir) / SANDBOX_STATE),
         **sandbox_options,
     }
-    async with start_sandbox(SandboxConfig(clock_speed=clock.speed, **options), clock) as sb:
+    config = SandboxConfig(clock_speed=clock.speed, **options)
+    async with sandbox_in_thread(config, clock) as sb:
         yield sandbox_credentials(sb)

@@ -12,6 +12,7 @@ crash, poll a saved job instead of importing the file twice.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -474,7 +475,8 @@ class CrmClient:
         """Download a finished job's result file: one outcome per row of the uploaded file."""
         if not job.download_url:
             raise ServerError(f"Bulk Write job {job.id} has no result to download ({job.state})")
-        return write_outcomes(unzip_csv(await self.download(job.download_url)))
+        data = await self.download(job.download_url)
+        return await asyncio.to_thread(lambda: write_outcomes(unzip_csv(data)))  # CPU: a thread
 
     async def bulk_write(
         self,
@@ -492,7 +494,7 @@ class CrmClient:
         caller saves the id there, so a crash while polling never leads to a second job.
         A failed job without a result file has no outcomes.
         """
-        file_id = await self.upload(zip_csv(header, rows))
+        file_id = await self.upload(await asyncio.to_thread(zip_csv, header, rows))
         mappings = field_mappings or [{"api_name": c, "index": i} for i, c in enumerate(header)]
         job_id = await self.create_write_job(module, operation, file_id, mappings, find_by)
         if on_job is not None:
@@ -552,7 +554,7 @@ class CrmClient:
     async def read_result(self, job: BulkJob) -> list[dict[str, str]]:
         """The rows of a finished Bulk Read job (one page of at most 200,000)."""
         url = job.download_url or f"/crm/bulk/{self.version}/read/{job.id}/result"
-        return unzip_csv(await self.download(url))
+        return await asyncio.to_thread(unzip_csv, await self.download(url))
 
     async def bulk_read(
         self, module: str, fields: Sequence[str], criteria: Mapping[str, Any] | None = None

@@ -437,11 +437,13 @@ class Transport:
 
     @asynccontextmanager
     async def _admitted(self, channel: Channel, heavy: bool) -> AsyncIterator[None]:
-        """Hold the product's concurrency place (and the heavy pool's) and a window slot."""
+        """Hold the heavy pool's place (heavy calls), the product's concurrency place and a
+        window slot. The pool first: a call waiting for it holds no edition place that a
+        light call could use; every call takes them in this one order, so none deadlocks."""
         async with AsyncExitStack() as stack:
-            await stack.enter_async_context(channel.gate)
             if heavy and channel.heavy_gate is not None:
                 await stack.enter_async_context(channel.heavy_gate)
+            await stack.enter_async_context(channel.gate)
             if channel.pacer is not None:
                 await stack.enter_async_context(channel.pacer.slot())
             yield

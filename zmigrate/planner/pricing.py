@@ -39,8 +39,27 @@ def finance_seconds(requests: int, plan: quotas.FinancePlan) -> float:
     return full * max(quotas.MINUTE, plan.per_minute / burst) + last / burst
 
 
+def rest_write_calls(records: int, concurrency: int, pool: int) -> tuple[int, int]:
+    """(write calls, rounds of calls) for ``records`` written as the run writes them.
+
+    Each round the pool's places carry heavy writes of 100 records and the edition's other
+    places light writes of 10 (same credits per record); the last round fills heavy first.
+    """
+    heavy = min(pool, concurrency)
+    light = concurrency - heavy
+    heavy_max, light_max = quotas.CRM_WRITE_MAX, quotas.CRM_HEAVY_WRITE_OVER
+    per_round = heavy * heavy_max + light * light_max
+    full, rest = divmod(records, per_round)
+    calls = full * concurrency
+    if rest:
+        in_heavy = min(rest, heavy * heavy_max)
+        calls += math.ceil(in_heavy / heavy_max) + math.ceil((rest - in_heavy) / light_max)
+    return calls, full + (1 if rest else 0)
+
+
 def crm_rest_write(records: int, target: Target, operation: str = Operation.UPSERT) -> Phase:
-    """CRM writes in batches of 100: ceil(n/10) credits, ``concurrency`` at once.
+    """CRM writes in batches of 100 (ceil(n/10) credits a batch), each batch's records sent
+    by heavy writes in the pool of 10 and light writes of 10 in the edition's other places.
 
     An update first finds the records' ids: one COQL query (1 credit) per 50 keys a batch.
     """
@@ -48,14 +67,14 @@ def crm_rest_write(records: int, target: Target, operation: str = Operation.UPSE
     batches = math.ceil(records / size)
     sizes = _sizes(records, size)
     credits = sum(quotas.write_credits(n) for n in sizes)
-    requests = batches
+    edition = target.edition
+    requests, rounds = rest_write_calls(records, edition.concurrency, edition.sub_concurrency)
+    finds = 0
     if operation == Operation.UPDATE:
         finds = sum(math.ceil(n / quotas.COQL_IN_VALUES_MAX) for n in sizes)
         requests += finds
         credits += finds * quotas.coql_credits(quotas.CRM_PAGE_MAX)
-    calls_per_batch = requests / batches if batches else 1
-    rounds = math.ceil(batches / target.edition.concurrency)
-    seconds = rounds * calls_per_batch * latency(Product.CRM)
+    seconds = (rounds + finds / edition.concurrency) * latency(Product.CRM)
     return Phase(
         "write",
         Product.CRM,

@@ -11,8 +11,10 @@ dead-letters the batch, as ``zmigrate.outcomes.decide`` says.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TypeVar
 
 from zmigrate.checkpoint import AsyncRunStore, Batch, DeadLetter
 from zmigrate.errors import Unconfirmed, ZmigrateError, ZohoError
@@ -30,6 +32,15 @@ AGAIN_ROUNDS = 3
 
 XRef = tuple[str, str, int | None, str]
 """(source key, Zoho id, source line, write action): one row of the id cross-reference."""
+STORE_SLICE = 1_000
+"""Keys per run-store look-up: one store thread serves every step in call order, so a
+25,000-row batch asks in slices that other products' calls fit between."""
+T = TypeVar("T")
+
+
+async def in_slices(ask: Callable[[list[str]], Awaitable[T]], keys: Sequence[str]) -> list[T]:
+    """``ask`` about ``keys`` one slice at a time; the answers in order."""
+    return [await ask(list(keys[i : i + STORE_SLICE])) for i in range(0, len(keys), STORE_SLICE)]
 
 
 @dataclass
@@ -88,7 +99,9 @@ class Batches:
     async def _prepare(self, batch: Batch, items: list[Item], dead: list[DeadLetter]) -> list[Item]:
         """The items still to send, mapped: settled ones skipped, repeated keys and
         unmappable rows dead-lettered."""
-        settled = await self.store.settled_keys(self.step.name, [i.key for i in items])
+        name = self.step.name
+        keys = [i.key for i in items]
+        settled = set().union(*await in_slices(partial(self.store.settled_keys, name), keys))
         todo = [i for i in items if i.key not in settled]
         if self.step.on_duplicate_key is OnDuplicateKey.DEAD_LETTER:
             todo = self._drop_repeated_keys(batch, todo, dead)
@@ -119,7 +132,8 @@ class Batches:
             except ZmigrateError as exc:  # credentials refused, organization missing, ...
                 self.control.stop(Stop(str(exc), usage=exc.exit_code == 2))
                 return False
-            todo, retried = self._sort(batch, todo, verdicts, settled), True
+            todo = await asyncio.to_thread(self._sort, batch, todo, verdicts, settled)
+            retried = True
             rounds += 1
             if todo and rounds > AGAIN_ROUNDS:
                 why = f"Zoho left the record unprocessed {rounds} times"
@@ -199,8 +213,14 @@ class Batches:
         naming the earlier row (never a second "landed").
         """
         step = self.step
-        owners = await self.store.id_owners(step.name, [x[1] for x in xref])
-        firsts, shared = split_shared([Claim(*x) for x in xref], owners)
+        ids = [x[1] for x in xref]
+        owners = {
+            z: owner
+            for part in await in_slices(partial(self.store.id_owners, step.name), ids)
+            for z, owner in part.items()
+        }
+        claims = [Claim(*x) for x in xref]
+        firsts, shared = await asyncio.to_thread(split_shared, claims, owners)
         keep = [(c.key, c.zoho_id, c.line, c.action) for c in firsts]
         landed = sum(1 for c in firsts if c.zoho_id not in owners)
         if step.on_duplicate_key is OnDuplicateKey.MERGE:
@@ -218,23 +238,27 @@ class Batches:
         return keep, landed, 0
 
     async def _map(self, batch: Batch, items: list[Item], dead: list[DeadLetter]) -> list[Item]:
-        """Payloads for ``items`` (lookups read from the store); unmappable ones dead-lettered."""
+        """Payloads for ``items`` (lookups read from the store), mapped on a thread;
+        unmappable ones dead-lettered."""
         step = self.step
         ids: dict[tuple[str, str], str] = {}
         for lk in step.lookups:
             keys = {row_key(lk.columns, row) for item in items for row in item.source.rows}
-            found = await self.store.lookup_many(lk.step, keys)
-            ids.update(((lk.step, k), v) for k, v in found.items())
+            for found in await in_slices(partial(self.store.lookup_many, lk.step), list(keys)):
+                ids.update(((lk.step, k), v) for k, v in found.items())
 
         def resolve(step_name: str, key: str) -> str | None:
             return ids.get((step_name, key))
 
-        ready = []
-        for item in items:
-            try:
-                item.payload = map_record(step, item.source.rows, resolve)
-            except MappingError as exc:
-                dead.append(self._dead(batch, item, exc.code, str(exc)))
-                continue
-            ready.append(item)
-        return ready
+        def map_all() -> list[Item]:
+            ready = []
+            for item in items:
+                try:
+                    item.payload = map_record(step, item.source.rows, resolve)
+                except MappingError as exc:
+                    dead.append(self._dead(batch, item, exc.code, str(exc)))
+                    continue
+                ready.append(item)
+            return ready
+
+        return await asyncio.to_thread(map_all)  # CPU-bound: off the event loop

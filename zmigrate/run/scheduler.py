@@ -4,7 +4,8 @@ batches fed in source order to as many workers as its writer wants, within the q
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import islice
 
 from zmigrate.checkpoint import AsyncRunStore, Batch, StepSpec
 from zmigrate.client import Zoho
@@ -17,10 +18,17 @@ from zmigrate.run.batch import Batches, StepCounts
 from zmigrate.run.control import Control
 from zmigrate.run.items import Item
 from zmigrate.run.writers import Target, Writer, writer_for
-from zmigrate.sources import KeyCollision, iter_records
+from zmigrate.sources import KeyCollision, SourceRecord, iter_records
 
 Work = tuple[Batch, list[Item]] | None
 """A batch and its records for a worker; None: no more."""
+READ_SLICE = 1_000
+"""Source records read per trip to a thread: reading a 25,000-row batch never holds the
+event loop (other products' calls keep their pace)."""
+
+
+def _take(rows: Iterator[tuple[int, SourceRecord]], n: int) -> list[tuple[int, SourceRecord]]:
+    return list(islice(rows, n))
 
 
 class Engine:
@@ -148,21 +156,24 @@ class Engine:
     async def _produce(
         self, step: Step, spec: StepSpec, pending: Sequence[Batch], queue: asyncio.Queue[Work]
     ) -> None:
-        """Read the source once, handing each pending batch its records in order."""
+        """Read the source once (in slices, on a thread), handing each pending batch its
+        records in order."""
         if not pending:
             return
         batches = iter(pending)
         current: Batch | None = next(batches)
         items: list[Item] = []
-        for row_no, record in enumerate(iter_records(step)):
-            if self.control.halted(spec.product):
-                return
-            while current is not None and row_no >= current.last_row:
-                await queue.put((current, items))
-                items, current = [], next(batches, None)
-            if current is None:
-                return
-            if row_no >= current.first_row:
-                items.append(Item(row_no, record))
+        rows = enumerate(iter_records(step))
+        while records := await asyncio.to_thread(_take, rows, READ_SLICE):
+            for row_no, record in records:
+                if self.control.halted(spec.product):
+                    return
+                while current is not None and row_no >= current.last_row:
+                    await queue.put((current, items))
+                    items, current = [], next(batches, None)
+                if current is None:
+                    return
+                if row_no >= current.first_row:
+                    items.append(Item(row_no, record))
         if current is not None:
             await queue.put((current, items))

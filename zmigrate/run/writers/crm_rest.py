@@ -2,22 +2,30 @@
 
 An upsert is safe to resend. An insert that may have landed (``retried``) first looks its
 keys up (COQL) and adopts what it finds; an update always finds its record by key.
+
+CRM has two limits: the edition's concurrent calls and, inside them, a pool of 10 for heavy
+writes (over 10 records). A step fills both: heavy writes of up to 100 records in the pool's
+places, light writes of exactly 10 in the edition's other places. Credits are the same
+(one per 10 records), so the light writes are records per second for free.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from enum import StrEnum
 from typing import Any
 
 from zmigrate import quotas
 from zmigrate.checkpoint import Batch, StepSpec
-from zmigrate.client import Zoho
+from zmigrate.client import RecordOutcome, Zoho
 from zmigrate.client.crm import HEAVY_WRITE_OVER, coql_literal
 from zmigrate.manifest import Step
 from zmigrate.manifest.model import Operation
 from zmigrate.outcomes import Again, Landed, Reject, Verdict, chunked, record_outcome
 from zmigrate.run.items import Item, bulk_cell
-from zmigrate.run.writers.base import Writer
+from zmigrate.run.writers.base import Target, Writer
 
 COQL_IN_MAX = 50
 """Values in one COQL ``in (...)`` lookup of existing keys."""
@@ -28,39 +36,81 @@ def key_value(step: Step, record: Mapping[str, Any]) -> str:
     return "\x1f".join(str(bulk_cell(record.get(k, ""))) for k in step.key)
 
 
+class Lane(StrEnum):
+    """A place a write takes: in the heavy pool (up to 100 records) or a light one (10)."""
+
+    HEAVY = "heavy"
+    LIGHT = "light"
+
+
+LANE_RECORDS = {Lane.HEAVY: quotas.CRM_WRITE_MAX, Lane.LIGHT: HEAVY_WRITE_OVER}
+"""Records one write takes in each lane: light writes of exactly 10 cost what they would
+inside a heavy write (1 credit per 10 records), so a batch costs the minimum either way."""
+
+
+def lane_sizes(concurrency: int, pool: int) -> dict[Lane, int]:
+    """Places per lane: the pool's (at most the edition's) heavy, the edition's rest light."""
+    heavy = min(pool, concurrency)
+    return {Lane.HEAVY: heavy, Lane.LIGHT: concurrency - heavy}
+
+
+class Lanes:
+    """The step's writes in flight per lane; a write takes a heavy place when one is free."""
+
+    def __init__(self, sizes: Mapping[Lane, int]) -> None:
+        self.free = dict(sizes)
+        self._cond = asyncio.Condition()
+
+    @asynccontextmanager
+    async def take(self) -> AsyncIterator[Lane]:
+        async with self._cond:
+            await self._cond.wait_for(lambda: any(self.free.values()))
+            lane = Lane.HEAVY if self.free[Lane.HEAVY] else Lane.LIGHT
+            self.free[lane] -= 1
+        try:
+            yield lane
+        finally:
+            async with self._cond:
+                self.free[lane] += 1
+                self._cond.notify_all()
+
+
 class CrmRestWriter(Writer):
-    @classmethod
-    def workers(cls, zoho: Zoho, spec: StepSpec) -> int:
-        return zoho.limits.crm().concurrency
+    def __init__(self, target: Target) -> None:
+        super().__init__(target)
+        channel = target.zoho.channels[target.spec.product]
+        pool = channel.heavy_gate.max_limit if channel.heavy_gate else channel.gate.max_limit
+        self.lanes = Lanes(lane_sizes(channel.gate.max_limit, pool))
 
     @classmethod
-    def concurrency(cls, zoho: Zoho, spec: StepSpec) -> int:
-        """Writes of over 10 records a call share the edition's pool of 10 (the heavy gate)."""
-        channel = zoho.channels[spec.product]
-        gate = channel.gate
-        if spec.batch_size > HEAVY_WRITE_OVER:
-            gate = channel.heavy_gate or gate
-        return gate.max_limit
+    def workers(cls, zoho: Zoho, spec: StepSpec) -> int:
+        """A batch per place, and one more per heavy place ready to take it the moment a
+        heavy write ends (a place left empty while the next batch is prepared is lost)."""
+        sizes = lane_sizes(zoho.limits.crm().concurrency, zoho.limits.crm().sub_concurrency)
+        return sizes[Lane.HEAVY] * 2 + sizes[Lane.LIGHT]
 
     async def send(self, batch: Batch, items: Sequence[Item], retried: bool) -> list[Verdict]:
         step = self.target.step
-        crm, module = self.target.zoho.crm, step.target.module or ""
-        if step.operation is Operation.UPSERT:
-            outcomes = await crm.upsert(module, [i.payload for i in items], step.key)
-            return [record_outcome(o, retried=retried) for o in outcomes]
         verdicts: list[Verdict | None] = [None] * len(items)
         send = list(range(len(items)))
-        if step.operation is Operation.UPDATE or retried:
+        if step.operation is Operation.UPDATE or (retried and step.operation is Operation.INSERT):
             send = await self._match_existing(items, verdicts)
-        for part in chunked(send, quotas.CRM_WRITE_MAX):
-            records = [items[n].payload for n in part]
-            if step.operation is Operation.UPDATE:
-                outcomes = await crm.update(module, records)
-            else:
-                outcomes = await crm.insert(module, records)
+        while send:
+            async with self.lanes.take() as lane:
+                part, send = send[: LANE_RECORDS[lane]], send[LANE_RECORDS[lane] :]
+                outcomes = await self._write([items[n].payload for n in part])
             for n, o in zip(part, outcomes, strict=True):
                 verdicts[n] = record_outcome(o, retried=retried)
         return [v if v is not None else Again("not sent") for v in verdicts]
+
+    async def _write(self, records: list[dict[str, Any]]) -> list[RecordOutcome]:
+        step = self.target.step
+        crm, module = self.target.zoho.crm, step.target.module or ""
+        if step.operation is Operation.UPSERT:
+            return await crm.upsert(module, records, step.key)
+        if step.operation is Operation.UPDATE:
+            return await crm.update(module, records)
+        return await crm.insert(module, records)
 
     async def _match_existing(
         self, items: Sequence[Item], verdicts: list[Verdict | None]

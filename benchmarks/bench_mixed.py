@@ -1,0 +1,496 @@
+"""A mixed migration rehearsed as `zmigrate run --sandbox` does (issue 12), figures side by side.
+
+One rehearsal of 12,000 CRM accounts and 30,000 contacts by Bulk Write, 150 Inventory items,
+300 Books contacts then 500 Books invoices; the same Books and Inventory steps alone; and one
+CRM REST upsert step. Printed, each with its target:
+
+- Books and Inventory: calls per full 60-second window (from the product's first call, the
+  windows before its last call) ÷ 100, as the sandbox admitted them; the ratio of first-to-
+  last-call time alone ÷ in the mixed run (1.0: the CRM steps cost Books nothing);
+- CRM REST: records/s ÷ the ceiling (the pool of 10 heavy writes of 100 records plus the
+  edition's other places at light writes of 10, per mean latency); credits ÷ minimum;
+- the plan's estimate ÷ the rehearsal's time, whole run and per product.
+
+The sandbox runs as the rehearsal runs it (its own thread and event loop, sharing the clock);
+``--sandbox-on-loop`` starts it on the engine's loop instead, as zmigrate did before issue 12.
+
+    python benchmarks/bench_mixed.py [--speed 60] [--latency-ms 150] [--repeat 1]
+        [--rest-records 44000] [--rest-speed 0.25] [--only mixed,rest] [--sandbox-on-loop]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zmigrate.auth import Credentials
+from zmigrate.clock import START_ENV, Clock
+from zmigrate.manifest import load_manifest
+from zmigrate.planner import plan
+from zmigrate.planner.pricing import rest_write_calls
+from zmigrate.progress import Progress
+from zmigrate.quotas import MINUTE, PER_MINUTE_CAP, crm_edition, write_credits
+from zmigrate.run import execute
+from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
+from zmigrate.sandbox.faults import LATENCY_SIGMA
+
+START = 1_767_571_500.0
+"""Zoho time every clock starts at (2026-01-05 00:05 UTC): no daily reset inside a run."""
+FINANCE = ("books", "inventory")
+SUMMARY: list[tuple[str, str, str]] = []
+"""Final table rows: (figure, measured, target)."""
+
+TARGET = """[target]
+data_center = "com"
+crm_edition = "enterprise"
+crm_users = 10
+books_plan = "standard"
+inventory_plan = "standard"
+"""
+CRM_STEPS = """
+[[steps]]
+name = "accounts"
+source = { file = "accounts.csv" }
+target = "crm:Accounts"
+operation = "upsert"
+key = ["Account_Name"]
+source_key = ["account_ref"]
+method = "bulk"
+[steps.fields]
+Account_Name = "name"
+Account_Number = "account_ref"
+Billing_City = "city"
+
+[[steps]]
+name = "contacts"
+source = { file = "contacts.csv" }
+target = "crm:Contacts"
+operation = "upsert"
+key = ["Email"]
+source_key = ["contact_ref"]
+method = "bulk"
+[steps.fields]
+First_Name = "first_name"
+Last_Name = "last_name"
+Email = "email"
+[steps.lookups]
+Account_Name = { step = "accounts", column = "account_ref" }
+"""
+FINANCE_STEPS = """
+[[steps]]
+name = "items"
+source = { file = "items.csv" }
+target = "inventory:items"
+operation = "upsert"
+key = ["sku"]
+[steps.fields]
+sku = "sku"
+name = "name"
+rate = { column = "price", transform = "decimal", places = 2 }
+item_type = { const = "inventory" }
+product_type = { const = "goods" }
+
+[[steps]]
+name = "customers"
+source = { file = "customers.csv" }
+target = "books:contacts"
+operation = "upsert"
+key = ["contact_name"]
+source_key = ["customer_ref"]
+[steps.fields]
+contact_name = "name"
+email = "email"
+contact_type = { const = "customer" }
+
+[[steps]]
+name = "invoices"
+source = { file = "invoices.csv" }
+target = "books:invoices"
+operation = "upsert"
+key = ["invoice_number"]
+[steps.fields]
+invoice_number = "invoice_number"
+date = { column = "invoice_date", transform = "date", format = "%m/%d/%Y" }
+"line_items[].quantity" = { column = "quantity", transform = "decimal" }
+"line_items[].rate" = { column = "unit_price", transform = "decimal", places = 2 }
+[steps.lookups]
+customer_id = { step = "customers", column = "customer_ref" }
+"line_items[].item_id" = { step = "items", column = "sku" }
+"""
+REST_STEP = """
+[[steps]]
+name = "leads"
+source = { file = "leads.csv" }
+target = "crm:Leads"
+operation = "upsert"
+key = ["Email"]
+source_key = ["email"]
+method = "rest"
+[steps.fields]
+Last_Name = "name"
+Company = "name"
+Email = "email"
+"""
+
+
+def note(figure: str, measured: str, target: str = "-") -> None:
+    SUMMARY.append((figure, measured, target))
+
+
+def _csv(path: Path, header: list[str], rows: Any) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def write_data(folder: Path, accounts: int, contacts: int, rest: int) -> None:
+    """The sources of every manifest below (deterministic, unique keys)."""
+    _csv(
+        folder / "accounts.csv",
+        ["account_ref", "name", "city"],
+        ([f"A{i:06d}", f"Account {i:06d}", "Lisbon"] for i in range(accounts)),
+    )
+    _csv(
+        folder / "contacts.csv",
+        ["contact_ref", "first_name", "last_name", "email", "account_ref"],
+        (
+            [f"C{i:06d}", "Ana", f"Last{i:06d}", f"c{i}@bench.io", f"A{i % accounts:06d}"]
+            for i in range(contacts)
+        ),
+    )
+    _csv(
+        folder / "items.csv",
+        ["sku", "name", "price"],
+        ([f"SKU-{i:04d}", f"Item {i:04d}", f"{1 + i % 90}.50"] for i in range(150)),
+    )
+    _csv(
+        folder / "customers.csv",
+        ["customer_ref", "name", "email"],
+        ([f"K{i:04d}", f"Customer {i:04d}", f"k{i}@bench.io"] for i in range(300)),
+    )
+    _csv(
+        folder / "invoices.csv",
+        ["invoice_number", "invoice_date", "quantity", "unit_price", "customer_ref", "sku"],
+        (
+            [
+                f"INV-{i:05d}",
+                "03/15/2025",
+                1 + i % 5,
+                "9.99",
+                f"K{i % 300:04d}",
+                f"SKU-{i % 150:04d}",
+            ]
+            for i in range(500)
+        ),
+    )
+    _csv(
+        folder / "leads.csv",
+        ["name", "email"],
+        ([f"Lead {i:07d}", f"l{i}@bench.io"] for i in range(rest)),
+    )
+
+
+def manifest(folder: Path, name: str, steps: str) -> Path:
+    path = folder / f"{name}.toml"
+    path.write_text(TARGET + steps)
+    return path
+
+
+@contextlib.asynccontextmanager
+async def rehearsal_sandbox(
+    config: SandboxConfig, clock: Clock, on_loop: bool
+) -> AsyncIterator[Sandbox]:
+    """The sandbox as `run --sandbox` starts it (or, ``on_loop``, on this event loop)."""
+    if on_loop:
+        async with start_sandbox(config, clock) as sb:
+            yield sb
+        return
+    from zmigrate.rehearsal import sandbox_in_thread  # noqa: PLC0415 (absent before issue 12)
+
+    async with sandbox_in_thread(config, clock) as sb:
+        yield sb
+
+
+def record_arrivals(sb: Sandbox, product: str) -> list[float]:
+    """Zoho times at which the sandbox admitted a call of ``product`` (what its window counts)."""
+    times: list[float] = []
+    plug = sb.products[product]
+    admit = plug.admit
+
+    async def timed(request: Any) -> Any:
+        admission = await admit(request)
+        if admission.rejection is None:
+            times.append(sb.clock.now())
+        return admission
+
+    plug.admit = timed  # type: ignore[method-assign]
+    return times
+
+
+def credentials(sb: Sandbox) -> Credentials:
+    c = sb.credentials
+    return Credentials(
+        c.client_id,
+        c.client_secret,
+        c.refresh_token,
+        organization_id=c.organization_id,
+        accounts_url=sb.urls["accounts"],
+        content_url=sb.urls["content"],
+    )
+
+
+@dataclass
+class Rehearsal:
+    """What one rehearsal did: Zoho seconds, admitted call times per product, the outcome."""
+
+    seconds: float
+    arrivals: dict[str, list[float]]
+    outcome: str
+    counts: dict[str, Any]
+    errors: dict[str, Any]
+    real: float
+    crm_credits: int
+    stalls: list[float]
+    """Real seconds the engine's event loop was late waking up, longest first."""
+    cpu: float
+    """CPU seconds this process (engine and sandbox threads) used during the run."""
+
+
+async def rehearse(path: Path, run_dir: Path, args: argparse.Namespace, speed: float) -> Rehearsal:
+    """``path`` rehearsed against a sandbox configured as `run --sandbox` configures one."""
+    t = load_manifest(path).target
+    clock = Clock(speed, start=START)
+    config = SandboxConfig(
+        clock_speed=speed,
+        books_plan=t.books_plan,
+        inventory_plan=t.inventory_plan,
+        crm_edition=t.crm_edition,
+        crm_users=t.crm_users,
+        data_center=t.data_center,
+        latency_ms=args.latency_ms,
+        state_dir=str(run_dir / "sandbox"),
+    )
+    async with rehearsal_sandbox(config, clock, args.sandbox_on_loop) as sb:
+        arrivals = {p: record_arrivals(sb, p) for p in (*FINANCE, "crm")}
+        real0, start, cpu0 = time.perf_counter(), clock.now(), cpu_seconds()
+        stalls: list[float] = []
+        watch = asyncio.create_task(loop_stalls(stalls))
+        try:
+            report = await execute(
+                path, run_dir / "run", credentials(sb), clock, progress=Progress(io.StringIO())
+            )
+        finally:
+            watch.cancel()
+        seconds, real = clock.now() - start, time.perf_counter() - real0
+        cpu = cpu_seconds() - cpu0
+        state = sb.state()
+    credits = state["products"]["crm"]["credits"]["total"]
+    return Rehearsal(
+        seconds,
+        arrivals,
+        report.outcome,
+        state["counts"],
+        state["errors"],
+        real,
+        credits,
+        sorted(stalls, reverse=True),
+        cpu,
+    )
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def loop_stalls(stalls: list[float], tick: float = 0.002) -> None:
+    """Record how late each short sleep of the engine's loop wakes (a stall holds it)."""
+    while True:
+        before = time.perf_counter()
+        await asyncio.sleep(tick)
+        late = time.perf_counter() - before - tick
+        if late > 0.01:
+            stalls.append(late)
+
+
+def windows(times: list[float]) -> list[int]:
+    """Calls in each full 60 s window from the first call, up to the window of the last call."""
+    if not times:
+        return []
+    first, last = min(times), max(times)
+    full = int((last - first) // MINUTE)
+    counts = [0] * full
+    for t in times:
+        k = int((t - first) // MINUTE)
+        if k < full:
+            counts[k] += 1
+    return counts
+
+
+def span(times: list[float]) -> float:
+    return max(times) - min(times) if times else 0.0
+
+
+def median_run(runs: list[Rehearsal], key: Callable[[Rehearsal], float]) -> Rehearsal:
+    return sorted(runs, key=key)[len(runs) // 2]
+
+
+async def part_mixed(folder: Path, args: argparse.Namespace) -> None:
+    mixed_path = manifest(folder, "mixed", CRM_STEPS + FINANCE_STEPS)
+    alone_path = manifest(folder, "alone", FINANCE_STEPS)
+    estimate = plan(load_manifest(mixed_path))
+    mixed: list[Rehearsal] = []
+    alone: list[Rehearsal] = []
+    for n in range(args.repeat):
+        mixed.append(await rehearse(mixed_path, folder / f"mixed{n}", args, args.speed))
+        alone.append(await rehearse(alone_path, folder / f"alone{n}", args, args.speed))
+    run = median_run(mixed, lambda r: span(r.arrivals["books"]))
+    print(
+        f"mixed rehearsal: {run.outcome}, {run.seconds:.0f} Zoho s ({run.real:.1f} s real, "
+        f"{run.cpu:.1f} s CPU: {run.cpu / run.real:.2f} cores)"
+    )
+    print(f"  counts {json.dumps(run.counts)}; refusals {json.dumps(run.errors) or 'none'}")
+    for label, runs in (("mixed", mixed), ("alone", alone)):
+        top = "; ".join(
+            f"{len(r.stalls)} ({', '.join(f'{x * 1000:.0f}' for x in r.stalls[:3])})" for r in runs
+        )
+        print(f"  engine loop stalls > 10 ms, {label} (longest, ms): {top}")
+    note(
+        "engine loop: longest stall (real ms; Zoho s at this speed)",
+        f"{max(run.stalls, default=0) * 1000:.0f} ms = "
+        f"{max(run.stalls, default=0) * args.speed:.1f} Zoho s",
+    )
+    for product in FINANCE:
+        for label, runs in (("mixed", mixed), ("alone", alone)):
+            print(f"  {product} calls per full window, {label}: ", end="")
+            print("; ".join(str(windows(r.arrivals[product])) for r in runs))
+        ratio = [
+            span(a.arrivals[product]) / span(m.arrivals[product])
+            for m, a in zip(mixed, alone, strict=True)
+        ]
+        fill = [min(windows(r.arrivals[product]), default=PER_MINUTE_CAP) for r in mixed]
+        mean_fill = [
+            statistics.mean(windows(r.arrivals[product]) or [PER_MINUTE_CAP]) for r in mixed
+        ]
+        note(
+            f"{product}: calls per full window ÷ 100 (worst window)",
+            f"{statistics.median(fill) / PER_MINUTE_CAP:.2f}",
+            "≥ 0.98",
+        )
+        note(
+            f"{product}: calls per full window ÷ 100 (mean)",
+            f"{statistics.median(mean_fill) / PER_MINUTE_CAP:.3f}",
+            "≥ 0.98",
+        )
+        note(
+            f"{product}: first-to-last-call time alone ÷ mixed",
+            f"{statistics.median(ratio):.3f}",
+            "≥ 0.98",
+        )
+    seconds = statistics.median(r.seconds for r in mixed)
+    note(
+        "plan estimate ÷ rehearsal time (whole run)",
+        f"{estimate.estimated_seconds:.0f} s ÷ {seconds:.0f} s = "
+        f"{estimate.estimated_seconds / seconds:.2f}",
+        "0.95-1.05",
+    )
+    for product in ("crm", *FINANCE):
+        total = estimate.totals.get(product)
+        took = statistics.median(span(r.arrivals[product]) for r in mixed)
+        if total is not None and took:
+            note(
+                f"plan estimate ÷ first-to-last call, {product}",
+                f"{total.seconds:.0f} s ÷ {took:.0f} s = {total.seconds / took:.2f}",
+                "0.95-1.05",
+            )
+
+
+async def part_rest(folder: Path, args: argparse.Namespace) -> None:
+    path = manifest(folder, "rest", REST_STEP)
+    edition = crm_edition("enterprise")
+    runs = [
+        await rehearse(path, folder / f"rest{n}", args, args.rest_speed) for n in range(args.repeat)
+    ]
+    mean = args.latency_ms / 1000 * math.exp(LATENCY_SIGMA**2 / 2)  # log-normal latency
+    pool, places = edition.sub_concurrency, edition.concurrency
+    ceiling = (pool * 100 + (places - pool) * 10) / mean
+    # first call sent to last answered: the span of admissions plus one call's latency
+    rates = [args.rest_records / (span(r.arrivals["crm"]) + mean) for r in runs]
+    rate = statistics.median(rates)
+    records = args.rest_records
+    minimum = sum(write_credits(min(100, records - i)) for i in range(0, records, 100))
+    print(
+        f"CRM REST: {args.rest_records:,} records, {runs[0].outcome}; records/s "
+        f"{', '.join(f'{r:,.0f}' for r in rates)}; ceiling {ceiling:,.0f}/s "
+        f"({pool} × 100 + {places - pool} × 10 records per {mean * 1000:.0f} ms)"
+    )
+    note("CRM REST: records/s ÷ ceiling", f"{rate / ceiling:.3f}", "≥ 0.97")
+    note(
+        "CRM REST: records/s ÷ pool-only ceiling (10 × 100 / latency)",
+        f"{rate / (pool * 100 / mean):.3f}",
+    )
+    calls, rounds = rest_write_calls(records, places, pool)
+    made = statistics.median(len(r.arrivals["crm"]) for r in runs)
+    took = statistics.median(span(r.arrivals["crm"]) + mean for r in runs)
+    note("CRM REST: calls made ÷ planned", f"{made:.0f} ÷ {calls} = {made / calls:.3f}", "1.000")
+    note(
+        "CRM REST: time ÷ the plan's rounds × mean latency",
+        f"{took:.2f} s ÷ {rounds} × {mean:.3f} s = {took / (rounds * mean):.3f}",
+        "0.95-1.05",
+    )
+    credits = statistics.median(r.crm_credits for r in runs)
+    note("CRM REST: credits ÷ minimum", f"{credits / minimum:.3f}", "1.000")
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    parts = set(args.only.split(","))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        write_data(folder, args.accounts, args.contacts, args.rest_records)
+        if "mixed" in parts:
+            await part_mixed(folder, args)
+        if "rest" in parts:
+            await part_rest(folder, args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--speed", type=float, default=60.0)
+    parser.add_argument("--latency-ms", type=float, default=150.0)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--accounts", type=int, default=12_000)
+    parser.add_argument("--contacts", type=int, default=30_000)
+    parser.add_argument("--rest-records", type=int, default=44_000)
+    parser.add_argument("--rest-speed", type=float, default=0.25)
+    parser.add_argument("--only", default="mixed,rest")
+    parser.add_argument("--sandbox-on-loop", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault(START_ENV, str(START))
+    started = time.perf_counter()
+    asyncio.run(main_async(args))
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print()
+    print(f"| figure | measured | target |  (load average {load}; ", end="")
+    print(f"{time.perf_counter() - started:.0f} s real)")
+    print("|---|---|---|")
+    for figure, measured, target in SUMMARY:
+        print(f"| {figure} | {measured} | {target} |")
+
+
+if __name__ == "__main__":
+    main()
