@@ -45,3 +45,9 @@ def test_a_record_diff_names_each_field_and_line_item() -> None:
         ("customer_id", "42", "43"),
         ("line_items[1].quantity", 1.0, 3),
     ]
+
+
+def test_a_multi_module_lookups_se_module_is_not_a_field_to_compare() -> None:
+    sent = {"Subject": "Call", "What_Id": {"id": "7"}, "$se_module": "Accounts"}
+    found = {"Subject": "Call", "What_Id": {"id": "7", "name": "Acme"}}
+    assert diff_record("crm", "Tasks", sent, found) == []

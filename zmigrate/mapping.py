@@ -16,7 +16,8 @@ Rules:
   ``decimal`` (``format = ","`` for a decimal comma; ``places`` to round) -> a JSON number;
   ``integer``; ``boolean`` (true/false, yes/no, y/n, 1/0); ``string``;
 - a lookup sends the id the other step produced for this row's key: ``{"id": "..."}`` in
-  CRM, the bare id in Books/Inventory;
+  CRM, the bare id in Books/Inventory; a multi-module lookup (``What_Id``) also sets the
+  record's ``"$se_module"`` to the looked-up step's module, as Zoho requires;
 - target keys (:func:`key_groups`, :func:`key_value`) are compared as Zoho compares them:
   after mapping and transforms, trimmed and case-insensitively; CRM matches
   ``duplicate_check_fields`` one field at a time, Books/Inventory the key as a whole;
@@ -93,7 +94,10 @@ def map_record(step: Step, rows: Sequence[Mapping[str, Any]], resolve: Resolver)
             _put(record, fm.target, _field_value(step, fm, first, fld), mod, strict, step)
     for lk in step.lookups:
         if not lk.line_item:
-            _put(record, lk.target, _lookup(step, lk, first, resolve), mod, strict, step)
+            value = _lookup(step, lk, first, resolve)
+            _put(record, lk.target, value, mod, strict, step)
+            if value is not None and lk.se_module:
+                record["$se_module"] = lk.se_module
     if step.line_items:
         items = []
         for row in rows:

@@ -77,7 +77,23 @@ def parse(path: Path, text: str) -> Manifest:
         org = new_fields.org_with(org, steps[-1])
     rules.check_lookups(top, steps)
     rules.check_cycles(top, steps)
-    return Manifest(path.resolve(), target, tuple(steps), org)
+    return Manifest(path.resolve(), target, tuple(_se_modules(steps)), org)
+
+
+def _se_modules(steps: list[Step]) -> list[Step]:
+    """Each multi-module lookup (``What_Id``) learns the module of the step it looks up."""
+    modules = {s.name: s.target.module for s in steps}
+    out = []
+    for s in steps:
+        mod = s.target.schema
+        lookups = tuple(
+            replace(lk, se_module=modules[lk.step])
+            if mod and (f := mod.field(lk.target)) is not None and f.takes_se_module
+            else lk
+            for lk in s.lookups
+        )
+        out.append(replace(s, lookups=lookups) if lookups != s.lookups else s)
+    return out
 
 
 def _schema(scope: Scope, file: Path | None) -> OrgSchema:

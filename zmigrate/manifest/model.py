@@ -305,6 +305,8 @@ class Lookup:
 
     The key is the value(s) of ``columns`` in this step's row, matched against the other
     step's source key. ``optional``: an unresolved key leaves the field out instead of failing.
+    ``se_module``: for a multi-module lookup (``What_Id``), the looked-up step's module, sent
+    as the record's ``$se_module`` so Zoho knows where the id lives.
     """
 
     target: str
@@ -312,6 +314,7 @@ class Lookup:
     columns: tuple[str, ...]
     line: int
     optional: bool = False
+    se_module: str | None = None
 
     @property
     def line_item(self) -> bool:

@@ -136,6 +136,12 @@ class Field:
         return bool(self.lookup or self.lookup_modules)
 
     @property
+    def takes_se_module(self) -> bool:
+        """A multi-module lookup Zoho pairs with the record's ``$se_module`` (``What_Id``,
+        Notes' ``Parent_Id``); ``Who_Id`` names its Contact or Lead by the id alone."""
+        return bool(self.lookup_modules) and not self.lookup and self.api_name != "Who_Id"
+
+    @property
     def targets(self) -> tuple[str, ...]:
         """The modules a lookup may point to."""
         return (self.lookup,) if self.lookup else self.lookup_modules

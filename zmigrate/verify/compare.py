@@ -26,8 +26,9 @@ from zmigrate import schema
 
 CURRENCY_PLACES = Decimal("0.01")
 """Zoho keeps currency amounts to the cent (the org's default precision)."""
-SKIPPED = frozenset({"id"})
-"""Payload keys that are not record fields (an update carries the record's id)."""
+SKIPPED = frozenset({"id", "$se_module"})
+"""Payload keys that are not record fields (an update carries the record's id; a
+multi-module lookup its module, which COQL does not select)."""
 
 
 @dataclass(frozen=True)

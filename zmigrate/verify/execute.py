@@ -26,7 +26,7 @@ from zmigrate.run.writers.finance import finance_client
 from zmigrate.run_target import FinishedRun, load_run, open_run_zoho
 from zmigrate.sources import SourceRecord, iter_records, row_key
 from zmigrate.verify.bill import COQL_FIELDS, COQL_IDS, COQL_LIMIT, Bill, StepBill, price_step
-from zmigrate.verify.compare import diff_record
+from zmigrate.verify.compare import SKIPPED, diff_record
 from zmigrate.verify.ledger import Diff, Ledger, Outcome
 
 FINANCE_CHUNK = 10
@@ -205,7 +205,7 @@ class Verifier:
     ) -> dict[str, dict[str, Any]]:
         """The records of ``ids`` with every field the run sent: COQL, 50 fields a query."""
         module = step.target.module or ""
-        names = sorted({k for e in expected if isinstance(e, Mapping) for k in e} - {"id"})
+        names = sorted({k for e in expected if isinstance(e, Mapping) for k in e} - SKIPPED)
         found: dict[str, dict[str, Any]] = {}
         where = f"id in ({', '.join(coql_literal(i) for i in ids)})"
         for part in chunked(names, COQL_FIELDS) if names else [[]]:

@@ -92,13 +92,20 @@ class CrmBulkWriter(Writer):
         return result.job, list(result.outcomes)
 
     def _mappings(self, header: Sequence[str]) -> list[dict[str, Any]]:
-        """Each column by its index; a lookup column names its record by id."""
-        mod = self.target.step.target.schema
+        """Each column by its index; a lookup column names its record by id, a multi-module
+        one (``What_Id``) also its ``module`` (the ``$se_module`` column stays unmapped)."""
+        step = self.target.step
+        mod = step.target.schema
+        modules = {lk.target: lk.se_module for lk in step.lookups if lk.se_module}
         mappings = []
         for index, name in enumerate(header):
+            if name == "$se_module":
+                continue
             mapping: dict[str, Any] = {"api_name": name, "index": index}
             fld = mod.field(name) if mod else None
             if fld is not None and fld.data_type == "lookup":
                 mapping["find_by"] = "id"
+            if name in modules:
+                mapping["module"] = modules[name]
             mappings.append(mapping)
         return mappings

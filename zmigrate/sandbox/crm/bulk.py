@@ -331,6 +331,8 @@ def write_row(
             continue
         try:
             data[m["api_name"]] = _cell_value(store, mod, m, cell)
+            if m.get("module"):  # a multi-module lookup's module, as ``$se_module``
+                data["$se_module"] = m["module"]
         except ValueError:
             errors.setdefault("INVALID_DATA", []).append(column[m["api_name"]])
     existing = None

@@ -177,6 +177,7 @@ class OrgField:
     max_length: int | None = None
     picklist: tuple[str, ...] = ()
     read_only: bool = False
+    lookup_modules: tuple[str, ...] = ()
     api_create: bool = True
     api_update: bool = True
     custom: bool = False
@@ -197,10 +198,20 @@ class OrgField:
             max_length=int(length) if data_type in TEXT_TYPES and length else None,
             picklist=tuple(str(v.get("actual_value")) for v in meta.get("pick_list_values") or ()),
             read_only=bool(meta.get("read_only")),
+            lookup_modules=tuple(
+                str(m.get("api_name"))
+                for m in (meta.get("multi_module_lookup") or {}).get("modules") or ()
+            ),
             api_create=bool(ops.get("api_create", True)),
             api_update=bool(ops.get("api_update", True)),
             custom=bool(meta.get("custom_field")),
         )
+
+    @property
+    def takes_se_module(self) -> bool:
+        """A multi-module lookup whose id comes with the record's ``$se_module``
+        (``What_Id``, Notes' ``Parent_Id``; not ``Who_Id``, a Contact or Lead by id alone)."""
+        return bool(self.lookup_modules) and not self.lookup and self.api_name != "Who_Id"
 
     def refuses(self, creating: bool) -> bool:
         """A write Zoho refuses outright (computed and non-writable custom fields)."""
@@ -272,6 +283,7 @@ def field_meta(
     custom: bool = False,
     picklist: Iterable[tuple[str, str]] = (),
     lookup: str | None = None,
+    lookup_modules: Iterable[str] = (),
     decimal_place: int | None = None,
     formula: Mapping[str, Any] | None = None,
     auto_number: Mapping[str, Any] | None = None,
@@ -298,7 +310,9 @@ def field_meta(
             {"display_value": shown, "actual_value": actual} for shown, actual in picklist
         ],
         "lookup": {"module": {"api_name": lookup}} if lookup else {},
-        "multi_module_lookup": {},
+        "multi_module_lookup": {"modules": [{"api_name": m} for m in lookup_modules]}
+        if lookup_modules
+        else {},
         "currency": {"precision": 2, "rounding_option": "normal"}
         if data_type == "currency"
         else {},
@@ -319,6 +333,7 @@ def _builtin_field(f: EngineField) -> OrgField:
             read_only=f.read_only,
             picklist=((v, v) for v in f.picklist),
             lookup=f.lookup,
+            lookup_modules=f.lookup_modules,
         )
     )
 

@@ -335,9 +335,22 @@ class CrmStore:
                 continue
             try:
                 values[name] = self.coerce(mod, f, raw, index)
+                if f.takes_se_module and values[name] is not None:
+                    se_module = self._se_module(f, data.get("$se_module"), values[name], index)
+                    values["$se_module"] = se_module
             except Invalid as exc:
                 problems.append(exc.body)
         return values, problems
+
+    def _se_module(self, f: Field, se_module: Any, ref: str, index: int) -> str:
+        """The module a multi-module lookup's id lives in: ``$se_module`` must name one of
+        the field's modules and hold that id, else INVALID_DATA (on ``$se_module`` or on
+        the field)."""
+        if se_module not in f.lookup_modules:
+            raise Invalid(wire.field_error("INVALID_DATA", "$se_module", index))
+        if ref not in self.records.get(str(se_module), {}):
+            raise Invalid(wire.field_error("INVALID_DATA", f.api_name, index))
+        return str(se_module)
 
     def _missing(
         self, mod: Module, values: dict[str, Any], index: int, existing: dict[str, Any] | None
@@ -539,6 +552,8 @@ class CrmStore:
             if f is None:
                 continue
             out[name] = self.show(f, rec.get(name))
+        if rec.get("$se_module"):
+            out["$se_module"] = rec["$se_module"]
         out["id"] = rec["id"]
         return out
 
