@@ -99,21 +99,28 @@ def map_record(step: Step, rows: Sequence[Mapping[str, Any]], resolve: Resolver)
             if value is not None and lk.se_module:
                 record["$se_module"] = lk.se_module
     if step.line_items:
-        items = []
-        for row in rows:
-            item: dict[str, Any] = {}
-            for fm in step.fields:
-                if fm.line_item:
-                    _put(item, fm.field_name, _value(step, fm, row), None, False, step)
-            for lk in step.lookups:
-                if lk.line_item:
-                    _put(item, lk.field_name, _lookup(step, lk, row, resolve), None, False, step)
-            if item:
-                items.append(item)
-        if not items and strict:
-            raise MappingError("no line item has a value", step=step.name, field="line_items")
-        record["line_items"] = items
+        record["line_items"] = _line_items(step, rows, resolve, strict)
     return _custom_fields(record, mod) if step.target.product != Product.CRM else record
+
+
+def _line_items(
+    step: Step, rows: Sequence[Mapping[str, Any]], resolve: Resolver, strict: bool
+) -> list[dict[str, Any]]:
+    """One line item per source row that has a value for it."""
+    items = []
+    for row in rows:
+        item: dict[str, Any] = {}
+        for fm in step.fields:
+            if fm.line_item:
+                _put(item, fm.field_name, _value(step, fm, row), None, False, step)
+        for lk in step.lookups:
+            if lk.line_item:
+                _put(item, lk.field_name, _lookup(step, lk, row, resolve), None, False, step)
+        if item:
+            items.append(item)
+    if not items and strict:
+        raise MappingError("no line item has a value", step=step.name, field="line_items")
+    return items
 
 
 def _custom_fields(record: dict[str, Any], mod: Module | None) -> dict[str, Any]:

@@ -306,17 +306,16 @@ def _cell_value(store: CrmStore, mod: Module, mapping: dict[str, Any], cell: str
     return cell
 
 
-def write_row(
-    job: WriteJob, store: CrmStore, header: list[str], row: list[str], now: float
-) -> tuple[str, str, str]:
-    """Apply one CSV row; (STATUS, RECORD_ID, ERRORS) for the result file.
-
-    ERRORS names every problem as Zoho does: ``CODE-Column`` with the columns of one code
-    joined by ``,`` and codes joined by ``:`` (``MANDATORY_NOT_FOUND-Company,Last_Name``)."""
-    mod = job.module
-    column = {m["api_name"]: header[m["index"]] for m in job.mappings}
+def _row_data(
+    job: WriteJob,
+    store: CrmStore,
+    row: list[str],
+    column: dict[str, str],
+    errors: dict[str, list[str]],
+) -> tuple[dict[str, Any], str | None]:
+    """The record's values from one CSV row by the job's mappings, and its ``find_by`` value;
+    a cell that does not convert is an INVALID_DATA error of its column."""
     data: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
     find_value = None
     for m in job.mappings:
         index = m["index"]
@@ -330,11 +329,25 @@ def write_row(
                 data[m["api_name"]] = None
             continue
         try:
-            data[m["api_name"]] = _cell_value(store, mod, m, cell)
+            data[m["api_name"]] = _cell_value(store, job.module, m, cell)
             if m.get("module"):  # a multi-module lookup's module, as ``$se_module``
                 data["$se_module"] = m["module"]
         except ValueError:
             errors.setdefault("INVALID_DATA", []).append(column[m["api_name"]])
+    return data, find_value
+
+
+def write_row(
+    job: WriteJob, store: CrmStore, header: list[str], row: list[str], now: float
+) -> tuple[str, str, str]:
+    """Apply one CSV row; (STATUS, RECORD_ID, ERRORS) for the result file.
+
+    ERRORS names every problem as Zoho does: ``CODE-Column`` with the columns of one code
+    joined by ``,`` and codes joined by ``:`` (``MANDATORY_NOT_FOUND-Company,Last_Name``)."""
+    mod = job.module
+    column = {m["api_name"]: header[m["index"]] for m in job.mappings}
+    errors: dict[str, list[str]] = {}
+    data, find_value = _row_data(job, store, row, column, errors)
     existing = None
     if job.operation in ("update", "upsert") and find_value:
         rid = store.find_by(mod.api_name, job.find_by or "id", find_value)
