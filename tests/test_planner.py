@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 from pathlib import Path
@@ -21,6 +22,7 @@ from zmigrate.planner import (
     finance_write,
     plan,
 )
+from zmigrate.planner.warnings import read_warnings
 from zmigrate.sources import StepCount
 
 PLANS = Path(__file__).resolve().parent.parent / "plans"
@@ -313,3 +315,20 @@ def test_updates_find_the_records_first():
     books = finance_write("books", 100, t, "update")  # find, then update
     assert (books.batches, books.requests) == (100, 200)
     assert choose_method("write", "books", 100, "auto", t, operation="update").requests == 200
+
+
+def test_a_crm_export_warns_of_extra_passes_only_past_50_fields(tmp_path):
+    """The export's count request is not a second pass: 2 fields read in one pass, 60 in two."""
+    body = """\
+    [[steps]]
+    name = "backup"
+    source = { zoho = "crm:Accounts", records = 3, fields = ["Account_Name", "Phone"] }
+    target = "file:out/accounts.csv"
+    method = "rest"
+    """
+    p = plan(load_manifest(manifest(tmp_path, body)), {"backup": StepCount(3, 3, True)})
+    assert not [w for w in p.warnings if "-pass read" in w], p.warnings
+    read = crm_rest_read(3, target(), fields=60)  # no built-in module has 60 fields
+    counted = dataclasses.replace(read, requests=read.requests + 1)  # as the export counts
+    (said,) = read_warnings("backup", counted)
+    assert "a 2-pass read (2 requests)" in said
