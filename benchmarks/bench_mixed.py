@@ -37,13 +37,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zmigrate.auth import Credentials
+from bench_run import record_arrivals
+
 from zmigrate.clock import START_ENV, Clock
 from zmigrate.manifest import load_manifest
 from zmigrate.planner import plan
 from zmigrate.planner.pricing import rest_write_calls
 from zmigrate.progress import Progress
 from zmigrate.quotas import MINUTE, PER_MINUTE_CAP, crm_edition, write_credits
+from zmigrate.rehearsal import sandbox_credentials
 from zmigrate.run import execute
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
 from zmigrate.sandbox.faults import LATENCY_SIGMA
@@ -226,34 +228,6 @@ async def rehearsal_sandbox(
         yield sb
 
 
-def record_arrivals(sb: Sandbox, product: str) -> list[float]:
-    """Zoho times at which the sandbox admitted a call of ``product`` (what its window counts)."""
-    times: list[float] = []
-    plug = sb.products[product]
-    admit = plug.admit
-
-    async def timed(request: Any) -> Any:
-        admission = await admit(request)
-        if admission.rejection is None:
-            times.append(sb.clock.now())
-        return admission
-
-    plug.admit = timed  # type: ignore[method-assign]
-    return times
-
-
-def credentials(sb: Sandbox) -> Credentials:
-    c = sb.credentials
-    return Credentials(
-        c.client_id,
-        c.client_secret,
-        c.refresh_token,
-        organization_id=c.organization_id,
-        accounts_url=sb.urls["accounts"],
-        content_url=sb.urls["content"],
-    )
-
-
 @dataclass
 class Rehearsal:
     """What one rehearsal did: Zoho seconds, admitted call times per product, the outcome."""
@@ -292,7 +266,11 @@ async def rehearse(path: Path, run_dir: Path, args: argparse.Namespace, speed: f
         watch = asyncio.create_task(loop_stalls(stalls))
         try:
             report = await execute(
-                path, run_dir / "run", credentials(sb), clock, progress=Progress(io.StringIO())
+                path,
+                run_dir / "run",
+                sandbox_credentials(sb),
+                clock,
+                progress=Progress(io.StringIO()),
             )
         finally:
             watch.cancel()

@@ -50,7 +50,7 @@ import aiohttp
 from aiolimiter import AsyncLimiter
 
 from zmigrate import planner
-from zmigrate.auth import Credentials, TokenSource
+from zmigrate.auth import TokenSource
 from zmigrate.client import Limits, Zoho
 from zmigrate.client.http import Attempt
 from zmigrate.clock import START_ENV, Clock
@@ -64,6 +64,7 @@ from zmigrate.quotas import (
     crm_edition,
     write_credits,
 )
+from zmigrate.rehearsal import sandbox_credentials
 from zmigrate.run import execute
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
 from zmigrate.sandbox.faults import LATENCY_SIGMA
@@ -93,18 +94,6 @@ class Run:
     credits: int = 0
     credits_min: int = 0
     records: int = 0
-
-
-def credentials(sb: Sandbox) -> Credentials:
-    c = sb.credentials
-    return Credentials(
-        c.client_id,
-        c.client_secret,
-        c.refresh_token,
-        organization_id=c.organization_id,
-        accounts_url=sb.urls["accounts"],
-        content_url=sb.urls["content"],
-    )
 
 
 def peak_window(times: list[float], period: float = MINUTE) -> int:
@@ -150,7 +139,7 @@ async def bench_books(strategy: str, minutes: float, speed: float, latency_ms: f
     config = SandboxConfig(clock_speed=speed, books_plan="premium", latency_ms=latency_ms, seed=1)
     run = Run(strategy)
     async with start_sandbox(config, clock) as sb, aiohttp.ClientSession() as http:
-        tokens = TokenSource(http, credentials(sb), clock)
+        tokens = TokenSource(http, sandbox_credentials(sb), clock)
         token = await tokens.token()
         start = clock.now()
         end = start + minutes * MINUTE
@@ -199,7 +188,7 @@ async def bench_crm(batch: int, seconds: float, speed: float, latency_ms: float)
         start_sandbox(config, clock) as sb,
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http,
     ):
-        tokens = TokenSource(http, credentials(sb), clock)
+        tokens = TokenSource(http, sandbox_credentials(sb), clock)
         zoho = Zoho(http, tokens, clock, Limits(crm_edition=edition.name, crm_users=10))
         await tokens.token()
 
@@ -310,7 +299,7 @@ async def bench_executor_books(rows: int, speed: float, latency_ms: float) -> Bo
         async with start_sandbox(config, clock) as sb:
             arrivals = record_arrivals(sb, "books")
             report = await execute(
-                manifest, Path(tmp) / "run", credentials(sb), clock, progress=quiet()
+                manifest, Path(tmp) / "run", sandbox_credentials(sb), clock, progress=quiet()
             )
             state = sb.state()
     first = arrivals[0]
@@ -343,7 +332,7 @@ async def bench_executor_crm(rows: int, speed: float, latency_ms: float) -> str:
             arrivals = record_arrivals(sb, "crm")
             start = clock.now()
             report = await execute(
-                manifest, Path(tmp) / "run", credentials(sb), clock, progress=quiet()
+                manifest, Path(tmp) / "run", sandbox_credentials(sb), clock, progress=quiet()
             )
             elapsed = clock.now() - start
             state = sb.state()
