@@ -21,6 +21,15 @@ from aiohttp import FormData
 from zmigrate import quotas
 from zmigrate.auth import TokenSource
 from zmigrate.client.bulk import unzip_csv, write_outcomes, zip_csv
+from zmigrate.client.crm_wire import (
+    coql_literal,
+    escape_criteria,
+    listed,
+    page_of,
+    parse_read_job,
+    parse_write_job,
+    write_results,
+)
 from zmigrate.client.http import Channel, Response, Transport
 from zmigrate.client.models import BulkJob, BulkWriteResult, Page, RecordOutcome
 from zmigrate.clock import Clock
@@ -39,78 +48,13 @@ WRITE_PROGRESS_COUNTS = ("added_count", "updated_count", "skipped_count")
 POLL_TIMEOUT = 6 * 3600.0
 """Give up waiting for one bulk job after this long (Zoho seconds)."""
 
-
-def escape_criteria(value: object) -> str:
-    """A value inside ``(Field:equals:value)``: Zoho wants ``(``, ``)`` and ``,`` escaped."""
-    text = str(value).replace("\\", "\\\\")
-    for ch in "(),":
-        text = text.replace(ch, "\\" + ch)
-    return text
-
-
-def coql_literal(value: object) -> str:
-    """A COQL literal: numbers bare, text single-quoted with quotes escaped."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def write_results(body: object, count: int, default_action: str) -> list[RecordOutcome]:
-    """A write answer's ``data`` list → one outcome per input record, in input order."""
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, list) or len(data) != count:
-        raise ServerError(f"CRM answered a write of {count} records without {count} results")
-    outcomes = []
-    for index, item in enumerate(data):
-        details = item.get("details") or {}
-        if item.get("status") == "success":
-            action = item.get("action") or default_action
-            outcomes.append(
-                RecordOutcome(index, True, details.get("id"), action, item.get("code"), "", details)
-            )
-        else:
-            outcomes.append(
-                RecordOutcome(
-                    index,
-                    False,
-                    None,
-                    None,
-                    item.get("code"),
-                    str(item.get("message", "")),
-                    details,
-                )
-            )
-    return outcomes
-
-
-def parse_write_job(body: Mapping[str, Any]) -> BulkJob:
-    """A Bulk Write status answer → BulkJob (counts from the first resource's file)."""
-    resources = body.get("resource") or [{}]
-    file = resources[0].get("file") or {}
-    counts = {k: int(v) for k, v in file.items() if k.endswith("_count")}
-    state = str(body.get("status", ""))
-    if resources[0].get("status") == "FAILED":
-        state = "FAILED"
-    result = body.get("result") or {}
-    return BulkJob(str(body.get("id")), state, result.get("download_url"), counts, raw=body)
-
-
-def parse_read_job(body: Mapping[str, Any]) -> BulkJob:
-    """A Bulk Read status answer (``data[0]``) → BulkJob."""
-    data = (body.get("data") or [{}])[0]
-    result = data.get("result") or {}
-    return BulkJob(
-        str(data.get("id")),
-        str(data.get("state", "")),
-        result.get("download_url"),
-        {"count": int(result.get("count") or 0)},
-        bool(result.get("more_records")),
-        result.get("next_page_token"),
-        int(result.get("page") or 1),
-        raw=data,
-    )
+__all__ = [
+    "HEAVY_WRITE_OVER",
+    "CrmClient",
+    "coql_literal",
+    "escape_criteria",
+    "write_results",
+]
 
 
 class CrmClient:
@@ -230,7 +174,7 @@ class CrmClient:
         )
         return write_results(resp.body, count, action)
 
-    async def get_page(
+    async def getpage_of(
         self,
         module: str,
         fields: Sequence[str],
@@ -258,24 +202,24 @@ class CrmClient:
             credits=quotas.CREDITS_GET,
             heavy=bool(sort_by),
         )
-        return _page(resp, page or 1)
+        return page_of(resp, page or 1)
 
     async def iter_records(
         self, module: str, fields: Sequence[str], per_page: int = quotas.CRM_PAGE_MAX
     ) -> AsyncIterator[dict[str, Any]]:
         """Every record of ``module``, following ``next_page_token`` (never stops at 2,000)."""
-        page = await self.get_page(module, fields, per_page=per_page)
+        page = await self.getpage_of(module, fields, per_page=per_page)
         while True:
             for record in page.records:
                 yield record
             if not page.more:
                 return
             if page.next_page_token:
-                page = await self.get_page(
+                page = await self.getpage_of(
                     module, fields, page_token=page.next_page_token, per_page=per_page
                 )
             else:  # an API without tokens: plain page numbers (Zoho stops these at 2,000)
-                page = await self.get_page(module, fields, page=page.page + 1, per_page=per_page)
+                page = await self.getpage_of(module, fields, page=page.page + 1, per_page=per_page)
 
     async def search(
         self,
@@ -297,7 +241,7 @@ class CrmClient:
             credits=quotas.CREDITS_SEARCH,
             heavy=True,
         )
-        return _page(resp, page)
+        return page_of(resp, page)
 
     async def find_by(
         self, module: str, field: str, value: object, fields: Sequence[str] = ()
@@ -318,7 +262,7 @@ class CrmClient:
             credits=quotas.coql_credits(limit),
             heavy=True,
         )
-        return _page(resp, offset // limit + 1)
+        return page_of(resp, offset // limit + 1)
 
     async def org_id(self) -> str:
         """The CRM org id (``zgid``) that uploads name in ``X-CRM-ORG``; fetched once."""
@@ -338,7 +282,7 @@ class CrmClient:
         resp = await self._call(
             "GET", f"{self.base}/settings/modules", credits=quotas.CREDITS_METADATA
         )
-        return _listed(resp, "modules")
+        return listed(resp, "modules")
 
     async def settings_fields(self, module: str) -> list[dict[str, Any]]:
         """``GET /settings/fields?module=``: a module's fields (HTTP 204: none)."""
@@ -348,7 +292,7 @@ class CrmClient:
             params={"module": module},
             credits=quotas.CREDITS_METADATA,
         )
-        return _listed(resp, "fields")
+        return listed(resp, "fields")
 
     async def users(
         self, page: int = 1, user_type: str = "AllUsers", per_page: int = quotas.CRM_PAGE_MAX
@@ -360,7 +304,7 @@ class CrmClient:
         )
         body = resp.body if isinstance(resp.body, dict) else {}
         info = body.get("info") or {}
-        users = _listed(resp, "users")
+        users = listed(resp, "users")
         return Page(users, bool(info.get("more_records")), None, int(info.get("page") or page))
 
     async def create_fields(
@@ -376,7 +320,7 @@ class CrmClient:
             credits=credits,
             idempotent=False,
         )
-        return _listed(resp, "fields")
+        return listed(resp, "fields")
 
     # -- Bulk Write ------------------------------------------------------------------------
 
@@ -601,21 +545,3 @@ class CrmClient:
 def _write_progress(job: BulkJob) -> int:
     """Rows of a Bulk Write job done so far, as its status counts them."""
     return sum(job.counts.get(k, 0) for k in WRITE_PROGRESS_COUNTS)
-
-
-def _page(resp: Response, page: int) -> Page:
-    """A list answer (records, COQL, search) → Page; HTTP 204 is an empty last page."""
-    body = resp.body if isinstance(resp.body, dict) else {}
-    info = body.get("info") or {}
-    return Page(
-        list(body.get("data") or []),
-        bool(info.get("more_records")),
-        info.get("next_page_token"),
-        int(info.get("page") or page),
-    )
-
-
-def _listed(resp: Response, key: str) -> list[dict[str, Any]]:
-    """The list under ``key`` of a metadata answer; HTTP 204 (nothing there) is empty."""
-    body = resp.body if isinstance(resp.body, dict) else {}
-    return list(body.get(key) or [])
