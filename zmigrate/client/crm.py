@@ -174,7 +174,7 @@ class CrmClient:
         )
         return write_results(resp.body, count, action)
 
-    async def getpage_of(
+    async def get_page(
         self,
         module: str,
         fields: Sequence[str],
@@ -208,18 +208,18 @@ class CrmClient:
         self, module: str, fields: Sequence[str], per_page: int = quotas.CRM_PAGE_MAX
     ) -> AsyncIterator[dict[str, Any]]:
         """Every record of ``module``, following ``next_page_token`` (never stops at 2,000)."""
-        page = await self.getpage_of(module, fields, per_page=per_page)
+        page = await self.get_page(module, fields, per_page=per_page)
         while True:
             for record in page.records:
                 yield record
             if not page.more:
                 return
             if page.next_page_token:
-                page = await self.getpage_of(
+                page = await self.get_page(
                     module, fields, page_token=page.next_page_token, per_page=per_page
                 )
             else:  # an API without tokens: plain page numbers (Zoho stops these at 2,000)
-                page = await self.getpage_of(module, fields, page=page.page + 1, per_page=per_page)
+                page = await self.get_page(module, fields, page=page.page + 1, per_page=per_page)
 
     async def search(
         self,
