@@ -84,7 +84,15 @@ def _mandatory(step: StepDraft, mod: Module) -> list[Note]:
         if m in given:
             continue
         fld = mod.field(m)
-        if fld is not None and fld.is_lookup:
+        off = [f.column for f in step.fields if f.target == m] + [
+            lk.column for lk in step.lookups if lk.target == m
+        ]
+        if off:
+            text = (
+                f"{m} is mandatory for {step.target}: its line from '{off[0]}' is commented "
+                "out (see its CHECK): settle it and uncomment"
+            )
+        elif fld is not None and fld.is_lookup:
             text = (
                 f"{m} is mandatory for {step.target}: a lookup to "
                 f"{' or '.join(fld.targets)}, and no column holds another file's keys: add "

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from zmigrate.manifest import LINE_ITEMS
-from zmigrate.schema import Field, FieldType, Module, OrgSchema
+from zmigrate.schema import Field, FieldType, Module, OrgSchema, builtin
 
 MATCH_FLOOR = 0.68
 """A weaker column-field score is no match (the column is listed as unmatched)."""
@@ -118,6 +118,7 @@ _NOT_DIRECT = frozenset(
         FieldType.FILEUPLOAD,
     }
 )
+_LEGACY_IDS = frozenset({"legacyid", "externalid", "sourceid", "legacyref", "oldid"})
 _ID_WORDS = ("ref", "id", "no", "number", "code", "reference", "key")
 
 
@@ -132,6 +133,16 @@ class Match:
     field: str  # an api name, or ``line_items[].name``
     score: float
     how: str  # name, synonym, similar name ...
+
+
+def name_field(mod: Module) -> str:
+    """The field that names a record (Account_Name): CRM's default duplicate check. A
+    snapshot does not say it, so the built-in module's, else ``<Singular>_Name``."""
+    base = builtin().module(mod.product, mod.api_name)
+    own = norm(mod.singular) + "name"
+    names = [base.display_field if base else "", mod.display_field]
+    names += [f.api_name for f in mod.fields if norm(f.api_name) == own]
+    return next((n for n in names if n and mod.field(n) is not None), "")
 
 
 def targets(mod: Module) -> dict[str, Field]:
@@ -156,13 +167,15 @@ def _score(col: str, name: str, fld: Field, mod: Module) -> tuple[float, str]:
         return 1.0, "same name"
     if col.startswith(own) and col[len(own) :] == f:
         return 0.95, f"same name without '{own}'"
-    if col == "name" and name == mod.display_field:
+    if col == "name" and name == name_field(mod):
         return 0.92, f"the name of a {mod.singular}"
     if col in SYNONYMS and bare in SYNONYMS[col]:
         return 0.9 - 0.01 * SYNONYMS[col].index(bare), "synonym"
     for prefix, score in (("billing", 0.9), ("mailing", 0.9), ("shipping", 0.8), ("other", 0.8)):
         if f == prefix + col:
             return score, f"{prefix} address"
+    if col in {own + w for w in _ID_WORDS} and f in _LEGACY_IDS:
+        return 0.88, "the record's id in the old system"
     if col in {own + w for w in _ID_WORDS} and f == own + "number":
         return 0.85, "the record's own number"
     ratio = difflib.SequenceMatcher(None, col, f).ratio()

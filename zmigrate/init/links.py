@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
-from zmigrate.init.guess import norm
+from zmigrate.init.guess import name_field, norm
 from zmigrate.init.model import LookupDraft, Note
 from zmigrate.init.model import Level as L
 from zmigrate.init.read import Profile
@@ -66,13 +66,14 @@ def target_key(
 ) -> tuple[str | None, Note]:
     """The field the upsert matches records on, and why; None with a FIX."""
     line_items = has_line_items(mod)
+    named = name_field(mod)
     ranked: list[tuple[int, str]] = []
     for column, name in mapped.items():
         fld = mod.field(name)
         col = profile.column(column)
         if fld is None or not col.complete:
             continue
-        if not (fld.unique or name == mod.display_field):
+        if not (fld.unique or name == named):
             continue
         if col.order is Order.UNIQUE or (line_items and col.order is Order.GROUPED):
             ranked.append((int(column != key_column) * 2 + int(not fld.unique), name))
@@ -81,7 +82,7 @@ def target_key(
             L.FIX,
             f"no mapped field of {mod.product}:{mod.api_name} is unique in the data and one "
             'Zoho matches records on: set key = ["..."] (a unique field, or '
-            f"{mod.display_field or 'the name field'}), or use operation = \"insert\"",
+            f"{named or 'the name field'}), or use operation = \"insert\"",
         )
     name = min(ranked)[1]
     why = "unique in the org" if mod.field(name).unique else "the record's name"  # type: ignore[union-attr]
