@@ -191,15 +191,16 @@ def test_ambiguous_values_are_left_as_comments(tmp_path: Path) -> None:
     deals = tmp_path / "deals.csv"
     deals.write_text(
         "Deal ID,Deal Name,Stage,Amount,Close Date\n"
-        "D1,Alpha,Closed Won,\"1,250\",03/04/2025\n"
-        "D2,Beta,Qualification,\"2,500\",11/12/2025\n"
+        'D1,Alpha,Closed Won,"1,250",03/04/2025\n'
+        'D2,Beta,Qualification,"2,500",11/12/2025\n'
     )
     out = tmp_path / "deals.toml"
     result = cli("init", deals, "--out", out)
     assert result.exit_code == 0, result.output
     text = out.read_text()
-    assert '# Closing_Date = { column = "Close Date", transform = "date", format = "%d/%m/%Y" }' in (
-        text
+    assert (
+        '# Closing_Date = { column = "Close Date", transform = "date", format = "%d/%m/%Y" }'
+        in (text)
     )
     assert "fits %d/%m/%Y and %m/%d/%Y" in text
     assert '# Amount = { column = "Amount", transform = "decimal", format = "," }' in text

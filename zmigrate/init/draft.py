@@ -40,9 +40,12 @@ def _module_notes(guesses: Sequence[Guess]) -> list[Note]:
         second = guesses[1]
         text = f"runner-up {second.product}:{second.module} ({second.why})"
         close = best.score - second.score < CLOSE
-        notes.append(Note(Level.CHECK if close else Level.NOTE, text + (
-            ": nearly as likely, check the target" if close else ""
-        )))
+        notes.append(
+            Note(
+                Level.CHECK if close else Level.NOTE,
+                text + (": nearly as likely, check the target" if close else ""),
+            )
+        )
     return notes
 
 
@@ -96,7 +99,7 @@ def _mandatory(step: StepDraft, mod: Module) -> list[Note]:
             text = (
                 f"{m} is mandatory for {step.target}: a lookup to "
                 f"{' or '.join(fld.targets)}, and no column holds another file's keys: add "
-                f"that file, then {m} = {{ step = \"...\", column = \"...\" }} under "
+                f'that file, then {m} = {{ step = "...", column = "..." }} under '
                 "[steps.lookups]"
             )
         else:
@@ -121,9 +124,7 @@ def draft(profiles: Sequence[Profile], org: OrgSchema, schema: str | None = None
     others = [(s.name, s.profile, mod, s.source_key[0]) for s, mod in first if s.source_key]
     steps: dict[str, StepDraft] = {}
     for step, mod in first:
-        lookups: tuple[LookupDraft, ...] = tuple(
-            find_lookups(step.name, step.profile, mod, others)
-        )
+        lookups: tuple[LookupDraft, ...] = tuple(find_lookups(step.name, step.profile, mod, others))
         with_links = replace(step, lookups=lookups)
         with_links = replace(
             with_links,
@@ -133,4 +134,3 @@ def draft(profiles: Sequence[Profile], org: OrgSchema, schema: str | None = None
         steps[step.name] = with_links
     order = run_order(list(steps), {n: s.depends_on for n, s in steps.items()})
     return Draft(tuple(steps[n] for n in order), schema)
-

@@ -40,7 +40,7 @@ def draft_field(match: Match, fld: Field, col: Column) -> FieldDraft:
 
 
 def _with(base: FieldDraft, **kw: object) -> FieldDraft:
-    return FieldDraft(**{**base.__dict__, **kw})  # type: ignore[arg-type]
+    return FieldDraft(**{**base.__dict__, **kw})
 
 
 def _off(base: FieldDraft, level: Level, text: str) -> FieldDraft:
@@ -49,14 +49,20 @@ def _off(base: FieldDraft, level: Level, text: str) -> FieldDraft:
 
 def _dated(base: FieldDraft, col: Column, transform: str) -> FieldDraft:
     """Dates into a date field (a datetime's date part), or datetimes (a date at midnight)."""
-    first, second = (col.datetimes, col.dates) if transform == "datetime" else (
-        col.dates,
-        col.datetimes,
+    first, second = (
+        (col.datetimes, col.dates)
+        if transform == "datetime"
+        else (
+            col.dates,
+            col.datetimes,
+        )
     )
     formats = first or second
     if not formats:
         return _off(
-            base, Level.FIX, f"'{col.name}' is not a {transform} in a format init knows: "
+            base,
+            Level.FIX,
+            f"'{col.name}' is not a {transform} in a format init knows: "
             f"set format (strptime, e.g. %d/%m/%Y) and uncomment",
         )
     if ISO in formats or "%Y-%m-%d" in formats:

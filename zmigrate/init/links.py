@@ -14,8 +14,7 @@ import difflib
 from collections.abc import Sequence
 
 from zmigrate.init.guess import name_field, norm
-from zmigrate.init.model import LookupDraft, Note
-from zmigrate.init.model import Level as L
+from zmigrate.init.model import Level, LookupDraft, Note
 from zmigrate.init.read import Profile
 from zmigrate.init.values import Column, Order, hashed
 from zmigrate.manifest import LINE_ITEMS, SHARED_LOOKUPS
@@ -38,27 +37,29 @@ def source_key(profile: Profile, mod: Module, mapped: dict[str, str]) -> tuple[s
     found = [c for c in profile.columns if c.complete and c.order in orders]
     if not found:
         return None, Note(
-            L.FIX,
+            Level.FIX,
             "no column is present and unique in every row: add one and set "
-            "source_key = [\"...\"] (plan needs a column naming each row)",
+            'source_key = ["..."] (plan needs a column naming each row)',
         )
 
     def rank(c: Column) -> tuple[int, int, int]:
-        fld = mapped.get(c.name, "")
-        grouped = c.order is Order.GROUPED and bool(mod.field(fld) and mod.field(fld).unique)  # type: ignore[union-attr]
+        fld = mod.field(mapped.get(c.name, ""))
+        grouped = c.order is Order.GROUPED and fld is not None and fld.unique
         return (-grouped, -_id_like(c.name), profile.columns.index(c))
 
     best = min(found, key=rank)
     others = [c.name for c in found if c is not best]
-    how = "repeats only on consecutive rows (one record, several lines)" if (
-        best.order is Order.GROUPED
-    ) else "unique"
+    how = (
+        "repeats only on consecutive rows (one record, several lines)"
+        if (best.order is Order.GROUPED)
+        else "unique"
+    )
     text = f"source key {best.name}: {how} and present in all {profile.rows} rows"
     if best.capped:
         text += " (checked on the first 1,000,000 values; plan checks the rest)"
     if others:
         text += f"; also unique: {', '.join(others)}"
-    return best.name, Note(L.NOTE, text)
+    return best.name, Note(Level.NOTE, text)
 
 
 def target_key(
@@ -79,14 +80,14 @@ def target_key(
             ranked.append((int(column != key_column) * 2 + int(not fld.unique), name))
     if not ranked:
         return None, Note(
-            L.FIX,
+            Level.FIX,
             f"no mapped field of {mod.product}:{mod.api_name} is unique in the data and one "
             'Zoho matches records on: set key = ["..."] (a unique field, or '
-            f"{named or 'the name field'}), or use operation = \"insert\"",
+            f'{named or "the name field"}), or use operation = "insert"',
         )
-    name = min(ranked)[1]
-    why = "unique in the org" if mod.field(name).unique else "the record's name"  # type: ignore[union-attr]
-    return name, Note(L.NOTE, f"upsert key {name}: {why}, unique in the data")
+    rank, name = min(ranked)
+    why = "the record's name" if rank % 2 else "unique in the org"
+    return name, Note(Level.NOTE, f"upsert key {name}: {why}, unique in the data")
 
 
 def lookup_fields(mod: Module, other: Module) -> list[tuple[str, Field]]:
@@ -145,16 +146,22 @@ def _lookup(
     notes: list[Note] = []
     optional = col.empty > 0
     if optional:
-        notes.append(Note(L.NOTE, f"'{col.name}' is empty on {col.empty} rows: optional"))
+        notes.append(Note(Level.NOTE, f"'{col.name}' is empty on {col.empty} rows: optional"))
     if not col.sample_complete:
-        notes.append(Note(L.NOTE, f"'{col.name}' checked on its first {len(col.sample)} values"))
+        notes.append(
+            Note(Level.NOTE, f"'{col.name}' checked on its first {len(col.sample)} values")
+        )
     tied = len(fields) > 1 and similarity(fields[0]) == similarity(fields[1])
     if several or tied:
         choices = ", ".join(n for n, _ in fields) if tied else f"step {step} or another"
         text = f"'{col.name}' could fill {choices}: keep the right lookup and uncomment"
-        return LookupDraft(fields[0][0], step, col.name, optional, False, (*notes, Note(L.CHECK, text)))
+        return LookupDraft(
+            fields[0][0], step, col.name, optional, False, (*notes, Note(Level.CHECK, text))
+        )
     text = f"every value of '{col.name}' is a source key of step '{step}'"
-    return LookupDraft(fields[0][0], step, col.name, optional, True, (*notes, Note(L.NOTE, text)))
+    return LookupDraft(
+        fields[0][0], step, col.name, optional, True, (*notes, Note(Level.NOTE, text))
+    )
 
 
 def run_order(names: Sequence[str], depends: dict[str, tuple[str, ...]]) -> list[str]:

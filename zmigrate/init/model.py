@@ -74,8 +74,10 @@ class StepDraft:
 
     def all_notes(self) -> list[Note]:
         out = list(self.notes)
-        for part in (*self.fields, *self.lookups):
-            out += part.notes
+        for f in self.fields:
+            out += f.notes
+        for lk in self.lookups:
+            out += lk.notes
         return out
 
 

@@ -52,7 +52,7 @@ def _head(path: Path) -> bytes:
         raise UsageError(f"cannot read {display_path(path)}: {exc.strerror}") from None
 
 
-def _text_options(path: Path, kind: SourceKind, forced: str | None) -> tuple[str, list[str]]:
+def _text_options(path: Path, forced: str | None) -> tuple[str, list[str]]:
     if forced:
         return forced, [f"encoding {forced}: the file is not valid UTF-8 past its first MiB"]
     enc = sniff.encoding(_head(path))
@@ -61,7 +61,7 @@ def _text_options(path: Path, kind: SourceKind, forced: str | None) -> tuple[str
 
 def open_csv(path: Path, forced_encoding: str | None = None) -> Opened:
     """A CSV file: encoding and delimiter from its head, then its rows (zmigrate.sources)."""
-    encoding, notes = _text_options(path, SourceKind.CSV, forced_encoding)
+    encoding, notes = _text_options(path, forced_encoding)
     head = _head(path).decode(encoding, errors="replace")
     found = sniff.delimiter(head)
     delim = found or ","
@@ -79,7 +79,7 @@ def open_csv(path: Path, forced_encoding: str | None = None) -> Opened:
 
 def open_jsonl(path: Path, forced_encoding: str | None = None) -> Opened:
     """A JSON-lines file: one object a line."""
-    encoding, notes = _text_options(path, SourceKind.JSONL, forced_encoding)
+    encoding, notes = _text_options(path, forced_encoding)
     options = {"encoding": encoding}
     if path.suffix.lower() != ".jsonl":
         options["format"] = "jsonl"
