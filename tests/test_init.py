@@ -312,3 +312,52 @@ def test_module_guess_names_runner_up() -> None:
     columns = ["invoice_number", "date", "quantity", "rate", "customer"]
     best = guess_modules("export", columns, builtin())[0]
     assert (best.product, best.module) == ("books", "invoices")
+
+
+def test_owners_need_the_orgs_users(tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text(
+        "ref,name,Account Owner\nA1,Acme,ana@example.com\nA2,Kite,zed@example.com\n"
+    )
+    out = tmp_path / "with.toml"
+    m = init_and_load(out, accounts, "--schema", PLANS / "schema" / "sample-org.json")
+    owner = next(f for f in step(m, "accounts").fields if f.target == "Owner")
+    assert owner.user and owner.column == "Account Owner"
+    assert "no active user has zed@example.com" in out.read_text()
+    assert cli("plan", out).exit_code == 0
+    bare = tmp_path / "bare.toml"
+    m = init_and_load(bare, accounts)  # the built-in schema lists no users
+    assert "Owner" not in fields(step(m, "accounts"))
+    assert '# Owner = { user = "Account Owner" }' in bare.read_text()
+
+
+def test_header_only_file_and_two_lookup_candidates(tmp_path: Path) -> None:
+    (tmp_path / "accounts.csv").write_text("id,name\n1,Acme\n2,Kite\n")
+    (tmp_path / "vendors.csv").write_text("id,Vendor Name\n1,Bolt\n2,Nut\n")
+    (tmp_path / "contacts.csv").write_text("id,last_name,ref\n7,Li,1\n8,Wu,2\n")
+    (tmp_path / "leads.csv").write_text("Lead ID,Last Name,Company\n")
+    files = [tmp_path / n for n in ("accounts.csv", "vendors.csv", "contacts.csv", "leads.csv")]
+    out = tmp_path / "m.toml"
+    result = cli("init", *files, "--out", out)
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    # 'ref' holds keys of accounts and of vendors: left for the user to choose
+    assert '# Account_Name = { step = "accounts", column = "ref" }' in text
+    assert "every value of 'ref' is a key of steps accounts and vendors" in text
+    leads = text.split('name = "leads"')[1].splitlines()
+    assert 'Last_Name = "Last Name"' in leads and 'Company = "Company"' in leads
+    assert "zmigrate plan would say now" in result.output  # leads: no row, no source key
+
+
+def test_numbers_that_happen_to_be_keys_are_not_lookups(tmp_path: Path) -> None:
+    (tmp_path / "items.csv").write_text("id,name,rate\n1,Bolt,2.5\n2,Nut,3\n3,Gear,4\n")
+    (tmp_path / "invoice_lines.csv").write_text(
+        "invoice_number,quantity,item_id\nINV1,2,1\nINV1,3,2\nINV2,1,3\n"
+    )
+    out = tmp_path / "m.toml"
+    result = cli("init", tmp_path / "items.csv", tmp_path / "invoice_lines.csv", "--out", out)
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert '"line_items[].item_id" = { step = "items", column = "item_id" }' in text
+    assert '"line_items[].quantity" = { column = "quantity", transform = "decimal" }' in text
+    assert "FIX: customer_id is mandatory for books:invoices: a lookup to contacts" in text

@@ -396,6 +396,8 @@ def init_command(sources: tuple[str, ...], schema: str | None, out: str, force: 
     say(f"wrote {written.path}: {steps}")
     for fix in fixes:
         say(f"  {fix}")
+    if written.refusal:
+        say(f"zmigrate plan would say now: {written.refusal}")
     say(
         f"{len(fixes)} to fix in {written.path} first; then: zmigrate plan {written.path}"
         if fixes

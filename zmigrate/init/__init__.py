@@ -20,7 +20,7 @@ from zmigrate.init.draft import draft
 from zmigrate.init.model import Draft
 from zmigrate.init.read import READERS, profile
 from zmigrate.init.write import manifest_text
-from zmigrate.manifest import display_path
+from zmigrate.manifest import display_path, load_manifest
 from zmigrate.schema import OrgSchema, builtin, load_snapshot
 
 
@@ -28,6 +28,7 @@ from zmigrate.schema import OrgSchema, builtin, load_snapshot
 class Written:
     path: Path
     draft: Draft
+    refusal: str | None  # what ``plan`` says of the manifest now (None: it loads)
 
 
 def init(
@@ -55,7 +56,11 @@ def init(
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "w" if force else "x", encoding="utf-8") as fh:
         fh.write(text)
-    return Written(target, d)
+    try:
+        load_manifest(target)
+    except UsageError as exc:
+        return Written(target, d, str(exc))
+    return Written(target, d, None)
 
 
 __all__ = ["Written", "init"]

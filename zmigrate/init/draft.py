@@ -12,13 +12,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from zmigrate.init.fields import draft_field
+from zmigrate.init.fields import draft_field, draft_owner, owner_column
 from zmigrate.init.guess import Guess, guess_modules, match_columns, targets
 from zmigrate.init.links import find_lookups, run_order, source_key, target_key
 from zmigrate.init.model import Draft, Level, LookupDraft, Note, StepDraft
 from zmigrate.init.read import Profile
 from zmigrate.manifest import LINE_ITEMS
-from zmigrate.schema import Module, OrgSchema
+from zmigrate.schema import FieldType, Module, OrgSchema
 
 CLOSE = 0.05
 """A runner-up module within this score of the best one is named as a real alternative."""
@@ -58,6 +58,11 @@ def _one_file(name: str, profile: Profile, org: OrgSchema) -> tuple[StepDraft, M
     fields_of = targets(mod)
     matches = sorted(match_columns(columns, mod), key=lambda m: columns.index(m.column))
     fields = tuple(draft_field(m, fields_of[m.field], profile.column(m.column)) for m in matches)
+    owner = mod.field("Owner")
+    if owner is not None and owner.data_type == FieldType.OWNERLOOKUP:
+        used = {m.column for m in matches}
+        found = [c for c in profile.columns if c.name not in used and owner_column(c)]
+        fields += tuple(draft_owner(c, org) for c in found[:1])
     mapped = {f.column: f.target for f in fields if f.active}
     key_col, key_note = source_key(profile, mod, mapped)
     key, target_note = target_key(profile, mod, mapped, key_col)
@@ -124,7 +129,9 @@ def draft(profiles: Sequence[Profile], org: OrgSchema, schema: str | None = None
     others = [(s.name, s.profile, mod, s.source_key[0]) for s, mod in first if s.source_key]
     steps: dict[str, StepDraft] = {}
     for step, mod in first:
-        lookups: tuple[LookupDraft, ...] = tuple(find_lookups(step.name, step.profile, mod, others))
+        mapped = {f.column for f in step.fields if f.active}
+        found = find_lookups(step.name, step.profile, mod, others, mapped, step.source_key)
+        lookups: tuple[LookupDraft, ...] = tuple(found)
         with_links = replace(step, lookups=lookups)
         with_links = replace(
             with_links,

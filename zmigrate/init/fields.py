@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import difflib
 
-from zmigrate.init.guess import Match
+from zmigrate.init.guess import Match, norm
 from zmigrate.init.model import FieldDraft, Level, Note
 from zmigrate.init.values import ISO, Column, Decimal
-from zmigrate.schema import NUMERIC, Field, FieldType
+from zmigrate.schema import NUMERIC, Field, FieldType, OrgSchema
 
 PICKLIST_CAP = 50
 """More distinct values than this: the column is not checked against a picklist."""
@@ -23,8 +23,8 @@ PICKLIST_CAP = 50
 def draft_field(match: Match, fld: Field, col: Column) -> FieldDraft:
     """The mapping of ``col`` to ``fld`` (``match.field``), with what its values say."""
     base = FieldDraft(match.field, match.column, match.how)
-    if col.present == 0:
-        return _off(base, Level.NOTE, f"column '{col.name}' is empty in every row")
+    if col.present == 0:  # nothing to learn from; a file without rows keeps the mapping
+        return _off(base, Level.NOTE, f"'{col.name}' is empty in every row") if col.empty else base
     kind = fld.data_type
     if kind in (FieldType.DATE, FieldType.DATETIME):
         return _dated(base, col, str(kind))
@@ -135,3 +135,37 @@ def _picklist(base: FieldDraft, col: Column, fld: Field) -> FieldDraft:
             )
         )
     return _with(base, values=tuple(pairs), notes=tuple(notes))
+
+
+OWNER_WORDS = frozenset(
+    {"owner", "owneremail", "recordowner", "salesrep", "assignedto", "ownedby", "accountmanager"}
+)
+
+
+def owner_column(col: Column) -> bool:
+    """A column naming record owners: ``owner``, ``Deal Owner``, ``owner_email``, ..."""
+    name = norm(col.name)
+    return name in OWNER_WORDS or name.endswith("owner") or name.startswith("owner")
+
+
+def draft_owner(col: Column, org: OrgSchema) -> FieldDraft:
+    """``Owner = { user = column }`` when the org's users are known and the cells are
+    e-mail addresses; else the line commented out with what it needs."""
+    base = FieldDraft("Owner", col.name, "record owners", user=True)
+    if not all("@" in v for v in col.sample):
+        return _off(base, Level.CHECK, f"'{col.name}' names owners, but not by e-mail address")
+    if not org.users:
+        return _off(
+            base,
+            Level.CHECK,
+            f"'{col.name}' holds owners' e-mail addresses: owners need the org's users "
+            "(zmigrate schema pull, then --schema)",
+        )
+    unknown = [v for v in col.sample if (u := org.user(v)) is None or u.status != "active"]
+    if not unknown:
+        return base
+    text = (
+        f"no active user has {', '.join(unknown[:5])}: those records are dead-lettered, "
+        'or set default_owner and unknown_owner = "default"'
+    )
+    return _with(base, notes=(Note(Level.CHECK, text),))

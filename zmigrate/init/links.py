@@ -110,19 +110,34 @@ def _holds_keys(col: Column, keys: frozenset[int]) -> bool:
 
 
 def find_lookups(
-    step: str, profile: Profile, mod: Module, others: Sequence[tuple[str, Profile, Module, str]]
+    step: str,
+    profile: Profile,
+    mod: Module,
+    others: Sequence[tuple[str, Profile, Module, str]],
+    skip: set[str],
+    skip_always: tuple[str, ...] = (),
 ) -> list[LookupDraft]:
-    """Lookups of one file: ``others`` are (step, profile, module, source key) of the rest."""
+    """Lookups of one file: ``others`` are (step, profile, module, source key) of the rest.
+
+    ``skip``: columns mapped to fields, lookups only when their names say ids (a quantity's
+    1..9 may also be another file's keys); ``skip_always``: the file's own source key.
+    """
     out: list[LookupDraft] = []
     taken: set[str] = set()
-    for col in profile.columns:
+    own = set(skip_always)
+    columns = [
+        c for c in profile.columns if c.name not in own and (c.name not in skip or _id_like(c.name))
+    ]
+    columns.sort(key=lambda c: -_id_like(c.name))  # stable: file order among equals
+    for col in columns:
         hits = [
             (name, other_mod)
             for name, other, other_mod, key in others
             if name != step and (keys := other.column(key).keys) and _holds_keys(col, keys)
         ]
+        rivals = tuple(name for name, _ in hits)
         for name, other_mod in hits:
-            draft = _lookup(col, name, mod, other_mod, taken, len(hits) > 1)
+            draft = _lookup(col, name, mod, other_mod, taken, rivals)
             if draft is not None:
                 out.append(draft)
                 taken.add(draft.target)
@@ -130,8 +145,10 @@ def find_lookups(
 
 
 def _lookup(
-    col: Column, step: str, mod: Module, other: Module, taken: set[str], several: bool
+    col: Column, step: str, mod: Module, other: Module, taken: set[str], rivals: tuple[str, ...]
 ) -> LookupDraft | None:
+    """The lookup ``col`` makes to ``step``; commented out with a CHECK when its values are
+    also keys of other steps (``rivals``) or two fields could take it."""
     fields = [(n, f) for n, f in lookup_fields(mod, other) if n not in taken]
     if not fields:
         return None
@@ -152,9 +169,12 @@ def _lookup(
             Note(Level.NOTE, f"'{col.name}' checked on its first {len(col.sample)} values")
         )
     tied = len(fields) > 1 and similarity(fields[0]) == similarity(fields[1])
-    if several or tied:
-        choices = ", ".join(n for n, _ in fields) if tied else f"step {step} or another"
-        text = f"'{col.name}' could fill {choices}: keep the right lookup and uncomment"
+    if len(rivals) > 1 or tied:
+        text = (
+            f"'{col.name}' could fill {', '.join(n for n, _ in fields)}"
+            if tied
+            else f"every value of '{col.name}' is a key of steps {' and '.join(rivals)}"
+        ) + ": keep the right lookup and uncomment"
         return LookupDraft(
             fields[0][0], step, col.name, optional, False, (*notes, Note(Level.CHECK, text))
         )

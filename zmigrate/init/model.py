@@ -35,6 +35,7 @@ class FieldDraft:
     transform: str | None = None
     format: str | None = None
     values: tuple[tuple[str, str], ...] = ()
+    user: bool = False  # ``{ user = column }``: e-mail addresses of the org's users
     active: bool = True
     notes: tuple[Note, ...] = ()
 

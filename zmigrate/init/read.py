@@ -16,7 +16,7 @@ from zmigrate.errors import ManifestError, UsageError
 from zmigrate.init import sniff
 from zmigrate.init.values import Column, ColumnStats
 from zmigrate.manifest import SourceKind, SourceSpec, display_path
-from zmigrate.sources import iter_rows
+from zmigrate.sources import iter_rows, read_columns
 
 Row = Mapping[str, Any]
 
@@ -28,6 +28,7 @@ class Opened:
     options: dict[str, str]  # encoding, delimiter, format: only what differs from defaults
     notes: tuple[str, ...]  # how they were decided, for the manifest's comments
     rows: Iterator[tuple[int, Row]]
+    header: Callable[[], list[str]] = list  # the columns of a file without a row
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def open_csv(path: Path, forced_encoding: str | None = None) -> Opened:
     if path.suffix.lower() != ".csv":
         options["format"] = "csv"
     spec = SourceSpec(SourceKind.CSV, 0, path=path, encoding=encoding, delimiter=delim)
-    return Opened(options, tuple(notes), iter_rows(spec))
+    return Opened(options, tuple(notes), iter_rows(spec), lambda: read_columns(spec))
 
 
 def open_jsonl(path: Path, forced_encoding: str | None = None) -> Opened:
@@ -127,6 +128,8 @@ def _profile(path: Path, opened: Opened) -> Profile:
         for name, col in stats.items():
             col.add(row.get(name))
         rows += 1
+    if not stats:
+        stats = {name: ColumnStats(name) for name in opened.header()}
     return Profile(
         path, opened.options, opened.notes, rows, tuple(s.finish() for s in stats.values())
     )

@@ -35,7 +35,9 @@ def _notes(notes: tuple[Note, ...] | list[Note], indent: str = "") -> list[str]:
 
 
 def field_line(f: FieldDraft) -> str:
-    if f.transform is None and not f.values:
+    if f.user:
+        value = _inline([("user", q(f.column))])
+    elif f.transform is None and not f.values:
         value = q(f.column)
     else:
         pairs = [("column", q(f.column))]
