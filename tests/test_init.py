@@ -361,3 +361,14 @@ def test_numbers_that_happen_to_be_keys_are_not_lookups(tmp_path: Path) -> None:
     assert '"line_items[].item_id" = { step = "items", column = "item_id" }' in text
     assert '"line_items[].quantity" = { column = "quantity", transform = "decimal" }' in text
     assert "FIX: customer_id is mandatory for books:invoices: a lookup to contacts" in text
+
+
+def test_not_utf8_past_the_head_is_read_again(tmp_path: Path) -> None:
+    big = tmp_path / "accounts.csv"
+    pad = "x" * 100
+    rows = "".join(f"A{i},Firm {i} {pad}\n" for i in range(10_000))  # over the 1 MiB head
+    big.write_bytes(("ref,name\n" + rows + "Z1,Müller\n").encode("cp1252"))
+    out = tmp_path / "m.toml"
+    m = init_and_load(out, big)
+    assert step(m, "accounts").source.encoding == "cp1252"
+    assert "not valid UTF-8 past its first MiB" in out.read_text()
