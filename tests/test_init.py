@@ -252,6 +252,9 @@ def test_unknown_file_kind(tmp_path: Path) -> None:
     odd.write_bytes(b"PAR1")
     result = cli("init", odd, "--out", tmp_path / "x.toml")
     assert result.exit_code == 2 and "cannot read '.parquet' files" in result.output
+    result = cli("init", tmp_path / "gone.csv", "--out", tmp_path / "x.toml")
+    assert result.exit_code == 2 and "gone.csv: No such file" in result.output
+    assert not (tmp_path / "x.toml").exists()
 
 
 @pytest.mark.parametrize(
