@@ -47,33 +47,34 @@ def _off(base: FieldDraft, level: Level, text: str) -> FieldDraft:
     return _with(base, active=False, notes=(*base.notes, Note(level, text)))
 
 
+_NAIVE = Note(
+    Level.NOTE,
+    'a time without an offset is taken as UTC: add tz = "+HH:MM" to the mapping if not',
+)
+
+
 def _dated(base: FieldDraft, col: Column, transform: str) -> FieldDraft:
     """Dates into a date field (a datetime's date part), or datetimes (a date at midnight)."""
-    first, second = (
-        (col.datetimes, col.dates)
-        if transform == "datetime"
-        else (
-            col.dates,
-            col.datetimes,
-        )
-    )
-    formats = first or second
+    if transform == "datetime":
+        formats = col.datetimes or col.dates
+        base = _with(base, notes=(*base.notes, _NAIVE))
+    else:
+        formats = col.dates or col.datetimes
     if not formats:
         return _off(
             base,
             Level.FIX,
             f"'{col.name}' is not a {transform} in a format init knows: "
-            f"set format (strptime, e.g. %d/%m/%Y) and uncomment",
+            "set format (strptime, e.g. %d/%m/%Y) and uncomment",
         )
     if ISO in formats or "%Y-%m-%d" in formats:
         return _with(base, transform=transform)
     if len(formats) > 1:
-        fmt = formats[0]
         text = (
             f"every value of '{col.name}' fits {' and '.join(formats)} (no day past the 12th):"
             " keep the right format and uncomment"
         )
-        return _off(_with(base, transform=transform, format=fmt), Level.CHECK, text)
+        return _off(_with(base, transform=transform, format=formats[0]), Level.CHECK, text)
     return _with(base, transform=transform, format=formats[0])
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from zmigrate.init.guess import name_field, norm
 from zmigrate.init.model import Level, LookupDraft, Note
 from zmigrate.init.read import Profile
-from zmigrate.init.values import Column, Order, hashed
+from zmigrate.init.values import KEY_CAP, Column, Order, hashed
 from zmigrate.manifest import LINE_ITEMS, SHARED_LOOKUPS
 from zmigrate.schema import Field, Module
 
@@ -56,7 +56,7 @@ def source_key(profile: Profile, mod: Module, mapped: dict[str, str]) -> tuple[s
     )
     text = f"source key {best.name}: {how} and present in all {profile.rows} rows"
     if best.capped:
-        text += " (checked on the first 1,000,000 values; plan checks the rest)"
+        text += f" (checked on the first {KEY_CAP:,} values; plan checks the rest)"
     if others:
         text += f"; also unique: {', '.join(others)}"
     return best.name, Note(Level.NOTE, text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from zmigrate.init.read import Profile
@@ -88,11 +88,10 @@ class Draft:
 
     steps: tuple[StepDraft, ...]
     schema: str | None = None  # the snapshot's path, relative to the manifest
-    notes: tuple[Note, ...] = field(default=())
 
     def fixes(self) -> list[str]:
         """Every FIX, prefixed with its step: what stands between the manifest and a run."""
-        out = [str(n) for n in self.notes if n.level is Level.FIX]
+        out: list[str] = []
         for s in self.steps:
             out += [f"step '{s.name}': {n}" for n in s.all_notes() if n.level is Level.FIX]
         return out

@@ -18,8 +18,11 @@ from typing import Any
 
 SAMPLE_CAP = 1000
 """Distinct values kept per column (picklists, lookups between files)."""
-KEY_CAP = 1_000_000
-"""Distinct values tracked per column for uniqueness; past it, plan's scan checks the rest."""
+KEY_CAP = 500_000
+"""Distinct values tracked per column while it is unique (a column leaves the tracking at its
+first repeated value, so only key-like columns stay: ids, e-mails, names). Past the cap the
+column counts as unique from what was seen (plan's scan checks every row) and other files'
+lookups to it are not looked for."""
 
 DATE_FORMATS = (
     "%Y-%m-%d",
