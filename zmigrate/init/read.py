@@ -53,17 +53,19 @@ def _head(path: Path) -> bytes:
         raise UsageError(f"cannot read {display_path(path)}: {exc.strerror}") from None
 
 
-def _text_options(path: Path, forced: str | None) -> tuple[str, list[str]]:
+def _text_options(path: Path, forced: str | None) -> tuple[str, list[str], bytes]:
+    """The encoding (sniffed, or ``forced`` on a second pass), its note, and the head."""
+    head = _head(path)
     if forced:
-        return forced, [f"encoding {forced}: the file is not valid UTF-8 past its first MiB"]
-    enc = sniff.encoding(_head(path))
-    return enc.name, [f"encoding {enc.name}: {enc.why}"]
+        return forced, [f"encoding {forced}: the file is not valid UTF-8 past its first MiB"], head
+    enc = sniff.encoding(head)
+    return enc.name, [f"encoding {enc.name}: {enc.why}"], head
 
 
 def open_csv(path: Path, forced_encoding: str | None = None) -> Opened:
     """A CSV file: encoding and delimiter from its head, then its rows (zmigrate.sources)."""
-    encoding, notes = _text_options(path, forced_encoding)
-    head = _head(path).decode(encoding, errors="replace")
+    encoding, notes, raw = _text_options(path, forced_encoding)
+    head = raw.decode(encoding, errors="replace")
     found = sniff.delimiter(head)
     delim = found or ","
     notes.append(
@@ -80,7 +82,7 @@ def open_csv(path: Path, forced_encoding: str | None = None) -> Opened:
 
 def open_jsonl(path: Path, forced_encoding: str | None = None) -> Opened:
     """A JSON-lines file: one object a line."""
-    encoding, notes = _text_options(path, forced_encoding)
+    encoding, notes, _ = _text_options(path, forced_encoding)
     options = {"encoding": encoding}
     if path.suffix.lower() != ".jsonl":
         options["format"] = "jsonl"
