@@ -4,8 +4,12 @@ cannot decide is left as comments (and plan then says what to fix)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import orjson
 import pytest
 from click.testing import CliRunner
 
@@ -375,3 +379,28 @@ def test_not_utf8_past_the_head_is_read_again(tmp_path: Path) -> None:
     m = init_and_load(out, big)
     assert step(m, "accounts").source.encoding == "cp1252"
     assert "not valid UTF-8 past its first MiB" in out.read_text()
+
+
+def test_init_then_plan_then_rehearsal(tmp_path: Path) -> None:
+    """The README's quick start on export-shaped files: init -> plan -> run --sandbox."""
+    files = _export_files(tmp_path)
+    out = tmp_path / "plans" / "mine.toml"
+    assert cli("init", *files, "--out", out).exit_code == 0
+    assert cli("plan", out).exit_code == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZOHO_")}
+    zmigrate = str(Path(sys.executable).parent / "zmigrate")
+    run_dir = tmp_path / "run"
+    done = subprocess.run(
+        [zmigrate, "run", str(out), "--sandbox", "--run-dir", str(run_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    report = orjson.loads((run_dir / "report.json").read_bytes())
+    assert report["outcome"] == "done" and report["failed"] == 0
+    assert {s["name"]: s["landed"] for s in report["steps"]} == {
+        "accounts_export": 3,
+        "contacts": 3,
+    }
