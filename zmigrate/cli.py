@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import click
 
 from zmigrate import __version__
-from zmigrate.errors import ZmigrateError
+from zmigrate.errors import UsageError, ZmigrateError
 from zmigrate.scrub import ScrubbingFormatter, register_env, scrub
 
 
@@ -369,6 +369,40 @@ def sandbox_command(**options: object) -> None:
     except OSError as e:
         say(f"zmigrate sandbox: cannot listen ({e}); try another --port", err=True)
         raise SystemExit(2) from None
+
+
+# ---- init (a first manifest from the files, issue 18) ---------------------------------------
+
+
+@main.command("init")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--schema", default=None, type=click.Path(dir_okay=False), help="The org's snapshot.")
+@click.option("--out", default="plans/migration.toml", show_default=True, help="Manifest to write.")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+def init_command(sources: tuple[str, ...], schema: str | None, out: str, force: bool) -> None:
+    """Write a commented manifest for SOURCES (CSV, JSONL), guessed from their values and the
+    org's schema (--schema, else the built-in default). Sends nothing. Exit 2: bad input or
+    --out exists."""
+    from zmigrate.init import init
+
+    try:
+        written = init(sources, out, schema, force)
+    except ZmigrateError as e:
+        fail("init", e)
+    except OSError as e:
+        fail("init", UsageError(f"cannot write {out}: {e.strerror}"))
+    fixes = written.draft.fixes()
+    steps = ", ".join(f"{s.name} -> {s.target}" for s in written.draft.steps)
+    say(f"wrote {written.path}: {steps}")
+    for fix in fixes:
+        say(f"  {fix}")
+    if written.refusal:
+        say(f"zmigrate plan would say now: {written.refusal}")
+    say(
+        f"{len(fixes)} to fix in {written.path} first; then: zmigrate plan {written.path}"
+        if fixes
+        else f"read its CHECK comments, then: zmigrate plan {written.path}"
+    )
 
 
 # ---- plan (the quota bill, issue 4) --------------------------------------------------------
