@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ from zmigrate.sandbox.core import Reply, read_json, zoho_json
 
 from . import wire
 from .catalog import OrgModule as Module
+from .coql_run import run_coql
 from .query import Compare, Group, Node, QueryError, matches, parse_coql, parse_criteria
 from .routing import field_list, int_param, op, reply, write_reply
 
@@ -187,35 +188,10 @@ async def coql(crm: CrmProduct, request: web.Request) -> web.StreamResponse:
         query = parse_coql(text, crm.store.module)
     except QueryError as exc:
         raise reply(exc.body) from None
-    mod = query.module
-    hits = [
-        r
-        for r in crm.store.records[mod.api_name].values()
-        if query.where is None or matches(query.where, r)
-    ]
-    if query.count:
-        return zoho_json(
-            {"data": [{query.count: len(hits)}], "info": {"count": 1, "more_records": False}}
-        )
-    for name, descending in reversed(query.order):
-        hits.sort(key=_nulls_last(name), reverse=descending)
-    window = hits[query.offset : query.offset + query.limit]
-    if not window:
+    records = crm.store.records[query.module.api_name].values()
+    data, more = run_coql(query, records, crm.store.find)
+    if not data:
         return web.Response(status=204)
-    data = []
-    for rec in window:
-        row: dict[str, Any] = {}
-        for name in query.select:
-            f = mod.field(name)
-            value = rec.get(name)
-            row[name] = (
-                {"id": value}
-                if f and value is not None and f.data_type in ("lookup", "ownerlookup")
-                else value
-            )
-        row["id"] = rec["id"]
-        data.append(row)
-    more = len(hits) > query.offset + query.limit
     return zoho_json({"data": data, "info": {"count": len(data), "more_records": more}})
 
 
@@ -362,16 +338,6 @@ def _search_filter(q: Mapping[str, str], mod: Module) -> Node:
             {"param_name": "criteria", "param": "criteria"},
         )
     )
-
-
-def _nulls_last(name: str) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
-    """COQL ORDER BY key on ``name``: empty values after the others (before when DESC)."""
-
-    def key(rec: dict[str, Any]) -> tuple[bool, Any]:
-        value = rec.get(name)
-        return value is None, value if value is not None else ""
-
-    return key
 
 
 def _make_token(module: str, at: PagePosition, now: float) -> str:
