@@ -162,3 +162,31 @@ async def test_upsert_insert_carries_a_null_duplicate_field(crm: oas.CheckedClie
     again = body["data"][0]
     assert (again["action"], again["duplicate_field"]) == ("update", "Email")
     assert again["message"] == "record updated"
+
+
+async def test_page_tokens_refuse_page_and_other_parameters(crm: oas.CheckedClient) -> None:
+    rows = [{"Last_Name": f"P{i:03d}", "Company": "Co"} for i in range(100)]
+    for base in range(0, 300, 100):
+        batch = [dict(r, Last_Name=f"{r['Last_Name']}-{base}") for r in rows]
+        assert (await crm.call("POST", "/crm/v8/Leads", json={"data": batch}))[0] == 201
+    path = "/crm/v8/Leads?fields=Last_Name,Company&per_page=100"
+    status, body = await crm.call("GET", path)
+    token = body["info"]["next_page_token"]
+    status, body = await crm.call("GET", f"{path}&page_token={token}")
+    assert status == 200 and body["info"]["page"] == 2  # the same parameters: the next page
+    # `page` together with `page_token`
+    status, body = await crm.call("GET", f"{path}&page_token={token}&page=2")
+    assert (status, body["code"], body["details"]["param_name"]) == (400, "INVALID_DATA", "page")
+    # the token with parameters other than those it was issued for
+    for other in (
+        "/crm/v8/Leads?fields=Last_Name,Company&per_page=50",
+        "/crm/v8/Leads?fields=Last_Name&per_page=100",
+        f"{path}&sort_by=Created_Time&sort_order=desc",
+    ):
+        status, body = await crm.call("GET", f"{other}&page_token={token}")
+        assert (status, body["code"]) == (400, "INVALID_DATA"), other
+        assert body["details"]["param_name"] == "page_token"
+    status, body = await crm.call(
+        "GET", f"/crm/v8/Contacts?fields=Last_Name,Company&per_page=100&page_token={token}"
+    )
+    assert (status, body["code"]) == (400, "INVALID_DATA")  # another module's token
