@@ -89,6 +89,8 @@ def _covering(needed: str) -> set[str]:
     parts = needed.lower().split(".")
     service, op = parts[0], parts[-1]
     cover = {needed.lower(), f"{service}.fullaccess.all"}
+    if op in ("create", "update"):  # CRM's WRITE edits records (Upsert and Update pages)
+        cover.add(".".join([*parts[:-1], "write"]))
     middle = parts[1:-1]
     for end in range(1, len(middle) + 1):  # modules.leads.read ← modules.read, modules.all
         prefix = ".".join([service, *middle[:end]])
@@ -117,7 +119,9 @@ def _write_ops(operation: Operation) -> tuple[ScopeOp, ...]:
 
 
 def _crm_target(step: Step, module: str) -> list[str]:
-    need = [crm_module_scope(module, op) for op in (ScopeOp.READ, *_write_ops(step.operation))]
+    # Zoho's Upsert page takes CREATE (or WRITE, ALL) for an upsert; Update needs UPDATE
+    write = ScopeOp.UPDATE if step.operation is Operation.UPDATE else ScopeOp.CREATE
+    need = [crm_module_scope(module, op) for op in (ScopeOp.READ, write)]
     if step.method is not Method.REST:  # Bulk Write: the upload, then the job
         need += ["ZohoFiles.files.CREATE", "ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.READ"]
     if step.create_fields:
