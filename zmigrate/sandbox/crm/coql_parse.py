@@ -110,9 +110,7 @@ def _invalid_column(name: str, clause: str) -> QueryError:
 
 
 def _duplicate(name: str, clause: str) -> QueryError:
-    return QueryError(
-        "DUPLICATE_DATA", "duplicate data", {"column_name": name, "clause": clause}
-    )
+    return QueryError("DUPLICATE_DATA", "duplicate data", {"column_name": name, "clause": clause})
 
 
 def _limit_exceeded(by: str, limit: int) -> QueryError:
@@ -369,9 +367,7 @@ def _resolve_select(items: list[_Item], scope: _Scope) -> None:
         agg = _aggregate(item, item.fn, scope)
         if any(a.key == agg.key for a in q.aggregates):
             if item.alias:
-                raise QueryError(
-                    "DUPLICATE_ALIAS", "duplicate alias", {"alias": item.alias}
-                )
+                raise QueryError("DUPLICATE_ALIAS", "duplicate alias", {"alias": item.alias})
             raise _duplicate(agg.key, "aggregate")
         q.aggregates.append(agg)
     if len(q.select) > COQL_MAX_FIELDS:
