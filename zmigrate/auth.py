@@ -124,6 +124,8 @@ class Token:
     value: str = field(repr=False)
     expires_at: float
     api_domain: str | None = None
+    scopes: tuple[str, ...] | None = None
+    """The scopes the answer says it grants (None: the answer did not say)."""
 
     def fresh(self, now: float, renew_before: float = RENEW_BEFORE) -> bool:
         return now < self.expires_at - renew_before
@@ -136,7 +138,9 @@ def parse_token(body: object, sent_at: float) -> Token:
     if "access_token" in body:
         lifetime = float(body.get("expires_in") or TOKEN_LIFETIME)
         register(str(body["access_token"]))  # masked wherever an error body echoes it
-        return Token(str(body["access_token"]), sent_at + lifetime, body.get("api_domain"))
+        scope = body.get("scope")
+        scopes = tuple(str(scope).replace(",", " ").split()) if scope else None
+        return Token(str(body["access_token"]), sent_at + lifetime, body.get("api_domain"), scopes)
     error = str(body.get("error", "unknown"))
     if error == ACCOUNTS_THROTTLED:
         raise Throttled("the accounts server refused: too many token requests", code=error)
@@ -180,6 +184,11 @@ class TokenSource:
         if self._token and self._token.api_domain:
             return self._token.api_domain.rstrip("/")
         return DATA_CENTERS[self.credentials.dc].api_url
+
+    @property
+    def granted(self) -> tuple[str, ...] | None:
+        """The scopes the current token's answer named (None: no token yet, or not said)."""
+        return self._token.scopes if self._token else None
 
     @property
     def content_url(self) -> str:

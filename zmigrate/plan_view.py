@@ -5,6 +5,7 @@ Used by ``zmigrate plan`` and ``zmigrate run --dry-run`` so both print the same 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 from zmigrate.manifest import Product
@@ -47,6 +48,8 @@ def render(plan: Plan) -> str:
         "Method choices",
         *_reasons(plan),
     ]
+    lines += ["", "OAuth scopes needed (the token must grant each; run checks them first)"]
+    lines += textwrap.wrap(", ".join(plan.scopes), 96, initial_indent="  ", subsequent_indent="  ")
     lines += ["", "Warnings" if plan.warnings else "Warnings: none; it fits the quotas."]
     lines += [f"  - {w}" for w in plan.warnings]
     return "\n".join(lines)

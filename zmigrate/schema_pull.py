@@ -28,6 +28,8 @@ from zmigrate.client import Limits, Zoho, open_zoho
 from zmigrate.client.finance import FinanceClient
 from zmigrate.clock import Clock
 from zmigrate.errors import ConfigError, UsageError
+from zmigrate.manifest.model import Product
+from zmigrate.zoho_scopes import missing, schema_pull_scopes
 
 FORMAT = "zmigrate.schema/1"
 DEFAULT_OUT = "schema.json"
@@ -198,6 +200,10 @@ class Bill:
             f"{self.modules} field lists, 1 users page; +1 per further 200 users)"
         )
 
+    def scopes(self) -> list[str]:
+        """The OAuth scopes the pull needs (metadata reads only)."""
+        return schema_pull_scopes(Product(str(p)) for p in self.parts)
+
     def lines(self) -> list[str]:
         out = [self.crm_line()] if Part.CRM in self.parts else []
         for part in FINANCE:
@@ -206,13 +212,14 @@ class Bill:
                     f"{part}: {FINANCE_CALLS[part]} requests of its daily cap "
                     "(+1 per further 200 taxes, currencies or locations)"
                 )
-        return out
+        return [*out, f"scopes needed: {', '.join(self.scopes())}"]
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "crm_credits": self.crm_credits(),
             "crm_modules": self.modules,
             **{f"{p}_requests": FINANCE_CALLS[p] for p in FINANCE if p in self.parts},
+            "scopes": self.scopes(),
         }
 
 
@@ -379,6 +386,13 @@ def execute(
 
     async def go() -> tuple[dict[str, Any], dict[str, dict[str, int]]]:
         async with open_zoho(credentials, clock, Limits()) as zoho:
+            await zoho.tokens.token()
+            lacking = missing(zoho.tokens.granted or (), bills[0].scopes())
+            if zoho.tokens.granted is not None and lacking:
+                raise ConfigError(
+                    f"schema pull: the access token lacks OAuth scopes it needs: "
+                    f"{', '.join(lacking)}; generate a new grant with them; nothing was read"
+                )
             snapshot = await pull(zoho, parts, credentials.dc, billed, progress)
             usage = zoho.usage()
         spent = {str(p): {"requests": int(str(usage[str(p)]["requests"]))} for p in parts}

@@ -73,6 +73,15 @@ ERRATA: tuple[tuple[str, str, str, Any], ...] = (
         "enum",
         PAGINATION_MESSAGES,
     ),
+    # An upsert that inserts answers "duplicate_field": null (Zoho's Upsert Records sample,
+    # https://www.zoho.com/crm/developer/docs/api/v8/upsert-records.html); the file types
+    # it as a plain string.
+    (
+        "record.json",
+        "/components/schemas/Success_Response/properties/duplicate_field",
+        "nullable",
+        True,
+    ),
     # Convert Lead without a Deal in the request answers "Deals": null.
     (
         "convert_lead.json",

@@ -80,7 +80,7 @@ async def test_discrete_pagination_then_page_token(crm: oas.CheckedClient) -> No
         if not body["info"]["more_records"]:
             break
         token = body["info"]["next_page_token"]
-        path = f"/crm/v8/Leads?fields=Last_Name&per_page=200&page_token={token}"
+        path = f"/crm/v8/Leads?fields=Last_Name,Email&per_page=200&page_token={token}"
     assert seen == ids
     status, body = await crm.call("GET", f"{path}&page=2")
     assert status == 400

@@ -108,7 +108,7 @@ def test_upsert_defaults_to_system_duplicate_check_then_unique(store: CrmStore) 
     assert store.duplicate_fields(CRM_MODULES["Products"], None) == ("Product_Name", "Product_Code")
     first = store.upsert(LEADS, [{"Last_Name": "A", "Company": "C", "Email": "a@x.io"}], 0.0, None)
     again = store.upsert(LEADS, [{"Last_Name": "B", "Email": "A@x.io"}], 1.0, None)
-    assert first[0]["action"] == "insert" and "duplicate_field" not in first[0]
+    assert first[0]["action"] == "insert" and first[0]["duplicate_field"] is None
     assert again[0]["action"] == "update" and again[0]["duplicate_field"] == "Email"
     assert again[0]["details"]["id"] == first[0]["details"]["id"]
     deals = CRM_MODULES["Deals"]
@@ -164,7 +164,7 @@ def test_coql_parses_conditions_order_and_limit() -> None:
     assert q.order == [("Last_Name", True)]
     assert matches(q.where, {"City": "mumbai", "No_of_Employees": 12})
     assert not matches(q.where, {"City": "Pune", "No_of_Employees": 3})
-    assert parse_coql("select COUNT(id) from Leads", MODULES).count == "COUNT(id)"
+    assert parse_coql("select COUNT(id) from Leads", MODULES).aggregates[0].key == "COUNT(id)"
     assert parse_coql("select id from Leads limit 10 offset 30", MODULES).offset == 30
     n = parse_coql(
         "select id from Leads where Email is null and City not in ('a','b')", MODULES

@@ -21,6 +21,7 @@ from zmigrate.planner.pricing import latency
 from zmigrate.planner.setup import SetupCalls, setup_calls
 from zmigrate.planner.warnings import plan_warnings
 from zmigrate.sources import StepCount, scan
+from zmigrate.zoho_scopes import manifest_scopes
 
 
 def _export_phase(step: Step, count: StepCount, target: Target) -> Phase | None:
@@ -137,6 +138,7 @@ def plan(manifest: Manifest, counts: Mapping[str, StepCount] | None = None) -> P
         tokens,
         warnings,
         setup,
+        tuple(manifest_scopes(manifest)),
     )
 
 

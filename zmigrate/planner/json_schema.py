@@ -93,6 +93,7 @@ PLAN_JSON_SCHEMA: dict[str, Any] = _obj(
         "days": _INT,
         "token_refreshes": _INT,
         "warnings": {"type": "array", "items": _STR},
+        "scopes": {"type": "array", "items": _STR},
         "setup": {
             "type": "array",
             "items": _obj(

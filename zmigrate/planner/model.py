@@ -134,6 +134,8 @@ class Plan:
     warnings: tuple[str, ...] = field(default=())
     setup: tuple[SetupCalls, ...] = ()
     """Calls before the first write (metadata preflight, field creation), in the totals."""
+    scopes: tuple[str, ...] = ()
+    """OAuth scopes the run needs (`zoho_scopes.manifest_scopes`); ``run`` checks them first."""
 
     def step(self, name: str) -> StepPlan:
         return next(s for s in self.steps if s.name == name)
@@ -161,6 +163,7 @@ class Plan:
             "token_refreshes": self.token_refreshes,
             "warnings": list(self.warnings),
             "setup": [c.as_dict() for c in self.setup],
+            "scopes": list(self.scopes),
         }
 
     def to_json(self) -> str:

@@ -26,7 +26,7 @@ from zmigrate.run.accounting import Spend, Tally, carry_over, spend_now
 from zmigrate.run.control import hold_first_window, left_as
 from zmigrate.run.exports import export_sources
 from zmigrate.run.finish import finish
-from zmigrate.run.preflight import prepare
+from zmigrate.run.preflight import check_scopes, prepare
 from zmigrate.run.preparation import check_organization, limits_for, open_store
 from zmigrate.run.scheduler import Engine
 from zmigrate.scrub import register
@@ -75,6 +75,7 @@ async def execute(
         if resume:
             hold_first_window(zoho, left_as(run_path))
         try:
+            await check_scopes(zoho, manifest)
             if not resume:  # a resumed run was checked, and its fields made, when it started
                 await prepare(zoho, manifest, progress)
             local = await export_sources(manifest, zoho, run_path, tallies, progress)

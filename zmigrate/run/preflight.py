@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from zmigrate.client import Zoho
-from zmigrate.errors import RequestRejected, Unconfirmed, UsageError
+from zmigrate.errors import ConfigError, RequestRejected, Unconfirmed, UsageError
 from zmigrate.manifest import Manifest, NewField, Product, Step
 from zmigrate.manifest.owners import active_users
 from zmigrate.planner.setup import (
@@ -29,6 +29,7 @@ from zmigrate.planner.setup import (
 from zmigrate.progress import Progress
 from zmigrate.schema import FORMAT, PULL_HINT, Field, Module, OrgSchema, from_snapshot
 from zmigrate.schema_pull import trim_module, trim_user
+from zmigrate.zoho_scopes import manifest_scopes, missing
 
 LIVE = "the org"
 """How the live schema names itself in messages."""
@@ -188,6 +189,20 @@ async def read_live(zoho: Zoho, manifest: Manifest) -> OrgSchema:
                 break
             page = result.page + 1
     return live_schema(modules, fields, users)
+
+
+async def check_scopes(zoho: Zoho, manifest: Manifest) -> None:
+    """Refuse to start (ConfigError, nothing sent but the token request) when the token's
+    answer names its scopes and they lack one the manifest needs (`manifest_scopes`)."""
+    await zoho.tokens.token()
+    granted = zoho.tokens.granted
+    lacking = missing(granted, manifest_scopes(manifest)) if granted is not None else []
+    if lacking:
+        raise ConfigError(
+            f"{manifest.path.name}: the access token lacks OAuth scopes this migration needs: "
+            f"{', '.join(lacking)}; generate a new grant (refresh token) with them "
+            "(`zmigrate plan` lists every scope the manifest needs); nothing was sent"
+        )
 
 
 async def prepare(zoho: Zoho, manifest: Manifest, progress: Progress) -> None:

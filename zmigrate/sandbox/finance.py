@@ -59,6 +59,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from zmigrate import zoho_scopes
+from zmigrate.manifest.model import Product as Service
 from zmigrate.quotas import BOOKS_PAGE_MAX, BOOKS_PLANS, INVENTORY_PLANS, FinancePlan
 from zmigrate.sandbox.core import Admission, Failure, Product, Reply, read_json, zoho_json
 from zmigrate.sandbox.finance_settings import CUSTOM_FIELDS, FinanceSettings
@@ -278,6 +280,13 @@ class FinanceProduct(Product):
     async def get_preferences(self, request: web.Request) -> web.Response:
         entity_of = {name: m.singular for name, m in self.modules.items()}
         return zoho_json(self.settings.preferences(entity_of))
+
+    def scope_allows(self, scopes: tuple[str, ...], request: web.Request) -> bool:
+        """Zoho scopes Books and Inventory by area (`zoho_scopes`): a token with only
+        ``ZohoBooks.contacts.READ`` may list contacts, not create invoices (401 code 57)."""
+        area = request.path[len(self.prefix) + 1 :].split("/", 1)[0]
+        op = zoho_scopes.HTTP_OPS.get(request.method, zoho_scopes.ScopeOp.READ)
+        return zoho_scopes.grants(scopes, zoho_scopes.finance_scope(Service(self.name), area, op))
 
     def _module(self, request: web.Request) -> Module:
         return self.modules[request.path[len(self.prefix) + 1 :].split("/", 1)[0]]

@@ -13,8 +13,9 @@ accepts both) with ``grant_type``:
 Errors come back as Zoho sends them: HTTP 200 with ``{"error": "invalid_client"}``,
 ``invalid_client_secret``, ``invalid_code`` (unknown/used/expired code or refresh token),
 ``unsupported_grant_type``, ``invalid_scope``; more than ``token_rate_limit`` (10) access
-tokens from one grant in 10 Zoho minutes → HTTP 400 "Access Denied"; a grant's 31st live
-access token deletes its first (Zoho's token limits).
+tokens from one grant in 10 Zoho minutes → HTTP 400 "Access Denied"; a grant's 16th live
+access token invalidates its oldest (Zoho's token limits; CRM's token-validity page says 15
+live tokens per refresh token, other Zoho pages 30: the stricter is kept).
 
 Data centers: ``{accounts}/oauth/v2/token`` is the accounts server of the sandbox's own data
 center (``SandboxConfig.data_center``); ``{accounts}/dc/{dc}/oauth/v2/token`` is another data
@@ -41,8 +42,9 @@ from zmigrate.sandbox.journal import Journal
 
 CODE_LIFETIME = 180.0
 """Grant codes from the API console expire after three minutes."""
-MAX_LIVE_PER_GRANT = 30
-"""Access tokens one refresh token (or client) may hold; the 31st deletes the first."""
+MAX_LIVE_PER_GRANT = 15
+"""Live access tokens one refresh token (or client) may hold; the 16th invalidates the oldest
+(CRM's token-validity page; other Zoho pages say 30, the stricter is kept)."""
 PURGE_EVERY = 1_000
 """Access tokens issued between two sweeps of expired ones."""
 TOKEN_RATE_WINDOW = 600.0
@@ -125,7 +127,7 @@ class TokenStore:
         """A new access token valid for ``TOKEN_LIFETIME`` Zoho seconds.
 
         A grant keeps at most ``MAX_LIVE_PER_GRANT`` tokens: issuing one more deletes the
-        oldest, as Zoho does (the 31st token of a refresh token kills the first).
+        oldest live one, as Zoho does (the 16th token of a refresh token kills the first).
         """
         now = self.clock.now()
         self._purge(now)
@@ -136,6 +138,8 @@ class TokenStore:
         self.journal.put("token.access", key, info)
         if grant:
             live = self._live.setdefault(grant, deque())
+            while live and (live[0] not in self._access or self._access[live[0]].expires_at <= now):
+                live.popleft()  # expired or deleted: no longer counts toward the limit
             live.append(key)
             if len(live) > MAX_LIVE_PER_GRANT:
                 oldest = live.popleft()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ from zmigrate.sandbox.core import Reply, read_json, zoho_json
 
 from . import wire
 from .catalog import OrgModule as Module
+from .coql_run import run_coql
 from .query import Compare, Group, Node, QueryError, matches, parse_coql, parse_criteria
 from .routing import field_list, int_param, op, reply, write_reply
 
@@ -41,13 +42,18 @@ async def list_records(crm: CrmProduct, request: web.Request) -> web.StreamRespo
     fields = _list_fields(q)
     per_page = int_param(q, "per_page", quotas.CRM_PAGE_MAX, quotas.CRM_PAGE_MAX)
     now = crm.now()
-    at = _page_from_token(q, mod, now) if "page_token" in q else _page_from_number(q, per_page)
+    asked = _Asked(per_page, ",".join(sorted(fields)))
+    at = (
+        _page_from_token(q, mod, now, asked)
+        if "page_token" in q
+        else _page_from_number(q, per_page)
+    )
     ordered = crm.store.ordered(mod.api_name, at.sort_by, at.descending)
     window = list(islice(ordered, at.offset, at.offset + per_page + 1))
     recs = window[:per_page]
     if not recs:
         return web.Response(status=204)
-    info = _page_info(mod, at, per_page, len(recs), len(window) > per_page, now)
+    info = _page_info(mod, at, asked, len(recs), len(window) > per_page, now)
     data = [crm.store.render(mod, r, fields) for r in recs]
     return zoho_json({"data": data, "info": info})
 
@@ -187,35 +193,10 @@ async def coql(crm: CrmProduct, request: web.Request) -> web.StreamResponse:
         query = parse_coql(text, crm.store.module)
     except QueryError as exc:
         raise reply(exc.body) from None
-    mod = query.module
-    hits = [
-        r
-        for r in crm.store.records[mod.api_name].values()
-        if query.where is None or matches(query.where, r)
-    ]
-    if query.count:
-        return zoho_json(
-            {"data": [{query.count: len(hits)}], "info": {"count": 1, "more_records": False}}
-        )
-    for name, descending in reversed(query.order):
-        hits.sort(key=_nulls_last(name), reverse=descending)
-    window = hits[query.offset : query.offset + query.limit]
-    if not window:
+    records = crm.store.records[query.module.api_name].values()
+    data, more = run_coql(query, records, crm.store.find)
+    if not data:
         return web.Response(status=204)
-    data = []
-    for rec in window:
-        row: dict[str, Any] = {}
-        for name in query.select:
-            f = mod.field(name)
-            value = rec.get(name)
-            row[name] = (
-                {"id": value}
-                if f and value is not None and f.data_type in ("lookup", "ownerlookup")
-                else value
-            )
-        row["id"] = rec["id"]
-        data.append(row)
-    more = len(hits) > query.offset + query.limit
     return zoho_json({"data": data, "info": {"count": len(data), "more_records": more}})
 
 
@@ -227,6 +208,15 @@ async def convert(crm: CrmProduct, request: web.Request) -> web.StreamResponse:
     status, out = crm.store.convert_lead(request.match_info["id"], first, crm.now())
     code = out.get("code") or (out.get("data") or [{}])[0].get("code") if status >= 400 else None
     return zoho_json(out, status, code)
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What a listing asked for besides its position; a page token is good only for the
+    same (Zoho's page tokens are tied to the query that issued them)."""
+
+    per_page: int
+    fields: str
 
 
 @dataclass(frozen=True)
@@ -275,13 +265,14 @@ def _sort_order(q: Mapping[str, str]) -> tuple[str, bool]:
     return sort_by, q.get("sort_order", "desc" if "sort_by" in q else "asc") == "desc"
 
 
-def _page_from_token(q: Mapping[str, str], mod: Module, now: float) -> PagePosition:
-    """The position a ``page_token`` carries (its sort wins over the query's)."""
-    _sort_order(q)
+def _page_from_token(q: Mapping[str, str], mod: Module, now: float, asked: _Asked) -> PagePosition:
+    """The position a ``page_token`` carries. ``page`` with it is refused, and so is the
+    token with a ``per_page``, ``fields`` or sort other than those it was issued for."""
+    sort_by, descending = _sort_order(q)
     if "page" in q:
         raise _invalid_param("page", q["page"])
-    at = _read_token(q["page_token"], mod.api_name, now)
-    if at is None:
+    at = _read_token(q["page_token"], mod.api_name, now, asked)
+    if at is None or ("sort_by" in q and (sort_by, descending) != (at.sort_by, at.descending)):
         raise _invalid_param("page_token", q["page_token"])
     if at.offset >= PAGE_TOKEN_MAX:
         raise reply(
@@ -311,9 +302,10 @@ def _page_from_number(q: Mapping[str, str], per_page: int) -> PagePosition:
 
 
 def _page_info(
-    mod: Module, at: PagePosition, per_page: int, count: int, more: bool, now: float
+    mod: Module, at: PagePosition, asked: _Asked, count: int, more: bool, now: float
 ) -> dict[str, Any]:
     """A listing's ``info``, with page tokens to the next and previous pages."""
+    per_page = asked.per_page
     info: dict[str, Any] = {
         "per_page": per_page,
         "count": count,
@@ -325,12 +317,12 @@ def _page_info(
     }
     if more:
         after = PagePosition(at.offset + per_page, at.page + 1, at.sort_by, at.descending)
-        info["next_page_token"] = _make_token(mod.api_name, after, now)
+        info["next_page_token"] = _make_token(mod.api_name, after, now, asked)
     if at.offset > 0:
         before = PagePosition(
             max(0, at.offset - per_page), max(1, at.page - 1), at.sort_by, at.descending
         )
-        info["previous_page_token"] = _make_token(mod.api_name, before, now)
+        info["previous_page_token"] = _make_token(mod.api_name, before, now, asked)
     return info
 
 
@@ -364,18 +356,10 @@ def _search_filter(q: Mapping[str, str], mod: Module) -> Node:
     )
 
 
-def _nulls_last(name: str) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
-    """COQL ORDER BY key on ``name``: empty values after the others (before when DESC)."""
-
-    def key(rec: dict[str, Any]) -> tuple[bool, Any]:
-        value = rec.get(name)
-        return value is None, value if value is not None else ""
-
-    return key
-
-
-def _make_token(module: str, at: PagePosition, now: float) -> str:
+def _make_token(module: str, at: PagePosition, now: float, asked: _Asked) -> str:
     raw = {
+        "n": asked.per_page,
+        "f": asked.fields,
         "m": module,
         "o": at.offset,
         "p": at.page,
@@ -386,14 +370,22 @@ def _make_token(module: str, at: PagePosition, now: float) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(raw)).decode().rstrip("=")
 
 
-def _read_token(token: str, module: str, now: float) -> PagePosition | None:
-    """The position in a live page token of ``module``, else None."""
+def _read_token(token: str, module: str, now: float, asked: _Asked) -> PagePosition | None:
+    """The position in a live page token of ``module`` issued for ``asked``, else None."""
     try:
         raw = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (binascii.Error, ValueError, orjson.JSONDecodeError):
         return None
     if not isinstance(raw, dict) or not {"m", "o", "p", "s", "d", "x"} <= set(raw):
         return None
-    if raw["m"] != module or raw["x"] < now:
+    if (
+        raw["m"] != module
+        or raw["x"] < now
+        or (raw.get("n"), raw.get("f"))
+        != (
+            asked.per_page,
+            asked.fields,
+        )
+    ):
         return None
     return PagePosition(raw["o"], raw["p"], raw["s"], raw["d"])

@@ -517,7 +517,7 @@ class CrmStore:
                 item.update(action="update", duplicate_field=match[0])
             else:
                 item = self._success(self.create(mod.api_name, values, now), "record added")
-                item["action"] = "insert"
+                item.update(action="insert", duplicate_field=None)  # as Zoho's sample
             out.append(item)
         return out
 
