@@ -136,12 +136,14 @@ class ColumnStats:
             self.empty += 1
             return
         self.present += 1
-        self._track_order(hashed(text))
-        if text not in self._sample:
-            if len(self._sample) < SAMPLE_CAP:
-                self._sample[text] = None
-            else:
-                self._overflow = True
+        if self._seen is not None:  # a repeated (or capped) column's order is settled
+            self._track_order(hashed(text))
+        if text in self._sample:
+            return  # a value seen before says nothing new about formats
+        if len(self._sample) < SAMPLE_CAP:
+            self._sample[text] = None
+        else:
+            self._overflow = True
         self._booleans = self._booleans and text.casefold() in _BOOLEANS
         if isinstance(value, int | float) and not isinstance(value, bool):
             self._dot = self._dot or isinstance(value, float)
@@ -152,8 +154,7 @@ class ColumnStats:
 
     def _track_order(self, h: int) -> None:
         seen = self._seen
-        if seen is None:
-            return
+        assert seen is not None
         if h == self._previous:
             if self.order is Order.UNIQUE:
                 self.order = Order.GROUPED
