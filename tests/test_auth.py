@@ -125,3 +125,18 @@ async def test_throttled_token_requests_back_off_then_give_up(make_sandbox) -> N
         with pytest.raises(Throttled):
             await tokens.token()
         assert clock.now() - start >= 1.0 + 4.0  # waited between the three attempts
+
+
+async def test_one_token_at_a_time_over_a_long_run(make_sandbox, http) -> None:
+    """Zoho keeps 15 live tokens per refresh token (the 16th kills the oldest): the engine
+    holds one and asks for the next only in its last 300 s, never more than it needs."""
+    clock = Clock(speed=60, start=T0)
+    sb = await make_sandbox(clock=clock)
+    tokens = TokenSource(http, credentials_for(sb), clock)
+    held = set()
+    for _ in range(40):  # 40,000 Zoho seconds of calls, one every 1,000 s
+        held.add(await tokens.token())
+        for _ in range(5):  # many calls on the same token
+            assert await tokens.token() in held
+        clock.advance(1_000)
+    assert tokens.refreshes == len(held) <= 40_000 // (3_600 - 300) + 1

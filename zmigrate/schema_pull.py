@@ -29,7 +29,8 @@ from zmigrate.client.finance import FinanceClient
 from zmigrate.clock import Clock
 from zmigrate.errors import ConfigError, UsageError
 from zmigrate.manifest.model import Product
-from zmigrate.zoho_scopes import missing, schema_pull_scopes
+from zmigrate.planner.scopes import schema_pull_scopes
+from zmigrate.zoho_scopes import missing
 
 FORMAT = "zmigrate.schema/1"
 DEFAULT_OUT = "schema.json"

@@ -16,13 +16,14 @@ from zmigrate.clock import Clock
 from zmigrate.errors import ConfigError
 from zmigrate.manifest.load import load_manifest
 from zmigrate.manifest.model import Product
+from zmigrate.planner.scopes import manifest_scopes
 from zmigrate.progress import Progress
 from zmigrate.rehearsal import sandbox_credentials
 from zmigrate.run import execute
 from zmigrate.sandbox import Sandbox
 from zmigrate.sandbox.app import DEFAULT_SCOPE as SANDBOX_SCOPE
 from zmigrate.schema_pull import Bill, Part
-from zmigrate.zoho_scopes import ScopeOp, finance_scope, grants, manifest_scopes, missing
+from zmigrate.zoho_scopes import ScopeOp, finance_scope, grants, missing
 
 PLANS = Path(__file__).resolve().parents[2] / "plans"
 REFUSED = {"code": 57, "message": "You are not authorized to perform this operation"}

@@ -18,10 +18,10 @@ from zmigrate.manifest import Manifest, Product, Step, Target, display_path
 from zmigrate.planner.method import choose_method
 from zmigrate.planner.model import PRODUCT_ORDER, Phase, Plan, ProductTotals, StepPlan
 from zmigrate.planner.pricing import latency
+from zmigrate.planner.scopes import manifest_scopes
 from zmigrate.planner.setup import SetupCalls, setup_calls
 from zmigrate.planner.warnings import plan_warnings
 from zmigrate.sources import StepCount, scan
-from zmigrate.zoho_scopes import manifest_scopes
 
 
 def _export_phase(step: Step, count: StepCount, target: Target) -> Phase | None:

@@ -19,6 +19,7 @@ from zmigrate.client import Zoho
 from zmigrate.errors import ConfigError, RequestRejected, Unconfirmed, UsageError
 from zmigrate.manifest import Manifest, NewField, Product, Step
 from zmigrate.manifest.owners import active_users
+from zmigrate.planner.scopes import manifest_scopes
 from zmigrate.planner.setup import (
     CREDITS_CREATE_FIELDS,
     FIELDS_PER_CREATE,
@@ -29,7 +30,7 @@ from zmigrate.planner.setup import (
 from zmigrate.progress import Progress
 from zmigrate.schema import FORMAT, PULL_HINT, Field, Module, OrgSchema, from_snapshot
 from zmigrate.schema_pull import trim_module, trim_user
-from zmigrate.zoho_scopes import manifest_scopes, missing
+from zmigrate.zoho_scopes import missing
 
 LIVE = "the org"
 """How the live schema names itself in messages."""

@@ -60,7 +60,6 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from zmigrate import zoho_scopes
-from zmigrate.manifest.model import Product as Service
 from zmigrate.quotas import BOOKS_PAGE_MAX, BOOKS_PLANS, INVENTORY_PLANS, FinancePlan
 from zmigrate.sandbox.core import Admission, Failure, Product, Reply, read_json, zoho_json
 from zmigrate.sandbox.finance_settings import CUSTOM_FIELDS, FinanceSettings
@@ -286,7 +285,7 @@ class FinanceProduct(Product):
         ``ZohoBooks.contacts.READ`` may list contacts, not create invoices (401 code 57)."""
         area = request.path[len(self.prefix) + 1 :].split("/", 1)[0]
         op = zoho_scopes.HTTP_OPS.get(request.method, zoho_scopes.ScopeOp.READ)
-        return zoho_scopes.grants(scopes, zoho_scopes.finance_scope(Service(self.name), area, op))
+        return zoho_scopes.grants(scopes, zoho_scopes.finance_scope(self.name, area, op))
 
     def _module(self, request: web.Request) -> Module:
         return self.modules[request.path[len(self.prefix) + 1 :].split("/", 1)[0]]
