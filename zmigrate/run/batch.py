@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
 
-from zmigrate.checkpoint import AsyncRunStore, Batch, DeadLetter
+from zmigrate.checkpoint import AsyncRunStore, Batch, DeadLetter, WriteAction
 from zmigrate.errors import Unconfirmed, ZmigrateError, ZohoError
 from zmigrate.manifest import OnDuplicateKey, Step
 from zmigrate.mapping import MappingError, map_record
@@ -132,7 +132,7 @@ class Batches:
             except ZmigrateError as exc:  # credentials refused, organization missing, ...
                 self.control.stop(Stop(str(exc), usage=exc.exit_code == 2))
                 return False
-            todo = await asyncio.to_thread(self._sort, batch, todo, verdicts, settled)
+            todo = await asyncio.to_thread(self._sort, batch, todo, verdicts, settled, retried)
             retried = True
             rounds += 1
             if todo and rounds > AGAIN_ROUNDS:
@@ -156,14 +156,26 @@ class Batches:
         return False
 
     def _sort(
-        self, batch: Batch, todo: list[Item], verdicts: Sequence[Verdict], settled: Settled
+        self,
+        batch: Batch,
+        todo: list[Item],
+        verdicts: Sequence[Verdict],
+        settled: Settled,
+        in_flight: bool,
     ) -> list[Item]:
         """Landed items into the cross-reference, refused ones into dead letters; the rest
-        (Zoho left them unprocessed) are returned to send again."""
+        (Zoho left them unprocessed) are returned to send again.
+
+        ``in_flight``: the batch's create was sent before (a lost answer, a kill with the
+        batch in flight), so a record found by its key is the run's own: reclaimed.
+        """
         again: list[Item] = []
         for item, verdict in zip(todo, verdicts, strict=True):
             if isinstance(verdict, Landed):
-                settled.xref.append((item.key, verdict.zoho_id, item.source.line, verdict.action))
+                action = verdict.action
+                if in_flight and action == WriteAction.FOUND:
+                    action = WriteAction.RECLAIMED.value
+                settled.xref.append((item.key, verdict.zoho_id, item.source.line, action))
             elif isinstance(verdict, Reject):
                 settled.dead.append(self._dead(batch, item, verdict.code, verdict.message))
             else:
