@@ -99,6 +99,7 @@ from zmigrate.checkpoint.records import (
     WriteAction,
     XrefRow,
 )
+from zmigrate.checkpoint.before import BeforeImage
 from zmigrate.checkpoint.schema import DB_NAME, LOCK_NAME, SCHEMA_VERSION
 from zmigrate.checkpoint.store import RunStore
 from zmigrate.checkpoint.summary import (
@@ -116,6 +117,7 @@ __all__ = [
     "AsyncRunStore",
     "Batch",
     "BatchCounts",
+    "BeforeImage",
     "BatchState",
     "DeadLetter",
     "LandedRecord",

@@ -22,6 +22,7 @@ from zmigrate.manifest import OnDuplicateKey, Step
 from zmigrate.mapping import MappingError, map_record
 from zmigrate.outcomes import Claim, Landed, Pause, Reject, Stop, Verdict, decide, split_shared
 from zmigrate.progress import Progress
+from zmigrate.run.before_images import read_before
 from zmigrate.run.control import Control
 from zmigrate.run.items import Item, dead_letter
 from zmigrate.run.writers import Writer
@@ -112,6 +113,8 @@ class Batches:
         retried = batch.verify
         unconfirmed = 0  # sends of writes that may have landed: verified, then resent
         rounds = 0
+        if self.step.keep_before_images and not await self._keep_before(batch, todo, settled):
+            return False
         while todo:
             if self.control.halted(self.product):
                 return False
@@ -139,6 +142,27 @@ class Batches:
                 why = f"Zoho left the record unprocessed {rounds} times"
                 settled.dead += [self._dead(batch, i, "UNPROCESSED", why) for i in todo]
                 break
+        return True
+
+    async def _keep_before(self, batch: Batch, todo: list[Item], settled: Settled) -> bool:
+        """The records ``todo`` will change, read and committed before the batch goes in
+        flight (once a key: a batch read again keeps its first images). False when the read
+        met an error that halted the run."""
+        seen = await self.store.imaged(self.step.name, [i.key for i in todo])
+        fresh = [i for i in todo if i.key not in seen]
+        if not fresh:
+            return True
+        try:
+            images = await read_before(self.writer.target.zoho, self.step, fresh)
+        except ZohoError as exc:
+            if self._refused(batch, todo, exc, settled.dead):
+                todo.clear()  # dead-lettered: nothing left to send
+                return True
+            return False
+        except ZmigrateError as exc:
+            self.control.stop(Stop(str(exc), usage=exc.exit_code == 2))
+            return False
+        await self.store.keep_before(self.step.name, images)
         return True
 
     def _refused(
