@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_verify_rollback import PLANS, SPEED, counts, run_zoho
 
 from zmigrate.checkpoint import RunStore
 from zmigrate.errors import ManifestError
@@ -15,8 +16,6 @@ from zmigrate.manifest import load_manifest
 from zmigrate.planner import plan
 from zmigrate.rehearsal import execute_in_sandbox
 from zmigrate.rollback import bill, rollback
-
-from test_verify_rollback import PLANS, SPEED, counts, run_zoho
 
 OLD_ACCOUNT = {"Account_Name": "Iris Cedar Labs 1", "Billing_City": "Oldtown"}
 OLD_CUSTOMER = {

@@ -86,6 +86,7 @@ connection; ``damage`` SQLite's failures said plainly; ``store`` :class:`RunStor
 """
 
 from zmigrate.checkpoint.async_store import AsyncRunStore
+from zmigrate.checkpoint.before import BeforeImage
 from zmigrate.checkpoint.damage import disk_full, is_disk_full
 from zmigrate.checkpoint.hashing import hash_bytes, hash_file
 from zmigrate.checkpoint.locking import lock_holder
@@ -99,7 +100,6 @@ from zmigrate.checkpoint.records import (
     WriteAction,
     XrefRow,
 )
-from zmigrate.checkpoint.before import BeforeImage
 from zmigrate.checkpoint.schema import DB_NAME, LOCK_NAME, SCHEMA_VERSION
 from zmigrate.checkpoint.store import RunStore
 from zmigrate.checkpoint.summary import (

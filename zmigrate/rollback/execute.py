@@ -19,9 +19,9 @@ from zmigrate.manifest import Product, Step
 from zmigrate.rollback.decide import (
     Deletion,
     StepBill,
+    Work,
     batch_size,
     bill_dict,
-    Work,
     judge,
     judge_restore,
     price,

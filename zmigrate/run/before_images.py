@@ -19,11 +19,10 @@ from zmigrate.client.crm import coql_literal
 from zmigrate.client.finance import resource_keys
 from zmigrate.manifest import Product, Step
 from zmigrate.outcomes import chunked
+from zmigrate.planner.before import FIELDS_PER_QUERY, KEYS_PER_QUERY
 from zmigrate.run.items import Item
 from zmigrate.run.writers.crm_rest import key_value
 from zmigrate.run.writers.finance import finance_client
-
-from zmigrate.planner.before import FIELDS_PER_QUERY, KEYS_PER_QUERY
 
 NOT_FIELDS = frozenset({"id", "$se_module"})
 
