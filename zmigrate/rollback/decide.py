@@ -2,7 +2,9 @@
 costs, and what each answer means.
 
 Only records the run *created* are deleted (``WriteAction.created``): a record it found or
-updated was there before and stays (listed as left in place). Steps go in reverse
+updated was there before and stays, restored from its before-image when the step kept one
+(CRM updates of up to 100, 1 credit per 10 records; one PUT each in Books and Inventory),
+else listed as left in place. Steps go in reverse
 dependency order, children before parents (invoices before customers, deals before
 accounts), so no delete is refused for a record that still points at it. CRM deletes up to
 100 ids a call (1 credit); Books and Inventory take one record a call.

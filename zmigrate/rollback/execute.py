@@ -2,7 +2,8 @@
 
 What to delete and in which order is ``decide``'s; the checkpoint is ``ledger``'s; this
 module sends the deletes through ``client`` (paced and charged like a run) and says what
-came of them. Records the run found or updated are left in place and listed.
+came of them. Records the run updated are written back from their before-images when the
+step kept them (``keep_before_images``), else left in place and listed.
 """
 
 from __future__ import annotations
