@@ -51,7 +51,7 @@ class AsyncRunStore:
     async def keep_before(self, step: str, images: Iterable[BeforeImage]) -> None:
         await self._call(self.store.keep_before, step, list(images))
 
-    async def imaged(self, step: str, keys: Iterable[str]) -> set[str]:
+    async def imaged(self, step: str, keys: Iterable[str]) -> dict[str, str | None]:
         return await self._call(self.store.imaged, step, list(keys))
 
     async def mark_done(

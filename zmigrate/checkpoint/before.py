@@ -5,8 +5,9 @@ them back.
 An image is written before the write that changes the record leaves (committed before the
 batch goes in flight), once per source key: the first read wins, so a batch read again after
 a kill never replaces the old values with the run's own. ``zoho_id`` NULL records that no
-record held the key before the run wrote it: what the run then finds or updates there is
-its own. Values are kept as JSON, scrubbed.
+record held the key before the run wrote it: an upsert sent again after a lost answer that
+Zoho answers "updated" there updated the run's own create (``reclaimed``). Values are kept
+as JSON, scrubbed.
 """
 
 from __future__ import annotations
@@ -44,20 +45,18 @@ def keep(conn: sqlite3.Connection, step: str, images: Iterable[BeforeImage]) -> 
     )
 
 
-def imaged(conn: sqlite3.Connection, step: str, keys: Iterable[str]) -> set[str]:
-    """Which of ``keys`` already have an image."""
+def imaged(conn: sqlite3.Connection, step: str, keys: Iterable[str]) -> dict[str, str | None]:
+    """Which of ``keys`` already have an image: key → the record's id (None: absent)."""
     keys = list(dict.fromkeys(keys))
-    out: set[str] = set()
+    out: dict[str, str | None] = {}
     for n in range(0, len(keys), 500):
         part = keys[n : n + 500]
         marks = ",".join("?" * len(part))
-        out.update(
-            r[0]
-            for r in conn.execute(
-                f"SELECT source_key FROM before_images WHERE step = ? AND source_key IN ({marks})",
-                (step, *part),
-            )
+        query = (
+            "SELECT source_key, zoho_id FROM before_images "
+            f"WHERE step = ? AND source_key IN ({marks})"
         )
+        out.update(conn.execute(query, (step, *part)).fetchall())
     return out
 
 

@@ -329,7 +329,7 @@ class RunStore:
             before.keep(conn, step, images)
 
     @guarded
-    def imaged(self, step: str, keys: Iterable[str]) -> set[str]:
+    def imaged(self, step: str, keys: Iterable[str]) -> dict[str, str | None]:
         return before.imaged(self._conn, step, keys)
 
     @guarded

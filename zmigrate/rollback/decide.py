@@ -59,17 +59,12 @@ def reverse_order(manifest: Manifest) -> list[Step]:
     return [s for s in reversed(manifest.ordered()) if not s.target.is_file]
 
 
-def split(
-    records: Sequence[LandedRecord], images: Sequence[BeforeImage] = ()
-) -> tuple[list[str], list[str]]:
+def split(records: Sequence[LandedRecord]) -> tuple[list[str], list[str]]:
     """(ids the run created, ids it only found or updated), each id once, in source order.
 
-    An id that any key created is created (two keys merged into one record the run made),
-    and so is one whose key no record held before the run wrote it (its before-image says
-    absent: an upsert whose create answer was lost, then answered "update").
+    An id that any key created is created (two keys merged into one record the run made).
     """
-    absent = {i.key for i in images if i.zoho_id is None}
-    created = list(dict.fromkeys(r.zoho_id for r in records if r.created or r.key in absent))
+    created = list(dict.fromkeys(r.zoho_id for r in records if r.created))
     made = set(created)
     kept = list(dict.fromkeys(r.zoho_id for r in records if r.zoho_id not in made))
     return created, kept
@@ -80,7 +75,7 @@ def restores(
 ) -> dict[str, dict[str, Any]]:
     """Zoho id → the values to write back, for each record the run updated and imaged first
     (the first image of an id: its values before any key of the run touched it)."""
-    kept = set(split(records, images)[1])
+    kept = set(split(records)[1])
     landed = {r.key: r.zoho_id for r in records}
     out: dict[str, dict[str, Any]] = {}
     for image in images:

@@ -96,7 +96,7 @@ def _bill(run: FinishedRun, store: RunStore) -> list[StepBill]:
     out = []
     for step in reverse_order(run.manifest):
         landed, images = store.landed(step.name), store.before_images(step.name)
-        created, kept = split(landed, images)
+        created, kept = split(landed)
         back = len(restores(landed, images))
         product, module = step.target.product, step.target.module or ""
         target = run.manifest.target
@@ -157,7 +157,7 @@ def _plan(ledger: Ledger, store: RunStore, steps: list[Step]) -> None:
     for s in steps:
         landed, images = store.landed(s.name), store.before_images(s.name)
         size = batch_size(s.target.product)
-        work.append((Work.DELETE, s.name, split(landed, images)[0], size))
+        work.append((Work.DELETE, s.name, split(landed)[0], size))
         work.append((Work.RESTORE, s.name, list(restores(landed, images)), size))
     ledger.plan(work)
 
@@ -173,7 +173,7 @@ def _result(ledger: Ledger, store: RunStore, step: Step) -> StepResult:
         step.target.module or "",
         deletes.get(Deletion.DELETED, 0) + deletes.get(Deletion.GONE, 0),
         refused,
-        len(split(landed, images)[1]) - len(restores(landed, images)),
+        len(split(landed)[1]) - len(restores(landed, images)),
         back.get(Deletion.RESTORED, 0),
     )
 

@@ -59,6 +59,8 @@ class Settled:
 
     xref: list[XRef] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
+    absent: set[str] = field(default_factory=set)
+    """Keys no record held before the run wrote them (their before-images say so)."""
 
 
 class Batches:
@@ -149,6 +151,7 @@ class Batches:
         flight (once a key: a batch read again keeps its first images). False when the read
         met an error that halted the run."""
         seen = await self.store.imaged(self.step.name, [i.key for i in todo])
+        settled.absent |= {k for k, zoho_id in seen.items() if zoho_id is None}
         fresh = [i for i in todo if i.key not in seen]
         if not fresh:
             return True
@@ -163,6 +166,7 @@ class Batches:
             self.control.stop(Stop(str(exc), usage=exc.exit_code == 2))
             return False
         await self.store.keep_before(self.step.name, images)
+        settled.absent |= {i.key for i in images if i.zoho_id is None}
         return True
 
     def _refused(
@@ -191,13 +195,17 @@ class Batches:
         (Zoho left them unprocessed) are returned to send again.
 
         ``in_flight``: the batch's create was sent before (a lost answer, a kill with the
-        batch in flight), so a record found by its key is the run's own: reclaimed.
+        batch in flight), so a record found by its key is the run's own: reclaimed; so is one
+        an upsert sent again answers "updated" when its key was absent before the run.
         """
         again: list[Item] = []
         for item, verdict in zip(todo, verdicts, strict=True):
             if isinstance(verdict, Landed):
                 action = verdict.action
-                if in_flight and action == WriteAction.FOUND:
+                if in_flight and (
+                    action == WriteAction.FOUND
+                    or (action == WriteAction.UPDATE and item.key in settled.absent)
+                ):
                     action = WriteAction.RECLAIMED.value
                 settled.xref.append((item.key, verdict.zoho_id, item.source.line, action))
             elif isinstance(verdict, Reject):

@@ -1,7 +1,8 @@
 """``keep_before_images = true``: read each record an update or upsert is about to change,
 so `zmigrate rollback` can put its mapped fields back.
 
-CRM: COQL by the step's key, 50 keys and 49 fields a query (1 credit each); Books and
+CRM: COQL by each field of the step's key, 50 values and 49 fields a query (1 credit
+each); Books and
 Inventory: the record found by its key, then read by id (its list entry lacks line items
 and custom fields). A key no record holds is kept too, as "absent": what the run then
 updates there is its own (an upsert's create whose answer was lost).
@@ -9,7 +10,7 @@ updates there is its own (an upsert's create whose answer was lost).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from zmigrate import quotas
@@ -20,8 +21,7 @@ from zmigrate.client.finance import resource_keys
 from zmigrate.manifest import Product, Step
 from zmigrate.outcomes import chunked
 from zmigrate.planner.before import FIELDS_PER_QUERY, KEYS_PER_QUERY
-from zmigrate.run.items import Item
-from zmigrate.run.writers.crm_rest import key_value
+from zmigrate.run.items import Item, bulk_cell
 from zmigrate.run.writers.finance import finance_client
 
 NOT_FIELDS = frozenset({"id", "$se_module"})
@@ -39,23 +39,43 @@ def _names(items: Sequence[Item], step: Step) -> list[str]:
 
 
 async def _crm(zoho: Zoho, step: Step, items: Sequence[Item]) -> list[BeforeImage]:
-    module, first = step.target.module or "", step.key[0]
-    values = sorted({str(i.payload.get(first)) for i in items} - {"", "None"})
-    names = _names(items, step)
+    """Records holding any of the items' key values: CRM upsert checks its key fields one
+    at a time (``duplicate_check_fields``), trimmed and ignoring case, and updates the first
+    record one matches; an item's record is found the same way."""
+    module, names = step.target.module or "", _names(items, step)
     by_id: dict[str, dict[str, Any]] = {}
-    for part in chunked(values, KEYS_PER_QUERY):
-        where = f"{first} in ({', '.join(coql_literal(v) for v in part)})"
-        for columns in chunked(names, FIELDS_PER_QUERY):
-            query = f"select {', '.join(['id', *columns])} from {module} where {where}"
-            page = await zoho.crm.coql(query, limit=quotas.CRM_PAGE_MAX)
-            for rec in page.records:
-                by_id.setdefault(str(rec["id"]), {}).update(rec)
-    by_key = {key_value(step, rec): rec for rec in by_id.values()}
+    for field in step.key:
+        values = sorted({str(bulk_cell(i.payload.get(field))) for i in items} - {"", "None"})
+        for part in chunked(values, KEYS_PER_QUERY):
+            where = f"{field} in ({', '.join(coql_literal(v) for v in part)})"
+            for columns in chunked(names, FIELDS_PER_QUERY):
+                query = f"select {', '.join(['id', *columns])} from {module} where {where}"
+                page = await zoho.crm.coql(query, limit=quotas.CRM_PAGE_MAX)
+                for rec in page.records:
+                    by_id.setdefault(str(rec["id"]), {}).update(rec)
     out = []
     for item in items:
-        found = by_key.get(key_value(step, item.payload))
+        found = _match(step, item.payload, by_id.values())
         out.append(_image(item, None if found is None else str(found["id"]), found or {}))
     return out
+
+
+def _match(
+    step: Step, payload: Mapping[str, Any], records: Iterable[Mapping[str, Any]]
+) -> Mapping[str, Any] | None:
+    """The record Zoho's upsert would update: the first key field any record matches."""
+    for field in step.key:
+        want = _folded(payload.get(field))
+        if want:
+            for rec in records:
+                if _folded(rec.get(field)) == want:
+                    return rec
+    return None
+
+
+def _folded(value: Any) -> str:
+    text = "" if value is None else str(bulk_cell(value))
+    return text.strip().lower()
 
 
 async def _finance(zoho: Zoho, step: Step, item: Item) -> BeforeImage:
