@@ -3,12 +3,14 @@ allow, and the same measured on a rehearsal of the sample migration.
 
     python benchmarks/bench_verify.py [--skip-rehearsal]
 
-Part 1 (no network) prices 10,000 records per product with verify's own bill and sets it
-beside the floor: CRM, a Bulk Read job of the module (50 credits a job, the fewest credits
-any read takes, but it reads every record of the module, not only the run's); Books and
-Inventory, list pages of 200 (the fewest requests, but lists leave out fields a run writes,
-such as line items). Part 2 rehearses plans/sample.toml, verifies it, and prints the
-requests and credits it spent per 10,000 records, to show the bill is what a verify pays.
+Part 1 (no network) prices 10,000 records per product with verify's own bill (the way it
+chooses, and the other way) beside the floor: CRM, a Bulk Read job (50 credits a job, the
+fewest credits any read takes); Books and Inventory, list pages of 200 (the fewest
+requests). A CRM module holding many more records than the run's makes its Bulk Read
+dearer: verify counts the module first and takes COQL by ids when that is cheaper. A step
+with line items is read by id (list entries leave them out). Part 2 rehearses
+plans/sample.toml, verifies it, and prints the requests and credits it spent per 10,000
+records, to show the bill is what a verify pays.
 """
 
 from __future__ import annotations
@@ -34,20 +36,26 @@ PLANS = Path(__file__).resolve().parent.parent / "plans"
 
 def priced() -> None:
     target = load_manifest(PLANS / "sample.toml").target
-    print(f"per {N:,} records          verify (requests/credits)   floor (requests/credits)")
-    crm = price_step("deals", "crm", "Deals", N, 4, target)
+    print(f"per {N:,} records                 verify (requests / credits)     floor")
     floor = bulk_read_floor(N, target)
-    print(
-        f"crm (COQL by ids)          {crm.requests:>6} / {crm.credits:<6}             "
-        f"{floor[0]:>6} / {floor[1]:<6} (Bulk Read of the module)"
-    )
-    for product in ("books", "inventory"):
-        s = price_step("x", product, "contacts", N, 4, target)
-        pages = math.ceil(N / quotas.BOOKS_PAGE_MAX)
+    rows = [
+        ("crm, module of the run's", price_step("deals", "crm", "Deals", N, 4, target)),
+        ("crm, module of 1,000,000", price_step("d", "crm", "Deals", N, 4, target, False, 10**6)),
+    ]
+    for label, s in rows:
         print(
-            f"{product:<10} (GET by id)     {s.requests:>6} / {s.credits:<6}             "
-            f"{pages:>6} / 0      (list pages of 200)"
+            f"{label:<28} {s.method:<10} {s.requests:>6} / {s.credits:<6}   "
+            f"{floor[0]:>4} / {floor[1]} (Bulk Read)   [{s.reason}]"
         )
+    pages = math.ceil(N / quotas.BOOKS_PAGE_MAX)
+    for product in ("books", "inventory"):
+        for items in (False, True):
+            s = price_step("x", product, "invoices", N, 4, target, items)
+            label = f"{product}, {'line items' if items else 'no line items'}"
+            print(
+                f"{label:<28} {s.method:<10} {s.requests:>6} / {s.credits:<6}   "
+                f"{pages:>4} / 0 (list pages)"
+            )
 
 
 async def measured() -> None:

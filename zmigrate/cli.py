@@ -224,7 +224,8 @@ def rollback_command(
                 return
             for s in the_bill:
                 say(
-                    f"{s.step}: delete {s.delete} {s.product}/{s.module} records "
+                    f"{s.step}: delete {s.delete} {s.product}/{s.module} records, "
+                    f"restore {s.restore} from before-images "
                     f"({s.requests} requests, {s.credits} credits); "
                     f"{s.left_in_place} found or updated stay"
                 )

@@ -86,6 +86,7 @@ connection; ``damage`` SQLite's failures said plainly; ``store`` :class:`RunStor
 """
 
 from zmigrate.checkpoint.async_store import AsyncRunStore
+from zmigrate.checkpoint.before import BeforeImage
 from zmigrate.checkpoint.damage import disk_full, is_disk_full
 from zmigrate.checkpoint.hashing import hash_bytes, hash_file
 from zmigrate.checkpoint.locking import lock_holder
@@ -116,6 +117,7 @@ __all__ = [
     "AsyncRunStore",
     "Batch",
     "BatchCounts",
+    "BeforeImage",
     "BatchState",
     "DeadLetter",
     "LandedRecord",

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+from zmigrate.checkpoint.before import BeforeImage
 from zmigrate.checkpoint.records import Batch, DeadLetter, RunStatus, XrefRow
 from zmigrate.checkpoint.store import RunStore
 from zmigrate.checkpoint.summary import RunSummary
@@ -46,6 +47,12 @@ class AsyncRunStore:
         self, step: str, batch_no: int, job_id: str, file_id: str | None = None
     ) -> None:
         await self._call(self.store.set_bulk_job, step, batch_no, job_id, file_id)
+
+    async def keep_before(self, step: str, images: Iterable[BeforeImage]) -> None:
+        await self._call(self.store.keep_before, step, list(images))
+
+    async def imaged(self, step: str, keys: Iterable[str]) -> dict[str, str | None]:
+        return await self._call(self.store.imaged, step, list(keys))
 
     async def mark_done(
         self,

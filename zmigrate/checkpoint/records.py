@@ -93,14 +93,17 @@ class WriteAction(StrEnum):
     ADOPTED = "adopted"
     """A retried insert Zoho answered with DUPLICATE_DATA: the run's own lost first attempt."""
     FOUND = "found"
-    """A retried insert found by its key: possibly the run's own, possibly older; kept."""
+    """An insert found by its key before the run sent it: older than the run; kept."""
+    RECLAIMED = "reclaimed"
+    """An insert found by its key while a batch whose create the run had sent (in flight) is
+    reconciled: the run's own create whose answer was lost (or a kill took)."""
     UPDATE = "update"
     WRITTEN = "written"
     """A line of a file target, not a Zoho record."""
 
     @property
     def created(self) -> bool:
-        return self in (WriteAction.INSERT, WriteAction.ADOPTED)
+        return self in (WriteAction.INSERT, WriteAction.ADOPTED, WriteAction.RECLAIMED)
 
     @classmethod
     def of(cls, value: str | None) -> WriteAction | None:

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from zmigrate.checkpoint.before import SCHEMA as BEFORE_SCHEMA
 from zmigrate.checkpoint.damage import damaged
 from zmigrate.errors import StoreError
 
@@ -14,7 +15,8 @@ SCHEMA_VERSION = 1
 DB_NAME = "run.db"
 LOCK_NAME = "lock"
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE steps (
     name TEXT PRIMARY KEY, ord INTEGER NOT NULL, product TEXT NOT NULL, module TEXT NOT NULL,
@@ -46,6 +48,8 @@ CREATE TABLE quota (
     credits INTEGER NOT NULL DEFAULT 0
 );
 """
+    + BEFORE_SCHEMA
+)
 
 
 def connect(db: Path, readonly: bool = False) -> sqlite3.Connection:
@@ -84,6 +88,8 @@ def check(conn: sqlite3.Connection, db: Path, version: Any, *, readonly: bool) -
         conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
     if not readonly:  # stores made before the index
         conn.execute("CREATE INDEX IF NOT EXISTS xref_by_id ON xref (step, zoho_id)")
+    if not readonly:  # stores made before before-images were kept
+        conn.executescript(BEFORE_SCHEMA)
     if not readonly:  # stores made before the write action was kept: unknown (NULL) for all
         columns = {r[1] for r in conn.execute("PRAGMA table_info(xref)")}
         if "action" not in columns:

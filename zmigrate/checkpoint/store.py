@@ -14,7 +14,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from zmigrate.checkpoint import batches, queries
+from zmigrate.checkpoint import batches, before, queries
+from zmigrate.checkpoint.before import BeforeImage
 from zmigrate.checkpoint.damage import damaged, disk_full, guarded, is_disk_full
 from zmigrate.checkpoint.inputs import changed_inputs, write_inputs
 from zmigrate.checkpoint.locking import RunLock, secure_dir, touch_private, undo_create
@@ -319,6 +320,21 @@ class RunStore:
             batches.write_rows(conn, step, (), dead)
             batches.set_state(conn, step, batch_no, "state = 'failed', error = ?", scrub(error))
             put_meta(conn, {"last_error": scrub(f"step '{step}' batch {batch_no}: {error}")})
+
+    # ---- before-images (keep_before_images) -------------------------------------------------
+
+    def keep_before(self, step: str, images: Iterable[BeforeImage]) -> None:
+        """Records' values before the run writes them, committed before the write leaves."""
+        with self._txn() as conn:
+            before.keep(conn, step, images)
+
+    @guarded
+    def imaged(self, step: str, keys: Iterable[str]) -> dict[str, str | None]:
+        return before.imaged(self._conn, step, keys)
+
+    @guarded
+    def before_images(self, step: str) -> list[BeforeImage]:
+        return before.images(self._conn, step)
 
     # ---- cross-reference and dead letters ---------------------------------------------------
 

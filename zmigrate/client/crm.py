@@ -128,16 +128,20 @@ class CrmClient:
         records: Sequence[Mapping[str, Any]],
         duplicate_check_fields: Sequence[str] = (),
         trigger: Sequence[str] = (),
+        *,
+        idempotent: bool = True,
     ) -> list[RecordOutcome]:
         """Insert or update up to 100 records, matched on ``duplicate_check_fields``.
 
         Safe to resend after an ambiguous failure: the second send updates what the first
-        created, so it is retried like any idempotent call.
+        created, so it is retried like any idempotent call; unless the caller must know a
+        send may have landed (``idempotent=False`` raises ``Unconfirmed``).
         """
         body: dict[str, Any] = {"data": list(records), "trigger": list(trigger)}
         if duplicate_check_fields:
             body["duplicate_check_fields"] = list(duplicate_check_fields)
-        return await self._write("POST", f"{self.base}/{module}/upsert", body, "insert", True)
+        url = f"{self.base}/{module}/upsert"
+        return await self._write("POST", url, body, "insert", idempotent)
 
     async def delete(self, module: str, ids: Sequence[str]) -> list[RecordOutcome]:
         """Delete up to 100 records in one call (``DELETE /{module}?ids=``), 1 credit.

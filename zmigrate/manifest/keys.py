@@ -233,6 +233,13 @@ STEP = Table(
             not_for_files="remove it: a file has no owners",
         ),
         Key(
+            "keep_before_images",
+            Kind.FLAG,
+            "read each record an update changes first, so rollback can restore it",
+            default=False,
+            not_for_files="remove it: a file keeps no earlier values",
+        ),
+        Key(
             "unknown_owner",
             Kind.CHOICE,
             "an e-mail address no active user has: dead-letter or default",

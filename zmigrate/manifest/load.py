@@ -178,10 +178,31 @@ def _step(
         OnDuplicateKey(v["on_duplicate_key"]),
         owners.step_owners(scope, v, fields, org, t.default_owner),
         created,
+        _before_images(scope, v["keep_before_images"], operation, v["key"]),
     )
     if source.kind == SourceKind.ZOHO:
         rules.check_export_columns(scope, step)
     return step
+
+
+def _before_images(scope: Scope, keep: bool, operation: Operation, key: tuple[str, ...]) -> bool:
+    """``keep_before_images``: only an update or upsert changes records that were there, and
+    they are found by the step's key before the write."""
+    if keep and operation not in (Operation.UPDATE, Operation.UPSERT):
+        scope.fail(
+            f"keep_before_images is for a step that updates records; this one is an {operation}",
+            "keep_before_images",
+            field="keep_before_images",
+            hint="remove it: an insert changes no existing record",
+        )
+    if keep and not key:
+        scope.fail(
+            "keep_before_images needs the step's key to find each record before it is written",
+            "keep_before_images",
+            field="keep_before_images",
+            hint="add key = [...]",
+        )
+    return bool(keep)
 
 
 def _operation(scope: Scope, operation: Operation, target: TargetSpec, raw: Any) -> Operation:

@@ -344,6 +344,9 @@ class Step:
     """How ``{ user = ... }`` fields map e-mail addresses to users (None: the step has none)."""
     create_fields: tuple[NewField, ...] = ()
     """Custom fields of the target module the run creates before its first write."""
+    keep_before_images: bool = False
+    """Read each existing record's mapped fields before the run updates it (one read a
+    record, priced by the plan), so `zmigrate rollback` can put them back."""
 
     @property
     def line_items(self) -> bool:

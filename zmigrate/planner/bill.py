@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from zmigrate import quotas
 from zmigrate.manifest import Manifest, Product, Step, Target, display_path
+from zmigrate.planner.before import with_before_images
 from zmigrate.planner.method import choose_method
 from zmigrate.planner.model import PRODUCT_ORDER, Phase, Plan, ProductTotals, StepPlan
 from zmigrate.planner.pricing import latency
@@ -55,6 +56,8 @@ def plan_step(step: Step, count: StepCount, target: Target) -> StepPlan:
             target,
             operation=step.operation,
         )
+        if step.keep_before_images:
+            write = with_before_images(write, step, count.records, target)
     src = step.source
     return StepPlan(
         step.name,

@@ -2,7 +2,9 @@
 costs, and what each answer means.
 
 Only records the run *created* are deleted (``WriteAction.created``): a record it found or
-updated was there before and stays (listed as left in place). Steps go in reverse
+updated was there before and stays, restored from its before-image when the step kept one
+(CRM updates of up to 100, 1 credit per 10 records; one PUT each in Books and Inventory),
+else listed as left in place. Steps go in reverse
 dependency order, children before parents (invoices before customers, deals before
 accounts), so no delete is refused for a record that still points at it. CRM deletes up to
 100 ids a call (1 credit); Books and Inventory take one record a call.
@@ -17,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from zmigrate import quotas
-from zmigrate.checkpoint import LandedRecord
+from zmigrate.checkpoint import BeforeImage, LandedRecord
 from zmigrate.client.models import RecordOutcome
 from zmigrate.manifest import Manifest, Product, Step, Target
 from zmigrate.planner.pricing import finance_seconds, latency
@@ -40,6 +42,16 @@ class Deletion(StrEnum):
     """Already deleted (by an earlier attempt whose answer was lost, or by hand): counted
     as deleted, never as an error."""
     REFUSED = "refused"
+    RESTORED = "restored"
+    """A record the run updated, its before-image written back."""
+
+
+class Work(StrEnum):
+    """What rollback does to a record: delete one the run created, or restore one it
+    updated from its before-image (``keep_before_images``)."""
+
+    DELETE = "delete"
+    RESTORE = "restore"
 
 
 def reverse_order(manifest: Manifest) -> list[Step]:
@@ -58,6 +70,20 @@ def split(records: Sequence[LandedRecord]) -> tuple[list[str], list[str]]:
     return created, kept
 
 
+def restores(
+    records: Sequence[LandedRecord], images: Sequence[BeforeImage]
+) -> dict[str, dict[str, Any]]:
+    """Zoho id → the values to write back, for each record the run updated and imaged first
+    (the first image of an id: its values before any key of the run touched it)."""
+    kept = set(split(records)[1])
+    landed = {r.key: r.zoho_id for r in records}
+    out: dict[str, dict[str, Any]] = {}
+    for image in images:
+        if image.zoho_id in kept and landed.get(image.key) == image.zoho_id:
+            out.setdefault(image.zoho_id, image.fields)
+    return out
+
+
 def batch_size(product: str) -> int:
     return CRM_DELETE_MAX if product == Product.CRM else 1
 
@@ -72,6 +98,13 @@ def judge(product: str, outcome: RecordOutcome) -> tuple[Deletion, str]:
     return Deletion.REFUSED, f"{outcome.code}: {outcome.message}".strip(": ")
 
 
+def judge_restore(product: str, outcome: RecordOutcome) -> tuple[Deletion, str]:
+    """What one record's answer to the update that restores it means."""
+    if outcome.ok:
+        return Deletion.RESTORED, ""
+    return judge(product, outcome)
+
+
 @dataclass(frozen=True)
 class StepBill:
     """Deleting one step's created records."""
@@ -84,17 +117,27 @@ class StepBill:
     requests: int
     credits: int
     seconds: float
+    restore: int = 0
+    """Records the run updated whose before-images are written back."""
 
 
-def price(step: str, product: str, module: str, delete: int, kept: int, target: Target) -> StepBill:
-    """The requests, credits and time of deleting ``delete`` records of one step."""
+def price(
+    step: str, product: str, module: str, delete: int, kept: int, target: Target, restore: int = 0
+) -> StepBill:
+    """The requests, credits and time of deleting ``delete`` records of one step and
+    restoring ``restore`` (CRM: updates of 100, 1 credit per 10 records; Books/Inventory:
+    one PUT each); ``kept`` are left in place."""
+    left = kept - restore
     if product == Product.CRM:
         calls = math.ceil(delete / CRM_DELETE_MAX)
-        rounds = math.ceil(calls / target.edition.concurrency)
+        updates = [min(CRM_DELETE_MAX, restore - n) for n in range(0, restore, CRM_DELETE_MAX)]
+        credits = calls * CRM_DELETE_CREDITS + sum(quotas.write_credits(n) for n in updates)
+        rounds = math.ceil((calls + len(updates)) / target.edition.concurrency)
         seconds = rounds * latency(product)
-        return StepBill(step, product, module, delete, kept, calls, calls, seconds)
-    seconds = finance_seconds(delete, target.finance_plan(product))
-    return StepBill(step, product, module, delete, kept, delete, 0, seconds)
+        requests = calls + len(updates)
+        return StepBill(step, product, module, delete, left, requests, credits, seconds, restore)
+    seconds = finance_seconds(delete + restore, target.finance_plan(product))
+    return StepBill(step, product, module, delete, left, delete + restore, 0, seconds, restore)
 
 
 def bill_dict(steps: Sequence[StepBill]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 What to delete and in which order is ``decide``'s; the checkpoint is ``ledger``'s; this
 module sends the deletes through ``client`` (paced and charged like a run) and says what
-came of them. Records the run found or updated are left in place and listed.
+came of them. Records the run updated are written back from their before-images when the
+step kept them (``keep_before_images``), else left in place and listed.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from zmigrate.manifest import Product, Step
 from zmigrate.rollback.decide import (
     Deletion,
     StepBill,
+    Work,
     batch_size,
     bill_dict,
     judge,
+    judge_restore,
     price,
+    restores,
     reverse_order,
     split,
 )
@@ -41,7 +45,9 @@ class StepResult:
     deleted: int = 0
     refused: list[tuple[str, str]] = field(default_factory=list)
     left_in_place: int = 0
-    """Records the run found or updated: not the run's to delete."""
+    """Records the run found or updated, without before-images: not the run's to delete."""
+    restored: int = 0
+    """Records the run updated, written back from their before-images."""
 
 
 @dataclass
@@ -64,11 +70,11 @@ class RollbackResult:
         }
 
     def render(self) -> str:
-        lines = ["step  product/module  deleted  refused  left in place"]
+        lines = ["step  product/module  deleted  restored  refused  left in place"]
         for s in self.steps:
             lines.append(
-                f"{s.step}  {s.product}/{s.module}  {s.deleted}  {len(s.refused)}  "
-                f"{s.left_in_place}"
+                f"{s.step}  {s.product}/{s.module}  {s.deleted}  {s.restored}  "
+                f"{len(s.refused)}  {s.left_in_place}"
             )
             lines += [f"  refused {z}: {why}" for z, why in s.refused]
         for product, spent in self.spent.items():
@@ -89,9 +95,12 @@ def bill(run_dir: str | os.PathLike[str]) -> list[StepBill]:
 def _bill(run: FinishedRun, store: RunStore) -> list[StepBill]:
     out = []
     for step in reverse_order(run.manifest):
-        created, kept = split(store.landed(step.name))
+        landed, images = store.landed(step.name), store.before_images(step.name)
+        created, kept = split(landed)
+        back = len(restores(landed, images))
         product, module = step.target.product, step.target.module or ""
-        out.append(price(step.name, product, module, len(created), len(kept), run.manifest.target))
+        target = run.manifest.target
+        out.append(price(step.name, product, module, len(created), len(kept), target, back))
     return out
 
 
@@ -112,13 +121,61 @@ async def _delete_batch(zoho: Zoho, ledger: Ledger, step: Step, ids: list[str]) 
     ledger.settle(step.name, results)
 
 
-async def _step(zoho: Zoho, ledger: Ledger, step: Step) -> None:
-    """Every open batch of ``step``, as many at once as the product's gate lets through."""
-    batches = ledger.open_batches(step.name)
+async def _restore_batch(
+    zoho: Zoho, ledger: Ledger, step: Step, ids: list[str], values: Mapping[str, Any]
+) -> None:
+    """One call's records written back from their before-images (an update is idempotent:
+    a restore killed in flight is sent again)."""
+    product, module = step.target.product, step.target.module or ""
+    ledger.in_flight(step.name, ids, Work.RESTORE)
+    if product == Product.CRM:
+        outcomes = await zoho.crm.update(module, [{**values[z], "id": z} for z in ids])
+    else:
+        client = finance_client(zoho, product)
+        outcomes = [await client.update(module, z, values[z]) for z in ids]
+    results = [(z, *judge_restore(product, o)) for z, o in zip(ids, outcomes, strict=True)]
+    ledger.settle(step.name, results, Work.RESTORE)
+
+
+async def _step(zoho: Zoho, ledger: Ledger, step: Step, values: Mapping[str, Any]) -> None:
+    """Every open batch of ``step``, deletes then restores, as many at once as the
+    product's gate lets through."""
     width = zoho.channels[step.target.product].gate.max_limit
+    batches = ledger.open_batches(step.name)
     for start in range(0, len(batches), width):
         wave = batches[start : start + width]
         await asyncio.gather(*(_delete_batch(zoho, ledger, step, ids) for _, ids in wave))
+    batches = ledger.open_batches(step.name, Work.RESTORE)
+    for start in range(0, len(batches), width):
+        wave = batches[start : start + width]
+        await asyncio.gather(*(_restore_batch(zoho, ledger, step, ids, values) for _, ids in wave))
+
+
+def _plan(ledger: Ledger, store: RunStore, steps: list[Step]) -> None:
+    """The records to delete and to restore, step by step, in one transaction."""
+    work = []
+    for s in steps:
+        landed, images = store.landed(s.name), store.before_images(s.name)
+        size = batch_size(s.target.product)
+        work.append((Work.DELETE, s.name, split(landed)[0], size))
+        work.append((Work.RESTORE, s.name, list(restores(landed, images)), size))
+    ledger.plan(work)
+
+
+def _result(ledger: Ledger, store: RunStore, step: Step) -> StepResult:
+    landed, images = store.landed(step.name), store.before_images(step.name)
+    deletes, back = ledger.counts(step.name), ledger.counts(step.name, Work.RESTORE)
+    refused = ledger.refused(step.name)
+    refused += [(z, f"not restored: {why}") for z, why in ledger.refused(step.name, Work.RESTORE)]
+    return StepResult(
+        step.name,
+        step.target.product,
+        step.target.module or "",
+        deletes.get(Deletion.DELETED, 0) + deletes.get(Deletion.GONE, 0),
+        refused,
+        len(split(landed)[1]) - len(restores(landed, images)),
+        back.get(Deletion.RESTORED, 0),
+    )
 
 
 async def rollback(
@@ -135,13 +192,12 @@ async def rollback(
         try:
             steps = reverse_order(run.manifest)
             if not ledger.planned:
-                ledger.plan(
-                    (s.name, split(store.landed(s.name))[0], batch_size(s.target.product))
-                    for s in steps
-                )
+                _plan(ledger, store, steps)
             else:
                 ledger.retry_refused()
-            todo = sum(len(b) for s in steps for _, b in ledger.open_batches(s.name))
+            todo = sum(
+                len(b) for s in steps for w in Work for _, b in ledger.open_batches(s.name, w)
+            )
             if todo and ledger.resumed:
                 note(f"going on from the last checkpoint: {todo} records left to delete")
             spent: dict[str, dict[str, int]] = {}
@@ -151,25 +207,14 @@ async def rollback(
                 ) as zoho:
                     for step in steps:
                         note(f"{step.name}: deleting what the run created")
-                        await _step(zoho, ledger, step)
+                        values = restores(store.landed(step.name), store.before_images(step.name))
+                        await _step(zoho, ledger, step, values)
                     spent = {
                         p: {"requests": int(u["requests"]), "credits": int(u["credits"])}  # type: ignore[call-overload]
                         for p, u in zoho.usage().items()
                         if u["requests"]
                     }
-            results = []
-            for step in steps:
-                counts = ledger.counts(step.name)
-                results.append(
-                    StepResult(
-                        step.name,
-                        step.target.product,
-                        step.target.module or "",
-                        counts.get(Deletion.DELETED, 0) + counts.get(Deletion.GONE, 0),
-                        ledger.refused(step.name),
-                        len(split(store.landed(step.name))[1]),
-                    )
-                )
+            results = [_result(ledger, store, step) for step in steps]
         finally:
             ledger.close()
     return RollbackResult(str(run.run_dir), results, spent)

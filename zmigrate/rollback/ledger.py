@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from zmigrate.rollback.decide import Deletion
+from zmigrate.rollback.decide import Deletion, Work
 from zmigrate.scrub import scrub
 
 SCHEMA = """
@@ -25,7 +25,13 @@ CREATE TABLE IF NOT EXISTS targets (
     state TEXT NOT NULL, reason TEXT, PRIMARY KEY (step, zoho_id)
 );
 CREATE INDEX IF NOT EXISTS targets_by_batch ON targets (step, batch_no);
+CREATE TABLE IF NOT EXISTS restores (
+    step TEXT NOT NULL, batch_no INTEGER NOT NULL, zoho_id TEXT NOT NULL,
+    state TEXT NOT NULL, reason TEXT, PRIMARY KEY (step, zoho_id)
+);
 """
+TABLES = {Work.DELETE: "targets", Work.RESTORE: "restores"}
+"""Records to delete, and records to restore from their before-images."""
 
 
 class Ledger:
@@ -44,13 +50,13 @@ class Ledger:
     def planned(self) -> bool:
         return self.conn.execute("SELECT 1 FROM meta WHERE key = 'planned'").fetchone() is not None
 
-    def plan(self, steps: Iterable[tuple[str, Sequence[str], int]]) -> None:
-        """``(step, created ids, batch size)`` for every step, in one transaction."""
+    def plan(self, steps: Iterable[tuple[Work, str, Sequence[str], int]]) -> None:
+        """``(work, step, ids, batch size)`` for every step, in one transaction."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            for step, ids, size in steps:
+            for work, step, ids, size in steps:
                 self.conn.executemany(
-                    "INSERT OR IGNORE INTO targets VALUES (?, ?, ?, ?, NULL)",
+                    f"INSERT OR IGNORE INTO {TABLES[work]} VALUES (?, ?, ?, ?, NULL)",
                     [(step, n // size, z, Deletion.PENDING.value) for n, z in enumerate(ids)],
                 )
             self.conn.execute("INSERT INTO meta VALUES ('planned', '1')")
@@ -61,32 +67,35 @@ class Ledger:
 
     def retry_refused(self) -> None:
         """A new rollback tries again what Zoho refused last time."""
-        self.conn.execute(
-            "UPDATE targets SET state = ?, reason = NULL WHERE state = ?",
-            (Deletion.PENDING.value, Deletion.REFUSED.value),
-        )
+        for table in TABLES.values():
+            self.conn.execute(
+                f"UPDATE {table} SET state = ?, reason = NULL WHERE state = ?",
+                (Deletion.PENDING.value, Deletion.REFUSED.value),
+            )
 
-    def open_batches(self, step: str) -> list[tuple[int, list[str]]]:
+    def open_batches(self, step: str, work: Work = Work.DELETE) -> list[tuple[int, list[str]]]:
         """Batches of ``step`` with records not settled, in order, with those records' ids."""
         batches: dict[int, list[str]] = {}
         for batch_no, zoho_id in self.conn.execute(
-            "SELECT batch_no, zoho_id FROM targets WHERE step = ? AND state IN (?, ?) "
+            f"SELECT batch_no, zoho_id FROM {TABLES[work]} WHERE step = ? AND state IN (?, ?) "
             "ORDER BY batch_no, rowid",
             (step, Deletion.PENDING.value, Deletion.IN_FLIGHT.value),
         ):
             batches.setdefault(batch_no, []).append(zoho_id)
         return sorted(batches.items())
 
-    def in_flight(self, step: str, ids: Sequence[str]) -> None:
-        """Committed before the delete leaves."""
-        self.settle(step, [(z, Deletion.IN_FLIGHT, "") for z in ids])
+    def in_flight(self, step: str, ids: Sequence[str], work: Work = Work.DELETE) -> None:
+        """Committed before the delete (or restore) leaves."""
+        self.settle(step, [(z, Deletion.IN_FLIGHT, "") for z in ids], work)
 
-    def settle(self, step: str, results: Sequence[tuple[str, Deletion, str]]) -> None:
+    def settle(
+        self, step: str, results: Sequence[tuple[str, Deletion, str]], work: Work = Work.DELETE
+    ) -> None:
         """Zoho's answer for a batch, each record's state and reason, in one transaction."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             self.conn.executemany(
-                "UPDATE targets SET state = ?, reason = ? WHERE step = ? AND zoho_id = ?",
+                f"UPDATE {TABLES[work]} SET state = ?, reason = ? WHERE step = ? AND zoho_id = ?",
                 [(d.value, scrub(why) or None, step, z) for z, d, why in results],
             )
             self.conn.execute("COMMIT")
@@ -94,15 +103,16 @@ class Ledger:
             self.conn.execute("ROLLBACK")
             raise
 
-    def counts(self, step: str) -> dict[Deletion, int]:
+    def counts(self, step: str, work: Work = Work.DELETE) -> dict[Deletion, int]:
         rows = self.conn.execute(
-            "SELECT state, COUNT(*) FROM targets WHERE step = ? GROUP BY state", (step,)
+            f"SELECT state, COUNT(*) FROM {TABLES[work]} WHERE step = ? GROUP BY state", (step,)
         )
         return {Deletion(s): n for s, n in rows}
 
-    def refused(self, step: str) -> list[tuple[str, str]]:
+    def refused(self, step: str, work: Work = Work.DELETE) -> list[tuple[str, str]]:
         rows = self.conn.execute(
-            "SELECT zoho_id, reason FROM targets WHERE step = ? AND state = ? ORDER BY batch_no",
+            f"SELECT zoho_id, reason FROM {TABLES[work]} WHERE step = ? AND state = ? "
+            "ORDER BY batch_no",
             (step, Deletion.REFUSED.value),
         )
         return [(z, r or "") for z, r in rows]

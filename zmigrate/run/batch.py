@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
 
-from zmigrate.checkpoint import AsyncRunStore, Batch, DeadLetter
+from zmigrate.checkpoint import AsyncRunStore, Batch, DeadLetter, WriteAction
 from zmigrate.errors import Unconfirmed, ZmigrateError, ZohoError
 from zmigrate.manifest import OnDuplicateKey, Step
 from zmigrate.mapping import MappingError, map_record
 from zmigrate.outcomes import Claim, Landed, Pause, Reject, Stop, Verdict, decide, split_shared
 from zmigrate.progress import Progress
+from zmigrate.run.before_images import read_before
 from zmigrate.run.control import Control
 from zmigrate.run.items import Item, dead_letter
 from zmigrate.run.writers import Writer
@@ -58,6 +59,8 @@ class Settled:
 
     xref: list[XRef] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
+    absent: set[str] = field(default_factory=set)
+    """Keys no record held before the run wrote them (their before-images say so)."""
 
 
 class Batches:
@@ -112,6 +115,8 @@ class Batches:
         retried = batch.verify
         unconfirmed = 0  # sends of writes that may have landed: verified, then resent
         rounds = 0
+        if self.step.keep_before_images and not await self._keep_before(batch, todo, settled):
+            return False
         while todo:
             if self.control.halted(self.product):
                 return False
@@ -132,13 +137,36 @@ class Batches:
             except ZmigrateError as exc:  # credentials refused, organization missing, ...
                 self.control.stop(Stop(str(exc), usage=exc.exit_code == 2))
                 return False
-            todo = await asyncio.to_thread(self._sort, batch, todo, verdicts, settled)
+            todo = await asyncio.to_thread(self._sort, batch, todo, verdicts, settled, retried)
             retried = True
             rounds += 1
             if todo and rounds > AGAIN_ROUNDS:
                 why = f"Zoho left the record unprocessed {rounds} times"
                 settled.dead += [self._dead(batch, i, "UNPROCESSED", why) for i in todo]
                 break
+        return True
+
+    async def _keep_before(self, batch: Batch, todo: list[Item], settled: Settled) -> bool:
+        """The records ``todo`` will change, read and committed before the batch goes in
+        flight (once a key: a batch read again keeps its first images). False when the read
+        met an error that halted the run."""
+        seen = await self.store.imaged(self.step.name, [i.key for i in todo])
+        settled.absent |= {k for k, zoho_id in seen.items() if zoho_id is None}
+        fresh = [i for i in todo if i.key not in seen]
+        if not fresh:
+            return True
+        try:
+            images = await read_before(self.writer.target.zoho, self.step, fresh)
+        except ZohoError as exc:
+            if self._refused(batch, todo, exc, settled.dead):
+                todo.clear()  # dead-lettered: nothing left to send
+                return True
+            return False
+        except ZmigrateError as exc:
+            self.control.stop(Stop(str(exc), usage=exc.exit_code == 2))
+            return False
+        await self.store.keep_before(self.step.name, images)
+        settled.absent |= {i.key for i in images if i.zoho_id is None}
         return True
 
     def _refused(
@@ -156,14 +184,30 @@ class Batches:
         return False
 
     def _sort(
-        self, batch: Batch, todo: list[Item], verdicts: Sequence[Verdict], settled: Settled
+        self,
+        batch: Batch,
+        todo: list[Item],
+        verdicts: Sequence[Verdict],
+        settled: Settled,
+        in_flight: bool,
     ) -> list[Item]:
         """Landed items into the cross-reference, refused ones into dead letters; the rest
-        (Zoho left them unprocessed) are returned to send again."""
+        (Zoho left them unprocessed) are returned to send again.
+
+        ``in_flight``: the batch's create was sent before (a lost answer, a kill with the
+        batch in flight), so a record found by its key is the run's own: reclaimed; so is one
+        an upsert sent again answers "updated" when its key was absent before the run.
+        """
         again: list[Item] = []
         for item, verdict in zip(todo, verdicts, strict=True):
             if isinstance(verdict, Landed):
-                settled.xref.append((item.key, verdict.zoho_id, item.source.line, verdict.action))
+                action = verdict.action
+                if in_flight and (
+                    action == WriteAction.FOUND
+                    or (action == WriteAction.UPDATE and item.key in settled.absent)
+                ):
+                    action = WriteAction.RECLAIMED.value
+                settled.xref.append((item.key, verdict.zoho_id, item.source.line, action))
             elif isinstance(verdict, Reject):
                 settled.dead.append(self._dead(batch, item, verdict.code, verdict.message))
             else:

@@ -55,7 +55,7 @@ async def export_sources(
         fields = list(dict.fromkeys(src.fields or step.columns or _all_fields(src)))
         records = src.records or 0
         if src.product is Product.CRM:  # the real size decides GET pages vs Bulk Read, as planned
-            records = await _crm_count(zoho, src.module or "")
+            records = await crm_count(zoho, src.module or "")
         read = choose_method(
             "read", src.product or "", records, step.method, manifest.target, len(fields)
         )
@@ -67,7 +67,7 @@ async def export_sources(
     return exported_manifest(manifest, run_dir)
 
 
-async def _crm_count(zoho: Zoho, module: str) -> int:
+async def crm_count(zoho: Zoho, module: str) -> int:
     """Records in a CRM module (``GET /{module}/actions/count``, 1 credit)."""
     await zoho.tokens.token()  # the API host is the token's api_domain
     url = f"{zoho.tokens.api_url}{zoho.crm.base}/{module}/actions/count"

@@ -1,25 +1,38 @@
 """What reading a run's records back costs, before anything is sent. Pure.
 
-CRM: COQL by ids, 50 ids a query (COQL's ``in`` limit), 1 credit each (a limit of 200 or
-less), 50 fields a query: 10,000 records are 200 queries and 200 credits. A Bulk Read
-(50 credits a job) reads a whole module, the run's records and everyone else's, so it is
-only cheaper when the module holds little besides the run's records, which the run cannot
-know; :func:`bulk_read_floor` says what it would cost, for comparison.
+CRM, the cheaper of two, priced as the planner prices exports (time plus credits at what
+a credit is worth in time):
 
-Books and Inventory: one ``GET`` by id a record. Their list pages (200 a request) leave
-out fields a run writes (line items, custom fields), so a record's values need its own GET.
+- COQL by ids, 50 ids a query (COQL's ``in`` limit), 1 credit each (a limit of 200 or
+  less), 50 fields a query: 10,000 records are 200 queries and 200 credits;
+- Bulk Read of the whole module, 50 credits a job of up to 200,000 rows: 10,000 records
+  are one job, about 54 credits. It reads every record of the module, so before a verify
+  the bill assumes the module holds only the run's records; verify counts the module first
+  (1 credit) and prices again with the real size, as a run does before an export.
+
+Books and Inventory: list pages of 200 when the step writes no line items (a list entry
+lacks them), a record whose entry lacks a field the run sent is then read by id; the pages
+stop once every record is found, or once they have cost as many requests as the records
+still to find (those are then read by id). Otherwise one ``GET`` by id a record.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 from zmigrate import quotas
 from zmigrate.manifest import Product, Target
-from zmigrate.planner.pricing import crm_bulk_read, finance_seconds, latency
+from zmigrate.planner.pricing import (
+    crm_bulk_read,
+    finance_list,
+    finance_seconds,
+    latency,
+    seconds_per_credit,
+)
 
 COQL_IDS = quotas.COQL_IN_VALUES_MAX
 """Ids in one COQL ``where id in (...)``."""
@@ -27,6 +40,15 @@ COQL_FIELDS = 49
 """Fields one COQL query selects besides ``id`` (Zoho takes 50 columns)."""
 COQL_LIMIT = quotas.CRM_PAGE_MAX
 """The limit each query asks for: 200 rows is the 1-credit tier."""
+
+
+class ReadBy(StrEnum):
+    """How verify reads a step's records back."""
+
+    COQL = "coql"
+    BULK_READ = "bulk_read"
+    LIST_PAGES = "list_pages"
+    GET = "get"
 
 
 @dataclass(frozen=True)
@@ -37,26 +59,75 @@ class StepBill:
     product: str
     module: str
     records: int
-    method: str  # coql | get
+    method: ReadBy
     requests: int
     credits: int
     seconds: float
+    reason: str = ""
 
 
 def price_step(
-    step: str, product: str, module: str, records: int, fields: int, target: Target
+    step: str,
+    product: str,
+    module: str,
+    records: int,
+    fields: int,
+    target: Target,
+    line_items: bool = False,
+    module_records: int | None = None,
 ) -> StepBill:
-    """The bill of reading ``records`` of one step, each with ``fields`` mapped fields."""
+    """The bill of reading ``records`` of one step, each with ``fields`` mapped fields, the
+    cheapest way (``line_items``: the step writes them, which list pages leave out;
+    ``module_records``: a CRM module's size when counted, else taken as ``records``)."""
     if product == Product.CRM:
         passes = max(1, math.ceil(fields / COQL_FIELDS))
         requests = math.ceil(records / COQL_IDS) * passes
         credits = requests * quotas.coql_credits(COQL_LIMIT)
         rounds = math.ceil(requests / target.edition.sub_concurrency)
-        return StepBill(
-            step, product, module, records, "coql", requests, credits, rounds * latency(product)
+        coql = StepBill(
+            step,
+            product,
+            module,
+            records,
+            ReadBy.COQL,
+            requests,
+            credits,
+            rounds * latency(product),
         )
-    seconds = finance_seconds(records, target.finance_plan(product))
-    return StepBill(step, product, module, records, "get", records, 0, seconds)
+        bulk = crm_bulk_read(max(records, module_records or 0), target)
+        by_bulk = StepBill(
+            step, product, module, records, ReadBy.BULK_READ, bulk.requests, bulk.credits,
+            bulk.seconds,
+        )  # fmt: skip
+        spc = seconds_per_credit(target)
+        cheaper, other = sorted((coql, by_bulk), key=lambda b: (_cost(b, spc), b.credits))
+        return _why(cheaper, other)
+    get = StepBill(
+        step, product, module, records, ReadBy.GET, records, 0,
+        finance_seconds(records, target.finance_plan(product)),
+    )  # fmt: skip
+    if line_items or not records:
+        return get if not records else _why(get, None, "line items are not in list entries")
+    pages = finance_list(product, records, target)
+    listed = StepBill(
+        step, product, module, records, ReadBy.LIST_PAGES, pages.requests, 0, pages.seconds
+    )
+    cheaper, other = sorted((listed, get), key=lambda b: b.requests)
+    return _why(cheaper, other)
+
+
+def _cost(b: StepBill, spc: float) -> float:
+    return b.seconds + b.credits * spc
+
+
+def _why(chosen: StepBill, other: StepBill | None, reason: str = "") -> StepBill:
+    """``chosen`` saying what the other way would have cost."""
+    if other is not None:
+        reason = (
+            f"{other.method} would take {other.requests} requests, {other.credits} credits, "
+            f"~{_duration(other.seconds)}"
+        )
+    return replace(chosen, reason=reason)
 
 
 def bulk_read_floor(records: int, target: Target) -> tuple[int, int]:
@@ -87,6 +158,7 @@ class Bill:
         rows = [
             f"{s.step}: {s.records} records of {s.product}/{s.module} by {s.method}: "
             f"{s.requests} requests, {s.credits} credits, ~{_duration(s.seconds)}"
+            + (f" ({s.reason})" if s.reason else "")
             for s in self.steps
         ]
         rows += [

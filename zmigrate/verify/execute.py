@@ -22,10 +22,20 @@ from zmigrate.client.crm import coql_literal
 from zmigrate.manifest import Product, Step
 from zmigrate.mapping import MappingError, map_record
 from zmigrate.outcomes import chunked
+from zmigrate.run.exports import crm_count
 from zmigrate.run.writers.finance import finance_client
 from zmigrate.run_target import FinishedRun, load_run, open_run_zoho
 from zmigrate.sources import SourceRecord, iter_records, row_key
-from zmigrate.verify.bill import COQL_FIELDS, COQL_IDS, COQL_LIMIT, Bill, StepBill, price_step
+from zmigrate.verify import readers
+from zmigrate.verify.bill import (
+    COQL_FIELDS,
+    COQL_IDS,
+    COQL_LIMIT,
+    Bill,
+    ReadBy,
+    StepBill,
+    price_step,
+)
 from zmigrate.verify.compare import SKIPPED, diff_record
 from zmigrate.verify.ledger import Diff, Ledger, Outcome
 
@@ -48,6 +58,7 @@ class StepResult:
     differing: int = 0
     missing: int = 0
     dead_lettered: int = 0
+    read_by: str = ""
 
 
 @dataclass
@@ -76,12 +87,15 @@ class VerifyResult:
         }
 
     def render(self) -> str:
-        head = "step  product/module  landed  checked  matched  differing  missing  dead-lettered"
+        head = (
+            "step  product/module  landed  checked  matched  differing  missing  "
+            "dead-lettered  read by"
+        )
         lines = [head]
         for s in self.steps:
             lines.append(
                 f"{s.step}  {s.product}/{s.module}  {s.landed}  {s.checked}  {s.matched}  "
-                f"{s.differing}  {s.missing}  {s.dead_lettered}"
+                f"{s.differing}  {s.missing}  {s.dead_lettered}  {s.read_by}"
             )
         for product, spent in self.spent.items():
             lines.append(f"{product}: {spent['requests']} requests, {spent['credits']} credits")
@@ -116,13 +130,28 @@ def bill(run_dir: str | os.PathLike[str], sample: int | None = None) -> Bill:
 
 
 def _bill(run: FinishedRun, store: RunStore, sample: int | None) -> Bill:
-    steps = []
-    for step in _targets(run, store):
-        n = len(_choose(store.landed(step.name), step.name, sample))
-        fields = len({*(f.target for f in step.fields), *(lk.target for lk in step.lookups)})
-        product, module = step.target.product, step.target.module or ""
-        steps.append(price_step(step.name, product, module, n, fields, run.manifest.target))
-    return Bill(tuple(steps))
+    return Bill(
+        tuple(
+            _price(run, step, len(_choose(store.landed(step.name), step.name, sample)))
+            for step in _targets(run, store)
+        )
+    )
+
+
+def _price(
+    run: FinishedRun, step: Step, records: int, module_records: int | None = None
+) -> StepBill:
+    """Reading ``records`` of ``step`` back, the cheapest way (``bill``)."""
+    fields = len(_field_names(step))
+    product, module = step.target.product, step.target.module or ""
+    target = run.manifest.target
+    return price_step(
+        step.name, product, module, records, fields, target, step.line_items, module_records
+    )
+
+
+def _field_names(step: Step) -> list[str]:
+    return sorted({*(f.target for f in step.fields), *(lk.target for lk in step.lookups)})
 
 
 class Verifier:
@@ -130,13 +159,21 @@ class Verifier:
 
     def __init__(self, run: FinishedRun, store: RunStore, zoho: Zoho, ledger: Ledger) -> None:
         self.run, self.store, self.zoho, self.ledger = run, store, zoho, ledger
+        self.read_by = ReadBy.GET
+        self.prefetched: dict[str, dict[str, Any]] = {}
+        """The step's records read whole (Bulk Read, list pages), by Zoho id."""
 
     async def step(self, step: Step, chosen: list[LandedRecord]) -> None:
         """Check every chosen record of ``step`` not yet checked, in source order."""
         done = self.ledger.checked(step.name)
         todo = {r.key: r for r in chosen if r.zoho_id not in done}
+        self.read_by = _price(self.run, step, len(todo)).method
         if not todo:
             return
+        if self.read_by is ReadBy.BULK_READ:  # the module's real size decides, as for exports
+            size = await crm_count(self.zoho, step.target.module or "")
+            self.read_by = _price(self.run, step, len(todo), size).method
+        self.prefetched = await self._prefetch(step, {r.zoho_id for r in todo.values()})
         crm = step.target.product == Product.CRM
         size = COQL_IDS if crm else FINANCE_CHUNK
         gate = self.zoho.channels[step.target.product].gate.max_limit
@@ -157,13 +194,25 @@ class Verifier:
         wave += [pairs] if pairs else []
         await asyncio.gather(*(self._chunk(step, c) for c in wave))
 
+    async def _prefetch(self, step: Step, ids: set[str]) -> dict[str, dict[str, Any]]:
+        module = step.target.module or ""
+        if self.read_by is ReadBy.BULK_READ:
+            names = [n for n in _field_names(step) if n not in SKIPPED]
+            return await readers.bulk_read(self.zoho, module, names, ids)
+        if self.read_by is ReadBy.LIST_PAGES:
+            client = finance_client(self.zoho, step.target.product)
+            return await readers.list_pages(client, step.target.product, module, ids)
+        return {}
+
     async def _chunk(self, step: Step, pairs: list[Pair]) -> None:
         expected = self._expected(step, pairs)
         ids = [landed.zoho_id for landed, _ in pairs]
-        if step.target.product == Product.CRM:
+        if self.read_by is ReadBy.BULK_READ:
+            found = {i: self.prefetched[i] for i in ids if i in self.prefetched}
+        elif step.target.product == Product.CRM:
             found = await self._read_crm(step, ids, expected)
         else:
-            found = await self._read_finance(step, ids)
+            found = await self._read_finance(step, ids, expected)
         outcomes: list[tuple[str, Outcome]] = []
         diffs: list[Diff] = []
         product, module = step.target.product, step.target.module or ""
@@ -215,11 +264,22 @@ class Verifier:
                 found.setdefault(str(rec["id"]), {}).update(rec)
         return found
 
-    async def _read_finance(self, step: Step, ids: list[str]) -> dict[str, dict[str, Any]]:
+    async def _read_finance(
+        self, step: Step, ids: list[str], expected: Sequence[Mapping[str, Any] | MappingError]
+    ) -> dict[str, dict[str, Any]]:
+        """List entries holding every field the run sent; the other records by id."""
         client = finance_client(self.zoho, step.target.product)
         module = step.target.module or ""
-        got = await asyncio.gather(*(client.get(module, i) for i in ids))
-        return {i: rec for i, rec in zip(ids, got, strict=True) if rec is not None}
+        found: dict[str, dict[str, Any]] = {}
+        for i, want in zip(ids, expected, strict=True):
+            entry = self.prefetched.get(i)
+            names = set(want) - SKIPPED if isinstance(want, Mapping) else set()
+            if entry is not None and names <= set(entry):
+                found[i] = entry
+        rest = [i for i in ids if i not in found]
+        got = await asyncio.gather(*(client.get(module, i) for i in rest))
+        found.update({i: rec for i, rec in zip(rest, got, strict=True) if rec is not None})
+        return found
 
 
 async def verify(
@@ -257,6 +317,7 @@ async def verify(
                             counts.get(Outcome.DIFFERING, 0),
                             counts.get(Outcome.MISSING, 0),
                             len(store.dead_letters(step.name)),
+                            str(verifier.read_by),
                         )
                     )
                 spent = {

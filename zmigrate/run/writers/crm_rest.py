@@ -106,8 +106,11 @@ class CrmRestWriter(Writer):
     async def _write(self, records: list[dict[str, Any]]) -> list[RecordOutcome]:
         step = self.target.step
         crm, module = self.target.zoho.crm, step.target.module or ""
-        if step.operation is Operation.UPSERT:
-            return await crm.upsert(module, records, step.key)
+        if step.operation is Operation.UPSERT:  # with before-images, a lost answer is told:
+            # the batch then knows its create may have landed (rollback's "reclaimed")
+            return await crm.upsert(
+                module, records, step.key, idempotent=not step.keep_before_images
+            )
         if step.operation is Operation.UPDATE:
             return await crm.update(module, records)
         return await crm.insert(module, records)

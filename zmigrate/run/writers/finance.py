@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from zmigrate.checkpoint import Batch, StepSpec
+from zmigrate.checkpoint import Batch, StepSpec, WriteAction
 from zmigrate.client import RecordOutcome, Zoho
 from zmigrate.client.finance import FinanceClient, resource_keys
 from zmigrate.manifest.model import Operation, Product
@@ -52,6 +52,8 @@ class FinanceWriter(Writer):
             if found is not None or operation is Operation.UPDATE:
                 return await self._update(item, found)
         outcome = await self.client.create(self.module, item.payload, unique=key)
+        if outcome.ok and outcome.id and outcome.action == WriteAction.FOUND:
+            return Landed(outcome.id, WriteAction.RECLAIMED.value)  # this create's answer lost
         if outcome.ok and outcome.id:
             return Landed(outcome.id, outcome.action or "insert")
         if outcome.code in FINANCE_DUPLICATE_CODES and operation is Operation.UPSERT and key:
