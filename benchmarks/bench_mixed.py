@@ -45,7 +45,7 @@ from zmigrate.planner import plan
 from zmigrate.planner.pricing import rest_write_calls
 from zmigrate.progress import Progress
 from zmigrate.quotas import MINUTE, PER_MINUTE_CAP, crm_edition, write_credits
-from zmigrate.rehearsal import sandbox_credentials
+from zmigrate.rehearsal import sandbox_credentials, sandbox_latency
 from zmigrate.run import execute
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
 from zmigrate.sandbox.faults import LATENCY_SIGMA
@@ -331,7 +331,7 @@ def median_run(runs: list[Rehearsal], key: Callable[[Rehearsal], float]) -> Rehe
 async def part_mixed(folder: Path, args: argparse.Namespace) -> None:
     mixed_path = manifest(folder, "mixed", CRM_STEPS + FINANCE_STEPS)
     alone_path = manifest(folder, "alone", FINANCE_STEPS)
-    estimate = plan(load_manifest(mixed_path))
+    estimate = plan(load_manifest(mixed_path), latency=sandbox_latency(args.latency_ms))
     mixed: list[Rehearsal] = []
     alone: list[Rehearsal] = []
     for n in range(args.repeat):

@@ -41,7 +41,8 @@ def render(plan: Plan) -> str:
     lines += [
         "",
         f"Estimated wall time: {duration(plan.estimated_seconds)} "
-        f"(steps overlap where lookups allow; includes waits for daily caps) | days: {plan.days} | "
+        f"(from the first call to the last answer, steps overlapping where lookups allow; "
+        f"includes waits for daily caps) | days: {plan.days} | "
         f"access tokens: {plan.token_refreshes}",
         "",
         "Method choices",
@@ -119,7 +120,8 @@ _PRODUCT_HEAD = (
     "requests",
     "credits",
     "bulk jobs",
-    "active time",
+    "starts at",
+    "time",
     "daily cap",
     "concurrent",
     "days",
@@ -140,6 +142,7 @@ def _products(plan: Plan) -> list[str]:
                 _n(p.requests),
                 _n(p.credits),
                 _n(p.bulk_jobs),
+                duration(p.starts_at),
                 duration(p.seconds),
                 cap,
                 str(p.concurrency),
@@ -147,7 +150,13 @@ def _products(plan: Plan) -> list[str]:
                 "yes" if p.fits else "no",
             ]
         )
-    return _table(_PRODUCT_HEAD, rows, {2, 3, 4, 5, 7, 8})
+    lines = _table(_PRODUCT_HEAD, rows, {2, 3, 4, 5, 6, 8, 9})
+    return [
+        *lines,
+        "  time: from the product's first call to its last answer, all its steps in the run's",
+        "  order (a step's calls go in the windows the step before it left, after the steps it",
+        "  looks up); starts at: seconds from the run's first call",
+    ]
 
 
 def _reasons(plan: Plan) -> list[str]:

@@ -113,6 +113,9 @@ class ProductTotals:
     )  # requests/day (Books, Inventory) or credits/24 h (CRM; None: unlimited)
     concurrency: int
     wait_seconds: float = 0.0
+    starts_at: float = 0.0
+    """Seconds from the run's first call to this product's first; ``seconds`` runs from there
+    to its last answer (its whole sequence of calls, see ``planner.timeline``)."""
 
     @property
     def fits(self) -> bool:
@@ -134,6 +137,8 @@ class Plan:
     warnings: tuple[str, ...] = field(default=())
     setup: tuple[SetupCalls, ...] = ()
     """Calls before the first write (metadata preflight, field creation), in the totals."""
+    spans: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Per step: seconds from the run's first call to its first call and to its last answer."""
 
     def step(self, name: str) -> StepPlan:
         return next(s for s in self.steps if s.name == name)
@@ -154,7 +159,7 @@ class Plan:
                 "inventory_plan": t.inventory_plan,
                 "inventory_daily_limit": t.inventory.daily_limit,
             },
-            "steps": [_step_dict(s) for s in self.steps],
+            "steps": [_step_dict(s, self.spans.get(s.name)) for s in self.steps],
             "totals": {p: _totals_dict(v) for p, v in self.totals.items()},
             "estimated_seconds": round(self.estimated_seconds, 1),
             "days": self.days,
@@ -183,7 +188,8 @@ def _phase_dict(p: Phase) -> dict[str, Any]:
     }
 
 
-def _step_dict(s: StepPlan) -> dict[str, Any]:
+def _step_dict(s: StepPlan, span: tuple[float, float] | None) -> dict[str, Any]:
+    start, end = span or (0.0, 0.0)
     return {
         "name": s.name,
         "target": s.target,
@@ -202,6 +208,8 @@ def _step_dict(s: StepPlan) -> dict[str, Any]:
         "phases": [_phase_dict(p) for p in s.phases],
         "on_duplicate_key": s.on_duplicate_key,
         "duplicate_keys": len(s.collisions),
+        "starts_at": round(start, 1),
+        "ends_at": round(end, 1),
     }
 
 
@@ -217,4 +225,5 @@ def _totals_dict(t: ProductTotals) -> dict[str, Any]:
         "concurrency": t.concurrency,
         "wait_seconds": round(t.wait_seconds, 1),
         "fits": t.fits,
+        "starts_at": round(t.starts_at, 1),
     }
