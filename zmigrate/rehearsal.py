@@ -32,6 +32,8 @@ REHEARSAL_SPEED = 60.0
 """Default clock speed of `zmigrate run --sandbox`: a Zoho minute in a real second."""
 SANDBOX_LATENCY_MS = 150.0
 """Latency of the embedded sandbox (Zoho milliseconds): a rehearsal paces like real Zoho."""
+
+
 def sandbox_latency(latency_ms: float = SANDBOX_LATENCY_MS) -> dict[str, float]:
     """Mean Zoho seconds a call to a sandbox of ``latency_ms`` takes, per product (the plan of
     a rehearsal is priced at it): its latency is log-normal around that median."""

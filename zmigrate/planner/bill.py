@@ -2,7 +2,8 @@
 
 Each product's time is its whole sequence of calls laid out by ``timeline`` (windows carried
 over from step to step, waits for looked-up steps), and the active time is the run's end.
-When a product needs more than its daily cap (requests) or 24 h budget (credits), the run pauses (exit 3) until the window frees up: ``days`` counts the windows and
+When a product needs more than its daily cap (requests) or 24 h budget
+(credits), the run pauses (exit 3) until the window frees up: ``days`` counts the windows and
 the estimate adds the waits of the product that waits longest.
 """
 
