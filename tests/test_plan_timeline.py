@@ -10,11 +10,18 @@ import pytest
 
 from zmigrate.manifest import load_manifest
 from zmigrate.planner import plan
-from zmigrate.planner.timeline import Span, Windows, finance_calls
+from zmigrate.planner.timeline import Span, Windows, finance_calls, straggler
 from zmigrate.sources import StepCount
 
 LATENCY = 0.5  # Books/Inventory's typical latency: 10 calls at once, 0.05 s a call
 WINDOW = 60 + LATENCY  # a full window's slots free one minute after its first answers
+TAIL = straggler(10, 10, LATENCY)  # a step's last answer: the slowest of its last 10 calls
+
+
+def test_a_phase_ends_with_its_slowest_last_call():
+    assert TAIL == pytest.approx(0.308, abs=1e-3)  # 0.6 of a mean latency, 10 in flight
+    assert straggler(1, 10, LATENCY) == 0.0  # one call: its latency is the mean's
+    assert straggler(3, 10, LATENCY) < straggler(500, 10, LATENCY) == TAIL
 
 
 def test_800_calls_need_8_windows_however_they_are_cut():
@@ -106,7 +113,7 @@ def test_books_time_runs_over_both_its_steps(tmp_path):
     books = p.totals["books"]
     # each step alone: 125 s + 245 s = 370 s; together 800 calls take 8 windows
     assert p.step("customers").seconds + p.step("invoices").seconds == pytest.approx(370)
-    assert books.seconds == pytest.approx(7 * WINDOW + 5.0)
+    assert books.seconds == pytest.approx(7 * WINDOW + 5.0 + TAIL)
     preflight = 2 * 0.8  # the CRM metadata read first (modules, Accounts' fields)
     assert books.starts_at == pytest.approx(preflight)
     assert p.estimated_seconds == pytest.approx(preflight + books.seconds)
@@ -117,10 +124,10 @@ def test_a_step_starts_when_the_steps_it_looks_up_are_done(tmp_path):
     m = load_manifest(_manifest(tmp_path, MIXED))
     p = plan(m, _counts(accounts=10, items=250, customers=10, invoices=10))
     items_end = p.spans["items"][1]
-    assert items_end == pytest.approx(1.6 + 2 * WINDOW + 2.5)  # 250 Inventory calls
+    assert items_end == pytest.approx(1.6 + 2 * WINDOW + 2.5 + TAIL)  # 250 Inventory calls
     assert p.spans["invoices"][0] == pytest.approx(items_end)  # Books idle till then
     assert p.spans["customers"][1] < 10
-    assert p.totals["books"].seconds == pytest.approx(items_end + 0.5 - 1.6)
+    assert p.totals["books"].seconds == pytest.approx(items_end + 0.5 + TAIL - 1.6)
 
 
 def test_crm_bulk_runs_beside_rest_and_at_the_given_latency(tmp_path):

@@ -11,7 +11,9 @@ time is that of its whole sequence of calls:
   when its answer comes back), so 800 calls take 8 windows and a step that follows another
   starts in the other's last window (or waits for the next one when it is full);
 - CRM REST calls (writes, GET pages) go one phase after another in rounds of the edition's
-  places; Bulk jobs run on their step's own workers (queue + rows / pace, seen by a poll).
+  places; Bulk jobs run on their step's own workers (queue + rows / pace, seen by a poll);
+- a phase's calls flow evenly, but it ends with the slowest of its last calls in flight
+  (``straggler``): a step that looks it up waits for that answer.
 
 Steps of one product ready at once are laid one after the other (they share its quota, so the
 product's time is the same). Pure and clock-free: times are seconds from the run's first call.
@@ -19,8 +21,10 @@ product's time is the same). Pure and clock-free: times are seconds from the run
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 from zmigrate import quotas
 from zmigrate.manifest import Product, Target
@@ -82,6 +86,18 @@ def finance_calls(
     return Windows(opened, used, at), Span(at if start is None else start, at)
 
 
+def straggler(calls: int, concurrency: int, latency: float) -> float:
+    """How much later than the even flow a phase's last answer comes: its last ``concurrency``
+    calls end with the slowest of them (the expected maximum of that many log-normal
+    latencies of mean ``latency``, spread ``quotas.LATENCY_SPREAD``, less the mean)."""
+    last = min(calls, concurrency)
+    if last <= 1:
+        return 0.0
+    sigma = quotas.LATENCY_SPREAD
+    z = NormalDist().inv_cdf((last - 0.375) / (last + 0.25))  # Blom: E[max of n normals]
+    return latency * (math.exp(sigma * z - sigma**2 / 2) - 1)
+
+
 @dataclass(frozen=True)
 class Timeline:
     """Every step's span and every product's (first call to last answer), and the run's end."""
@@ -117,13 +133,17 @@ def _place(
             latency[product],
             plan.per_minute,
         )
-        return _Lanes({**lanes.windows, product: state}, lanes.crm_rest), span
+        tail = straggler(phase.requests, plan.concurrency, latency[product])
+        return _Lanes({**lanes.windows, product: state}, lanes.crm_rest), Span(
+            span.start, span.end + tail
+        )
     # CRM phases are priced at the typical latency: their time scales with the one given
     seconds = phase.seconds * latency[product] / quotas.TYPICAL_LATENCY[product]
     if phase.method in (PhaseMethod.BULK, PhaseMethod.BULK_READ):
         return lanes, Span(ready, ready + phase.seconds)  # the step's own job workers
     start = max(ready, lanes.crm_rest)
-    return _Lanes(lanes.windows, start + seconds), Span(start, start + seconds)
+    tail = straggler(phase.requests, target.edition.concurrency, latency[product])
+    return _Lanes(lanes.windows, start + seconds), Span(start, start + seconds + tail)
 
 
 def _setup(
