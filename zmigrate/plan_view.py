@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from zmigrate.manifest import Product
 from zmigrate.planner import Plan, duration
+from zmigrate.planner.model import OtherWay
 
 _PLAN_NAMES: dict[str, str] = {
     Product.CRM: "CRM",
@@ -48,6 +49,7 @@ def render(plan: Plan) -> str:
         "Method choices",
         *_reasons(plan),
     ]
+    lines += _spread(plan)
     lines += ["", "Warnings" if plan.warnings else "Warnings: none; it fits the quotas."]
     lines += [f"  - {w}" for w in plan.warnings]
     return "\n".join(lines)
@@ -156,6 +158,33 @@ def _products(plan: Plan) -> list[str]:
         "  time: from the product's first call to its last answer, all its steps in the run's",
         "  order (a step's calls go in the windows the step before it left, after the steps it",
         "  looks up); starts at: seconds from the run's first call",
+    ]
+
+
+def _spread(plan: Plan) -> list[str]:
+    """Both ways of writing the contacts and items Books and Inventory share."""
+    other = plan.other_way
+    if other is None:
+        return []
+    here = OtherWay.of(plan)
+    on, off = (here, other) if plan.target.spread_shared else (other, here)
+
+    def way(w: OtherWay) -> str:
+        products = ", ".join(
+            f"{_PLAN_NAMES[p]} {w.requests[p]:,} requests, {duration(w.seconds[p])}"
+            for p in w.seconds
+            if p != Product.CRM
+        )
+        this = " (this plan)" if w is here else ""
+        flag = str(w.spread_shared).lower()
+        return f"  spread_shared = {flag}{this}: {duration(w.estimated_seconds)}; {products}"
+
+    return [
+        "",
+        "Contacts and items Books and Inventory share ([target] spread_shared; assumes one",
+        "integrated organization, whose two APIs serve the same records, each on its own quota)",
+        way(on),
+        way(off),
     ]
 
 

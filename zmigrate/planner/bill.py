@@ -16,10 +16,18 @@ from collections.abc import Mapping
 from zmigrate import quotas
 from zmigrate.manifest import Manifest, Product, Step, Target, display_path
 from zmigrate.planner.method import choose_method
-from zmigrate.planner.model import PRODUCT_ORDER, Phase, Plan, ProductTotals, StepPlan
+from zmigrate.planner.model import (
+    PRODUCT_ORDER,
+    OtherWay,
+    Phase,
+    Plan,
+    ProductTotals,
+    StepPlan,
+)
 from zmigrate.planner.pricing import latency
 from zmigrate.planner.setup import SetupCalls, setup_calls
-from zmigrate.planner.timeline import Timeline, timeline
+from zmigrate.planner.spread import spread_phases, spreads
+from zmigrate.planner.timeline import Span, Timeline, timeline
 from zmigrate.planner.warnings import plan_warnings
 from zmigrate.sources import StepCount, scan
 
@@ -56,6 +64,12 @@ def plan_step(step: Step, count: StepCount, target: Target) -> StepPlan:
             operation=step.operation,
         )
     src = step.source
+    spread = None
+    if write is not None and spreads(target, step.target.product, step.target.module):
+        module = step.target.module or ""
+        write, spread = spread_phases(
+            step.target.product, module, count.records, target, step.operation
+        )
     return StepPlan(
         step.name,
         step.target.text,
@@ -69,6 +83,7 @@ def plan_step(step: Step, count: StepCount, target: Target) -> StepPlan:
         write,
         step.on_duplicate_key,
         count.collisions,
+        spread,
     )
 
 
@@ -94,7 +109,7 @@ def _product_totals(
             continue
         requests = sum(p.requests for p in phases) + sum(c.requests for c in before)
         credits = sum(p.credits for p in phases) + sum(c.credits for c in before)
-        span = schedule.products[product]
+        span = schedule.products.get(product, Span(0.0, 0.0))  # no call at all: nothing
         seconds = span.seconds  # first call to last answer, windows shared with other steps
         name, limit, conc = _quota(product, target)
         used = credits if product == Product.CRM else requests
@@ -125,8 +140,25 @@ def plan(
 ) -> Plan:
     """The bill of ``manifest``: reads every source once unless ``counts`` are given.
 
-    ``latency``: seconds a call takes per product (a rehearsal's sandbox), else the typical."""
+    ``latency``: seconds a call takes per product (a rehearsal's sandbox), else the typical.
+    A manifest writing contacts or items of Books/Inventory is also priced with
+    ``spread_shared`` the other way (``Plan.other_way``)."""
     counts = counts if counts is not None else scan(manifest.steps)
+    bill = _plan(manifest, counts, latency)
+    t = manifest.target
+    on = dataclasses.replace(t, spread_shared=True)
+    if t.books_organization_id != t.inventory_organization_id or not any(
+        spreads(on, s.target.product, s.target.module) for s in manifest.steps
+    ):
+        return bill
+    flipped = dataclasses.replace(t, spread_shared=not t.spread_shared)
+    other = _plan(dataclasses.replace(manifest, target=flipped), counts, latency)
+    return dataclasses.replace(bill, other_way=OtherWay.of(other))
+
+
+def _plan(
+    manifest: Manifest, counts: Mapping[str, StepCount], latency: Mapping[str, float] | None
+) -> Plan:
     target = manifest.target
     steps = tuple(plan_step(s, counts[s.name], target) for s in manifest.ordered())
     setup = setup_calls(manifest)

@@ -108,6 +108,29 @@ PLAN_JSON_SCHEMA: dict[str, Any] = _obj(
                 }
             ),
         },
+        "spread_shared": {
+            "oneOf": [
+                {"type": "null"},
+                _obj(
+                    {
+                        "on": {"type": "boolean"},
+                        "other_way": _obj(
+                            {
+                                "spread_shared": {"type": "boolean"},
+                                "estimated_seconds": _NUM,
+                                "totals": {
+                                    "type": "object",
+                                    "propertyNames": {"enum": list(PRODUCT_ORDER)},
+                                    "additionalProperties": _obj(
+                                        {"requests": _INT, "seconds": _NUM}
+                                    ),
+                                },
+                            }
+                        ),
+                    }
+                ),
+            ]
+        },
     }
 )
 """JSON Schema (draft 2020-12) of ``Plan.to_dict()``; the README documents each field."""

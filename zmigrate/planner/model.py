@@ -27,6 +27,8 @@ class PhaseMethod(StrEnum):
     BULK_READ = "bulk_read"
     REST_PAGES = "rest_pages"
     LIST_PAGES = "list_pages"
+    SPREAD = "spread"
+    """A Books/Inventory write of a shared module, part through each product (spread_shared)."""
 
 
 @dataclass(frozen=True)
@@ -66,15 +68,17 @@ class StepPlan:
     on_duplicate_key: OnDuplicateKey = OnDuplicateKey.ERROR
     collisions: tuple[KeyCollision, ...] = ()
     """Records whose target key an earlier record has (dead-lettered or merged by the run)."""
+    spread: Phase | None = None
+    """With spread_shared, the part of the write sent through the other product."""
 
     @property
     def phases(self) -> tuple[Phase, ...]:
-        return tuple(p for p in (self.read, self.write) if p is not None)
+        return tuple(p for p in (self.read, self.write, self.spread) if p is not None)
 
     @property
     def method(self) -> str:
         """``bulk``/``rest`` for a write, the read method for an export, ``a+b`` for both."""
-        return "+".join(p.method for p in self.phases) or "local"
+        return "+".join(p.method for p in (self.read, self.write) if p is not None) or "local"
 
     @property
     def batches(self) -> int:
@@ -124,6 +128,36 @@ class ProductTotals:
 
 
 @dataclass(frozen=True)
+class OtherWay:
+    """The same migration priced with ``spread_shared`` the other way."""
+
+    spread_shared: bool
+    estimated_seconds: float
+    seconds: dict[str, float]
+    requests: dict[str, int]
+
+    @classmethod
+    def of(cls, plan: Plan) -> OtherWay:
+        totals = plan.totals.values()
+        return cls(
+            plan.target.spread_shared,
+            plan.estimated_seconds,
+            {t.product: t.seconds for t in totals},
+            {t.product: t.requests for t in totals},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "spread_shared": self.spread_shared,
+            "estimated_seconds": round(self.estimated_seconds, 1),
+            "totals": {
+                p: {"requests": self.requests[p], "seconds": round(s, 1)}
+                for p, s in self.seconds.items()
+            },
+        }
+
+
+@dataclass(frozen=True)
 class Plan:
     """The whole bill. ``to_dict``/``to_json`` give the documented, stable JSON schema."""
 
@@ -139,6 +173,9 @@ class Plan:
     """Calls before the first write (metadata preflight, field creation), in the totals."""
     spans: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Per step: seconds from the run's first call to its first call and to its last answer."""
+    other_way: OtherWay | None = None
+    """A manifest writing Books/Inventory contacts or items: the plan with spread_shared
+    the other way (None: it writes none)."""
 
     def step(self, name: str) -> StepPlan:
         return next(s for s in self.steps if s.name == name)
@@ -166,6 +203,9 @@ class Plan:
             "token_refreshes": self.token_refreshes,
             "warnings": list(self.warnings),
             "setup": [c.as_dict() for c in self.setup],
+            "spread_shared": None
+            if self.other_way is None
+            else {"on": t.spread_shared, "other_way": self.other_way.to_dict()},
         }
 
     def to_json(self) -> str:

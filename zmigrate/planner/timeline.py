@@ -192,10 +192,11 @@ def timeline(
     while len(done) < len(steps):
         step, ready = _next_ready(steps, done, at)
         span = read_spans.get(step.name, Span(ready, ready))
-        if step.write is not None:
-            lanes, wrote = _place(lanes, step.write, ready, target, pace)
-            product_spans.setdefault(step.write.product, []).append(wrote)
-            span = Span(min(span.start, wrote.start), wrote.end)
+        for phase in (step.write, step.spread):  # a spread step writes through both at once
+            if phase is not None and phase.requests:
+                lanes, wrote = _place(lanes, phase, ready, target, pace)
+                product_spans.setdefault(phase.product, []).append(wrote)
+                span = Span(min(span.start, wrote.start), max(span.end, wrote.end))
         done[step.name] = span
     products = {
         p: Span(min(s.start for s in spans), max(s.end for s in spans))
