@@ -8,11 +8,12 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from zmigrate.checkpoint import AsyncRunStore, RunSummary, StepSummary
+from zmigrate.checkpoint import AsyncRunStore, RunSummary, StepSpec, StepSummary
 from zmigrate.clock import Clock
 from zmigrate.manifest import Manifest
 from zmigrate.manifest.model import Product
 from zmigrate.outcomes import PauseKind
+from zmigrate.planner.spread import other_product
 from zmigrate.report import (
     REPORT_FILE,
     ProductSpend,
@@ -24,7 +25,7 @@ from zmigrate.report import (
 from zmigrate.report_pace import ProductPace, full_windows
 from zmigrate.run.accounting import ProductCalls
 from zmigrate.run.scheduler import Engine
-from zmigrate.run.vocab import Outcome
+from zmigrate.run.vocab import Outcome, WriteMethod
 from zmigrate.run.writers import writer_for
 
 
@@ -129,7 +130,7 @@ def product_paces(
         ready = [
             (t.ready, t.ended)
             for name, t in engine.tallies.items()
-            if engine.specs[name].product == product and t.ready is not None and t.ended
+            if product in _products_of(engine.specs[name]) and t.ready is not None and t.ended
         ]
         window_calls, windows = full_windows(seen.sends, ready)
         plan_seconds = planned.get(product, {}).get("seconds")
@@ -144,6 +145,13 @@ def product_paces(
             )
         )
     return tuple(out)
+
+
+def _products_of(spec: StepSpec) -> tuple[str, ...]:
+    """The products a step calls (a spread step: both Books and Inventory)."""
+    if spec.method == WriteMethod.SPREAD:
+        return (spec.product, other_product(spec.product))
+    return (spec.product,)
 
 
 def product_spend(
