@@ -125,3 +125,7 @@ async def test_every_record_lands_once_across_both_products(tmp_path):
     spend = {p.product: p.requests for p in report.spend}
     # every create went through the product its batch was given, none twice (no find, no retry)
     assert spend == {"books": 16 + 10 + 12, "inventory": 15 + 10}
+    # the report's per-product figures: this process's calls, their time against the plan's
+    paces = {p.product: p for p in report.products}
+    assert {p: paces[p].calls for p in paces} == {"books": 38, "inventory": 25}
+    assert all(p.planned_seconds and p.seconds > 0 for p in paces.values())
