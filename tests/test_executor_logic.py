@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import orjson
-import pytest
 
 from zmigrate.checkpoint import DeadLetter
 from zmigrate.client.models import RecordOutcome
@@ -34,7 +33,6 @@ from zmigrate.report import (
     ProductSpend,
     RunReport,
     StepReport,
-    cap_fraction,
     write_dead_letters,
     write_report,
 )
@@ -119,17 +117,6 @@ def _step(**kw):
     return StepReport(**base)
 
 
-def test_cap_fraction_books_and_crm():
-    assert cap_fraction("books", 100, 60.0, 0.0, 10) == pytest.approx(1.0)
-    # a burst shorter than a minute sits in one window: its rate is its count
-    assert cap_fraction("books", 40, 5.0, 0.0, 10) == pytest.approx(0.4)
-    # the sliding window allows 100 calls per started minute: 300 in 2.5 minutes is the cap
-    assert cap_fraction("books", 300, 150.0, 0.0, 10) == pytest.approx(1.0)
-    assert cap_fraction("inventory", 50, 60.0, 0.0, 10) == pytest.approx(0.5)
-    assert cap_fraction("crm", 10, 100.0, 500.0, 10) == pytest.approx(0.5)
-    assert cap_fraction("crm", 0, 100.0, 0.0, 10) is None
-
-
 def test_report_json_and_render(tmp_path):
     step = _step()
     crm = _step(name="leads", product="crm", module="Leads", credits=12, planned_credits=12)
@@ -148,11 +135,16 @@ def test_report_json_and_render(tmp_path):
     assert report.exit_code == 1 and report.landed == 200 and report.failed == 10
     data = orjson.loads(write_report(tmp_path, report).read_bytes())
     assert data["steps"][0]["pending"] == 15
-    assert data["steps"][0]["cap_fraction"] == pytest.approx(110 / 2 / 100, abs=1e-3)
-    assert data["steps"][0]["per_minute"] == 55.0
+    assert data["steps"][0]["pace"] == {
+        "kind": "calls_per_window",
+        "value": 55.0,  # 110 calls over the 2 windows its 120 s touched
+        "limit": 100,
+        "jobs": 0,
+    }
     assert data["exit_code"] == 1
     text = report.render()
-    assert "contacts" in text and "55%" in text and "12/12" in text and "dead letters" in text
+    assert "contacts" in text and "55/window" in text and "12/12" in text
+    assert "dead letters" in text
 
 
 def test_progress_lines_plain_mode_are_throttled():

@@ -84,8 +84,10 @@ async def test_creates_whose_answers_were_lost_are_the_runs_and_rollback_deletes
         upserts = {r.action for r in store.landed("accounts")}
     assert WriteAction.RECLAIMED in actions and WriteAction.FOUND not in actions, actions
     # an upsert sent again after a lost answer is answered "updated": its key was absent
-    # before the run (before-image), so the record is the run's own
-    assert upserts == {WriteAction.INSERT, WriteAction.RECLAIMED}, upserts
+    # before the run (before-image), so the record is the run's own (which batches lose their
+    # answer depends on the order of calls; both of this step's two batches may)
+    assert WriteAction.RECLAIMED in upserts, upserts
+    assert upserts <= {WriteAction.INSERT, WriteAction.RECLAIMED}, upserts
 
     result = await rollback(run_dir, clock_speed=SPEED)
     assert result.exit_code == 0, result.render()

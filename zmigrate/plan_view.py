@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from zmigrate.manifest import Product
 from zmigrate.planner import Plan, duration
+from zmigrate.planner.model import OtherWay
 
 _PLAN_NAMES: dict[str, str] = {
     Product.CRM: "CRM",
@@ -42,7 +43,8 @@ def render(plan: Plan) -> str:
     lines += [
         "",
         f"Estimated wall time: {duration(plan.estimated_seconds)} "
-        f"(steps overlap where lookups allow; includes waits for daily caps) | days: {plan.days} | "
+        f"(from the first call to the last answer, steps overlapping where lookups allow; "
+        f"includes waits for daily caps) | days: {plan.days} | "
         f"access tokens: {plan.token_refreshes}",
         "",
         "Method choices",
@@ -50,6 +52,7 @@ def render(plan: Plan) -> str:
     ]
     lines += ["", "OAuth scopes needed (the token must grant each; run checks them first)"]
     lines += textwrap.wrap(", ".join(plan.scopes), 96, initial_indent="  ", subsequent_indent="  ")
+    lines += _spread(plan)
     lines += ["", "Warnings" if plan.warnings else "Warnings: none; it fits the quotas."]
     lines += [f"  - {w}" for w in plan.warnings]
     return "\n".join(lines)
@@ -122,7 +125,8 @@ _PRODUCT_HEAD = (
     "requests",
     "credits",
     "bulk jobs",
-    "active time",
+    "starts at",
+    "time",
     "daily cap",
     "concurrent",
     "days",
@@ -143,6 +147,7 @@ def _products(plan: Plan) -> list[str]:
                 _n(p.requests),
                 _n(p.credits),
                 _n(p.bulk_jobs),
+                duration(p.starts_at),
                 duration(p.seconds),
                 cap,
                 str(p.concurrency),
@@ -150,7 +155,40 @@ def _products(plan: Plan) -> list[str]:
                 "yes" if p.fits else "no",
             ]
         )
-    return _table(_PRODUCT_HEAD, rows, {2, 3, 4, 5, 7, 8})
+    lines = _table(_PRODUCT_HEAD, rows, {2, 3, 4, 5, 6, 8, 9})
+    return [
+        *lines,
+        "  time: from the product's first call to its last answer, all its steps in the run's",
+        "  order (a step's calls go in the windows the step before it left, after the steps it",
+        "  looks up); starts at: seconds from the run's first call",
+    ]
+
+
+def _spread(plan: Plan) -> list[str]:
+    """Both ways of writing the contacts and items Books and Inventory share."""
+    other = plan.other_way
+    if other is None:
+        return []
+    here = OtherWay.of(plan)
+    on, off = (here, other) if plan.target.spread_shared else (other, here)
+
+    def way(w: OtherWay) -> str:
+        products = ", ".join(
+            f"{_PLAN_NAMES[p]} {w.requests[p]:,} requests, {duration(w.seconds[p])}"
+            for p in w.seconds
+            if p != Product.CRM
+        )
+        this = " (this plan)" if w is here else ""
+        flag = str(w.spread_shared).lower()
+        return f"  spread_shared = {flag}{this}: {duration(w.estimated_seconds)}; {products}"
+
+    return [
+        "",
+        "Contacts and items Books and Inventory share ([target] spread_shared; assumes one",
+        "integrated organization, whose two APIs serve the same records, each on its own quota)",
+        way(on),
+        way(off),
+    ]
 
 
 def _reasons(plan: Plan) -> list[str]:

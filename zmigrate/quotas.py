@@ -187,6 +187,9 @@ def crm_edition(name: str) -> CrmEdition:
 # the sandbox's defaults should match them so that a rehearsal confirms the plan.
 TYPICAL_LATENCY = {"crm": 0.8, "books": 0.5, "inventory": 0.5}
 """Seconds one API call takes, by product (a 100-record CRM write, one Books create)."""
+LATENCY_SPREAD = 0.35
+"""Spread (log-normal sigma) of one call's latency around its median: a step's last calls end
+with the slowest of them, about 0.6 of a mean latency after the rest for 10 at once."""
 BULK_QUEUE_SECONDS = 3.0
 """Seconds a bulk job waits in Zoho's queue (state ADDED) before it starts."""
 BULK_WRITE_ROWS_PER_SECOND = 2_000

@@ -10,6 +10,7 @@ engine's. Both read the one clock.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import threading
 from collections.abc import AsyncIterator
@@ -20,16 +21,26 @@ from typing import Any
 
 from zmigrate.auth import Credentials
 from zmigrate.clock import Clock
-from zmigrate.manifest import Manifest, load_manifest
+from zmigrate.manifest import PRODUCTS, Manifest, load_manifest
 from zmigrate.progress import Progress
 from zmigrate.report import RunReport
 from zmigrate.run import execute
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
+from zmigrate.sandbox.faults import LATENCY_SIGMA
 
 REHEARSAL_SPEED = 60.0
 """Default clock speed of `zmigrate run --sandbox`: a Zoho minute in a real second."""
 SANDBOX_LATENCY_MS = 150.0
 """Latency of the embedded sandbox (Zoho milliseconds): a rehearsal paces like real Zoho."""
+
+
+def sandbox_latency(latency_ms: float = SANDBOX_LATENCY_MS) -> dict[str, float]:
+    """Mean Zoho seconds a call to a sandbox of ``latency_ms`` takes, per product (the plan of
+    a rehearsal is priced at it): its latency is log-normal around that median."""
+    mean = latency_ms / 1000 * math.exp(LATENCY_SIGMA**2 / 2)
+    return dict.fromkeys(PRODUCTS, mean)
+
+
 SANDBOX_STATE = "sandbox"
 """Where a rehearsal keeps its sandbox's state, inside the run directory."""
 
@@ -111,6 +122,7 @@ async def execute_in_sandbox(
             resume=resume,
             progress=progress,
             interrupt=interrupt,
+            latency=sandbox_latency(sandbox_options.get("latency_ms", SANDBOX_LATENCY_MS)),
         )
 
 

@@ -9,7 +9,6 @@ from ``write_report`` and ``write_dead_letters``.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -19,7 +18,8 @@ import orjson
 
 from zmigrate.checkpoint import DeadLetter
 from zmigrate.manifest import Product
-from zmigrate.quotas import MINUTE, PER_MINUTE_CAP
+from zmigrate.quotas import PER_MINUTE_CAP
+from zmigrate.report_pace import ProductPace, StepPace, step_pace
 from zmigrate.scrub import scrub, scrub_data
 
 REPORT_FILE = "report.json"
@@ -61,6 +61,8 @@ class StepReport:
     concurrency: int = 0
     """Concurrent calls the step could hold (CRM rate is judged against this: the edition's
     concurrency, or the pool of 10 for writes of more than 10 records)."""
+    batches: int = 0
+    """Batches the step is cut into (a Bulk step's jobs)."""
     merged: int = 0
     """Records Zoho answered with the id of an earlier record of the step (``on_duplicate_key
     = "merge"``): ``landed`` counts distinct Zoho records, these are not among them."""
@@ -71,42 +73,18 @@ class StepReport:
         return max(0, self.records - self.landed - self.merged - self.failed)
 
     @property
-    def per_minute(self) -> float:
-        """Requests per Zoho minute while the step ran (see :func:`per_minute`)."""
-        return per_minute(self.requests, self.seconds)
-
-    @property
-    def cap_fraction(self) -> float | None:
-        """Achieved rate as a fraction of the cap that binds this product."""
-        return cap_fraction(
-            self.product, self.requests, self.seconds, self.busy_seconds, self.concurrency
+    def pace(self) -> StepPace | None:
+        """The figure the step is judged by (never above the cap it judges: ``report_pace``)."""
+        return step_pace(
+            self.product,
+            self.method,
+            self.requests,
+            self.seconds,
+            self.busy_seconds,
+            self.concurrency,
+            self.landed + self.merged + self.failed,
+            self.batches,
         )
-
-
-def per_minute(requests: int, seconds: float) -> float:
-    """Requests per minute, a step shorter than a minute counting as one whole minute."""
-    if requests <= 0:
-        return 0.0
-    return requests * MINUTE / max(seconds, MINUTE)
-
-
-def cap_fraction(
-    product: str, requests: int, seconds: float, busy_seconds: float, concurrency: int
-) -> float | None:
-    """Achieved rate as a fraction of the cap; None when nothing ran.
-
-    Books/Inventory: the requests made over those the 100-per-60-s window allowed in that
-    time (one full window per started minute: 300 calls in 2.5 minutes is 100%). CRM, which
-    has no per-minute cap: average calls in flight over the edition's concurrency.
-    """
-    if seconds <= 0 or requests <= 0:
-        return None
-    if product in (Product.BOOKS, Product.INVENTORY):
-        windows = max(1, math.ceil(seconds / MINUTE - 1e-9))
-        return requests / (PER_MINUTE_CAP * windows)
-    if concurrency <= 0:
-        return None
-    return busy_seconds / seconds / concurrency
 
 
 @dataclass(frozen=True)
@@ -135,6 +113,8 @@ class RunReport:
     clock_speed: float = 1.0
     dead_letter_file: str | None = None
     resets_at: float | None = None
+    products: tuple[ProductPace, ...] = ()
+    """Per product: this process's calls, their time against the plan's, window fill."""
 
     @property
     def exit_code(self) -> int:
@@ -161,9 +141,12 @@ class RunReport:
         data["merged"] = self.merged
         for step, out in zip(self.steps, data["steps"], strict=True):
             out["pending"] = step.pending
-            out["per_minute"] = round(step.per_minute, 2)
-            frac = step.cap_fraction
-            out["cap_fraction"] = None if frac is None else round(frac, 3)
+            pace = step.pace
+            out["pace"] = None if pace is None else _pace_json(pace)
+        for product, out in zip(self.products, data["products"], strict=True):
+            fill, ratio = product.fill, product.estimate_ratio
+            out["fill"] = None if fill is None else round(fill, 3)
+            out["estimate_ratio"] = None if ratio is None else round(ratio, 3)
         if self.resets_at is not None:
             data["resets_at_utc"] = _utc(self.resets_at)
         return scrub_data(data)  # type: ignore[no-any-return]
@@ -171,10 +154,10 @@ class RunReport:
     def render(self) -> str:
         """Human summary: a table of steps, the quota bill, and the outcome with what to do."""
         head: tuple[str, ...] = ("step", "product", "method", "landed", "failed", "left")
-        head += ("requests", "credits", "time", "rate/min", "of cap")
+        head += ("requests", "credits", "time", "pace")
         rows = [head]
         for s in self.steps:
-            frac = s.cap_fraction
+            pace = s.pace
             rows.append(
                 (
                     s.name,
@@ -186,8 +169,7 @@ class RunReport:
                     f"{s.requests}/{s.planned_requests}",
                     f"{s.credits}/{s.planned_credits}" if s.product == Product.CRM else "-",
                     _duration(s.seconds),
-                    f"{s.per_minute:.1f}",
-                    "-" if frac is None else f"{frac:.0%}",
+                    "-" if pace is None else pace.text(),
                 )
             )
         widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
@@ -201,6 +183,7 @@ class RunReport:
             if p.product == Product.CRM:
                 bill += f", {p.credits} credits (planned {p.planned_credits})"
             lines.append(bill)
+        lines += [_product_line(p) for p in self.products]
         speed = f" at clock speed {self.clock_speed:g}" if self.clock_speed != 1 else ""
         lines.append(
             f"wall time: {_duration(self.zoho_seconds)} Zoho time, "
@@ -212,6 +195,24 @@ class RunReport:
             lines.append(f"dead letters: {self.dead_letter_file}")
         lines.append(f"{self.outcome}: {self.message}")
         return scrub("\n".join(lines))
+
+
+def _pace_json(pace: StepPace) -> dict[str, object]:
+    value = round(pace.value, 2)
+    return {"kind": pace.kind, "value": value, "limit": pace.limit, "jobs": pace.jobs}
+
+
+def _product_line(p: ProductPace) -> str:
+    """``books: 800 calls, first to last 7m09s (plan 7m05s: 0.99 of it); 7 full windows with
+    work ready, at 99% of 100``."""
+    line = f"{p.product}: {p.calls} calls, first to last {_duration(p.seconds)}"
+    ratio = p.estimate_ratio
+    if p.planned_seconds is not None and ratio is not None:
+        line += f" (plan {_duration(p.planned_seconds)}: {ratio:.2f} of it)"
+    fill = p.fill
+    if fill is not None:
+        line += f"; {p.windows} full windows with work ready, at {fill:.0%} of {PER_MINUTE_CAP}"
+    return line
 
 
 def write_report(run_dir: Path, report: RunReport) -> Path:

@@ -133,6 +133,13 @@ TARGET = Table(
             hint="make one with: zmigrate schema pull --out FILE",
         ),
         Key("default_owner", Kind.TEXT, "e-mail of the user who owns records by default"),
+        Key(
+            "spread_shared",
+            Kind.FLAG,
+            "write the modules Books and Inventory share (contacts, items) through both "
+            "products' quotas (one integrated organization)",
+            default=False,
+        ),
     ),
 )
 

@@ -70,6 +70,14 @@ def parse(path: Path, text: str) -> Manifest:
     folder = path.resolve().parent
     target = _target(values["target"], top.loc.target_line, folder)
     org = _schema(top.at("target"), target.schema_file)
+    if target.spread_shared and target.books_organization_id != target.inventory_organization_id:
+        top.at("target").fail(
+            "spread_shared needs Books and Inventory in one integrated organization, but "
+            "books_organization_id and inventory_organization_id differ",
+            "spread_shared",
+            field="spread_shared",
+            hint="give one organization_id, or leave spread_shared off",
+        )
     owners.default_owner(top.at("target"), target.default_owner, org)
     steps: list[Step] = []
     for i, raw in enumerate(values["steps"]):
@@ -123,6 +131,7 @@ def _target(v: dict[str, Any], line: int, folder: Path) -> Target:
         line,
         (folder / v["schema"]).resolve() if "schema" in v else None,
         v.get("default_owner"),
+        bool(v.get("spread_shared", False)),
     )
 
 

@@ -175,6 +175,8 @@ class Target:
     line: int
     schema_file: Path | None = None  # the org's snapshot (absolute); None: the built-in schema
     default_owner: str | None = None  # e-mail of the user owning records by default
+    spread_shared: bool = False
+    """Books/Inventory writes of the modules they share go through both products' quotas."""
 
     @property
     def edition(self) -> quotas.CrmEdition:

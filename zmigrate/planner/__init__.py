@@ -13,10 +13,11 @@ the steps by their lookups, and prices each step in the currency Zoho charges:
 ``method = "auto"`` prices both ways and takes the cheaper in time plus credits (see
 ``planner.method``; the executor reuses :func:`choose_method` so both agree).
 
-Time model (``quotas`` holds the pace assumptions), as the executor runs: a step starts when
-the steps it looks up are done, and steps of one product share its quotas, so the active time
-is the longer of the busiest product's total and the longest chain of dependent steps. Within
-a phase, requests run ``concurrency`` at once at ``TYPICAL_LATENCY`` each, Books/Inventory no
+Time model (``quotas`` holds the pace assumptions), as the executor runs: ``timeline`` lays
+every phase on its product's quota in the run's order (metadata, exports, then each step when
+the steps it looks up are done), so a product's time is its whole sequence of calls, windows
+carried over from step to step, and the active time is the run's end. Within a phase,
+requests run ``concurrency`` at once at ``TYPICAL_LATENCY`` each, Books/Inventory no
 faster than 100 in any 60 s window, CRM GET pages one after another (each needs the previous page
 token), bulk jobs ``CRM_BULK_JOBS_AT_ONCE`` at a time (queue + rows / pace, seen done at
 the next status poll). When a product needs more than its daily cap (requests) or 24 h
@@ -25,7 +26,8 @@ windows and the estimate adds the waits of the product that waits longest.
 
 Modules: ``model`` (Phase, StepPlan, ProductTotals, Plan and its JSON), ``json_schema``,
 ``pricing`` (one phase's bill), ``method`` (choosing a way), ``warnings``, ``bill`` (:func:`plan`),
-``text`` (numbers and durations as the plan writes them).
+``text`` (numbers and durations as the plan writes them), ``timeline`` (when each phase runs),
+``spread`` (shared Books/Inventory modules over both quotas).
 """
 
 from zmigrate.planner.bill import plan, plan_step

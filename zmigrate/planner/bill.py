@@ -1,8 +1,8 @@
 """The whole bill: every step priced, per-product totals with their daily windows, the time.
 
-A step starts when the steps it looks up are done, and steps of one product share its
-quotas, so the active time is the longer of the busiest product's total and the longest chain
-of dependent steps. When a product needs more than its daily cap (requests) or 24 h budget
+Each product's time is its whole sequence of calls laid out by ``timeline`` (windows carried
+over from step to step, waits for looked-up steps), and the active time is the run's end.
+When a product needs more than its daily cap (requests) or 24 h budget
 (credits), the run pauses (exit 3) until the window frees up: ``days`` counts the windows and
 the estimate adds the waits of the product that waits longest.
 """
@@ -17,10 +17,19 @@ from zmigrate import quotas
 from zmigrate.manifest import Manifest, Product, Step, Target, display_path
 from zmigrate.planner.before import with_before_images
 from zmigrate.planner.method import choose_method
-from zmigrate.planner.model import PRODUCT_ORDER, Phase, Plan, ProductTotals, StepPlan
+from zmigrate.planner.model import (
+    PRODUCT_ORDER,
+    OtherWay,
+    Phase,
+    Plan,
+    ProductTotals,
+    StepPlan,
+)
 from zmigrate.planner.pricing import latency
 from zmigrate.planner.scopes import manifest_scopes
 from zmigrate.planner.setup import SetupCalls, setup_calls
+from zmigrate.planner.spread import spread_phases, spreads
+from zmigrate.planner.timeline import Span, Timeline, timeline
 from zmigrate.planner.warnings import plan_warnings
 from zmigrate.sources import StepCount, scan
 
@@ -59,6 +68,12 @@ def plan_step(step: Step, count: StepCount, target: Target) -> StepPlan:
         if step.keep_before_images:
             write = with_before_images(write, step, count.records, target)
     src = step.source
+    spread = None
+    if write is not None and spreads(target, step.target.product, step.target.module):
+        module = step.target.module or ""
+        write, spread = spread_phases(
+            step.target.product, module, count.records, target, step.operation
+        )
     return StepPlan(
         step.name,
         step.target.text,
@@ -72,6 +87,7 @@ def plan_step(step: Step, count: StepCount, target: Target) -> StepPlan:
         write,
         step.on_duplicate_key,
         count.collisions,
+        spread,
     )
 
 
@@ -84,7 +100,10 @@ def _quota(product: str, target: Target) -> tuple[str, int | None, int]:
 
 
 def _product_totals(
-    steps: tuple[StepPlan, ...], target: Target, setup: tuple[SetupCalls, ...]
+    steps: tuple[StepPlan, ...],
+    target: Target,
+    setup: tuple[SetupCalls, ...],
+    schedule: Timeline,
 ) -> dict[str, ProductTotals]:
     out = {}
     for product in PRODUCT_ORDER:
@@ -94,9 +113,8 @@ def _product_totals(
             continue
         requests = sum(p.requests for p in phases) + sum(c.requests for c in before)
         credits = sum(p.credits for p in phases) + sum(c.credits for c in before)
-        seconds = sum(p.seconds for p in phases) + sum(c.requests for c in before) * latency(
-            Product(product)
-        )
+        span = schedule.products.get(product, Span(0.0, 0.0))  # no call at all: nothing
+        seconds = span.seconds  # first call to last answer, windows shared with other steps
         name, limit, conc = _quota(product, target)
         used = credits if product == Product.CRM else requests
         days = 1 if limit is None else max(1, math.ceil(used / limit))
@@ -114,18 +132,43 @@ def _product_totals(
             limit,
             conc,
             wait,
+            span.start,
         )
     return out
 
 
-def plan(manifest: Manifest, counts: Mapping[str, StepCount] | None = None) -> Plan:
-    """The bill of ``manifest``: reads every source once unless ``counts`` are given."""
+def plan(
+    manifest: Manifest,
+    counts: Mapping[str, StepCount] | None = None,
+    latency: Mapping[str, float] | None = None,
+) -> Plan:
+    """The bill of ``manifest``: reads every source once unless ``counts`` are given.
+
+    ``latency``: seconds a call takes per product (a rehearsal's sandbox), else the typical.
+    A manifest writing contacts or items of Books/Inventory is also priced with
+    ``spread_shared`` the other way (``Plan.other_way``)."""
     counts = counts if counts is not None else scan(manifest.steps)
+    bill = _plan(manifest, counts, latency)
+    t = manifest.target
+    on = dataclasses.replace(t, spread_shared=True)
+    if t.books_organization_id != t.inventory_organization_id or not any(
+        spreads(on, s.target.product, s.target.module) for s in manifest.steps
+    ):
+        return bill
+    flipped = dataclasses.replace(t, spread_shared=not t.spread_shared)
+    other = _plan(dataclasses.replace(manifest, target=flipped), counts, latency)
+    return dataclasses.replace(bill, other_way=OtherWay.of(other))
+
+
+def _plan(
+    manifest: Manifest, counts: Mapping[str, StepCount], latency: Mapping[str, float] | None
+) -> Plan:
     target = manifest.target
     steps = tuple(plan_step(s, counts[s.name], target) for s in manifest.ordered())
     setup = setup_calls(manifest)
-    totals = _product_totals(steps, target, setup)
-    active = max(max((t.seconds for t in totals.values()), default=0.0), _critical_path(steps))
+    schedule = timeline(steps, setup, target, latency)
+    totals = _product_totals(steps, target, setup, schedule)
+    active = schedule.seconds
     wait = max((t.wait_seconds for t in totals.values()), default=0.0)
     days = max((t.days for t in totals.values()), default=1)
     token_life = quotas.TOKEN_LIFETIME - quotas.TOKEN_RENEW_BEFORE
@@ -142,12 +185,5 @@ def plan(manifest: Manifest, counts: Mapping[str, StepCount] | None = None) -> P
         warnings,
         setup,
         tuple(manifest_scopes(manifest)),
+        {name: (span.start, span.end) for name, span in schedule.steps.items()},
     )
-
-
-def _critical_path(steps: tuple[StepPlan, ...]) -> float:
-    """Seconds of the longest chain of steps that wait for each other's ids."""
-    finish: dict[str, float] = {}
-    for s in steps:  # in dependency order
-        finish[s.name] = max((finish[d] for d in s.depends_on), default=0.0) + s.seconds
-    return max(finish.values(), default=0.0)

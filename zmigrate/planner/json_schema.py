@@ -68,6 +68,8 @@ PLAN_JSON_SCHEMA: dict[str, Any] = _obj(
                     "phases": {"type": "array", "items": _PHASE_SCHEMA},
                     "on_duplicate_key": {"enum": [o.value for o in OnDuplicateKey]},
                     "duplicate_keys": _INT,
+                    "starts_at": _NUM,
+                    "ends_at": _NUM,
                 }
             ),
         },
@@ -86,6 +88,7 @@ PLAN_JSON_SCHEMA: dict[str, Any] = _obj(
                     "concurrency": _INT,
                     "wait_seconds": _NUM,
                     "fits": {"type": "boolean"},
+                    "starts_at": _NUM,
                 }
             ),
         },
@@ -105,6 +108,29 @@ PLAN_JSON_SCHEMA: dict[str, Any] = _obj(
                     "reason": _STR,
                 }
             ),
+        },
+        "spread_shared": {
+            "oneOf": [
+                {"type": "null"},
+                _obj(
+                    {
+                        "on": {"type": "boolean"},
+                        "other_way": _obj(
+                            {
+                                "spread_shared": {"type": "boolean"},
+                                "estimated_seconds": _NUM,
+                                "totals": {
+                                    "type": "object",
+                                    "propertyNames": {"enum": list(PRODUCT_ORDER)},
+                                    "additionalProperties": _obj(
+                                        {"requests": _INT, "seconds": _NUM}
+                                    ),
+                                },
+                            }
+                        ),
+                    }
+                ),
+            ]
         },
     }
 )

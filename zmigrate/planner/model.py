@@ -27,6 +27,8 @@ class PhaseMethod(StrEnum):
     BULK_READ = "bulk_read"
     REST_PAGES = "rest_pages"
     LIST_PAGES = "list_pages"
+    SPREAD = "spread"
+    """A Books/Inventory write of a shared module, part through each product (spread_shared)."""
 
 
 @dataclass(frozen=True)
@@ -66,15 +68,17 @@ class StepPlan:
     on_duplicate_key: OnDuplicateKey = OnDuplicateKey.ERROR
     collisions: tuple[KeyCollision, ...] = ()
     """Records whose target key an earlier record has (dead-lettered or merged by the run)."""
+    spread: Phase | None = None
+    """With spread_shared, the part of the write sent through the other product."""
 
     @property
     def phases(self) -> tuple[Phase, ...]:
-        return tuple(p for p in (self.read, self.write) if p is not None)
+        return tuple(p for p in (self.read, self.write, self.spread) if p is not None)
 
     @property
     def method(self) -> str:
         """``bulk``/``rest`` for a write, the read method for an export, ``a+b`` for both."""
-        return "+".join(p.method for p in self.phases) or "local"
+        return "+".join(p.method for p in (self.read, self.write) if p is not None) or "local"
 
     @property
     def batches(self) -> int:
@@ -113,11 +117,44 @@ class ProductTotals:
     )  # requests/day (Books, Inventory) or credits/24 h (CRM; None: unlimited)
     concurrency: int
     wait_seconds: float = 0.0
+    starts_at: float = 0.0
+    """Seconds from the run's first call to this product's first; ``seconds`` runs from there
+    to its last answer (its whole sequence of calls, see ``planner.timeline``)."""
 
     @property
     def fits(self) -> bool:
         """True when the product's daily cap (or CRM's 24 h credit budget) covers the run."""
         return self.days <= 1
+
+
+@dataclass(frozen=True)
+class OtherWay:
+    """The same migration priced with ``spread_shared`` the other way."""
+
+    spread_shared: bool
+    estimated_seconds: float
+    seconds: dict[str, float]
+    requests: dict[str, int]
+
+    @classmethod
+    def of(cls, plan: Plan) -> OtherWay:
+        totals = plan.totals.values()
+        return cls(
+            plan.target.spread_shared,
+            plan.estimated_seconds,
+            {t.product: t.seconds for t in totals},
+            {t.product: t.requests for t in totals},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "spread_shared": self.spread_shared,
+            "estimated_seconds": round(self.estimated_seconds, 1),
+            "totals": {
+                p: {"requests": self.requests[p], "seconds": round(s, 1)}
+                for p, s in self.seconds.items()
+            },
+        }
 
 
 @dataclass(frozen=True)
@@ -136,6 +173,11 @@ class Plan:
     """Calls before the first write (metadata preflight, field creation), in the totals."""
     scopes: tuple[str, ...] = ()
     """OAuth scopes the run needs (`zoho_scopes.manifest_scopes`); ``run`` checks them first."""
+    spans: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Per step: seconds from the run's first call to its first call and to its last answer."""
+    other_way: OtherWay | None = None
+    """A manifest writing Books/Inventory contacts or items: the plan with spread_shared
+    the other way (None: it writes none)."""
 
     def step(self, name: str) -> StepPlan:
         return next(s for s in self.steps if s.name == name)
@@ -156,7 +198,7 @@ class Plan:
                 "inventory_plan": t.inventory_plan,
                 "inventory_daily_limit": t.inventory.daily_limit,
             },
-            "steps": [_step_dict(s) for s in self.steps],
+            "steps": [_step_dict(s, self.spans.get(s.name)) for s in self.steps],
             "totals": {p: _totals_dict(v) for p, v in self.totals.items()},
             "estimated_seconds": round(self.estimated_seconds, 1),
             "days": self.days,
@@ -164,6 +206,9 @@ class Plan:
             "warnings": list(self.warnings),
             "setup": [c.as_dict() for c in self.setup],
             "scopes": list(self.scopes),
+            "spread_shared": None
+            if self.other_way is None
+            else {"on": t.spread_shared, "other_way": self.other_way.to_dict()},
         }
 
     def to_json(self) -> str:
@@ -186,7 +231,8 @@ def _phase_dict(p: Phase) -> dict[str, Any]:
     }
 
 
-def _step_dict(s: StepPlan) -> dict[str, Any]:
+def _step_dict(s: StepPlan, span: tuple[float, float] | None) -> dict[str, Any]:
+    start, end = span or (0.0, 0.0)
     return {
         "name": s.name,
         "target": s.target,
@@ -205,6 +251,8 @@ def _step_dict(s: StepPlan) -> dict[str, Any]:
         "phases": [_phase_dict(p) for p in s.phases],
         "on_duplicate_key": s.on_duplicate_key,
         "duplicate_keys": len(s.collisions),
+        "starts_at": round(start, 1),
+        "ends_at": round(end, 1),
     }
 
 
@@ -220,4 +268,5 @@ def _totals_dict(t: ProductTotals) -> dict[str, Any]:
         "concurrency": t.concurrency,
         "wait_seconds": round(t.wait_seconds, 1),
         "fits": t.fits,
+        "starts_at": round(t.starts_at, 1),
     }

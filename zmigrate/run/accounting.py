@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -13,6 +13,7 @@ import orjson
 from zmigrate.checkpoint import RunStore
 from zmigrate.client import Zoho
 from zmigrate.client.http import Attempt
+from zmigrate.client.models import Product
 from zmigrate.report import REPORT_FILE
 
 
@@ -30,6 +31,10 @@ class Tally:
     first: float | None = None
     last: float | None = None
     earlier_seconds: float = 0.0
+    ready: float | None = None
+    """When this process started the step (its lookups done) and when it ended: while it runs
+    its product has work ready."""
+    ended: float | None = None
 
     def add(self, started: float, ended: float, credits: int) -> None:
         self.requests += 1
@@ -63,6 +68,24 @@ def carry_over(run_dir: Path, tallies: Mapping[str, Tally]) -> None:
             tally.earlier_seconds += float(step.get("seconds") or 0.0)
 
 
+@dataclass
+class ProductCalls:
+    """One product's calls in this process: first sent, last answered, and (Books/Inventory,
+    whose windows the report judges; at most their daily cap) when each was sent."""
+
+    first: float | None = None
+    last: float | None = None
+    count: int = 0
+    sends: list[float] = field(default_factory=list)
+
+    def add(self, attempt: Attempt) -> None:
+        self.count += 1
+        self.first = attempt.started if self.first is None else min(self.first, attempt.started)
+        self.last = attempt.ended if self.last is None else max(self.last, attempt.ended)
+        if attempt.product in (Product.BOOKS, Product.INVENTORY):
+            self.sends.append(attempt.started)
+
+
 STEP_TALLY: ContextVar[Tally | None] = ContextVar("zmigrate_step_tally", default=None)
 """The tally of the step whose task is running: each step task sets its own."""
 
@@ -75,8 +98,10 @@ class Spend:
     def __init__(self) -> None:
         self.store: RunStore | None = None
         self.waiting: list[tuple[str, int]] = []
+        self.calls: dict[str, ProductCalls] = {}
 
     def observe(self, attempt: Attempt) -> None:
+        self.calls.setdefault(attempt.product, ProductCalls()).add(attempt)
         if self.store is None:
             self.waiting.append((attempt.product, attempt.credits))
         else:

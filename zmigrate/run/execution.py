@@ -9,7 +9,7 @@ import os
 import random
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -45,12 +45,15 @@ async def execute(
     policy: RetryPolicy | None = None,
     interrupt: asyncio.Event | None = None,
     seed: int | None = None,
+    latency: Mapping[str, float] | None = None,
 ) -> RunReport:
     """Run (or, with ``resume``, continue) a migration; returns the report it also writes.
 
     ``interrupt`` set (Ctrl-C) stops the run cleanly: nothing new starts, in-flight work is
-    cancelled and verified on resume. Raises UsageError/StoreError/ConfigError before any
-    record is sent when the manifest, run directory or credentials are wrong.
+    cancelled and verified on resume. ``latency``: seconds a call takes per product, for the
+    plan the report compares against (a rehearsal's sandbox), else the typical. Raises
+    UsageError/StoreError/ConfigError before any record is sent when the manifest, run
+    directory or credentials are wrong.
     """
     real0, zoho0 = time.monotonic(), clock.now()
     register(credentials.client_secret, credentials.refresh_token)
@@ -79,7 +82,7 @@ async def execute(
             if not resume:  # a resumed run was checked, and its fields made, when it started
                 await prepare(zoho, manifest, progress)
             local = await export_sources(manifest, zoho, run_path, tallies, progress)
-            store, the_plan = open_store(manifest, local, run_path, resume=resume)
+            store, the_plan = open_store(manifest, local, run_path, resume=resume, latency=latency)
         except BaseException:
             progress.close()
             raise
@@ -97,7 +100,9 @@ async def execute(
                 if watcher is not None:
                     watcher.cancel()
             progress.quota(spend_now(zoho))
-            return await finish(engine, astore, manifest, run_path, clock, zoho0, real0)
+            return await finish(
+                engine, astore, manifest, run_path, clock, zoho0, real0, spend.calls
+            )
         finally:
             progress.close()
             await astore.aclose()

@@ -8,11 +8,12 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from zmigrate.checkpoint import AsyncRunStore, RunSummary, StepSummary
+from zmigrate.checkpoint import AsyncRunStore, RunSummary, StepSpec, StepSummary
 from zmigrate.clock import Clock
 from zmigrate.manifest import Manifest
 from zmigrate.manifest.model import Product
 from zmigrate.outcomes import PauseKind
+from zmigrate.planner.spread import other_product
 from zmigrate.report import (
     REPORT_FILE,
     ProductSpend,
@@ -21,8 +22,10 @@ from zmigrate.report import (
     write_dead_letters,
     write_report,
 )
+from zmigrate.report_pace import ProductPace, full_windows
+from zmigrate.run.accounting import ProductCalls
 from zmigrate.run.scheduler import Engine
-from zmigrate.run.vocab import Outcome
+from zmigrate.run.vocab import Outcome, WriteMethod
 from zmigrate.run.writers import writer_for
 
 
@@ -46,12 +49,16 @@ async def finish(
     clock: Clock,
     zoho0: float,
     real0: float,
+    calls: Mapping[str, ProductCalls] | None = None,
 ) -> RunReport:
-    """Status, pause and dead-letter file into the run directory; the report built and saved."""
+    """Status, pause and dead-letter file into the run directory; the report built and saved.
+
+    ``calls``: this process's calls per product (their times and the windows' fill)."""
     summary = await store.summary()
     dead_file = write_dead_letters(run_dir, store.store.iter_dead_letters())
     steps = step_reports(engine, summary.steps)
-    spend = product_spend(summary, store.store.plan().get("totals", {}))
+    planned = store.store.plan().get("totals", {})
+    spend = product_spend(summary, planned)
     failed = sum(s.failed for s in steps)
     ended = outcome(engine, failed)
     pauses = engine.control.pauses
@@ -76,6 +83,7 @@ async def finish(
         clock_speed=clock.speed,
         dead_letter_file=str(dead_file),
         resets_at=resets_at,
+        products=product_paces(engine, calls or {}, planned),
     )
     write_report(run_dir, report)
     return report
@@ -103,9 +111,47 @@ def step_reports(engine: Engine, summary: Sequence[StepSummary]) -> list[StepRep
                 seconds=tally.seconds,
                 busy_seconds=tally.busy,
                 concurrency=writer_for(spec).concurrency(engine.zoho, spec),
+                batches=spec.batch_count,
             )
         )
     return steps
+
+
+def product_paces(
+    engine: Engine, calls: Mapping[str, ProductCalls], planned: Mapping[str, Mapping[str, float]]
+) -> tuple[ProductPace, ...]:
+    """Per product that made calls: their time against the plan's, and (Books/Inventory) the
+    full windows while one of its steps was running (had work ready)."""
+    out = []
+    for product in sorted(calls):
+        seen = calls[product]
+        if seen.first is None or seen.last is None:
+            continue
+        ready = [
+            (t.ready, t.ended)
+            for name, t in engine.tallies.items()
+            if product in _products_of(engine.specs[name]) and t.ready is not None and t.ended
+        ]
+        window_calls, windows = full_windows(seen.sends, ready)
+        plan_seconds = planned.get(product, {}).get("seconds")
+        out.append(
+            ProductPace(
+                product,
+                seen.count,
+                seen.last - seen.first,
+                None if plan_seconds is None else float(plan_seconds),
+                window_calls,
+                windows,
+            )
+        )
+    return tuple(out)
+
+
+def _products_of(spec: StepSpec) -> tuple[str, ...]:
+    """The products a step calls (a spread step: both Books and Inventory)."""
+    if spec.method == WriteMethod.SPREAD:
+        return (spec.product, other_product(spec.product))
+    return (spec.product,)
 
 
 def product_spend(

@@ -77,15 +77,20 @@ def source_hashes(manifest: Manifest) -> dict[str, str]:
 
 
 def open_store(
-    manifest: Manifest, local: Manifest, run_dir: Path, *, resume: bool
+    manifest: Manifest,
+    local: Manifest,
+    run_dir: Path,
+    *,
+    resume: bool,
+    latency: Mapping[str, float] | None = None,
 ) -> tuple[RunStore, Plan]:
     """Create the run store for a new run, or open an existing one (refusing changed inputs).
 
     ``local`` is ``manifest`` with every Zoho source replaced by its export in the run
     directory: batches are cut from the records actually exported, and the plan's figures
-    (what the report compares against) are priced on them.
+    (what the report compares against) are priced on them, at ``latency`` when given.
     """
-    the_plan = plan(manifest, counts=scan(local.steps))
+    the_plan = plan(manifest, counts=scan(local.steps), latency=latency)
     manifest_hash = hash_bytes(manifest.path.read_bytes())
     hashes = source_hashes(manifest)
     if not resume:

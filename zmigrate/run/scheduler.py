@@ -105,7 +105,9 @@ class Engine:
 
     async def _run_step(self, name: str, already: int) -> bool:
         """All pending batches of one step; True when none is left."""
-        STEP_TALLY.set(self.tallies[name])
+        tally = self.tallies[name]
+        STEP_TALLY.set(tally)
+        tally.ready = self.clock.now()
         spec, step = self.specs[name], self.manifest.step(name)
         self.progress.start_step(name, spec.total_rows, already)
         pending = await self.store.pending_batches(name)
@@ -131,6 +133,7 @@ class Engine:
         try:
             await asyncio.gather(*tasks)
         finally:
+            tally.ended = self.clock.now()
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)  # retrieve every exception

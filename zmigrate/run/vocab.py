@@ -17,6 +17,7 @@ class WriteMethod(StrEnum):
     REST = "rest"
     BULK = "bulk"
     LOCAL = "local"  # a file target, written whole on this machine
+    SPREAD = "spread"  # Books/Inventory shared module, every other record through the other
 
 
 class ReadMethod(StrEnum):

@@ -21,8 +21,11 @@ import enum
 import math
 import random
 
-LATENCY_SIGMA = 0.35
-"""Spread of the log-normal latency: about 2/3 of calls within x0.7..x1.4 of the median."""
+from zmigrate.quotas import LATENCY_SPREAD
+
+LATENCY_SIGMA = LATENCY_SPREAD
+"""Spread of the log-normal latency: about 2/3 of calls within x0.7..x1.4 of the median (the
+planner assumes the same of real Zoho)."""
 
 
 class Fault(enum.Enum):

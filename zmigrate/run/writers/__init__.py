@@ -16,7 +16,7 @@ from zmigrate.run.writers.base import Target, Writer
 from zmigrate.run.writers.crm_bulk import CrmBulkWriter
 from zmigrate.run.writers.crm_rest import CrmRestWriter
 from zmigrate.run.writers.file import FileWriter
-from zmigrate.run.writers.finance import FinanceWriter
+from zmigrate.run.writers.finance import FinanceWriter, SpreadWriter
 
 __all__ = ["WRITERS", "Target", "Writer", "writer_for"]
 
@@ -26,6 +26,8 @@ WRITERS: Mapping[tuple[str, str], type[Writer]] = {
     (Product.CRM, WriteMethod.BULK): CrmBulkWriter,
     (Product.BOOKS, WriteMethod.REST): FinanceWriter,
     (Product.INVENTORY, WriteMethod.REST): FinanceWriter,
+    (Product.BOOKS, WriteMethod.SPREAD): SpreadWriter,
+    (Product.INVENTORY, WriteMethod.SPREAD): SpreadWriter,
     (Product.FILE, WriteMethod.LOCAL): FileWriter,
 }
 

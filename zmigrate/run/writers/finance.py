@@ -14,6 +14,7 @@ from zmigrate.client import RecordOutcome, Zoho
 from zmigrate.client.finance import FinanceClient, resource_keys
 from zmigrate.manifest.model import Operation, Product
 from zmigrate.outcomes import FINANCE_DUPLICATE_CODES, Landed, Reject, Verdict
+from zmigrate.planner.spread import other_product, through
 from zmigrate.run.items import Item
 from zmigrate.run.writers.base import Target, Writer
 
@@ -37,41 +38,70 @@ class FinanceWriter(Writer):
         return zoho.channels[spec.product].gate.max_limit
 
     async def send(self, batch: Batch, items: Sequence[Item], retried: bool) -> list[Verdict]:
-        return [await self._one(item, retried) for item in items]
+        client = self.client_for(batch)
+        return [await self._one(client, item, retried) for item in items]
 
-    async def _one(self, item: Item, retried: bool) -> Verdict:
+    def client_for(self, batch: Batch) -> FinanceClient:
+        """The product a batch is written through: the step's own."""
+        return self.client
+
+    async def _one(self, client: FinanceClient, item: Item, retried: bool) -> Verdict:
         """Create; an existing key is updated (upsert) or refused. On a retried record (its
         answer was lost, or a crash left it in flight) the key is looked up first: a create
         that landed is adopted."""
         operation, key = self.target.step.operation, self.key
         value = item.payload.get(key) if key else None
         if operation is Operation.UPDATE or (retried and value not in (None, "")):
-            found = await self.client.find_by(self.module, key, value) if key and value else None
+            found = await client.find_by(self.module, key, value) if key and value else None
             if found is not None and operation is Operation.INSERT:
                 return Landed(str(found.get(self.id_field)), "found")
             if found is not None or operation is Operation.UPDATE:
-                return await self._update(item, found)
-        outcome = await self.client.create(self.module, item.payload, unique=key)
+                return await self._update(client, item, found)
+        outcome = await client.create(self.module, item.payload, unique=key)
         if outcome.ok and outcome.id and outcome.action == WriteAction.FOUND:
             return Landed(outcome.id, WriteAction.RECLAIMED.value)  # this create's answer lost
         if outcome.ok and outcome.id:
             return Landed(outcome.id, outcome.action or "insert")
         if outcome.code in FINANCE_DUPLICATE_CODES and operation is Operation.UPSERT and key:
-            found = await self.client.find_by(self.module, key, value)
-            return await self._update(item, found)
+            found = await client.find_by(self.module, key, value)
+            return await self._update(client, item, found)
         return _reject(outcome)
 
-    async def _update(self, item: Item, found: Mapping[str, Any] | None) -> Verdict:
+    async def _update(
+        self, client: FinanceClient, item: Item, found: Mapping[str, Any] | None
+    ) -> Verdict:
         """Update the record ``found`` by the item's key (upsert's second half, update)."""
         if self.key is None:
             return Reject("NO_KEY", "an update needs a step key of one field")
         if found is None:
             why = f"no {self.module} record with {self.key} = {item.payload.get(self.key)!r}"
             return Reject("NOT_FOUND", why)
-        outcome = await self.client.update(self.module, str(found.get(self.id_field)), item.payload)
+        outcome = await client.update(self.module, str(found.get(self.id_field)), item.payload)
         if outcome.ok and outcome.id:
             return Landed(outcome.id, "update")
         return _reject(outcome)
+
+
+class SpreadWriter(FinanceWriter):
+    """A shared module (contacts, items) of an integrated Books + Inventory organization,
+    written through both products' quotas (``spread_shared``): even batches (one record
+    each) through the step's product, odd ones through the other. Both APIs serve the same
+    records, so a retried batch finds its record whichever product it goes through."""
+
+    def __init__(self, target: Target) -> None:
+        super().__init__(target)
+        product = target.step.target.product
+        self.clients = {
+            p: finance_client(target.zoho, p) for p in (product, other_product(product))
+        }
+
+    @classmethod
+    def workers(cls, zoho: Zoho, spec: StepSpec) -> int:
+        both = (spec.product, other_product(spec.product))
+        return sum(zoho.channels[p].gate.max_limit for p in both)
+
+    def client_for(self, batch: Batch) -> FinanceClient:
+        return self.clients[through(self.target.spec.product, batch.batch_no)]
 
 
 def _reject(outcome: RecordOutcome) -> Reject:

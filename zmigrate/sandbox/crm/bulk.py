@@ -386,7 +386,7 @@ async def run_write(
     writer = csv.writer(out, lineterminator="\n")
     kept = result_columns(job)
     writer.writerow([*(header[i] for i in kept), *RESULT_COLUMNS])
-    done = 0
+    done, started = 0, clock.now()
     for row in reader:
         with store.journal.into(batch):
             status, record_id, errors = write_row(job, store, header, row, clock.now())
@@ -399,9 +399,9 @@ async def run_write(
         cells = [row[i] if i < len(row) else "" for i in kept]
         writer.writerow([*cells, status, record_id, errors])
         done += 1
-        if done % CHUNK == 0:
-            await clock.sleep(CHUNK / WRITE_ROWS_PER_SECOND)
-    await clock.sleep((done % CHUNK) / WRITE_ROWS_PER_SECOND)
+        if done % CHUNK == 0:  # at Zoho's pace, the time spent on the rows included
+            await clock.sleep(max(0.0, started + done / WRITE_ROWS_PER_SECOND - clock.now()))
+    await clock.sleep(max(0.0, started + done / WRITE_ROWS_PER_SECOND - clock.now()))
     job.result = zip_csv(f"{job.module.api_name}-{job.upload.name}", out.getvalue())
     job.state = "COMPLETED"
     batch.changes[("crm.write_job", job.id)] = job.saved()
