@@ -18,6 +18,7 @@ from zmigrate.manifest import Manifest, Product, Step, Target, display_path
 from zmigrate.planner.method import choose_method
 from zmigrate.planner.model import PRODUCT_ORDER, Phase, Plan, ProductTotals, StepPlan
 from zmigrate.planner.pricing import latency
+from zmigrate.planner.related import is_related, related_phase
 from zmigrate.planner.setup import SetupCalls, setup_calls
 from zmigrate.planner.warnings import plan_warnings
 from zmigrate.sources import StepCount, scan
@@ -45,7 +46,9 @@ def _export_phase(step: Step, count: StepCount, target: Target) -> Phase | None:
 def plan_step(step: Step, count: StepCount, target: Target) -> StepPlan:
     """Price one step from its counted (or estimated) records."""
     write = None
-    if not step.target.is_file:
+    if is_related(step):
+        write = related_phase(step, count.records, target)
+    elif not step.target.is_file:
         write = choose_method(
             "write",
             step.target.product,

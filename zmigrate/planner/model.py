@@ -27,6 +27,8 @@ class PhaseMethod(StrEnum):
     BULK_READ = "bulk_read"
     REST_PAGES = "rest_pages"
     LIST_PAGES = "list_pages"
+    RELATED = "related"
+    ATTACH = "attach"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class Phase:
     bulk_jobs: int
     seconds: float
     reason: str = ""
+    bytes: int = 0
+    """Bytes of files uploaded (attachments)."""
 
     def cost(self, seconds_per_credit: float) -> float:
         return self.seconds + self.credits * seconds_per_credit
@@ -180,6 +184,7 @@ def _phase_dict(p: Phase) -> dict[str, Any]:
         "bulk_jobs": p.bulk_jobs,
         "seconds": round(p.seconds, 1),
         "reason": p.reason,
+        "bytes": p.bytes,
     }
 
 

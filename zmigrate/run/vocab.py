@@ -17,6 +17,8 @@ class WriteMethod(StrEnum):
     REST = "rest"
     BULK = "bulk"
     LOCAL = "local"  # a file target, written whole on this machine
+    RELATED = "related"  # CRM notes/activities without a key: REST, checked on the parent
+    ATTACH = "attach"  # CRM attachments: one upload per file to its parent record
 
 
 class ReadMethod(StrEnum):
