@@ -16,7 +16,7 @@ from typing import Any
 from zmigrate.checkpoint import Batch, StepSpec
 from zmigrate.client import Zoho
 from zmigrate.client.crm_related import related_list, upload_attachment
-from zmigrate.errors import RequestRejected
+from zmigrate.errors import RequestRejected, Unconfirmed
 from zmigrate.outcomes import Landed, Reject, Verdict, record_outcome
 from zmigrate.run.items import Item
 from zmigrate.run.writers.base import Target, Writer
@@ -52,10 +52,16 @@ class CrmAttachmentWriter(Writer):
         ]
         if retried:
             await self._landed(items, stats, verdicts)
+        lost: Unconfirmed | None = None
         for n, item in enumerate(items):
             found = stats[n]
             if verdicts[n] is None and found is not None:
-                verdicts[n] = await self._upload(item, found)
+                try:
+                    verdicts[n] = await self._upload(item, found)
+                except Unconfirmed as exc:  # the others are independent: upload them first
+                    lost = exc
+        if lost is not None:
+            raise lost  # the batch is sent again, first adopting what landed
         return [v if v is not None else Reject("FILE_MISSING", "no file") for v in verdicts]
 
     def _stat(self, item: Item) -> AttachedFile | None:
