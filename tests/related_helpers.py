@@ -129,7 +129,12 @@ def write_related(folder: Path, scale: int = 1) -> dict[str, list[dict[str, Any]
     rows: dict[str, list[dict[str, Any]]] = {
         "accounts": [{"ref": f"A{i}", "name": f"Account {i}"} for i in range(n)],
         "contacts": [
-            {"ref": f"C{i}", "last": f"Person {i}", "email": f"p{i}@example.com", "account": f"A{i % n}"}
+            {
+                "ref": f"C{i}",
+                "last": f"Person {i}",
+                "email": f"p{i}@example.com",
+                "account": f"A{i % n}",
+            }
             for i in range(2 * n)
         ],
         "deals": [{"ref": f"D{i}", "name": f"Deal {i}"} for i in range(n)],
@@ -152,7 +157,13 @@ def write_related(folder: Path, scale: int = 1) -> dict[str, list[dict[str, Any]
             for i in range(2 * n)
         ],
         "calls": [
-            {"ref": f"K{i}", "subject": f"Call {i}", "at": "2026-11-20T10:00:00", "deal": f"D{i}", "contact": f"C{i}"}
+            {
+                "ref": f"K{i}",
+                "subject": f"Call {i}",
+                "at": "2026-11-20T10:00:00",
+                "deal": f"D{i}",
+                "contact": f"C{i}",
+            }
             for i in range(n)
         ],
         "files": [],
@@ -162,7 +173,9 @@ def write_related(folder: Path, scale: int = 1) -> dict[str, list[dict[str, Any]
         sub = data / "files" / f"a{i}"
         sub.mkdir()
         (sub / name).write_bytes(f"contents of file {i}\n".encode() * (i + 1))
-        rows["files"].append({"ref": f"F{i}", "account": f"A{i}", "path": f"data/files/a{i}/{name}"})
+        rows["files"].append(
+            {"ref": f"F{i}", "account": f"A{i}", "path": f"data/files/a{i}/{name}"}
+        )
     for name, table in rows.items():
         _csv(data / f"{name}.csv", table)
     (folder / "migration.toml").write_text(MANIFEST)
@@ -182,7 +195,9 @@ async def _api(sb: Any, path: str, **params: str) -> Any:
         return await resp.json() if "json" in ctype else await resp.read()
 
 
-async def assert_related_landed(sb: Any, folder: Path, rows: dict[str, list[dict[str, Any]]]) -> None:
+async def assert_related_landed(
+    sb: Any, folder: Path, rows: dict[str, list[dict[str, Any]]]
+) -> None:
     """Every record once, with its links, as the admin API and the related lists show."""
     accounts = {r["Account_Name"]: r["id"] for r in await records(sb, "crm", "Accounts")}
     deals = {r["Deal_Name"]: r["id"] for r in await records(sb, "crm", "Deals")}
@@ -218,13 +233,17 @@ async def assert_related_landed(sb: Any, folder: Path, rows: dict[str, list[dict
     calls = Counter(
         (c["Subject"], c["What_Id"], c["Who_Id"]) for c in await records(sb, "crm", "Calls")
     )
-    assert calls == Counter((r["subject"], deal[r["deal"]], con[r["contact"]]) for r in rows["calls"])
+    assert calls == Counter(
+        (r["subject"], deal[r["deal"]], con[r["contact"]]) for r in rows["calls"]
+    )
 
     stored = await records(sb, "crm", "Attachments")
     assert len(stored) == len(rows["files"])
     for r in rows["files"]:
         path = folder / r["path"]
-        listed = await _api(sb, f"Accounts/{acc[r['account']]}/Attachments", fields="File_Name,Size")
+        listed = await _api(
+            sb, f"Accounts/{acc[r['account']]}/Attachments", fields="File_Name,Size"
+        )
         [att] = listed["data"]
         assert (att["File_Name"], att["Size"]) == (path.name, str(path.stat().st_size))
         body = await _api(sb, f"Accounts/{acc[r['account']]}/Attachments/{att['id']}")

@@ -78,7 +78,12 @@ def test_manifest_refuses_what_a_keyless_related_step_cannot_do(
 
 def test_match_landed_gives_each_landed_record_to_one_item_and_skips_taken_ids() -> None:
     wanted = [("P1", "Met"), ("P1", "Met"), ("P1", "Met"), ("P2", "Met")]
-    found = [("n1", ("P1", "Met")), ("n2", ("P1", "Met")), ("n0", ("P1", "Met")), ("n3", ("P3", "Met"))]
+    found = [
+        ("n1", ("P1", "Met")),
+        ("n2", ("P1", "Met")),
+        ("n0", ("P1", "Met")),
+        ("n3", ("P3", "Met")),
+    ]
     assert match_landed(wanted, found, taken={"n0"}) == {0: "n1", 1: "n2"}
 
 

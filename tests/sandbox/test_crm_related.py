@@ -14,7 +14,9 @@ from zmigrate.schema import related
 
 
 async def _account(call: Any, name: str = "Acme") -> str:
-    status, body, _ = await call("POST", "/crm/v8/Accounts", json={"data": [{"Account_Name": name}]})
+    status, body, _ = await call(
+        "POST", "/crm/v8/Accounts", json={"data": [{"Account_Name": name}]}
+    )
     assert status == 201
     return str(body["data"][0]["details"]["id"])
 

@@ -60,7 +60,7 @@ class CrmRelatedWriter(CrmRestWriter):
 
     @property
     def kind(self) -> Related:
-        return Related(self.target.step.target.module)
+        return Related(self.target.step.target.module or "")
 
     async def send(self, batch: Batch, items: Sequence[Item], retried: bool) -> list[Verdict]:
         verdicts = await super().send(batch, items, retried)
@@ -78,7 +78,9 @@ class CrmRelatedWriter(CrmRestWriter):
     async def _match_existing(
         self, items: Sequence[Item], verdicts: list[Verdict | None]
     ) -> list[int]:
-        found = await (self._notes(items) if self.kind is Related.NOTES else self._activities(items))
+        found = await (
+            self._notes(items) if self.kind is Related.NOTES else self._activities(items)
+        )
         owners = await self.target.store.id_owners(self.target.step.name, [z for z, _ in found])
         wanted = [signature(self.kind, i.payload) for i in items]
         landed = match_landed(wanted, found, set(owners))
