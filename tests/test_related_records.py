@@ -7,8 +7,10 @@ import io
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fixed_time import T0
+from migration_helpers import records
 from related_helpers import assert_related_landed, write_related
 
 from zmigrate.clock import Clock
@@ -19,6 +21,7 @@ from zmigrate.progress import Progress
 from zmigrate.rehearsal import sandbox_credentials
 from zmigrate.run import execute
 from zmigrate.run.writers.crm_related import match_landed
+from zmigrate.sandbox.crm import related_routes
 from zmigrate.schema.related import ATTACHMENT_MAX_BYTES
 
 
@@ -106,3 +109,30 @@ async def test_related_records_land_once_with_their_links_under_faults(
     assert sb.stats.faults["lost_response"] >= 5  # answers lost after the write committed
     sb.faults.fault_rate = sb.faults.lost_response_rate = 0.0  # read back without faults
     await assert_related_landed(sb, tmp_path, rows)
+
+
+async def test_a_refused_upload_is_a_dead_letter_naming_its_parent_and_zohos_reason(
+    tmp_path: Path, make_sandbox: Any, monkeypatch: Any
+) -> None:
+    clock = Clock(600, start=T0)
+    sb = await make_sandbox(clock=clock)
+    monkeypatch.setattr(related_routes, "ATTACHMENT_MAX_BYTES", 40)  # this org takes less
+    rows = write_related(tmp_path)
+    report = await execute(
+        tmp_path / "migration.toml",
+        tmp_path / "run",
+        sandbox_credentials(sb),
+        clock,
+        progress=Progress(io.StringIO(), tty=False),
+        seed=7,
+    )
+    assert report.outcome == "failed_records", report.render()
+    dead = [orjson.loads(line) for line in (tmp_path / "run" / "dead_letters.jsonl").open()]
+    big = [r for r in rows["files"] if (tmp_path / r["path"]).stat().st_size > 40]
+    assert sorted(d["key"] for d in dead) == sorted(r["ref"] for r in big)
+    accounts = {a["Account_Name"]: a["id"] for a in await records(sb, "crm", "Accounts")}
+    for d in dead:
+        parent = accounts[f"Account {d['key'][1:]}"]
+        assert d["code"] == "FILE_SIZE_MORE_THAN_ALLOWED_SIZE"
+        assert f"parent Accounts {parent}" in d["message"]
+        assert "size of the file" in d["message"]

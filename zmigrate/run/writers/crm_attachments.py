@@ -47,7 +47,7 @@ class CrmAttachmentWriter(Writer):
     async def send(self, batch: Batch, items: Sequence[Item], retried: bool) -> list[Verdict]:
         stats: list[AttachedFile | None] = [self._stat(i) for i in items]
         verdicts: list[Verdict | None] = [
-            None if s else Reject("FILE_MISSING", f"no file {i.payload.get(FILE)} to attach")
+            None if s else Reject("FILE_MISSING", f"{_named(i)}: no file {i.payload.get(FILE)}")
             for i, s in zip(items, stats, strict=True)
         ]
         if retried:
@@ -80,11 +80,10 @@ class CrmAttachmentWriter(Writer):
                 self.target.zoho.crm, module, parent_id, found.name, data
             )
         except RequestRejected as exc:
-            why = f"{module} {parent_id}: {exc.code or exc.status}: {exc}"
-            return Reject(str(exc.code or "REJECTED"), why)
+            return Reject(str(exc.code or "REJECTED"), f"{_named(item)}: {exc}")
         verdict = record_outcome(outcome, retried=False)
         if isinstance(verdict, Reject):
-            return Reject(verdict.code, f"{module} {parent_id}: {verdict.message}")
+            return Reject(verdict.code, f"{_named(item)}: {verdict.message}")
         return verdict
 
     async def _landed(
@@ -107,6 +106,11 @@ class CrmAttachmentWriter(Writer):
         ]
         for n, zoho_id in match_landed(wanted, found, set(owners)).items():
             verdicts[n] = Landed(zoho_id, "found")
+
+
+def _named(item: Item) -> str:
+    """The parent a dead letter names: ``parent Accounts 123``."""
+    return "parent {} {}".format(*parent_of(item))
 
 
 def _signature(module: str, parent_id: str, listed: dict[str, Any]) -> Signature:
