@@ -4,6 +4,7 @@ that lands each once with its links under injected faults and lost answers."""
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,14 @@ from zmigrate.errors import ManifestError
 from zmigrate.manifest import load_manifest
 from zmigrate.planner import plan
 from zmigrate.progress import Progress
-from zmigrate.rehearsal import sandbox_credentials
+from zmigrate.rehearsal import execute_in_sandbox, sandbox_credentials
 from zmigrate.run import execute
 from zmigrate.run.writers.crm_related import match_landed
 from zmigrate.sandbox.crm import related_routes
 from zmigrate.schema.related import ATTACHMENT_MAX_BYTES
+from zmigrate.verify import verify
+
+PLANS = Path(__file__).resolve().parent.parent / "plans"
 
 
 def test_plan_prices_related_steps_and_counts_attachment_bytes(tmp_path: Path) -> None:
@@ -136,3 +140,21 @@ async def test_a_refused_upload_is_a_dead_letter_naming_its_parent_and_zohos_rea
         assert d["code"] == "FILE_SIZE_MORE_THAN_ALLOWED_SIZE"
         assert f"parent Accounts {parent}" in d["message"]
         assert "size of the file" in d["message"]
+
+
+async def test_verify_reads_attachments_back_from_their_parents(tmp_path: Path) -> None:
+    """The sample rehearsed, then verified: every note, activity and file matches; a file
+    changed on disk since is one differing attachment."""
+    shutil.copy(PLANS / "related.toml", tmp_path / "related.toml")
+    shutil.copytree(PLANS / "data", tmp_path / "data")
+    run_dir = tmp_path / "run"
+    report = await execute_in_sandbox(tmp_path / "related.toml", run_dir, clock_speed=600.0)
+    assert report.exit_code == 0, report.render()
+    result = await verify(run_dir, clock_speed=600.0)
+    assert result.exit_code == 0, result.render()
+    assert all(s.checked == s.landed == s.matched > 0 for s in result.steps), result.render()
+    changed = tmp_path / "data" / "related" / "files" / "quote-A00002.csv"
+    changed.write_text(changed.read_text() + "Support,1,99.00\n")
+    result = await verify(run_dir, clock_speed=600.0)
+    by_step = {s.step: s for s in result.steps}
+    assert (by_step["account_files"].differing, result.exit_code) == (1, 1), result.render()
