@@ -19,9 +19,11 @@ from zmigrate.errors import ManifestError
 from zmigrate.manifest import load_manifest
 from zmigrate.planner import plan
 from zmigrate.progress import Progress
-from zmigrate.rehearsal import execute_in_sandbox, sandbox_credentials
+from zmigrate.rehearsal import SANDBOX_STATE, execute_in_sandbox, sandbox_credentials
+from zmigrate.rollback import rollback
 from zmigrate.run import execute
 from zmigrate.run.writers.crm_related import match_landed
+from zmigrate.sandbox import SandboxConfig, start_sandbox
 from zmigrate.sandbox.crm import related_routes
 from zmigrate.schema.related import ATTACHMENT_MAX_BYTES
 from zmigrate.verify import verify
@@ -142,9 +144,9 @@ async def test_a_refused_upload_is_a_dead_letter_naming_its_parent_and_zohos_rea
         assert "size of the file" in d["message"]
 
 
-async def test_verify_reads_attachments_back_from_their_parents(tmp_path: Path) -> None:
+async def test_verify_and_rollback_reach_attachments_through_their_parents(tmp_path: Path) -> None:
     """The sample rehearsed, then verified: every note, activity and file matches; a file
-    changed on disk since is one differing attachment."""
+    changed on disk since is one differing attachment. Rolled back, nothing is left."""
     shutil.copy(PLANS / "related.toml", tmp_path / "related.toml")
     shutil.copytree(PLANS / "data", tmp_path / "data")
     run_dir = tmp_path / "run"
@@ -158,3 +160,11 @@ async def test_verify_reads_attachments_back_from_their_parents(tmp_path: Path) 
     result = await verify(run_dir, clock_speed=600.0)
     by_step = {s.step: s for s in result.steps}
     assert (by_step["account_files"].differing, result.exit_code) == (1, 1), result.render()
+
+    undone = await rollback(run_dir, clock_speed=600.0)
+    assert undone.exit_code == 0 and undone.steps[0].step == "account_files"
+    assert undone.steps[0].deleted == 3
+    config = SandboxConfig(clock_speed=600.0, state_dir=str(run_dir / SANDBOX_STATE))
+    async with start_sandbox(config, Clock(600.0, start=T0)) as sb:
+        for module in ("Attachments", "Notes", "Tasks", "Calls", "Accounts"):
+            assert await records(sb, "crm", module) == [], module

@@ -72,3 +72,15 @@ async def download_attachment(
         raw=True,
     )
     return bytes(resp.body)
+
+
+async def delete_attachment(
+    crm: CrmClient, module: str, parent_id: str, attachment_id: str
+) -> RecordOutcome:
+    """Delete one attachment of one record (idempotent: one already gone says so)."""
+    resp = await crm._call(
+        "DELETE",
+        f"{crm.base}/{module}/{parent_id}/Attachments/{attachment_id}",
+        credits=CREDITS_RELATED,
+    )
+    return write_results(resp.body, 1, "delete")[0]

@@ -16,6 +16,12 @@ from typing import Any
 from zmigrate.checkpoint import RunStore
 from zmigrate.client import Zoho
 from zmigrate.manifest import Product, Step
+from zmigrate.rollback.attachments import (
+    Parents,
+    attachment_parents,
+    delete_attachments,
+    is_attachments,
+)
 from zmigrate.rollback.decide import (
     Deletion,
     StepBill,
@@ -99,11 +105,15 @@ def bill_json(steps: list[StepBill]) -> dict[str, Any]:
     return bill_dict(steps)
 
 
-async def _delete_batch(zoho: Zoho, ledger: Ledger, step: Step, ids: list[str]) -> None:
+async def _delete_batch(
+    zoho: Zoho, ledger: Ledger, step: Step, ids: list[str], parents: Parents
+) -> None:
     """One call's records: in flight (committed), deleted, answers settled (committed)."""
     product, module = step.target.product, step.target.module or ""
     ledger.in_flight(step.name, ids)
-    if product == Product.CRM:
+    if is_attachments(step):
+        outcomes = await delete_attachments(zoho, ids, parents)
+    elif product == Product.CRM:
         outcomes = await zoho.crm.delete(module, ids)
     else:
         client = finance_client(zoho, product)
@@ -112,13 +122,13 @@ async def _delete_batch(zoho: Zoho, ledger: Ledger, step: Step, ids: list[str]) 
     ledger.settle(step.name, results)
 
 
-async def _step(zoho: Zoho, ledger: Ledger, step: Step) -> None:
+async def _step(zoho: Zoho, ledger: Ledger, step: Step, parents: Parents) -> None:
     """Every open batch of ``step``, as many at once as the product's gate lets through."""
     batches = ledger.open_batches(step.name)
     width = zoho.channels[step.target.product].gate.max_limit
     for start in range(0, len(batches), width):
         wave = batches[start : start + width]
-        await asyncio.gather(*(_delete_batch(zoho, ledger, step, ids) for _, ids in wave))
+        await asyncio.gather(*(_delete_batch(zoho, ledger, step, ids, parents) for _, ids in wave))
 
 
 async def rollback(
@@ -151,7 +161,12 @@ async def rollback(
                 ) as zoho:
                     for step in steps:
                         note(f"{step.name}: deleting what the run created")
-                        await _step(zoho, ledger, step)
+                        parents = (
+                            attachment_parents(run.local, store, step)
+                            if is_attachments(step)
+                            else {}
+                        )
+                        await _step(zoho, ledger, step, parents)
                     spent = {
                         p: {"requests": int(u["requests"]), "credits": int(u["credits"])}  # type: ignore[call-overload]
                         for p, u in zoho.usage().items()

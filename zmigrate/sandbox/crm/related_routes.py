@@ -5,7 +5,7 @@
 - ``POST /crm/v8/{module}/{id}/Attachments`` (multipart ``file``; over
   ``ATTACHMENT_MAX_BYTES`` → 413 ``FILE_SIZE_MORE_THAN_ALLOWED_SIZE``), ``GET …/Attachments
   ?fields=`` (the related list: ``File_Name``, ``Size``, ``Parent_Id``, ``$se_module``, …)
-  and ``GET …/Attachments/{attachment_id}`` (the file's bytes).
+  ``GET …/Attachments/{attachment_id}`` (the file's bytes) and ``DELETE`` of it.
 
 Notes are records of the Notes module (``Parent_Id`` + ``$se_module``); attachments live in
 :class:`Attachments`, journaled with their bytes so they survive ``kill -9``.
@@ -51,6 +51,12 @@ class Attachments:
         self.journal.put("crm.blob", f"attach/{meta['id']}", data)
         self.journal.put("crm.attach", meta["id"], meta)
 
+    def remove(self, att_id: str) -> None:
+        self.meta.pop(att_id, None)
+        self.content.pop(att_id, None)
+        self.journal.delete("crm.attach", att_id)
+        self.journal.delete("crm.blob", f"attach/{att_id}")
+
     def on(self, parent: str) -> list[dict[str, Any]]:
         """The attachments of one parent record, oldest first."""
         return [m for m in self.meta.values() if m["Parent_Id"] == parent]
@@ -68,6 +74,7 @@ def add_routes(router: web.UrlDispatcher, bind: Callable[[Handler], Any]) -> Non
     router.add_get("/crm/v8/{module}/{id}/Attachments", bind(get_attachments))
     router.add_post("/crm/v8/{module}/{id}/Attachments", bind(upload_attachment))
     router.add_get("/crm/v8/{module}/{id}/Attachments/{attachment_id}", bind(download))
+    router.add_delete("/crm/v8/{module}/{id}/Attachments/{attachment_id}", bind(delete))
 
 
 def _parent(crm: CrmProduct, request: web.Request) -> tuple[Module, str]:
@@ -225,3 +232,16 @@ async def download(crm: CrmProduct, request: web.Request) -> web.StreamResponse:
         content_type="application/octet-stream",
         headers=headers,
     )
+
+
+@op("delete")
+async def delete(crm: CrmProduct, request: web.Request) -> web.StreamResponse:
+    """One attachment deleted; one already gone answers ``INVALID_DATA`` with its id."""
+    _, rid = _parent(crm, request)
+    att_id = request.match_info["attachment_id"]
+    meta = crm.attachments.meta.get(att_id)
+    if meta is None or meta["Parent_Id"] != rid:
+        return write_reply([wire.invalid_id(att_id)], 200)
+    crm.attachments.remove(att_id)
+    done = {"code": "SUCCESS", "details": {"id": att_id}, "message": "record deleted"}
+    return write_reply([{**done, "status": "success"}], 200)
