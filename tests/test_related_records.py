@@ -149,13 +149,14 @@ async def test_verify_and_rollback_reach_attachments_through_their_parents(tmp_p
     changed on disk since is one differing attachment. Rolled back, nothing is left."""
     shutil.copy(PLANS / "related.toml", tmp_path / "related.toml")
     shutil.copytree(PLANS / "data", tmp_path / "data")
+    shutil.copytree(PLANS / "related", tmp_path / "related")
     run_dir = tmp_path / "run"
     report = await execute_in_sandbox(tmp_path / "related.toml", run_dir, clock_speed=600.0)
     assert report.exit_code == 0, report.render()
     result = await verify(run_dir, clock_speed=600.0)
     assert result.exit_code == 0, result.render()
     assert all(s.checked == s.landed == s.matched > 0 for s in result.steps), result.render()
-    changed = tmp_path / "data" / "related" / "files" / "quote-A00002.csv"
+    changed = tmp_path / "related" / "files" / "quote-A00002.csv"
     changed.write_text(changed.read_text() + "Support,1,99.00\n")
     result = await verify(run_dir, clock_speed=600.0)
     by_step = {s.step: s for s in result.steps}
