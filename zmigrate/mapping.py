@@ -17,7 +17,8 @@ Rules:
   ``integer``; ``boolean`` (true/false, yes/no, y/n, 1/0); ``string``;
 - a lookup sends the id the other step produced for this row's key: ``{"id": "..."}`` in
   CRM, the bare id in Books/Inventory; a multi-module lookup (``What_Id``) also sets the
-  record's ``"$se_module"`` to the looked-up step's module, as Zoho requires;
+  record's ``"$se_module"`` to the looked-up step's module, as Zoho requires (a note's
+  ``Parent_Id`` carries it inside, v8's ``{"module": {"api_name"}, "id"}``);
 - target keys (:func:`key_groups`, :func:`key_value`) are compared as Zoho compares them:
   after mapping and transforms, trimmed and case-insensitively; CRM matches
   ``duplicate_check_fields`` one field at a time, Books/Inventory the key as a whole;
@@ -45,6 +46,7 @@ from typing import Any
 from zmigrate.errors import ZmigrateError
 from zmigrate.manifest import FieldMap, Lookup, Product, Step, UnknownOwner
 from zmigrate.schema import MULTI_SEPARATOR, Field, FieldType, Module
+from zmigrate.schema.related import Related, parent_ref
 from zmigrate.sources.model import KEY_SEPARATOR, row_key
 
 Resolver = Callable[[str, str], str | None]
@@ -97,10 +99,19 @@ def map_record(step: Step, rows: Sequence[Mapping[str, Any]], resolve: Resolver)
             value = _lookup(step, lk, first, resolve)
             _put(record, lk.target, value, mod, strict, step)
             if value is not None and lk.se_module:
-                record["$se_module"] = lk.se_module
+                _se_module(record, step, lk, value)
     if step.line_items:
         record["line_items"] = _line_items(step, rows, resolve, strict)
     return _custom_fields(record, mod) if step.target.product != Product.CRM else record
+
+
+def _se_module(record: dict[str, Any], step: Step, lk: Lookup, value: Any) -> None:
+    """Where a multi-module lookup's id lives: a note's ``Parent_Id`` names its module inside
+    (CRM v8), other lookups (``What_Id``) through the record's ``$se_module``."""
+    if step.target.module == Related.NOTES and isinstance(value, Mapping):
+        record[lk.target] = parent_ref(lk.se_module or "", str(value["id"]))
+    else:
+        record["$se_module"] = lk.se_module
 
 
 def _line_items(

@@ -186,6 +186,8 @@ def crm_edition(name: str) -> CrmEdition:
 # Pace assumptions for estimates. Zoho publishes none of these; they are typical figures, and
 # the sandbox's defaults should match them so that a rehearsal confirms the plan.
 TYPICAL_LATENCY = {"crm": 0.8, "books": 0.5, "inventory": 0.5}
+UPLOAD_BYTES_PER_SECOND = 2_000_000
+"""Attachment upload pace assumed per call (2 MB/s; Zoho publishes none)."""
 """Seconds one API call takes, by product (a 100-record CRM write, one Books create)."""
 LATENCY_SPREAD = 0.35
 """Spread (log-normal sigma) of one call's latency around its median: a step's last calls end

@@ -48,6 +48,15 @@ async def wait_for(crm: oas.CheckedClient, path: str, done: str) -> dict:
     raise AssertionError(f"{path} never reached {done}")
 
 
+NOT_IN_SHARED_FILES = {
+    "/crm/v8/{module}/{id}/Notes",
+    "/crm/v8/{module}/{id}/Attachments",
+    "/crm/v8/{module}/{id}/Attachments/{attachment_id}",
+}
+"""Related-record routes: Zoho's ``notes.json`` and ``attachments.json`` are not among the
+shared files (their samples were followed by hand; see the README's related-records notes)."""
+
+
 def registered_operations(sb: Sandbox, checker: oas.OasChecker) -> set[tuple[str, str, str]]:
     """Zoho's operation for every route the CRM product registers."""
     api, content = web.Application(), web.Application()
@@ -58,6 +67,8 @@ def registered_operations(sb: Sandbox, checker: oas.OasChecker) -> set[tuple[str
             if route.method == "HEAD":
                 continue
             found = checker.operation(route.method, route.resource.canonical)
+            if found is None and route.resource.canonical in NOT_IN_SHARED_FILES:
+                continue
             assert found is not None, route
             out.add((*found, route.method))
     return out

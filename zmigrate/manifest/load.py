@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zmigrate.errors import ManifestError
-from zmigrate.manifest import keys, new_fields, owners, rules
+from zmigrate.manifest import keys, new_fields, owners, related, rules
 from zmigrate.manifest.hints import did_you_mean
 from zmigrate.manifest.locate import Locator
 from zmigrate.manifest.model import (
@@ -37,6 +37,7 @@ from zmigrate.manifest.model import (
 )
 from zmigrate.manifest.validate import Scope, check, check_key
 from zmigrate.schema import Module, OrgSchema, builtin, load_snapshot
+from zmigrate.schema.related import ATTACHMENTS
 
 
 def load_manifest(path: str | os.PathLike[str]) -> Manifest:
@@ -154,6 +155,8 @@ def _step(
         target = replace(target, schema=new_fields.with_fields(target.schema, created))
     source = _source_spec(scope.at("source"), v["source"], folder, org)
     operation = _operation(scope, Operation(v["operation"]), target, raw)
+    if related.keyless(target, v["key"]):
+        operation = related.operation(scope, raw, target)
     rules.check_module_writable(scope, target, operation)
     method = Method(v["method"])
     if method == Method.BULK and Product.CRM not in (target.product, source.product):
@@ -170,8 +173,11 @@ def _step(
         _lookup(scope, name, spec, target, operation, org) for name, spec in v["lookups"].items()
     )
     rules.check_mapped_once(scope, fields, lookups)
-    rules.check_key(scope, v["key"], target, fields, operation, org)
-    source_key = v["source_key"] or rules.default_source_key(scope, v["key"], target, fields)
+    if related.keyless(target, v["key"]):
+        source_key = related.check_step(scope, v, target)
+    else:
+        rules.check_key(scope, v["key"], target, fields, operation, org)
+        source_key = v["source_key"] or rules.default_source_key(scope, v["key"], target, fields)
     rules.check_mandatory(scope, target, operation, fields, lookups)
     step = Step(
         name,
@@ -265,8 +271,10 @@ def _target_spec(scope: Scope, text: str, folder: Path, org: OrgSchema) -> Targe
     prefix, _, rest = text.partition(":")
     if prefix.strip().lower() == Product.FILE:
         return TargetSpec(Product.FILE, text, path=(folder / rest.strip()).resolve())
+    if prefix.strip().lower() == Product.CRM and rest.strip().lower() == "attachments":
+        return TargetSpec(Product.CRM, text, "Attachments", schema=ATTACHMENTS, folder=folder)
     product, mod = _product_module(scope, text, "target", "target", org)
-    return TargetSpec(product, text, module=mod.api_name, schema=mod)
+    return TargetSpec(product, text, module=mod.api_name, schema=mod, folder=folder)
 
 
 def _source_spec(scope: Scope, raw: Any, folder: Path, org: OrgSchema) -> SourceSpec:

@@ -247,6 +247,8 @@ class TargetSpec:
     path: Path | None = None
     schema: Module | None = field(default=None, compare=False, repr=False)
     """The module's fields as the manifest's schema describes them (None: a file target)."""
+    folder: Path | None = field(default=None, compare=False, repr=False)
+    """The manifest's folder: attachment paths are relative to it."""
 
     @property
     def is_file(self) -> bool:

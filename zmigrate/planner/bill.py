@@ -26,6 +26,7 @@ from zmigrate.planner.model import (
     StepPlan,
 )
 from zmigrate.planner.pricing import latency
+from zmigrate.planner.related import is_related, related_phase
 from zmigrate.planner.scopes import manifest_scopes
 from zmigrate.planner.setup import SetupCalls, setup_calls
 from zmigrate.planner.spread import spread_phases, spreads
@@ -56,7 +57,9 @@ def _export_phase(step: Step, count: StepCount, target: Target) -> Phase | None:
 def plan_step(step: Step, count: StepCount, target: Target) -> StepPlan:
     """Price one step from its counted (or estimated) records."""
     write = None
-    if not step.target.is_file:
+    if is_related(step):
+        write = related_phase(step, count.records, target)
+    elif not step.target.is_file:
         write = choose_method(
             "write",
             step.target.product,

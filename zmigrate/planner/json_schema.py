@@ -28,6 +28,7 @@ _PHASE_SCHEMA = _obj(
         "bulk_jobs": _INT,
         "seconds": _NUM,
         "reason": _STR,
+        "bytes": _INT,
     }
 )
 PLAN_JSON_SCHEMA: dict[str, Any] = _obj(

@@ -29,6 +29,8 @@ class PhaseMethod(StrEnum):
     LIST_PAGES = "list_pages"
     SPREAD = "spread"
     """A Books/Inventory write of a shared module, part through each product (spread_shared)."""
+    RELATED = "related"
+    ATTACH = "attach"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class Phase:
     bulk_jobs: int
     seconds: float
     reason: str = ""
+    bytes: int = 0
+    """Bytes of files uploaded (attachments)."""
 
     def cost(self, seconds_per_credit: float) -> float:
         return self.seconds + self.credits * seconds_per_credit
@@ -228,6 +232,7 @@ def _phase_dict(p: Phase) -> dict[str, Any]:
         "bulk_jobs": p.bulk_jobs,
         "seconds": round(p.seconds, 1),
         "reason": p.reason,
+        "bytes": p.bytes,
     }
 
 

@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from zmigrate import quotas
 from zmigrate.manifest import Manifest, Product, SourceKind
+from zmigrate.schema.related import Related
 
 FIELDS_PER_CREATE = 5
 """Fields one ``POST /crm/v8/settings/fields`` creates at most."""
@@ -54,8 +55,8 @@ def crm_modules(manifest: Manifest) -> tuple[str, ...]:
     """The CRM modules the manifest writes or exports, in first-use order."""
     names: list[str] = []
     for s in manifest.steps:
-        if s.target.product == Product.CRM and s.target.module:
-            names.append(s.target.module)
+        if s.target.product == Product.CRM and s.target.module != Related.ATTACHMENTS:
+            names.append(s.target.module or "")  # attachments are not a module to read
         if s.source.kind is SourceKind.ZOHO and s.source.product == Product.CRM:
             names.append(s.source.module or "")
     return tuple(dict.fromkeys(n for n in names if n))

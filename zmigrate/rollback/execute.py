@@ -17,6 +17,12 @@ from typing import Any
 from zmigrate.checkpoint import RunStore
 from zmigrate.client import Zoho
 from zmigrate.manifest import Product, Step
+from zmigrate.rollback.attachments import (
+    Parents,
+    attachment_parents,
+    delete_attachments,
+    is_attachments,
+)
 from zmigrate.rollback.decide import (
     Deletion,
     StepBill,
@@ -108,11 +114,15 @@ def bill_json(steps: list[StepBill]) -> dict[str, Any]:
     return bill_dict(steps)
 
 
-async def _delete_batch(zoho: Zoho, ledger: Ledger, step: Step, ids: list[str]) -> None:
+async def _delete_batch(
+    zoho: Zoho, ledger: Ledger, step: Step, ids: list[str], parents: Parents
+) -> None:
     """One call's records: in flight (committed), deleted, answers settled (committed)."""
     product, module = step.target.product, step.target.module or ""
     ledger.in_flight(step.name, ids)
-    if product == Product.CRM:
+    if is_attachments(step):
+        outcomes = await delete_attachments(zoho, ids, parents)
+    elif product == Product.CRM:
         outcomes = await zoho.crm.delete(module, ids)
     else:
         client = finance_client(zoho, product)
@@ -137,14 +147,16 @@ async def _restore_batch(
     ledger.settle(step.name, results, Work.RESTORE)
 
 
-async def _step(zoho: Zoho, ledger: Ledger, step: Step, values: Mapping[str, Any]) -> None:
+async def _step(
+    zoho: Zoho, ledger: Ledger, step: Step, values: Mapping[str, Any], parents: Parents
+) -> None:
     """Every open batch of ``step``, deletes then restores, as many at once as the
     product's gate lets through."""
     width = zoho.channels[step.target.product].gate.max_limit
     batches = ledger.open_batches(step.name)
     for start in range(0, len(batches), width):
         wave = batches[start : start + width]
-        await asyncio.gather(*(_delete_batch(zoho, ledger, step, ids) for _, ids in wave))
+        await asyncio.gather(*(_delete_batch(zoho, ledger, step, ids, parents) for _, ids in wave))
     batches = ledger.open_batches(step.name, Work.RESTORE)
     for start in range(0, len(batches), width):
         wave = batches[start : start + width]
@@ -208,7 +220,12 @@ async def rollback(
                     for step in steps:
                         note(f"{step.name}: deleting what the run created")
                         values = restores(store.landed(step.name), store.before_images(step.name))
-                        await _step(zoho, ledger, step, values)
+                        parents = (
+                            attachment_parents(run.local, store, step)
+                            if is_attachments(step)
+                            else {}
+                        )
+                        await _step(zoho, ledger, step, values, parents)
                     spent = {
                         p: {"requests": int(u["requests"]), "credits": int(u["credits"])}  # type: ignore[call-overload]
                         for p, u in zoho.usage().items()

@@ -29,6 +29,7 @@ from zmigrate.planner.setup import (
 )
 from zmigrate.progress import Progress
 from zmigrate.schema import FORMAT, PULL_HINT, Field, Module, OrgSchema, from_snapshot
+from zmigrate.schema.related import Related
 from zmigrate.schema_pull import trim_module, trim_user
 from zmigrate.zoho_scopes import missing
 
@@ -55,9 +56,10 @@ def problems(manifest: Manifest, live: OrgSchema, *, with_users: bool) -> list[s
 
 def _modules_of(step: Step) -> Iterable[tuple[Module, tuple[str, ...], bool]]:
     """(module as planned, fields used, written?) for the step's CRM target and source."""
-    if step.target.product == Product.CRM and step.target.schema is not None:
+    target = step.target
+    if target.product == Product.CRM and target.schema and target.module != Related.ATTACHMENTS:
         used = [f.target for f in step.fields] + [lk.target for lk in step.lookups] + [*step.key]
-        yield step.target.schema, tuple(dict.fromkeys(used)), True
+        yield target.schema, tuple(dict.fromkeys(used)), True
     src = step.source
     if src.product == Product.CRM and src.schema is not None:
         yield src.schema, step.export_fields, False

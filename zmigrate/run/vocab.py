@@ -18,6 +18,8 @@ class WriteMethod(StrEnum):
     BULK = "bulk"
     LOCAL = "local"  # a file target, written whole on this machine
     SPREAD = "spread"  # Books/Inventory shared module, every other record through the other
+    RELATED = "related"  # CRM notes/activities without a key: REST, checked on the parent
+    ATTACH = "attach"  # CRM attachments: one upload per file to its parent record
 
 
 class ReadMethod(StrEnum):

@@ -33,6 +33,7 @@ from zmigrate.planner.pricing import (
     latency,
     seconds_per_credit,
 )
+from zmigrate.schema.related import Related
 
 COQL_IDS = quotas.COQL_IN_VALUES_MAX
 """Ids in one COQL ``where id in (...)``."""
@@ -94,6 +95,8 @@ def price_step(
             credits,
             rounds * latency(product),
         )
+        if module == Related.ATTACHMENTS:
+            return _why(coql, None, "attachments are read through their parents' lists")
         bulk = crm_bulk_read(max(records, module_records or 0), target)
         by_bulk = StepBill(
             step, product, module, records, ReadBy.BULK_READ, bulk.requests, bulk.credits,

@@ -25,8 +25,11 @@ from zmigrate.outcomes import chunked
 from zmigrate.run.exports import crm_count
 from zmigrate.run.writers.finance import finance_client
 from zmigrate.run_target import FinishedRun, load_run, open_run_zoho
+from zmigrate.schema.related import Related
 from zmigrate.sources import SourceRecord, iter_records, row_key
+from zmigrate.sources.attachments import file_store
 from zmigrate.verify import readers
+from zmigrate.verify.attachments import read_attachments
 from zmigrate.verify.bill import (
     COQL_FIELDS,
     COQL_IDS,
@@ -254,6 +257,8 @@ class Verifier:
     ) -> dict[str, dict[str, Any]]:
         """The records of ``ids`` with every field the run sent: COQL, 50 fields a query."""
         module = step.target.module or ""
+        if module == Related.ATTACHMENTS:
+            return await read_attachments(self.zoho.crm, ids, expected, file_store(step))
         names = sorted({k for e in expected if isinstance(e, Mapping) for k in e} - SKIPPED)
         found: dict[str, dict[str, Any]] = {}
         where = f"id in ({', '.join(coql_literal(i) for i in ids)})"

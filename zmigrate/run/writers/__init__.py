@@ -13,7 +13,9 @@ from zmigrate.errors import StoreError
 from zmigrate.manifest.model import Product
 from zmigrate.run.vocab import WriteMethod
 from zmigrate.run.writers.base import Target, Writer
+from zmigrate.run.writers.crm_attachments import CrmAttachmentWriter
 from zmigrate.run.writers.crm_bulk import CrmBulkWriter
+from zmigrate.run.writers.crm_related import CrmRelatedWriter
 from zmigrate.run.writers.crm_rest import CrmRestWriter
 from zmigrate.run.writers.file import FileWriter
 from zmigrate.run.writers.finance import FinanceWriter, SpreadWriter
@@ -24,6 +26,8 @@ WRITERS: Mapping[tuple[str, str], type[Writer]] = {
     # (product, method) as the run store records them: both vocabularies are StrEnums
     (Product.CRM, WriteMethod.REST): CrmRestWriter,
     (Product.CRM, WriteMethod.BULK): CrmBulkWriter,
+    (Product.CRM, WriteMethod.RELATED): CrmRelatedWriter,
+    (Product.CRM, WriteMethod.ATTACH): CrmAttachmentWriter,
     (Product.BOOKS, WriteMethod.REST): FinanceWriter,
     (Product.INVENTORY, WriteMethod.REST): FinanceWriter,
     (Product.BOOKS, WriteMethod.SPREAD): SpreadWriter,

@@ -33,7 +33,7 @@ from zmigrate.errors import UsageError
 from zmigrate.sandbox.core import Admission, Failure, Product, read_json, zoho_json
 from zmigrate.sandbox.journal import Journal
 
-from . import bulk, bulk_routes, metadata_routes, record_routes, wire
+from . import bulk, bulk_routes, metadata_routes, record_routes, related_routes, wire
 from .bulk_routes import saved_read_job
 from .catalog import OrgModule as Module
 from .catalog import SchemaError, builtin_modules, snapshot_modules, snapshot_users, user_meta
@@ -90,6 +90,7 @@ class CrmProduct(Product):
         self.uploads: dict[str, bulk.Upload] = {}
         self.write_jobs: dict[str, bulk.WriteJob] = {}
         self.read_jobs: dict[str, bulk.ReadJob] = {}
+        self.attachments = related_routes.Attachments(journal)
         self.tasks: set[asyncio.Task[None]] = set()
         self.downloads: deque[float] = deque()
         self.unfinished: list[bulk.WriteJob | bulk.ReadJob] = []
@@ -114,6 +115,7 @@ class CrmProduct(Product):
         r.add_post("/crm/bulk/v8/read", h(bulk_routes.create_read_job))
         r.add_get("/crm/bulk/v8/read/{job_id}", h(bulk_routes.get_read_job))
         r.add_get("/crm/bulk/v8/read/{job_id}/result", h(bulk_routes.read_result))
+        related_routes.add_routes(r, h)
         r.add_get("/crm/v8/{module}/search", h(record_routes.search))
         r.add_post("/crm/v8/{module}/upsert", h(record_routes.upsert))
         r.add_get("/crm/v8/{module}/actions/count", h(record_routes.count))
@@ -280,6 +282,8 @@ class CrmProduct(Product):
         }
 
     def records(self, module: str, query: Mapping[str, str]) -> list[dict[str, Any]] | None:
+        if module == "Attachments":
+            return list(self.attachments.meta.values())
         mod = self.store.module(module)
         if mod is None:
             return None
@@ -294,6 +298,7 @@ class CrmProduct(Product):
     def restore(self, journal: Journal) -> None:
         self.store.restore()
         self.ledger.restore()
+        self.attachments.restore()
         for file_id, meta in journal.rows("crm.upload"):
             content = journal.get("crm.blob", f"upload/{file_id}", b"")
             self.uploads[file_id] = bulk.Upload(

@@ -151,6 +151,12 @@ COERCERS: dict[str, Callable[[Field, object], object]] = {
 Picklists take values the field does not list: Zoho adds them rather than refusing."""
 
 
+def _parent_module(raw: Any) -> Any:
+    """The module a v8 multi-module reference names (``{"module": {"api_name"}, "id"}``)."""
+    module = raw.get("module") if isinstance(raw, dict) else None
+    return module.get("api_name") if isinstance(module, dict) else None
+
+
 class CrmStore:
     """Records per module, unique indexes and converted leads of one sandbox org."""
 
@@ -336,8 +342,8 @@ class CrmStore:
             try:
                 values[name] = self.coerce(mod, f, raw, index)
                 if f.takes_se_module and values[name] is not None:
-                    se_module = self._se_module(f, data.get("$se_module"), values[name], index)
-                    values["$se_module"] = se_module
+                    asked = _parent_module(raw) or data.get("$se_module")
+                    values["$se_module"] = self._se_module(f, asked, values[name], index)
             except Invalid as exc:
                 problems.append(exc.body)
         return values, problems
@@ -554,8 +560,17 @@ class CrmStore:
             out[name] = self.show(f, rec.get(name))
         if rec.get("$se_module"):
             out["$se_module"] = rec["$se_module"]
+            if mod.api_name == "Notes" and out.get("Parent_Id"):
+                out["Parent_Id"] = self._parent(rec)
         out["id"] = rec["id"]
         return out
+
+    def _parent(self, rec: dict[str, Any]) -> dict[str, Any]:
+        """A note's parent as v8 shows it: ``{"module": {"api_name", "id"}, "name", "id"}``."""
+        module = self.modules[rec["$se_module"]]
+        parent = self.records[module.api_name].get(rec["Parent_Id"]) or {}
+        ref = {"api_name": module.api_name, "id": module.id}
+        return {"module": ref, "name": parent.get(module.display_field), "id": rec["Parent_Id"]}
 
     def show(self, f: Field, value: Any) -> Any:
         if value is None:
