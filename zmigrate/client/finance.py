@@ -27,6 +27,7 @@ from zmigrate.client.codes import ORGANIZATION_CODES, BooksCode
 from zmigrate.client.http import Channel, Response, Transport
 from zmigrate.client.models import Page, Product, RecordOutcome
 from zmigrate.errors import ConfigError, QuotaExhausted, RequestRejected, Unconfirmed, ZohoError
+from zmigrate.schema.finance import resource
 
 API_PATHS = {Product.BOOKS: "/books/v3", Product.INVENTORY: "/inventory/v1"}
 ZONE_ABBREVIATIONS = {
@@ -54,11 +55,13 @@ def org_zone(name: object) -> dt.tzinfo:
 
 
 def resource_keys(product: str, module: str) -> tuple[str, str, str]:
-    """(singular JSON key, id field, list key) of a module: ("contact", "contact_id", ...)."""
-    mod = schema.module(product, module)
-    plural = mod.plural_key if mod and mod.plural_key else module
-    singular = mod.singular if mod and mod.singular else module.rstrip("s")
-    return singular, f"{singular}_id", plural
+    """(singular JSON key, id field, list key) of a module: ("payment", "payment_id",
+    "customerpayments"), from the module table (a module it lacks: from its name)."""
+    entry = resource(product, module)
+    if entry is not None:
+        return entry.singular, entry.id_field, entry.list_key
+    singular = module.rstrip("s")
+    return singular, f"{singular}_id", module
 
 
 def unique_field(product: str, module: str, record: Mapping[str, Any]) -> str | None:
@@ -163,8 +166,11 @@ class FinanceClient:
         key = unique or unique_field(self.product, module, record)
         # A supplied document number (invoice_number, ...) is the record's key: keep it, even
         # when the org numbers documents automatically (Zoho's documented switch).
-        number = f"{singular}_number"
-        params = {"ignore_auto_number_generation": "true"} if record.get(number) else None
+        entry = resource(self.product, module)
+        number = entry.number if entry else None
+        params = (
+            {"ignore_auto_number_generation": "true"} if number and record.get(number) else None
+        )
         attempts: int | None = None  # the policy's cap, less the sends spent before a lookup
         while True:
             try:
