@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from zmigrate import quotas
 from zmigrate.manifest import Manifest, Product, Step, Target, display_path
+from zmigrate.planner.ledger import with_applications
 from zmigrate.planner.method import choose_method
 from zmigrate.planner.model import PRODUCT_ORDER, Phase, Plan, ProductTotals, StepPlan
 from zmigrate.planner.pricing import latency
@@ -54,6 +55,9 @@ def plan_step(step: Step, count: StepCount, target: Target) -> StepPlan:
             target,
             operation=step.operation,
         )
+        if step.target.product != Product.CRM:
+            plan = target.finance_plan(step.target.product)
+            write = with_applications(step, write, plan)
     src = step.source
     return StepPlan(
         step.name,
