@@ -162,50 +162,91 @@ def ledger_data(n: int = 8) -> dict[str, list[dict[str, Any]]]:
     """The source rows: ``n`` invoices (two lines each), n // 2 bills, payments and one credit
     note, every value derived from the row number."""
     customers = [
-        {"customer_ref": f"K{i}", "name": f"Customer {i}", "currency": "EUR" if i % 3 == 0 else "USD",
-         "person_first": f"P{i}{j}", "person_last": f"Person{i}{j}", "person_email": f"p{i}{j}@example.org"}
+        {
+            "customer_ref": f"K{i}",
+            "name": f"Customer {i}",
+            "currency": "EUR" if i % 3 == 0 else "USD",
+            "person_first": f"P{i}{j}",
+            "person_last": f"Person{i}{j}",
+            "person_email": f"p{i}{j}@example.org",
+        }
         for i in range(max(2, n // 2))
         for j in range(2)
-    ]  # fmt: skip
+    ]
     n_customers = max(2, n // 2)
     items = [{"sku": f"SKU{i}", "name": f"Item {i}", "price": f"{i + 2}.50"} for i in range(5)]
     invoice_lines = [
-        {"number": f"OLD-INV-{i:03d}", "customer_ref": f"K{i % n_customers}", "date": "2026-01-10",
-         "currency": "EUR" if (i % n_customers) % 3 == 0 else "USD", "sku": f"SKU{(i + j) % 5}",
-         "qty": str(j + 1), "rate": f"{10 + i}.25", "tax": ("Sales Tax", "VAT 20", "")[(i + j) % 3]}
+        {
+            "number": f"OLD-INV-{i:03d}",
+            "customer_ref": f"K{i % n_customers}",
+            "date": "2026-01-10",
+            "currency": "EUR" if (i % n_customers) % 3 == 0 else "USD",
+            "sku": f"SKU{(i + j) % 5}",
+            "qty": str(j + 1),
+            "rate": f"{10 + i}.25",
+            "tax": ("Sales Tax", "VAT 20", "")[(i + j) % 3],
+        }
         for i in range(n)
         for j in range(2)
-    ]  # fmt: skip
+    ]
     vendors = [{"vendor_ref": f"V{i}", "name": f"Vendor {i}"} for i in range(3)]
     bill_lines = [
-        {"number": f"OLD-BILL-{i:03d}", "vendor_ref": f"V{i % 3}", "date": "2026-01-12",
-         "sku": f"SKU{i % 5}", "qty": "3", "rate": f"{20 + i}.00", "tax": "VAT 20" if i % 2 else ""}
+        {
+            "number": f"OLD-BILL-{i:03d}",
+            "vendor_ref": f"V{i % 3}",
+            "date": "2026-01-12",
+            "sku": f"SKU{i % 5}",
+            "qty": "3",
+            "rate": f"{20 + i}.00",
+            "tax": "VAT 20" if i % 2 else "",
+        }
         for i in range(max(2, n // 2))
-    ]  # fmt: skip
-    totals = {num: _total([x for x in invoice_lines if x["number"] == num])
-              for num in dict.fromkeys(x["number"] for x in invoice_lines)}  # fmt: skip
+    ]
+    totals = {
+        num: _total([x for x in invoice_lines if x["number"] == num])
+        for num in dict.fromkeys(x["number"] for x in invoice_lines)
+    }
     customer_of = {x["number"]: x["customer_ref"] for x in invoice_lines}
     numbers = list(totals)
     payment_lines = []
     for i, num in enumerate(numbers[: n - 2]):  # the last two stay unpaid (one gets a credit)
         applied = totals[num] if i % 2 == 0 else round(totals[num] * 0.4, 2)
         payment_lines.append(
-            {"payment_ref": f"PAY-{i:03d}", "customer_ref": customer_of[num], "date": "2026-02-01",
-             "amount": f"{applied:.2f}", "mode": "banktransfer", "invoice_number": num,
-             "applied": f"{applied:.2f}"}
-        )  # fmt: skip
+            {
+                "payment_ref": f"PAY-{i:03d}",
+                "customer_ref": customer_of[num],
+                "date": "2026-02-01",
+                "amount": f"{applied:.2f}",
+                "mode": "banktransfer",
+                "invoice_number": num,
+                "applied": f"{applied:.2f}",
+            }
+        )
     bill_totals = {x["number"]: _total([x]) for x in bill_lines}
     vendor_payment_lines = [
-        {"payment_ref": f"VPAY-{i:03d}", "vendor_ref": x["vendor_ref"], "date": "2026-02-02",
-         "amount": f"{bill_totals[x['number']] / (1 if i == 0 else 2):.2f}", "bill_number": x["number"],
-         "applied": f"{bill_totals[x['number']] / (1 if i == 0 else 2):.2f}"}
+        {
+            "payment_ref": f"VPAY-{i:03d}",
+            "vendor_ref": x["vendor_ref"],
+            "date": "2026-02-02",
+            "amount": f"{bill_totals[x['number']] / (1 if i == 0 else 2):.2f}",
+            "bill_number": x["number"],
+            "applied": f"{bill_totals[x['number']] / (1 if i == 0 else 2):.2f}",
+        }
         for i, x in enumerate(bill_lines[:2])
-    ]  # fmt: skip
+    ]
     credited = numbers[-2]
     creditnote_lines = [
-        {"number": "OLD-CN-001", "customer_ref": customer_of[credited], "date": "2026-02-03",
-         "sku": "SKU0", "qty": "1", "rate": "5.00", "invoice_number": credited, "applied": "5.00"}
-    ]  # fmt: skip
+        {
+            "number": "OLD-CN-001",
+            "customer_ref": customer_of[credited],
+            "date": "2026-02-03",
+            "sku": "SKU0",
+            "qty": "1",
+            "rate": "5.00",
+            "invoice_number": credited,
+            "applied": "5.00",
+        }
+    ]
     return {
         "customers": customers,
         "vendors": vendors,
@@ -239,8 +280,11 @@ def expected_balances(data: dict[str, list[dict[str, Any]]]) -> dict[str, tuple[
         for num in docs:
             total = _total([x for x in data[key] if x[lines] == num])
             out[num] = (total, total)
-    for key, ref in (("payment_lines", "invoice_number"), ("vendor_payment_lines", "bill_number"),
-                     ("creditnote_lines", "invoice_number")):  # fmt: skip
+    for key, ref in (
+        ("payment_lines", "invoice_number"),
+        ("vendor_payment_lines", "bill_number"),
+        ("creditnote_lines", "invoice_number"),
+    ):
         for x in data[key]:
             total, balance = out[x[ref]]
             out[x[ref]] = (total, round(balance - float(x["applied"]), 2))

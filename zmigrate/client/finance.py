@@ -25,10 +25,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from zmigrate import quotas, schema
 from zmigrate.auth import TokenSource
 from zmigrate.client.codes import ORGANIZATION_CODES, BooksCode
+from zmigrate.client.finance_refs import SETTING_PATHS, Setting
 from zmigrate.client.http import Channel, Response, Transport
 from zmigrate.client.models import Page, Product, RecordOutcome
 from zmigrate.errors import ConfigError, QuotaExhausted, RequestRejected, Unconfirmed, ZohoError
-from zmigrate.client.finance_refs import SETTING_PATHS, Setting
 from zmigrate.schema.finance import resource
 
 API_PATHS = {Product.BOOKS: "/books/v3", Product.INVENTORY: "/inventory/v1"}

@@ -11,7 +11,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from zmigrate.manifest.hints import did_you_mean, nearest
-from zmigrate.schema.finance import resource
 from zmigrate.manifest.model import (
     ARRAY_MARK,
     SHARED_LOOKUPS,
@@ -32,6 +31,7 @@ from zmigrate.schema import (
     Module,
     OrgSchema,
 )
+from zmigrate.schema.finance import resource
 
 _TRANSFORM_TYPES: dict[str, frozenset[str]] = {
     "date": TEXTUAL | {FieldType.DATE},
