@@ -14,6 +14,9 @@ from ledger_helpers import SETTINGS, expected_balances, write_ledger
 from migration_helpers import one_each, records
 
 from zmigrate.clock import Clock
+from zmigrate.errors import ManifestError
+from zmigrate.manifest import load_manifest
+from zmigrate.planner import plan
 from zmigrate.progress import Progress
 from zmigrate.rehearsal import sandbox_credentials
 from zmigrate.report import RunReport
@@ -104,3 +107,51 @@ async def test_ledger_lands_exactly_once_under_faults_with_matching_balances(
     assert report.outcome == "done", report.render()
     await assert_ledger(sb, data)
     assert (tmp_path / "run" / "dead_letters.jsonl").read_bytes() == b""
+
+
+def _payments_first(folder: Path) -> Path:
+    """The ledger manifest with its steps in reverse file order (payments first)."""
+    text = (folder / "ledger.toml").read_text()
+    head, *steps = text.split("\n[[steps]]")
+    (folder / "reversed.toml").write_text(head + "".join("\n[[steps]]" + s for s in steps[::-1]))
+    return folder / "reversed.toml"
+
+
+def test_plan_orders_by_lookups_and_prices_each_document(tmp_path):
+    data = write_ledger(tmp_path)
+    bill = plan(load_manifest(_payments_first(tmp_path)))
+    order = [s.name for s in bill.steps]
+    assert order.index("customers") < order.index("invoices") < order.index("customer_payments")
+    assert order.index("items") < order.index("bills") < order.index("vendor_payments")
+    assert order.index("invoices") < order.index("credit_notes")
+    steps = {s.name: s for s in bill.steps}
+    customers = {x["customer_ref"] for x in data["customers"]}
+    # one request a customer, its contact persons nested for free
+    assert steps["customers"].write.requests == len(customers) < len(data["customers"])
+    assert steps["customer_payments"].write.requests == len(data["payment_lines"])
+    assert steps["credit_notes"].write.requests == 2  # the note, then its application
+
+
+def test_plan_refuses_a_payment_step_keyed_by_anything_but_its_source_key(tmp_path):
+    write_ledger(tmp_path)
+    text = (tmp_path / "ledger.toml").read_text()
+    keyed = 'key = ["reference_number"]\n[steps.fields]\nreference_number = "payment_ref"\n'
+    bad = text.replace(keyed, 'key = ["date"]\n[steps.fields]\n', 1)
+    assert bad != text
+    (tmp_path / "bad.toml").write_text(bad)
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(tmp_path / "bad.toml")
+    message = str(caught.value)
+    assert "bad.toml" in message and "customer_payments" in message
+    assert "reference_number" in message and "no unique number" in message
+
+
+async def test_an_unknown_tax_name_fails_the_record_with_what_to_do(tmp_path, make_sandbox):
+    clock = Clock(600, start=T0)
+    sb = await ledger_sandbox(make_sandbox, clock)
+    write_ledger(tmp_path, n=4)
+    lines = (tmp_path / "invoice_lines.csv").read_text().replace("VAT 20", "GST 5", 1)
+    (tmp_path / "invoice_lines.csv").write_text(lines)
+    await run_ledger(tmp_path, sb, clock)
+    dead = (tmp_path / "run" / "dead_letters.jsonl").read_text()
+    assert "UNKNOWN_SETTING" in dead and "GST 5" in dead and "Settings > Taxes" in dead
