@@ -130,6 +130,8 @@ def test_plan_orders_by_lookups_and_prices_each_document(tmp_path):
     assert steps["customers"].write.requests == len(customers) < len(data["customers"])
     assert steps["customer_payments"].write.requests == len(data["payment_lines"])
     assert steps["credit_notes"].write.requests == 2  # the note, then its application
+    # the org's taxes and currencies, read once before the first write
+    assert [(c.kind, c.requests) for c in bill.setup] == [("org_lists", 2)]
 
 
 def test_plan_refuses_a_payment_step_keyed_by_anything_but_its_source_key(tmp_path):

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from zmigrate import quotas
 from zmigrate.manifest import Manifest, Product, Step, Target, display_path
-from zmigrate.planner.ledger import with_applications
+from zmigrate.planner.ledger import org_list_reads, with_applications
 from zmigrate.planner.method import choose_method
 from zmigrate.planner.model import PRODUCT_ORDER, Phase, Plan, ProductTotals, StepPlan
 from zmigrate.planner.pricing import latency
@@ -123,7 +123,7 @@ def plan(manifest: Manifest, counts: Mapping[str, StepCount] | None = None) -> P
     counts = counts if counts is not None else scan(manifest.steps)
     target = manifest.target
     steps = tuple(plan_step(s, counts[s.name], target) for s in manifest.ordered())
-    setup = setup_calls(manifest)
+    setup = setup_calls(manifest) + org_list_reads(manifest)
     totals = _product_totals(steps, target, setup)
     active = max(max((t.seconds for t in totals.values()), default=0.0), _critical_path(steps))
     wait = max((t.wait_seconds for t in totals.values()), default=0.0)
