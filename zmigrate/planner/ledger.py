@@ -3,9 +3,9 @@
 A run whose Books/Inventory steps name taxes (``line_items[].tax_name``) or currencies
 (``currency_code``) reads the org's list of each once per product (one request each, or more
 for over 200 entries). A document is one request with its nested arrays (line items, contact
-persons, a payment's ``invoices``): those are free. A module whose applications take their own request (a credit
-note's ``invoices``: ``POST /creditnotes/{id}/invoices``) costs one more request per record
-when the step maps them.
+persons, a payment's ``invoices``): those are free. A module whose applications take their
+own request (a credit note's ``invoices``: ``POST /creditnotes/{id}/invoices``) costs one more
+request per record when the step maps them.
 """
 
 from __future__ import annotations
