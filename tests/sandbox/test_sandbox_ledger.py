@@ -96,3 +96,12 @@ async def test_credit_note_takes_applications_by_their_own_request(call) -> None
             "invoices": [{"invoice_id": inv["invoice_id"], "amount_applied": 5}]}  # fmt: skip
     status, refused, _ = await call("POST", "/books/v3/creditnotes", json=body)
     assert (status, refused["code"]) == (400, 2)
+
+
+async def test_estimates_are_numbered_priced_documents(call) -> None:
+    cid, iid, _ = await ledger(call)
+    line = {"item_id": iid, "quantity": 3, "tax_id": "460000000000101"}
+    made = await make(call, "/books/v3/estimates", {"customer_id": cid, "line_items": [line]})
+    estimate = made["estimate"]
+    assert made["message"] == "The estimate has been created."
+    assert (estimate["estimate_number"], estimate["total"]) == ("EST-000001", 165)

@@ -64,6 +64,7 @@ from zmigrate.sandbox.core import Admission, Failure, Product, Reply, read_json,
 from zmigrate.sandbox.finance_ledger import (
     APPLY_MESSAGE,
     CREDITED,
+    ENTRIES,
     OPEN_STATUS,
     Ledger,
     open_document,
@@ -377,7 +378,9 @@ class FinanceProduct(Product):
         values = self._validate(org, module, await read_json(request), old)
         entry = entry_of(module)
         row = {**old, **values, "last_modified_time": self._now_iso()}
-        if "line_items" in values:
+        if module.api_name in ENTRIES:
+            row.update(self.ledger.entry(org, module.api_name, row, old))
+        elif "line_items" in values:
             row.update(self._totals(values["line_items"]))
         if entry.keyed_by:
             self.ledger.pay(org, entry, row, old)
@@ -476,13 +479,14 @@ class FinanceProduct(Product):
             return self._must_exist(org, module, rid)
 
         entries = clean_entries(f, value, exists)
-        id_key = {"line_items": "line_item_id", "contact_persons": "contact_person_id"}
+        id_key = next((s.api_name for s in f.subfields if s.read_only), None)
+        priced = any(s.api_name == "item_id" for s in f.subfields)
         taxes = self._settings_by_id("taxes")
         for i, clean in enumerate(entries):
-            if f.api_name == "line_items":
-                line_item(clean, f"line_items[{i}]", exists, taxes)
-            if f.api_name in id_key:
-                clean[id_key[f.api_name]] = self.store.new_id()
+            if priced:
+                line_item(clean, f"{f.api_name}[{i}]", exists, taxes)
+            if id_key:
+                clean[id_key] = self.store.new_id()
         return entries
 
     def _settings_by_id(self, key: str) -> dict[str, dict[str, Any]]:
@@ -507,6 +511,10 @@ class FinanceProduct(Product):
             contact_currency(values, self._settings_by_id("currencies"))
         elif name == "items":
             row.update(status="active", item_type="sales", product_type="goods")
+        elif name == "chartofaccounts":
+            row.update(is_active=True)
+        elif name in ENTRIES:
+            row.update(self.ledger.entry(org, name, values))
         else:
             if entry.number:
                 row[entry.number] = values.get(entry.number) or self.store.next_number(

@@ -36,7 +36,13 @@ CREDITED = "invoices_credited"
 APPLY_MESSAGE = "Credits have been applied to the invoice(s)."
 OPEN_STATUS = {"invoices": "draft", "bills": "open", "creditnotes": "open"}
 """A document's status before any payment or credit."""
-DOCUMENTS_WITH_LINES = ("invoices", "bills", "creditnotes", "salesorders", "purchaseorders")
+DOCUMENTS_WITH_LINES = (
+    "invoices", "bills", "creditnotes", "estimates", "salesorders", "purchaseorders"
+)  # fmt: skip
+ENTRIES = ("journals", "expenses")
+"""Ledger entries on accounts (no party, no document number)."""
+UNBALANCED = "The journal entry is not balanced: total debits and credits must be equal."
+ACCOUNT_IN_USE = "The account is used in transactions and cannot be deleted."
 
 NewId = Callable[[], str]
 
@@ -136,6 +142,22 @@ class Ledger:
         self.store.save(org, "creditnotes", note["creditnote_id"], note)
         return done
 
+    # ---- entries on accounts -------------------------------------------------------------
+    def entry(
+        self, org: str, module: str, values: dict[str, Any], old: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """What Books adds to a journal (balanced debits and credits, its entry number) or an
+        expense (its total)."""
+        if module == "expenses":
+            return {"total": values.get("amount", 0.0), "status": "unbilled"}
+        sides = {"debit": 0.0, "credit": 0.0}
+        for line in values.get("line_items") or []:
+            sides[line["debit_or_credit"]] += line["amount"]
+        if cents(sides["debit"]) != cents(sides["credit"]) or not sides["debit"]:
+            raise Reply(error(400, 2, UNBALANCED))
+        number = (old or {}).get("entry_number") or self.store.next_number(org, module, "")
+        return {"total": cents(sides["debit"]), "entry_number": number, "status": "published"}
+
     # ---- deletes -------------------------------------------------------------------------
     def check_delete(self, org: str, module: str, row: dict[str, Any]) -> None:
         """Refuse deleting what Books keeps: used items, paid or credited documents."""
@@ -147,10 +169,22 @@ class Ledger:
                         for line in other.get("line_items") or []
                     ):
                         raise Reply(error(400, IN_USE, IN_USE_MESSAGE))
+        if module == "chartofaccounts" and self._account_used(org, row["account_id"]):
+            raise Reply(error(400, IN_USE, ACCOUNT_IN_USE))
         if row.get("payment_made") or row.get("credits_applied"):
             raise Reply(error(400, HAS_PAYMENTS, PAID_MESSAGE))
         if row.get(CREDITED):
             raise Reply(error(400, HAS_PAYMENTS, CREDITED_MESSAGE))
+
+    def _account_used(self, org: str, account_id: str) -> bool:
+        for expense in self.store.table(org, "expenses").values():
+            if account_id in (expense.get("account_id"), expense.get("paid_through_account_id")):
+                return True
+        return any(
+            line.get("account_id") == account_id
+            for journal in self.store.table(org, "journals").values()
+            for line in journal.get("line_items") or []
+        )
 
     # ---- the documents' side -------------------------------------------------------------
     def _check(self, org: str, target: Resource, applied: list[dict[str, Any]]) -> None:

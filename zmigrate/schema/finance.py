@@ -12,9 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zmigrate.schema.finance_fields import (
+    ACCOUNTS,
     BALANCE,
     CONTACTS,
+    EXPENSES,
     ITEMS,
+    JOURNALS,
     applications,
     document,
     f,
@@ -49,10 +52,12 @@ class Resource:
     applied: str | None = None
     applied_key: str = ""
     shared: bool = False
+    plural: str = ""
+    """The list answer's key when it is not the endpoint's name (journals: manualjournals)."""
 
     @property
     def list_key(self) -> str:
-        return self.module
+        return self.plural or self.module
 
     @property
     def arrays(self) -> tuple[str, ...]:
@@ -67,7 +72,7 @@ class Resource:
     @property
     def schema(self) -> Module:
         return Module(
-            self.product, self.module, self.fields, self.singular, self.display, self.module
+            self.product, self.module, self.fields, self.singular, self.display, self.list_key
         )
 
 
@@ -125,6 +130,31 @@ _VENDOR_PAYMENT = Resource(
      "The payment made to the vendor has been deleted."),
     keyed_by=("reference_number",),
 )  # fmt: skip
+_ACCOUNT = Resource(
+    "books", "chartofaccounts", "chart_of_account", "account_id", "Account",
+    "Chart of Accounts", ACCOUNTS, "account_name",
+    ("The account has been created.", "The account has been updated.",
+     "The account has been deleted."),
+)  # fmt: skip
+_EXPENSE = Resource(
+    "books", "expenses", "expense", "expense_id", "Expense", "Expenses", EXPENSES,
+    "reference_number",
+    ("The expense has been recorded.", "The expense has been updated.",
+     "The expense has been deleted."),
+    keyed_by=("reference_number",),
+)  # fmt: skip
+_JOURNAL = Resource(
+    "books", "journals", "journal", "journal_id", "Journal", "Manual Journals", JOURNALS,
+    "reference_number",
+    ("The journal entry has been created.", "The journal entry has been updated.",
+     "The journal entry has been deleted."),
+    keyed_by=("reference_number",), plural="manualjournals",
+)  # fmt: skip
+_ESTIMATE = Resource(
+    "books", "estimates", "estimate", "estimate_id", "Estimate", "Estimates",
+    document("customer_id", "estimate_number", f("expiry_date", "date")),
+    "estimate_number", _msgs("The estimate"), number="estimate_number", prefix="EST-",
+)  # fmt: skip
 _SALESORDER = Resource(
     "inventory", "salesorders", "salesorder", "salesorder_id", "Sales order", "Sales Orders",
     document("customer_id", "salesorder_number", f("shipment_date", "date")),
@@ -144,6 +174,10 @@ LEDGER: tuple[Resource, ...] = (
     _CREDITNOTE,
     _CUSTOMER_PAYMENT,
     _VENDOR_PAYMENT,
+    _ACCOUNT,
+    _EXPENSE,
+    _JOURNAL,
+    _ESTIMATE,
     *_shared("inventory"),
     _SALESORDER,
     _PURCHASEORDER,

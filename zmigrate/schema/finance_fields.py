@@ -125,3 +125,62 @@ def payment(party: str, target: str) -> tuple[Field, ...]:
         applications(target),
         f("unused_amount", "currency", read_only=True),
     )
+
+
+ACCOUNT_TYPES = (
+    "other_asset", "other_current_asset", "cash", "bank", "fixed_asset",
+    "other_current_liability", "credit_card", "long_term_liability", "other_liability",
+    "equity", "income", "other_income", "expense", "cost_of_goods_sold", "other_expense",
+    "accounts_receivable", "accounts_payable",
+)  # fmt: skip
+"""Zoho Books' account types (chart of accounts docs)."""
+
+ACCOUNTS = (
+    f("account_id", read_only=True),
+    f("account_name", mandatory=True, unique=True, max_length=100),
+    f("account_type", "picklist", mandatory=True, picklist=ACCOUNT_TYPES),
+    f("account_code"),
+    f("description", "textarea"),
+    f("currency_id"),
+    f("parent_account_id", "lookup", lookup="chartofaccounts"),
+    f("is_active", "boolean", read_only=True),
+)
+
+JOURNAL_LINE = (
+    f("line_id", read_only=True),
+    f("account_id", "lookup", mandatory=True, lookup="chartofaccounts"),
+    f("debit_or_credit", "picklist", mandatory=True, picklist=("debit", "credit")),
+    f("amount", "currency", mandatory=True),
+    f("description", "textarea"),
+    f("customer_id", "lookup", lookup="contacts"),
+)
+
+JOURNALS = (
+    f("journal_id", read_only=True),
+    f("journal_date", "date", mandatory=True),
+    f("reference_number", max_length=100),
+    f("notes", "textarea"),
+    f("journal_type", "picklist", picklist=("cash", "both")),
+    f("currency_id"),
+    f("exchange_rate", "double"),
+    f("line_items", "subform", mandatory=True, subfields=JOURNAL_LINE),
+    f("entry_number", read_only=True),
+    f("total", "currency", read_only=True),
+    f("status", read_only=True),
+)
+
+EXPENSES = (
+    f("expense_id", read_only=True),
+    f("account_id", "lookup", mandatory=True, lookup="chartofaccounts"),
+    f("paid_through_account_id", "lookup", mandatory=True, lookup="chartofaccounts"),
+    f("date", "date", mandatory=True),
+    f("amount", "currency", mandatory=True),
+    f("reference_number", max_length=100),
+    f("description", "textarea"),
+    f("customer_id", "lookup", lookup="contacts"),
+    f("vendor_id", "lookup", lookup="contacts"),
+    f("currency_id"),
+    f("exchange_rate", "double"),
+    f("is_billable", "boolean"),
+    f("total", "currency", read_only=True),
+)
