@@ -137,13 +137,10 @@ async def post(call, path: str, body: dict) -> dict:
 
 
 async def test_journals_must_balance_and_used_accounts_stay(call) -> None:
-    cash = (
-        await post(
-            call, "/books/v3/chartofaccounts", {"account_name": "Till", "account_type": "cash"}
-        )
-    )["chart_of_account"]
-    equity = (await post(call, "/books/v3/chartofaccounts",
-                         {"account_name": "Owner", "account_type": "equity"}))["chart_of_account"]  # fmt: skip
+    path = "/books/v3/chartofaccounts"
+    till = await post(call, path, {"account_name": "Till", "account_type": "cash"})
+    owner = await post(call, path, {"account_name": "Owner", "account_type": "equity"})
+    cash, equity = till["chart_of_account"], owner["chart_of_account"]
     lines = [
         {"account_id": cash["account_id"], "debit_or_credit": "debit", "amount": 50},
         {"account_id": equity["account_id"], "debit_or_credit": "credit", "amount": 40},
