@@ -52,7 +52,7 @@ day resets): Zoho documents no such headers, so a client must not depend on them
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from itertools import islice
 from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -70,6 +70,7 @@ from zmigrate.sandbox.finance_ledger import (
     open_document,
     settle,
 )
+from zmigrate.sandbox.finance_lists import ORG_PARAM, list_filters, positive
 from zmigrate.sandbox.finance_records import (
     clean_entries,
     contact_currency,
@@ -87,9 +88,6 @@ from zmigrate.schema.finance import LEDGER, Resource, resource
 if TYPE_CHECKING:
     from zmigrate.sandbox.app import Sandbox
 
-ORG_PARAM = "organization_id"
-LIST_PARAMS = frozenset({ORG_PARAM, "page", "per_page", "sort_column", "sort_order"})
-MAX_PAGE_PARAM = 2**31 - 1
 
 THROTTLE_MESSAGES = {
     44: "For security reasons your organization has been blocked as it have exceeded the maximum"
@@ -301,8 +299,8 @@ class FinanceProduct(Product):
     async def list_records(self, request: web.Request) -> web.Response:
         module = self._module(request)
         query = request.query
-        page = _positive(query.get("page", "1"), "page")
-        per_page = min(_positive(query.get("per_page", str(BOOKS_PAGE_MAX)), "per_page"),
+        page = positive(query.get("page", "1"), "page")
+        per_page = min(positive(query.get("per_page", str(BOOKS_PAGE_MAX)), "per_page"),
                        BOOKS_PAGE_MAX)  # fmt: skip
         rows: Collection[dict[str, Any]] = self.store.table(
             query[ORG_PARAM], module.api_name
@@ -548,46 +546,6 @@ class FinanceProduct(Product):
             if isinstance(row.get(f.api_name), str) and row[f.api_name]:
                 index[row[f.api_name].lower()] = rid
         self.store.save(org, module.api_name, rid, row)
-
-
-def _positive(raw: str, name: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE_PARAM:
-        raise invalid(name)
-    return int(raw)
-
-
-def _contains(value: str, wanted: str) -> bool:
-    return wanted in value
-
-
-FILTER_SUFFIXES: dict[str, Callable[[str, str], bool]] = {
-    "_startswith": str.startswith,
-    "_contains": _contains,
-}
-
-
-ListFilter = tuple[str, Callable[[str, str], bool], str]
-"""(field, test of the lower-cased stored value against the wanted one, wanted value)."""
-
-
-def list_filters(query: Mapping[str, str], module: Module) -> list[ListFilter]:
-    """Books-style list filters as (field, test, lower-cased value): ``field=``,
-    ``field_startswith=``, ``field_contains=``, ``search_text=`` (in the display field).
-    Parameters naming no field are ignored, as Zoho ignores unknown parameters."""
-    filters: list[ListFilter] = []
-    for key, wanted in query.items():
-        if key in LIST_PARAMS:
-            continue
-        if key == "search_text":
-            filters.append((module.display_field, _contains, wanted.lower()))
-        elif module.field(key):
-            filters.append((key, str.__eq__, wanted.lower()))
-        else:
-            for suffix, test in FILTER_SUFFIXES.items():
-                name = key.removesuffix(suffix)
-                if name != key and module.field(name):
-                    filters.append((name, test, wanted.lower()))
-    return filters
 
 
 class BooksProduct(FinanceProduct):
