@@ -21,9 +21,14 @@ class Setting(StrEnum):
 
     TAXES = "taxes"
     CURRENCIES = "currencies"
+    LOCATIONS = "locations"
 
 
-SETTING_PATHS = {Setting.TAXES: "/settings/taxes", Setting.CURRENCIES: "/settings/currencies"}
+SETTING_PATHS = {
+    Setting.TAXES: "/settings/taxes",
+    Setting.CURRENCIES: "/settings/currencies",
+    Setting.LOCATIONS: "/locations",
+}
 
 
 class UnknownSetting(LookupError):
@@ -37,6 +42,8 @@ def needed(payload: Mapping[str, Any]) -> set[Setting]:
         out.add(Setting.TAXES)
     if payload.get("currency_code"):
         out.add(Setting.CURRENCIES)
+    if any(isinstance(x, Mapping) and x.get("location_name") for x in _stock(payload)):
+        out.add(Setting.LOCATIONS)
     return out
 
 
@@ -50,6 +57,10 @@ def resolve(
     taxes = {str(t.get("tax_name", "")).strip().lower(): t for t in lists.get(Setting.TAXES, [])}
     if any(isinstance(line, Mapping) and line.get("tax_name") for line in _lines(payload)):
         out["line_items"] = [_taxed(line, taxes) for line in _lines(payload)]
+    if any(isinstance(x, Mapping) and x.get("location_name") for x in _stock(payload)):
+        places = {str(p.get("location_name", "")).strip().lower(): p
+                  for p in lists.get(Setting.LOCATIONS, [])}  # fmt: skip
+        out["locations"] = [_located(x, places) for x in _stock(payload)]
     code = out.pop("currency_code", None)
     if code:
         currency = _currency(str(code), lists.get(Setting.CURRENCIES, []))
@@ -63,6 +74,28 @@ def resolve(
 def _lines(payload: Mapping[str, Any]) -> list[Any]:
     lines = payload.get("line_items")
     return lines if isinstance(lines, list) else []
+
+
+def _stock(payload: Mapping[str, Any]) -> list[Any]:
+    stock = payload.get("locations")
+    return stock if isinstance(stock, list) else []
+
+
+def _located(entry: Any, places: Mapping[str, Mapping[str, Any]]) -> Any:
+    """An item's stock entry with its location's id for the location's name."""
+    if not isinstance(entry, Mapping) or not entry.get("location_name"):
+        return entry
+    name = str(entry["location_name"])
+    place = places.get(name.strip().lower())
+    if place is None:
+        known = ", ".join(sorted(str(p.get("location_name")) for p in places.values())) or "none"
+        raise UnknownSetting(
+            f"location '{name}' is not one of the org's locations ({known}); add it in "
+            f"Inventory (Settings > Locations) or map another name"
+        )
+    clean = {k: v for k, v in entry.items() if k != "location_name"}
+    clean["location_id"] = str(place["location_id"])
+    return clean
 
 
 def _taxed(line: Any, taxes: Mapping[str, Mapping[str, Any]]) -> Any:

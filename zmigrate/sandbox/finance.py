@@ -76,6 +76,7 @@ from zmigrate.sandbox.finance_records import (
     contact_currency,
     currency_of,
     line_item,
+    stock_at,
     totals,
 )
 from zmigrate.sandbox.finance_settings import CUSTOM_FIELDS, FinanceSettings
@@ -477,18 +478,22 @@ class FinanceProduct(Product):
             return self._must_exist(org, module, rid)
 
         entries = clean_entries(f, value, exists)
-        id_key = next((s.api_name for s in f.subfields if s.read_only), None)
+        id_key = next(
+            (s.api_name for s in f.subfields if s.read_only and s.api_name.endswith("_id")), None
+        )
         priced = any(s.api_name == "item_id" for s in f.subfields)
         taxes = self._settings_by_id("taxes")
         for i, clean in enumerate(entries):
             if priced:
                 line_item(clean, f"{f.api_name}[{i}]", exists, taxes)
+            if f.api_name == "locations":
+                stock_at(clean, self._settings_by_id("locations"))
             if id_key:
                 clean[id_key] = self.store.new_id()
         return entries
 
     def _settings_by_id(self, key: str) -> dict[str, dict[str, Any]]:
-        id_key = {"taxes": "tax_id", "currencies": "currency_id"}[key]
+        id_key = {"taxes": "tax_id", "currencies": "currency_id", "locations": "location_id"}[key]
         return {str(e[id_key]): e for e in self.settings.entries.get(key, [])}
 
     @staticmethod
@@ -509,6 +514,8 @@ class FinanceProduct(Product):
             contact_currency(values, self._settings_by_id("currencies"))
         elif name == "items":
             row.update(status="active", item_type="sales", product_type="goods")
+            if values.get("locations"):
+                row["initial_stock"] = sum(x.get("initial_stock", 0) for x in values["locations"])
         elif name == "chartofaccounts":
             row.update(is_active=True)
         elif name in ENTRIES:

@@ -5,7 +5,8 @@ Taxes and currencies come from the org's settings (``/settings/taxes``,
 ``/settings/currencies``): a line's ``tax_id`` or a contact's ``currency_id`` the org lacks
 is refused (code 1002, "... does not exist.", as for any missing record; a guess for these).
 A line's tax is ``item_total × tax_percentage / 100``; a document's ``total`` is its
-``sub_total`` plus ``tax_total``. A document takes its party's currency, with
+``sub_total`` plus ``tax_total``. An item's ``locations[]`` (Inventory) name locations of the
+org, each with its opening stock. A document takes its party's currency, with
 ``exchange_rate`` as given, else the currency's rate in the org's settings (1 for the base).
 """
 
@@ -98,3 +99,14 @@ def contact_currency(values: dict[str, Any], currencies: Mapping[str, dict[str, 
     if found is None:
         raise Reply(error(400, 1002, "Currency does not exist."))
     values["currency_code"] = found["currency_code"]
+
+
+def stock_at(entry: dict[str, Any], locations: Mapping[str, dict[str, Any]]) -> None:
+    """An item's opening stock in one of the org's locations (refused if it has no such one:
+    code 1002, a guess); ``location_stock_on_hand`` starts at the opening stock."""
+    entry.pop("location_name", None)
+    found = locations.get(str(entry.get("location_id", "")))
+    if found is None:
+        raise Reply(error(400, 1002, "Location does not exist."))
+    entry["location_name"] = found["location_name"]
+    entry["location_stock_on_hand"] = entry.get("initial_stock", 0)

@@ -51,6 +51,14 @@ CONTACTS = (
     f("contact_persons", "subform", subfields=CONTACT_PERSON),
 )
 
+ITEM_LOCATION = (
+    f("location_id"),
+    f("location_name"),  # the writer sends the org's location_id for it
+    f("initial_stock", "double"),
+    f("initial_stock_rate", "currency"),
+)
+"""An item's opening stock in one warehouse/location (Inventory ``locations[]``)."""
+
 ITEMS = (
     f("item_id", read_only=True),
     f("name", mandatory=True, unique=True, max_length=100),
@@ -66,6 +74,7 @@ ITEMS = (
     f("reorder_level", "double"),
     f("tax_id"),
     f("status", "picklist", picklist=("active", "inactive"), read_only=True),
+    f("locations", "subform", subfields=ITEM_LOCATION),
 )
 
 TXN = (
