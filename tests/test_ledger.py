@@ -21,6 +21,7 @@ from zmigrate.progress import Progress
 from zmigrate.rehearsal import sandbox_credentials
 from zmigrate.report import RunReport
 from zmigrate.run import execute
+from zmigrate.verify.compare import diff_record
 
 
 async def run_ledger(folder: Path, sb: Any, clock: Clock, resume: bool = False) -> RunReport:
@@ -157,3 +158,12 @@ async def test_an_unknown_tax_name_fails_the_record_with_what_to_do(tmp_path, ma
     await run_ledger(tmp_path, sb, clock)
     dead = (tmp_path / "run" / "dead_letters.jsonl").read_text()
     assert "UNKNOWN_SETTING" in dead and "GST 5" in dead and "Settings > Taxes" in dead
+
+
+def test_verify_reads_a_credit_notes_applications_where_zoho_lists_them():
+    sent = {"creditnote_number": "CN-1", "invoices": [{"invoice_id": "7", "amount_applied": 5.0}]}
+    found = {"creditnote_number": "CN-1", "invoices_credited": [
+        {"creditnote_invoice_id": "9", "invoice_id": "7", "amount_applied": 5.0}]}  # fmt: skip
+    assert diff_record("books", "creditnotes", sent, found) == []
+    found["invoices_credited"] = []
+    assert diff_record("books", "creditnotes", sent, found) != []

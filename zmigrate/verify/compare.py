@@ -50,6 +50,8 @@ def diff_record(
         if name in SKIPPED:
             continue
         got = found.get(name)
+        if got is None and name == "invoices" and "invoices_credited" in found:
+            got = found["invoices_credited"]  # a credit note lists its applications there
         if isinstance(want, list) and want and isinstance(want[0], Mapping):
             diffs += _line_items(name, want, got)  # line items, contact persons, ...
             continue
