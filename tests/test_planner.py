@@ -278,8 +278,9 @@ def test_sample_plan_json_matches_the_schema():
     invoices = data["steps"][-1]
     assert (invoices["records"], invoices["requests"], invoices["method"]) == (60, 60, "rest")
     assert data["totals"]["crm"]["credits"] == 5 + 10 + 5 + 4  # + the metadata preflight
-    assert [(c["kind"], c["requests"]) for c in data["setup"]] == [("preflight", 4)]
-    assert data["totals"]["books"]["requests"] == 90
+    setup = [(c["kind"], c["requests"]) for c in data["setup"]]
+    assert setup == [("preflight", 4), ("org_lists", 1)]  # + the org's currencies, read once
+    assert data["totals"]["books"]["requests"] == 90 + 1
     assert data["totals"]["inventory"]["requests"] == 40
 
 
@@ -295,17 +296,18 @@ def test_crm_to_books_plan_reads_with_bulk_and_writes_one_by_one():
 
 def test_steps_overlap_where_lookups_allow():
     p = plan(load_manifest(PLANS / "sample.toml"))
-    # The run reads CRM's metadata first: 4 calls of 0.8 s, 3.2 s. Then, within one 100-call
-    # window, Books/Inventory go at 20 calls/s: customers' 30 calls take 1.5 s, items' 40
-    # take 2 s, and invoices (60 calls, 3 s) waits for both; each ends with the slowest of
-    # its last 10 calls (0.308 s): Books runs 3.2 s -> 8.8 s. CRM's 3 steps of one call
-    # each follow each other (0.8 s each): 0 -> 5.6 s.
+    # The run reads CRM's metadata first (4 calls of 0.8 s, 3.2 s), then Books' currencies
+    # (1 call, 0.5 s): the steps start at 3.7 s. Within one 100-call window Books/Inventory
+    # go at 20 calls/s: customers' 30 calls take 1.5 s, items' 40 take 2 s, and invoices
+    # (60 calls, 3 s) waits for both; each ends with the slowest of its last 10 calls
+    # (0.308 s): Books runs 3.2 s -> 9.3 s. CRM's 3 steps of one call each follow each other
+    # (0.8 s each): 0 -> 6.1 s.
     tail = 0.308
     assert p.totals["books"].starts_at == pytest.approx(3.2)
-    assert p.totals["books"].seconds == pytest.approx(5.0 + 2 * tail, abs=1e-3)
-    assert p.spans["invoices"] == pytest.approx((5.2 + tail, 8.2 + 2 * tail), abs=1e-3)
-    assert p.totals["crm"].seconds == pytest.approx(5.6)
-    assert p.estimated_seconds == pytest.approx(8.2 + 2 * tail, abs=1e-3)
+    assert p.totals["books"].seconds == pytest.approx(5.5 + 2 * tail, abs=1e-3)
+    assert p.spans["invoices"] == pytest.approx((5.7 + tail, 8.7 + 2 * tail), abs=1e-3)
+    assert p.totals["crm"].seconds == pytest.approx(6.1)
+    assert p.estimated_seconds == pytest.approx(8.7 + 2 * tail, abs=1e-3)
 
 
 def test_bulk_jobs_run_three_at_a_time():

@@ -122,7 +122,7 @@ async def test_pull_writes_what_the_metadata_apis_answer_and_costs_what_it_said(
         assert [t["tax_id"] for t in snap[product]["taxes"]] == [
             t["tax_id"] for t in taxes["taxes"]
         ]
-        assert [c["currency_code"] for c in snap[product]["currencies"]] == ["USD"]
+        assert [c["currency_code"] for c in snap[product]["currencies"]] == ["USD", "EUR"]
         assert snap[product]["currencies"][0]["is_base_currency"] is True
     _, locations, _ = await call("GET", "/inventory/v1/locations")
     assert snap["inventory"]["locations"] == [

@@ -32,7 +32,9 @@ Rules:
   ``custom_fields`` array as ``{"api_name": ..., "value": ...}``, as Zoho takes it;
 - line items: a Books/Inventory record whose mapping names ``line_items[].<field>`` is made of
   consecutive source rows sharing the source key (see ``sources.iter_records``). Its header
-  fields come from the first row, and each row gives one entry of ``line_items``.
+  fields come from the first row, and each row gives one entry of ``line_items``. Other
+  arrays (``contact_persons[].email``, a payment's ``invoices[].amount_applied``) are built
+  the same way, one entry per row that has a value for them.
 """
 
 from __future__ import annotations
@@ -100,8 +102,10 @@ def map_record(step: Step, rows: Sequence[Mapping[str, Any]], resolve: Resolver)
             _put(record, lk.target, value, mod, strict, step)
             if value is not None and lk.se_module:
                 _se_module(record, step, lk, value)
-    if step.line_items:
-        record["line_items"] = _line_items(step, rows, resolve, strict)
+    for array in step.arrays:
+        entries = _line_items(step, array, rows, resolve, strict)
+        if entries:
+            record[array] = entries
     return _custom_fields(record, mod) if step.target.product != Product.CRM else record
 
 
@@ -115,21 +119,21 @@ def _se_module(record: dict[str, Any], step: Step, lk: Lookup, value: Any) -> No
 
 
 def _line_items(
-    step: Step, rows: Sequence[Mapping[str, Any]], resolve: Resolver, strict: bool
+    step: Step, array: str, rows: Sequence[Mapping[str, Any]], resolve: Resolver, strict: bool
 ) -> list[dict[str, Any]]:
-    """One line item per source row that has a value for it."""
+    """One entry of ``array`` per source row that has a value for it."""
     items = []
     for row in rows:
         item: dict[str, Any] = {}
         for fm in step.fields:
-            if fm.line_item:
+            if fm.array == array:
                 _put(item, fm.field_name, _value(step, fm, row), None, False, step)
         for lk in step.lookups:
-            if lk.line_item:
+            if lk.array == array:
                 _put(item, lk.field_name, _lookup(step, lk, row, resolve), None, False, step)
         if item:
             items.append(item)
-    if not items and strict:
+    if not items and strict and array == "line_items":
         raise MappingError("no line item has a value", step=step.name, field="line_items")
     return items
 

@@ -213,7 +213,7 @@ async def test_oversized_body(make_sandbox, http) -> None:
 
 
 async def test_unknown_urls_methods_and_orgs(sandbox, call) -> None:
-    assert (await call("GET", "/books/v3/expenses"))[:2] == (
+    assert (await call("GET", "/books/v3/projects"))[:2] == (
         404,
         {"code": 5, "message": "Invalid URL Passed"},
     )

@@ -16,6 +16,7 @@ resets, the client asks for the org once and computes that midnight (UTC if it c
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -24,11 +25,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from zmigrate import quotas, schema
 from zmigrate.auth import TokenSource
 from zmigrate.client.codes import ORGANIZATION_CODES, BooksCode
+from zmigrate.client.finance_refs import SETTING_PATHS, Setting
 from zmigrate.client.http import Channel, Response, Transport
 from zmigrate.client.models import Page, Product, RecordOutcome
 from zmigrate.errors import ConfigError, QuotaExhausted, RequestRejected, Unconfirmed, ZohoError
+from zmigrate.schema.finance import resource
 
 API_PATHS = {Product.BOOKS: "/books/v3", Product.INVENTORY: "/inventory/v1"}
+APPLIED_LISTS = {"creditnotes": "invoices_credited"}
+"""Where a record lists what was applied to it (``GET /creditnotes/{id}``)."""
 ZONE_ABBREVIATIONS = {
     "PST": "America/Los_Angeles",
     "PDT": "America/Los_Angeles",
@@ -54,11 +59,13 @@ def org_zone(name: object) -> dt.tzinfo:
 
 
 def resource_keys(product: str, module: str) -> tuple[str, str, str]:
-    """(singular JSON key, id field, list key) of a module: ("contact", "contact_id", ...)."""
-    mod = schema.module(product, module)
-    plural = mod.plural_key if mod and mod.plural_key else module
-    singular = mod.singular if mod and mod.singular else module.rstrip("s")
-    return singular, f"{singular}_id", plural
+    """(singular JSON key, id field, list key) of a module: ("payment", "payment_id",
+    "customerpayments"), from the module table (a module it lacks: from its name)."""
+    entry = resource(product, module)
+    if entry is not None:
+        return entry.singular, entry.id_field, entry.list_key
+    singular = module.rstrip("s")
+    return singular, f"{singular}_id", module
 
 
 def unique_field(product: str, module: str, record: Mapping[str, Any]) -> str | None:
@@ -92,6 +99,8 @@ class FinanceClient:
         self.product, self.organization_id = Product(product), organization_id
         self.zone: dt.tzinfo | None = None
         """The org's time zone, once a daily cap made the client ask for it."""
+        self.lists: dict[Setting, list[dict[str, Any]]] = {}
+        self.lists_lock = asyncio.Lock()
 
     async def base(self) -> str:
         """The product's API root, once a token has told us the API host (``api_domain``)."""
@@ -163,8 +172,11 @@ class FinanceClient:
         key = unique or unique_field(self.product, module, record)
         # A supplied document number (invoice_number, ...) is the record's key: keep it, even
         # when the org numbers documents automatically (Zoho's documented switch).
-        number = f"{singular}_number"
-        params = {"ignore_auto_number_generation": "true"} if record.get(number) else None
+        entry = resource(self.product, module)
+        number = entry.number if entry else None
+        params = (
+            {"ignore_auto_number_generation": "true"} if number and record.get(number) else None
+        )
         attempts: int | None = None  # the policy's cap, less the sends spent before a lookup
         while True:
             try:
@@ -282,6 +294,52 @@ class FinanceClient:
             if not (body.get("page_context") or {}).get("has_more_page"):
                 return entries
             page += 1
+
+    async def org_lists(self, wanted: set[Setting]) -> dict[Setting, list[dict[str, Any]]]:
+        """The org's taxes and currencies, each read once (a run's records share them)."""
+        async with self.lists_lock:
+            for key in sorted(wanted - set(self.lists)):
+                self.lists[key] = await self.settings_list(SETTING_PATHS[key], key)
+        return {k: self.lists[k] for k in wanted}
+
+    async def apply(
+        self, module: str, record_id: str, entries: list[dict[str, Any]], *, check: bool
+    ) -> RecordOutcome:
+        """Apply ``entries`` to a record by its own request (a credit note's invoices:
+        ``POST /creditnotes/{id}/invoices``), exactly once.
+
+        ``check`` (a retried record, a lost answer): first read the record and leave out the
+        entries already applied (same document id), so nothing is applied twice.
+        """
+        entry = resource(self.product, module)
+        if entry is None or not entry.applied:
+            raise ValueError(f"{module} takes no applications")
+        todo, attempts = entries, None
+        path = f"/{module}/{record_id}/{entry.applied}"
+        while True:
+            if check:
+                todo = await self._not_applied(module, record_id, entry.applied_key, todo)
+            if not todo:
+                return RecordOutcome(0, True, record_id, "found")
+            try:
+                body = {entry.applied: todo}
+                await self._call("POST", path, json=body, idempotent=False, attempts=attempts)
+            except RequestRejected as exc:
+                return RecordOutcome(0, False, record_id, code=exc.code, message=str(exc))
+            except Unconfirmed as exc:
+                if not exc.sends_left:
+                    raise exc.cause from exc
+                check, attempts = True, exc.sends_left
+                continue
+            return RecordOutcome(0, True, record_id, "applied")
+
+    async def _not_applied(
+        self, module: str, record_id: str, key: str, entries: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The entries whose document the record does not list as applied yet."""
+        record = await self.get(module, record_id) or {}
+        done = {str(a.get(key)) for a in record.get(APPLIED_LISTS.get(module, "")) or []}
+        return [e for e in entries if str(e.get(key)) not in done]
 
     async def preferences(self) -> dict[str, Any]:
         """``GET /settings/preferences``: the org's preferences, with custom field definitions

@@ -45,6 +45,7 @@ from zmigrate.manifest.hints import did_you_mean, display_path, nearest
 from zmigrate.manifest.keys import SECRET_KEYS
 from zmigrate.manifest.load import load_manifest
 from zmigrate.manifest.model import (
+    ARRAY_MARK,
     LINE_ITEMS,
     METHODS,
     OPERATIONS,
@@ -70,6 +71,7 @@ from zmigrate.manifest.model import (
 )
 
 __all__ = [
+    "ARRAY_MARK",
     "LINE_ITEMS",
     "METHODS",
     "OPERATIONS",

@@ -17,6 +17,9 @@ from zmigrate.errors import ManifestError
 from zmigrate.schema import Field, Module, OrgSchema, builtin
 
 LINE_ITEMS = "line_items[]."
+ARRAY_MARK = "[]."
+"""``<array>[].<field>``: a field of each entry of a Books/Inventory array (``line_items``,
+``contact_persons``, a payment's ``invoices``)."""
 
 
 class Product(StrEnum):
@@ -278,11 +281,16 @@ class FieldMap:
 
     @property
     def line_item(self) -> bool:
-        return self.target.startswith(LINE_ITEMS)
+        """A field of an array's entries (line items, contact persons, applications)."""
+        return ARRAY_MARK in self.target
+
+    @property
+    def array(self) -> str:
+        return self.target.partition(ARRAY_MARK)[0] if self.line_item else ""
 
     @property
     def field_name(self) -> str:
-        return self.target.removeprefix(LINE_ITEMS)
+        return self.target.partition(ARRAY_MARK)[2] if self.line_item else self.target
 
 
 @dataclass(frozen=True)
@@ -322,11 +330,16 @@ class Lookup:
 
     @property
     def line_item(self) -> bool:
-        return self.target.startswith(LINE_ITEMS)
+        """A field of an array's entries (line items, contact persons, applications)."""
+        return ARRAY_MARK in self.target
+
+    @property
+    def array(self) -> str:
+        return self.target.partition(ARRAY_MARK)[0] if self.line_item else ""
 
     @property
     def field_name(self) -> str:
-        return self.target.removeprefix(LINE_ITEMS)
+        return self.target.partition(ARRAY_MARK)[2] if self.line_item else self.target
 
 
 @dataclass(frozen=True)
@@ -354,8 +367,15 @@ class Step:
 
     @property
     def line_items(self) -> bool:
-        """True when consecutive rows sharing a source key form one record's line items."""
+        """True when consecutive rows sharing a source key form one record's line items
+        (or another array: contact persons, a payment's invoices)."""
         return any(f.line_item for f in self.fields) or any(lk.line_item for lk in self.lookups)
+
+    @property
+    def arrays(self) -> tuple[str, ...]:
+        """The arrays the step fills, in first-use order (``line_items``, ``invoices``)."""
+        names = [f.array for f in self.fields] + [lk.array for lk in self.lookups]
+        return tuple(dict.fromkeys(n for n in names if n))
 
     @property
     def depends_on(self) -> tuple[str, ...]:

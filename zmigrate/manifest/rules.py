@@ -12,7 +12,7 @@ from typing import Any
 
 from zmigrate.manifest.hints import did_you_mean, nearest
 from zmigrate.manifest.model import (
-    LINE_ITEMS,
+    ARRAY_MARK,
     SHARED_LOOKUPS,
     FieldMap,
     Lookup,
@@ -31,6 +31,7 @@ from zmigrate.schema import (
     Module,
     OrgSchema,
 )
+from zmigrate.schema.finance import resource
 
 _TRANSFORM_TYPES: dict[str, frozenset[str]] = {
     "date": TEXTUAL | {FieldType.DATE},
@@ -81,7 +82,7 @@ def target_field(
     """The target's field ``name`` (None for a file target), refused if unknown or if the API
     cannot write it on ``operation`` (read-only, formula, autonumber)."""
     if target.is_file:
-        if name.startswith(LINE_ITEMS):
+        if ARRAY_MARK in name:
             scope.fail("line items need a Books or Inventory target", table, name, field=name)
         return None
     mod = _module(target)
@@ -94,7 +95,7 @@ def target_field(
             name,
             field=name,
             hint=did_you_mean(name, names, "field")
-            if name.startswith(LINE_ITEMS)
+            if ARRAY_MARK in name
             else unknown_hint(org, name, names, "field"),
         )
     create, update = _writes(operation)
@@ -233,6 +234,7 @@ def check_key(
     """A Zoho target needs key fields, each a mapped, top-level field of the module."""
     if target.is_file:
         return
+    check_ledger_key(scope, key, target)
     if not key:
         scope.fail(
             "missing 'key': the target fields that make a record unique",
@@ -241,7 +243,7 @@ def check_key(
         )
     mapped = {f.target for f in fields}
     for k in key:
-        if k.startswith(LINE_ITEMS):
+        if ARRAY_MARK in k:
             scope.fail("a key cannot be a line-item field", "key", field=k)
         target_field(scope, target, k, "key", operation, org)
         if k not in mapped:
@@ -251,6 +253,23 @@ def check_key(
                 field=k,
                 hint=f"add {k} under [steps.fields]",
             )
+
+
+def check_ledger_key(scope: Scope, key: tuple[str, ...], target: TargetSpec) -> None:
+    """A Books module without a unique number (payments) is keyed by the field that carries
+    the source key, so a record in flight can be looked up before it is sent again."""
+    entry = resource(target.product, target.module or "")
+    if entry is None or not entry.keyed_by or (len(key) == 1 and key[0] in entry.keyed_by):
+        return
+    names = " or ".join(entry.keyed_by)
+    scope.fail(
+        f"{target.text} has no unique number, so a record in flight cannot be found again "
+        f"unless its key is the field carrying the source key ({names})",
+        "key",
+        field="key",
+        hint=f"add key = ['{entry.keyed_by[0]}'] and map {entry.keyed_by[0]} to the source's "
+        f"own payment id under [steps.fields]",
+    )
 
 
 def default_source_key(
@@ -280,7 +299,7 @@ def check_mandatory(
     if target.is_file or operation == Operation.UPDATE:
         return
     given = {f.target for f in fields} | {lk.target for lk in lookups}
-    given |= {"line_items" for n in given if n.startswith(LINE_ITEMS)}
+    given |= {n.partition(ARRAY_MARK)[0] for n in given if ARRAY_MARK in n}
     for m in _module(target).mandatory:
         if m not in given:
             scope.fail(
@@ -384,16 +403,16 @@ def _module(target: TargetSpec) -> Module:
 
 
 def _field(mod: Module, target: str) -> Field | None:
-    if target.startswith(LINE_ITEMS):
-        items = mod.field("line_items")
+    if ARRAY_MARK in target:
+        array, _, name = target.partition(ARRAY_MARK)
+        items = mod.field(array)
         sub = {f.api_name: f for f in items.subfields} if items else {}
-        return sub.get(target.removeprefix(LINE_ITEMS))
+        return sub.get(name)
     return mod.field(target)
 
 
 def _field_names(mod: Module) -> list[str]:
     names = [f.api_name for f in mod.fields]
-    items = mod.field("line_items")
-    if items:
-        names += [LINE_ITEMS + f.api_name for f in items.subfields]
+    for array in mod.fields:
+        names += [f"{array.api_name}{ARRAY_MARK}{f.api_name}" for f in array.subfields]
     return names

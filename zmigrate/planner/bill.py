@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from zmigrate import quotas
 from zmigrate.manifest import Manifest, Product, Step, Target, display_path
 from zmigrate.planner.before import with_before_images
+from zmigrate.planner.ledger import org_list_reads, with_applications
 from zmigrate.planner.method import choose_method
 from zmigrate.planner.model import (
     PRODUCT_ORDER,
@@ -68,6 +69,9 @@ def plan_step(step: Step, count: StepCount, target: Target) -> StepPlan:
             target,
             operation=step.operation,
         )
+        if step.target.product != Product.CRM:
+            plan = target.finance_plan(step.target.product)
+            write = with_applications(step, write, plan)
         if step.keep_before_images:
             write = with_before_images(write, step, count.records, target)
     src = step.source
@@ -168,7 +172,7 @@ def _plan(
 ) -> Plan:
     target = manifest.target
     steps = tuple(plan_step(s, counts[s.name], target) for s in manifest.ordered())
-    setup = setup_calls(manifest)
+    setup = setup_calls(manifest) + org_list_reads(manifest)
     schedule = timeline(steps, setup, target, latency)
     totals = _product_totals(steps, target, setup, schedule)
     active = schedule.seconds

@@ -102,7 +102,7 @@ PLAN_JSON_SCHEMA: dict[str, Any] = _obj(
             "type": "array",
             "items": _obj(
                 {
-                    "kind": {"enum": ["preflight", "create_fields"]},
+                    "kind": {"enum": ["preflight", "create_fields", "org_lists"]},
                     "product": {"enum": list(PRODUCT_ORDER)},
                     "requests": _INT,
                     "credits": _INT,

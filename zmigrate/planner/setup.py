@@ -29,6 +29,7 @@ USERS_PER_PAGE = 200
 class SetupKind(StrEnum):
     PREFLIGHT = "preflight"
     CREATE_FIELDS = "create_fields"
+    ORG_LISTS = "org_lists"
 
 
 @dataclass(frozen=True)

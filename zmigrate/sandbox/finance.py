@@ -52,7 +52,7 @@ day resets): Zoho documents no such headers, so a client must not depend on them
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from itertools import islice
 from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -62,31 +62,35 @@ from aiohttp import web
 from zmigrate import zoho_scopes
 from zmigrate.quotas import BOOKS_PAGE_MAX, BOOKS_PLANS, INVENTORY_PLANS, FinancePlan
 from zmigrate.sandbox.core import Admission, Failure, Product, Reply, read_json, zoho_json
+from zmigrate.sandbox.finance_ledger import (
+    APPLY_MESSAGE,
+    CREDITED,
+    ENTRIES,
+    OPEN_STATUS,
+    Ledger,
+    open_document,
+    settle,
+)
+from zmigrate.sandbox.finance_lists import ORG_PARAM, list_filters, positive
+from zmigrate.sandbox.finance_records import (
+    clean_entries,
+    contact_currency,
+    currency_of,
+    line_item,
+    stock_at,
+    totals,
+)
 from zmigrate.sandbox.finance_settings import CUSTOM_FIELDS, FinanceSettings
 from zmigrate.sandbox.finance_store import FinanceQuota, FinanceStore
 from zmigrate.sandbox.finance_values import check_value, error, invalid
 from zmigrate.sandbox.journal import Journal
 from zmigrate.schema import BOOKS_MODULES, INVENTORY_MODULES, Field, Module
+from zmigrate.schema.finance import LEDGER, Resource, resource
 
 if TYPE_CHECKING:
     from zmigrate.sandbox.app import Sandbox
 
-ORG_PARAM = "organization_id"
-LIST_PARAMS = frozenset({ORG_PARAM, "page", "per_page", "sort_column", "sort_order"})
-MAX_PAGE_PARAM = 2**31 - 1
 
-MESSAGES = {
-    "contacts": ("The contact has been added.", "Contact information has been saved.",
-                 "The contact has been deleted."),
-    "items": ("The item has been added.", "The item details have been updated.",
-              "The item has been deleted."),
-    "invoices": ("The invoice has been created.", "Invoice information has been updated.",
-                 "The invoice has been deleted."),
-    "salesorders": ("Sales Order has been created.", "Sales Order has been updated.",
-                    "Sales Order has been deleted."),
-    "purchaseorders": ("Purchase Order has been created.", "Purchase Order has been updated.",
-                       "Purchase Order has been deleted."),
-}  # fmt: skip
 THROTTLE_MESSAGES = {
     44: "For security reasons your organization has been blocked as it have exceeded the maximum"
     " number of requests per minute that can originate from an organization.",
@@ -105,21 +109,21 @@ MISSING_ORG = (
     "This user belongs to multiple organizations, hence the parameter CompanyID/CompanyName is"
     " required for associating this user to a specific organization."
 )
-REPORT_NAMES = {
-    "contacts": "Contacts",
-    "items": "Items",
-    "invoices": "Invoices",
-    "salesorders": "Sales Orders",
-    "purchaseorders": "Purchase Orders",
-}
+
+
+def entry_of(module: Module) -> Resource:
+    """The module's table entry (its id field, number, messages, report name)."""
+    found = resource(module.product, module.api_name)
+    assert found is not None, module.api_name
+    return found
 
 
 def id_field(module: Module) -> str:
-    return f"{module.singular}_id"
+    return entry_of(module).id_field
 
 
 def label(module: Module) -> str:
-    return REPORT_NAMES[module.api_name].rstrip("s").replace("Sales Order", "Sales order")
+    return entry_of(module).label
 
 
 class FinanceProduct(Product):
@@ -144,6 +148,7 @@ class FinanceProduct(Product):
         self.quota = self._new_quota(self.plans[plan_name])
         self.all_modules = {**BOOKS_MODULES, **INVENTORY_MODULES}
         self.settings = FinanceSettings(self.name, self.settings_lists)
+        self.ledger = Ledger(store)
 
     def _new_quota(self, plan: FinancePlan) -> FinanceQuota:
         config = self.sandbox.config
@@ -167,6 +172,9 @@ class FinanceProduct(Product):
             r.add_get(f"{self.prefix}/{name}/{{record_id}}", self.get)
             r.add_put(f"{self.prefix}/{name}/{{record_id}}", self.update)
             r.add_delete(f"{self.prefix}/{name}/{{record_id}}", self.delete)
+            applied = entry_of(self.modules[name]).applied
+            if applied:
+                r.add_post(f"{self.prefix}/{name}/{{record_id}}/{applied}", self.apply)
 
     def fail(self, failure: Failure, detail: str = "") -> web.Response:
         if failure in (Failure.INVALID_TOKEN, Failure.SCOPE_MISMATCH):
@@ -300,8 +308,8 @@ class FinanceProduct(Product):
     async def list_records(self, request: web.Request) -> web.Response:
         module = self._module(request)
         query = request.query
-        page = _positive(query.get("page", "1"), "page")
-        per_page = min(_positive(query.get("per_page", str(BOOKS_PAGE_MAX)), "per_page"),
+        page = positive(query.get("page", "1"), "page")
+        per_page = min(positive(query.get("per_page", str(BOOKS_PAGE_MAX)), "per_page"),
                        BOOKS_PAGE_MAX)  # fmt: skip
         rows: Collection[dict[str, Any]] = self.store.table(
             query[ORG_PARAM], module.api_name
@@ -315,7 +323,7 @@ class FinanceProduct(Product):
             ]
         start = (page - 1) * per_page
         chunk = list(islice(rows, start, start + per_page + 1)) if start < len(rows) else []
-        subforms = {f.api_name for f in module.fields if f.data_type == "subform"}
+        subforms = {f.api_name for f in module.fields if f.data_type == "subform"} | {CREDITED}
         listed = [
             {k: v for k, v in r.items() if k not in subforms} if subforms else r
             for r in chunk[:per_page]
@@ -329,7 +337,7 @@ class FinanceProduct(Product):
                     "page": page,
                     "per_page": per_page,
                     "has_more_page": len(chunk) > per_page,
-                    "report_name": REPORT_NAMES[module.api_name],
+                    "report_name": entry_of(module).report_name,
                     "applied_filter": "Status.All",
                     "sort_column": "created_time",
                     "sort_order": "A",
@@ -348,37 +356,65 @@ class FinanceProduct(Product):
         Raises ``Reply`` (its ``response`` holds Zoho's error) when the body is refused.
         """
         module = self.modules[module_name]
+        entry = entry_of(module)
+        if entry.applied and isinstance(body, dict) and entry.applied in body:
+            raise invalid(entry.applied)  # applied by its own request once the record exists
         row = self._complete(org, module, self._validate(org, module, body, None))
+        if entry.keyed_by:
+            self.ledger.pay(org, entry, row, None)
         self._store(org, module, row, None)
         return row
 
     async def create(self, request: web.Request) -> web.Response:
         module = self._module(request)
         row = self.insert(request.query[ORG_PARAM], module.api_name, await read_json(request))
-        return zoho_json(
-            {"code": 0, "message": MESSAGES[module.api_name][0], module.singular: row}, 201
-        )
+        message = entry_of(module).messages[0]
+        return zoho_json({"code": 0, "message": message, module.singular: row}, 201)
+
+    async def apply(self, request: web.Request) -> web.Response:
+        """``POST /creditnotes/{id}/invoices``: credits applied to invoices."""
+        module = self._module(request)
+        org, note = self._row(request, module)
+        done = self.ledger.credit(org, note, await read_json(request))
+        body = {"invoices": [{k: a[k] for k in ("invoice_id", "amount_applied")} for a in done]}
+        return zoho_json({"code": 0, "message": APPLY_MESSAGE, "apply_to_invoices": body}, 201)
 
     async def update(self, request: web.Request) -> web.Response:
         module = self._module(request)
         org, old = self._row(request, module)
         values = self._validate(org, module, await read_json(request), old)
+        entry = entry_of(module)
         row = {**old, **values, "last_modified_time": self._now_iso()}
-        if "line_items" in values:
+        if module.api_name in ENTRIES:
+            row.update(self.ledger.entry(org, module.api_name, row, old))
+        elif "line_items" in values:
             row.update(self._totals(values["line_items"]))
+        if entry.keyed_by:
+            self.ledger.pay(org, entry, row, old)
+        elif module.api_name in ("invoices", "bills"):
+            settle(row, module.api_name)
+        elif entry.applied:
+            credited = sum(a["amount_applied"] for a in row.get(CREDITED, []))
+            row["balance"] = round(row.get("total", 0.0) - credited, 2)
+        if module.api_name == "contacts":
+            contact_currency(row, self._settings_by_id("currencies"))
         self._store(org, module, row, old)
-        return zoho_json({"code": 0, "message": MESSAGES[module.api_name][1], module.singular: row})
+        return zoho_json({"code": 0, "message": entry.messages[1], module.singular: row})
 
     async def delete(self, request: web.Request) -> web.Response:
         module = self._module(request)
         org, old = self._row(request, module)
+        entry = entry_of(module)
+        self.ledger.check_delete(org, module.api_name, old)
+        if entry.keyed_by:
+            self.ledger.unpay(org, entry, old)
         self.store.drop(org, module.api_name, old[id_field(module)])
         for f in module.fields:
             if f.unique and isinstance(old.get(f.api_name), str):
                 self.store.index(org, module.api_name, f.api_name).pop(
                     old[f.api_name].lower(), None
                 )
-        return zoho_json({"code": 0, "message": MESSAGES[module.api_name][2]})
+        return zoho_json({"code": 0, "message": entry.messages[2]})
 
     # ---- record logic ------------------------------------------------------------------
     def _validate(
@@ -444,38 +480,33 @@ class FinanceProduct(Product):
         return row
 
     def _lines(self, org: str, f: Field, value: Any) -> list[dict[str, Any]]:
-        if not isinstance(value, list) or not value:
-            raise invalid(f.api_name)
-        subfields = {s.api_name: s for s in f.subfields}
-        lines = []
-        for i, line in enumerate(value):
-            if not isinstance(line, dict):
-                raise invalid(f"{f.api_name}[{i}]")
-            clean: dict[str, Any] = {}
-            for name, v in line.items():
-                sub = subfields.get(name)
-                if sub is None:
-                    raise invalid(f"{f.api_name}[{i}].{name}")
-                if sub.read_only or v is None:
-                    continue
-                clean[name] = check_value(sub, v, f"{f.api_name}[{i}].{name}")
-            item = self._must_exist(org, "items", clean["item_id"]) if "item_id" in clean else None
-            if item is None and "name" not in clean:
-                raise Reply(error(400, 4, f"Mandatory field {f.api_name}[{i}].item_id is missing."))
-            if item is not None:
-                clean.setdefault("name", item["name"])
-                clean.setdefault("rate", item.get("rate", 0))
-            clean.setdefault("rate", 0)
-            clean.setdefault("quantity", 1)
-            clean["line_item_id"] = self.store.new_id()
-            clean["item_total"] = round(clean["rate"] * clean["quantity"], 2)
-            lines.append(clean)
-        return lines
+        """An array field's entries as stored (line items priced and taxed), each with an id."""
+
+        def exists(module: str, rid: str) -> dict[str, Any]:
+            return self._must_exist(org, module, rid)
+
+        entries = clean_entries(f, value, exists)
+        id_key = next(
+            (s.api_name for s in f.subfields if s.read_only and s.api_name.endswith("_id")), None
+        )
+        priced = any(s.api_name == "item_id" for s in f.subfields)
+        taxes = self._settings_by_id("taxes")
+        for i, clean in enumerate(entries):
+            if priced:
+                line_item(clean, f"{f.api_name}[{i}]", exists, taxes)
+            if f.api_name == "locations":
+                stock_at(clean, self._settings_by_id("locations"))
+            if id_key:
+                clean[id_key] = self.store.new_id()
+        return entries
+
+    def _settings_by_id(self, key: str) -> dict[str, dict[str, Any]]:
+        id_key = {"taxes": "tax_id", "currencies": "currency_id", "locations": "location_id"}[key]
+        return {str(e[id_key]): e for e in self.settings.entries.get(key, [])}
 
     @staticmethod
     def _totals(lines: list[dict[str, Any]]) -> dict[str, Any]:
-        total = round(sum(line["item_total"] for line in lines), 2)
-        return {"sub_total": total, "total": total}
+        return totals(lines)
 
     def _now_iso(self) -> str:
         now = dt.datetime.fromtimestamp(self.sandbox.clock.now(), dt.UTC)
@@ -485,21 +516,36 @@ class FinanceProduct(Product):
         """A new record: the values plus what Zoho fills in (id, number, status, times)."""
         now = self._now_iso()
         row: dict[str, Any] = {id_field(module): self.store.new_id()}
-        name = module.api_name
+        name, entry = module.api_name, entry_of(module)
         if name == "contacts":
             row.update(contact_type="customer", company_name="", status="active")
+            contact_currency(values, self._settings_by_id("currencies"))
         elif name == "items":
             row.update(status="active", item_type="sales", product_type="goods")
+            if values.get("locations"):
+                row["initial_stock"] = sum(x.get("initial_stock", 0) for x in values["locations"])
+        elif name == "chartofaccounts":
+            row.update(is_active=True)
+        elif name in ENTRIES:
+            row.update(self.ledger.entry(org, name, values))
         else:
-            number_field = f"{module.singular}_number"
-            row[number_field] = values.get(number_field) or self.store.next_number(org, name)
-            row.update(date=now[:10], status="draft", currency_code="USD")
-            party = "vendor_id" if name == "purchaseorders" else "customer_id"
+            if entry.number:
+                row[entry.number] = values.get(entry.number) or self.store.next_number(
+                    org, name, entry.prefix
+                )
+            row.update(date=now[:10], status=OPEN_STATUS.get(name, "draft"))
+            party = next(k for k, m in entry.lookups.items() if m == "contacts")
             contact = self.store.table(org, "contacts")[values[party]]
             row[party.replace("_id", "_name")] = contact["contact_name"]
-            row.update(self._totals(values["line_items"]))
+            rates = self._settings_by_id("currencies")
+            row.update(currency_of(contact, values.pop("exchange_rate", None), rates))
+            values.pop("currency_code", None)  # a document takes its party's currency
+            if "line_items" in values:
+                row.update(self._totals(values["line_items"]))
         row.update(values)
         row.update(created_time=now, last_modified_time=now)
+        if name in OPEN_STATUS:
+            open_document(row, name)
         return row
 
     def _store(
@@ -517,52 +563,12 @@ class FinanceProduct(Product):
         self.store.save(org, module.api_name, rid, row)
 
 
-def _positive(raw: str, name: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE_PARAM:
-        raise invalid(name)
-    return int(raw)
-
-
-def _contains(value: str, wanted: str) -> bool:
-    return wanted in value
-
-
-FILTER_SUFFIXES: dict[str, Callable[[str, str], bool]] = {
-    "_startswith": str.startswith,
-    "_contains": _contains,
-}
-
-
-ListFilter = tuple[str, Callable[[str, str], bool], str]
-"""(field, test of the lower-cased stored value against the wanted one, wanted value)."""
-
-
-def list_filters(query: Mapping[str, str], module: Module) -> list[ListFilter]:
-    """Books-style list filters as (field, test, lower-cased value): ``field=``,
-    ``field_startswith=``, ``field_contains=``, ``search_text=`` (in the display field).
-    Parameters naming no field are ignored, as Zoho ignores unknown parameters."""
-    filters: list[ListFilter] = []
-    for key, wanted in query.items():
-        if key in LIST_PARAMS:
-            continue
-        if key == "search_text":
-            filters.append((module.display_field, _contains, wanted.lower()))
-        elif module.field(key):
-            filters.append((key, str.__eq__, wanted.lower()))
-        else:
-            for suffix, test in FILTER_SUFFIXES.items():
-                name = key.removesuffix(suffix)
-                if name != key and module.field(name):
-                    filters.append((name, test, wanted.lower()))
-    return filters
-
-
 class BooksProduct(FinanceProduct):
     name = "books"
     api_prefixes = ("/books/v3",)
     scope_prefixes = ("ZohoBooks.",)
     modules = BOOKS_MODULES
-    owned = ("contacts", "items", "invoices")
+    owned = tuple(r.module for r in LEDGER if r.product == "books")
     plans = BOOKS_PLANS
     prefix = "/books/v3"
 
@@ -572,7 +578,7 @@ class InventoryProduct(FinanceProduct):
     api_prefixes = ("/inventory/v1",)
     scope_prefixes = ("ZohoInventory.",)
     modules = INVENTORY_MODULES
-    owned = ("salesorders", "purchaseorders")
+    owned = tuple(r.module for r in LEDGER if r.product == "inventory" and not r.shared)
     plans = INVENTORY_PLANS
     prefix = "/inventory/v1"
     settings_lists = ("taxes", "currencies", "locations")

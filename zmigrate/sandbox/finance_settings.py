@@ -1,6 +1,8 @@
 """Books and Inventory settings: taxes, currencies, (Inventory) locations, custom fields.
 
-A new org has its base currency, one tax and (Inventory) one primary location; a schema
+A new org has its base currency (USD) and EUR enabled (Zoho's has its base currency only:
+EUR is there so the sample manifests' euro customers rehearse), one tax and (Inventory) one
+primary location; a schema
 snapshot's ``books`` / ``inventory`` section replaces them (:meth:`FinanceSettings.load`,
 reached through ``FinanceProduct.load_settings``). The same settings serve every org.
 
@@ -81,6 +83,8 @@ DEFAULTS: dict[str, list[dict[str, Any]]] = {
     "currencies": [
         {"currency_id": BASE_CURRENCY_ID, "currency_code": "USD",
          "currency_name": "USD- US Dollar", "currency_symbol": "$", "is_base_currency": True},
+        {"currency_id": "460000000000099", "currency_code": "EUR", "currency_name": "EUR- Euro",
+         "currency_symbol": "€", "exchange_rate": 1.08},
     ],
     "locations": [
         {"location_id": "460000000000111", "location_name": "Head Office", "is_primary": True},

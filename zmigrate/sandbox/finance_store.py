@@ -16,7 +16,6 @@ from zmigrate.sandbox.journal import Journal
 
 FIRST_ID = 460_000_000_026_049
 """Zoho Books ids are long numeric strings; the sandbox counts up from one like theirs."""
-NUMBER_PREFIX = {"invoices": "INV-", "salesorders": "SO-", "purchaseorders": "PO-"}
 
 
 # ---- storage shared by Books and Inventory -----------------------------------------------
@@ -59,11 +58,11 @@ class FinanceStore:
         self.journal.put("fin.meta", "next_id", self.next_id)
         return str(self.next_id)
 
-    def next_number(self, org: str, module: str) -> str:
+    def next_number(self, org: str, module: str, prefix: str) -> str:
         n = self.numbers.get((org, module), 0) + 1
         self.numbers[(org, module)] = n
         self.journal.put(f"fin.number/{module}", org, n)
-        return f"{NUMBER_PREFIX[module]}{n:06d}"
+        return f"{prefix}{n:06d}"
 
     def index(self, org: str, module: str, field_name: str) -> dict[str, str]:
         return self.unique.setdefault((org, module, field_name), {})

@@ -1,0 +1,58 @@
+"""What a Books ledger step costs beyond one request per document. Pure.
+
+A run whose Books/Inventory steps name taxes (``line_items[].tax_name``) or currencies
+(``currency_code``) reads the org's list of each once per product (one request each, or more
+for over 200 entries). A document is one request with its nested arrays (line items, contact
+persons, a payment's ``invoices``): those are free. A module whose applications take their
+own request (a credit note's ``invoices``: ``POST /creditnotes/{id}/invoices``) costs one more
+request per record when the step maps them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from zmigrate.manifest import ARRAY_MARK, Manifest, Product, Step
+from zmigrate.planner.model import Phase
+from zmigrate.planner.pricing import finance_seconds
+from zmigrate.planner.setup import SetupCalls, SetupKind
+from zmigrate.quotas import FinancePlan
+from zmigrate.schema.finance import resource
+
+
+def with_applications(step: Step, phase: Phase, plan: FinancePlan) -> Phase:
+    """``phase`` plus one request per record for separately applied arrays."""
+    entry = resource(step.target.product, step.target.module or "")
+    if entry is None or not entry.applied or entry.applied not in step.arrays:
+        return phase
+    requests = phase.requests + phase.records
+    return dataclasses.replace(
+        phase,
+        requests=requests,
+        seconds=finance_seconds(requests, plan),
+        reason=f"{phase.reason}; +1 request per record to apply its {entry.applied} "
+        f"(POST /{entry.module}/{{id}}/{entry.applied})",
+    )
+
+
+def org_list_reads(manifest: Manifest) -> tuple[SetupCalls, ...]:
+    """The org's taxes and currencies, read once per product before the first write."""
+    lists: dict[str, set[str]] = {}
+    for s in manifest.steps:
+        if s.target.product not in (Product.BOOKS, Product.INVENTORY):
+            continue
+        names = {f.target.partition(ARRAY_MARK)[2] or f.target for f in s.fields}
+        wanted = lists.setdefault(s.target.product, set())
+        wanted |= {"taxes"} if "tax_name" in names else set()
+        wanted |= {"currencies"} if "currency_code" in names else set()
+    return tuple(
+        SetupCalls(
+            SetupKind.ORG_LISTS,
+            Product(product),
+            len(wanted),
+            0,
+            f"the org's {' and '.join(sorted(wanted))}, read once to send their ids and rates",
+        )
+        for product, wanted in lists.items()
+        if wanted
+    )
