@@ -167,12 +167,15 @@ class Verifier:
         """Check every chosen record of ``step`` not yet checked, in source order."""
         done = self.ledger.checked(step.name)
         todo = {r.key: r for r in chosen if r.zoho_id not in done}
-        self.read_by = _price(self.run, step, len(todo)).method
+        saved = self.ledger.read_state(step.name)  # a resume reads the way it began
+        self.read_by = saved.method if saved else _price(self.run, step, len(todo)).method
         if not todo:
             return
-        if self.read_by is ReadBy.BULK_READ:  # the module's real size decides, as for exports
-            size = await crm_count(self.zoho, step.target.module or "")
-            self.read_by = _price(self.run, step, len(todo), size).method
+        if saved is None:
+            if self.read_by is ReadBy.BULK_READ:  # the module's real size decides, as for exports
+                size = await crm_count(self.zoho, step.target.module or "")
+                self.read_by = _price(self.run, step, len(todo), size).method
+            self.ledger.start_read(step.name, self.read_by)
         self.prefetched = await self._prefetch(step, {r.zoho_id for r in todo.values()})
         crm = step.target.product == Product.CRM
         size = COQL_IDS if crm else FINANCE_CHUNK
@@ -198,10 +201,11 @@ class Verifier:
         module = step.target.module or ""
         if self.read_by is ReadBy.BULK_READ:
             names = [n for n in _field_names(step) if n not in SKIPPED]
-            return await readers.bulk_read(self.zoho, module, names, ids)
+            return await readers.bulk_read(self.zoho, module, names, ids, self.ledger, step.name)
         if self.read_by is ReadBy.LIST_PAGES:
             client = finance_client(self.zoho, step.target.product)
-            return await readers.list_pages(client, step.target.product, module, ids)
+            product = step.target.product
+            return await readers.list_pages(client, product, module, ids, self.ledger, step.name)
         return {}
 
     async def _chunk(self, step: Step, pairs: list[Pair]) -> None:
