@@ -11,14 +11,20 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+from fixed_time import T0
 from test_verify_cheapest import MANIFEST
+from zoho_helpers import credentials_for
 
+from zmigrate.client import open_zoho
 from zmigrate.clock import Clock
 from zmigrate.quotas import CREDITS_BULK_READ
 from zmigrate.rehearsal import SANDBOX_STATE, execute_in_sandbox
 from zmigrate.sandbox import SandboxConfig, start_sandbox
-from zmigrate.verify import verify
+from zmigrate.verify import readers, verify
+from zmigrate.verify.bill import ReadBy
+from zmigrate.verify.ledger import Ledger
 
 SPEED = 600.0
 DEALS = 3_000
@@ -94,3 +100,29 @@ async def test_a_stopped_verify_reuses_its_bulk_read_job_and_goes_on_from_the_ne
     assert "crm" not in result.spent  # the deals were read back before the second stop
     assert result.spent["books"]["requests"] == 1  # page 2 only
     assert await bulk_read_credits(run_dir) == CREDITS_BULK_READ
+
+
+async def test_a_bulk_read_job_zoho_no_longer_has_is_made_again_once(
+    make_sandbox: Any, tmp_path: Path
+) -> None:
+    sb = await make_sandbox(clock=Clock(SPEED, start=T0))
+    async with open_zoho(credentials_for(sb), sb.clock) as zoho:
+        leads = [{"Last_Name": f"Lead {i}", "Company": "Co"} for i in range(5)]
+        made = await zoho.crm.insert("Leads", leads)
+        assert all(o.ok for o in made)
+        ids = {str(o.id) for o in made[:3]}
+        ledger = Ledger(tmp_path, None)
+        ledger.start_read("leads", ReadBy.BULK_READ)
+        ledger.job_started("leads", "4150868000000999999")  # made by a verify Zoho forgot
+        before = sb.state()["products"]["crm"]["credits"]["by_operation"].get("bulk_read", 0)
+        rows = await readers.bulk_read(zoho, "Leads", ["Last_Name"], ids, ledger, "leads")
+        assert set(rows) == ids and {r["Last_Name"] for r in rows.values()} == {
+            "Lead 0",
+            "Lead 1",
+            "Lead 2",
+        }
+        again = await readers.bulk_read(zoho, "Leads", ["Last_Name"], ids, ledger, "leads")
+        ledger.close()
+    assert again == rows  # read from the checkpoint: no request
+    after = sb.state()["products"]["crm"]["credits"]["by_operation"]["bulk_read"]
+    assert after - before == CREDITS_BULK_READ

@@ -22,7 +22,7 @@ from zmigrate.verify.ledger import Ledger
 
 T = TypeVar("T")
 R = TypeVar("R")
-GONE = 404
+GONE, GONE_CODE = 404, "RESOURCE_NOT_FOUND"
 """Zoho's answer for a Bulk Read job (or result) it no longer keeps: read that page again."""
 
 
@@ -67,7 +67,7 @@ async def _kept(call: Callable[[T], Awaitable[R]], what: T | None) -> R | None:
     try:
         return await call(what)
     except RequestRejected as exc:
-        if exc.status == GONE:
+        if exc.status == GONE or exc.code == GONE_CODE:
             return None
         raise
 
