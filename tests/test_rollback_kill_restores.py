@@ -24,7 +24,7 @@ from zmigrate.rollback import rollback
 from zmigrate.sandbox import SandboxConfig, start_sandbox
 from zmigrate.sandbox.process import ZMIGRATE
 
-UPDATED = 6
+UPDATED = 20
 """Accounts and customers there before the run: the run updates them, rollback restores."""
 
 
@@ -48,14 +48,14 @@ async def spent(run_dir: Path) -> dict[str, Any]:
 
 
 def started(run_dir: Path, table: str) -> bool:
-    """Whether the rollback's checkpoint has sent something of ``table`` (targets: deletes,
-    restores: before-images written back)."""
+    """Whether the rollback's checkpoint has settled something of ``table`` (targets:
+    deletes, restores: before-images written back)."""
     path = run_dir / "rollback" / "rollback.db"
     if not path.exists():
         return False
     conn = sqlite3.connect(path)
     try:
-        query = f"SELECT 1 FROM {table} WHERE state != 'pending' LIMIT 1"
+        query = f"SELECT 1 FROM {table} WHERE state IN ('deleted', 'gone', 'restored') LIMIT 1"
         return conn.execute(query).fetchone() is not None
     except sqlite3.OperationalError:  # not made yet
         return False
@@ -86,7 +86,7 @@ async def test_rollback_killed_while_deleting_and_restoring_ends_as_before(tmp_p
     rng = random.Random(1313)
     cmd = [*ZMIGRATE, "rollback", str(run_dir), "--yes", "--clock-speed", "120"]
     # killed a seeded moment after it deleted something, then after it began restoring
-    for phase, delay in (("targets", 0.3), ("restores", 0.1)):
+    for phase, delay in (("targets", 0.3), ("restores", 0.02)):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         while proc.poll() is None and not started(run_dir, phase):
             time.sleep(0.01)
