@@ -170,12 +170,9 @@ class Verifier:
         """Check every chosen record of ``step`` not yet checked, in source order."""
         done = self.ledger.checked(step.name)
         todo = {r.key: r for r in chosen if r.zoho_id not in done}
-        self.read_by = _price(self.run, step, len(todo)).method
+        self.read_by = await self._way(step, len(todo))
         if not todo:
             return
-        if self.read_by is ReadBy.BULK_READ:  # the module's real size decides, as for exports
-            size = await crm_count(self.zoho, step.target.module or "")
-            self.read_by = _price(self.run, step, len(todo), size).method
         self.prefetched = await self._prefetch(step, {r.zoho_id for r in todo.values()})
         crm = step.target.product == Product.CRM
         size = COQL_IDS if crm else FINANCE_CHUNK
@@ -197,14 +194,30 @@ class Verifier:
         wave += [pairs] if pairs else []
         await asyncio.gather(*(self._chunk(step, c) for c in wave))
 
+    async def _way(self, step: Step, records: int) -> ReadBy:
+        """How ``step`` is read: the way a stopped verify began (kept in the ledger), else the
+        cheapest now; a CRM module's real size decides a Bulk Read, as for exports."""
+        saved = self.ledger.read_state(step.name)
+        if saved is not None:
+            return saved.method
+        way = _price(self.run, step, records).method
+        if not records:
+            return way
+        if way is ReadBy.BULK_READ:
+            size = await crm_count(self.zoho, step.target.module or "")
+            way = _price(self.run, step, records, size).method
+        self.ledger.start_read(step.name, way)
+        return way
+
     async def _prefetch(self, step: Step, ids: set[str]) -> dict[str, dict[str, Any]]:
         module = step.target.module or ""
         if self.read_by is ReadBy.BULK_READ:
             names = [n for n in _field_names(step) if n not in SKIPPED]
-            return await readers.bulk_read(self.zoho, module, names, ids)
+            return await readers.bulk_read(self.zoho, module, names, ids, self.ledger, step.name)
         if self.read_by is ReadBy.LIST_PAGES:
             client = finance_client(self.zoho, step.target.product)
-            return await readers.list_pages(client, step.target.product, module, ids)
+            product = step.target.product
+            return await readers.list_pages(client, product, module, ids, self.ledger, step.name)
         return {}
 
     async def _chunk(self, step: Step, pairs: list[Pair]) -> None:
