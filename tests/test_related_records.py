@@ -101,7 +101,7 @@ async def test_related_records_land_once_with_their_links_under_faults(
     tmp_path: Path, make_sandbox: Any, seed: int
 ) -> None:
     clock = Clock(600, start=T0)
-    sb = await make_sandbox(clock=clock, fault_rate=0.1, lost_response_rate=0.3, seed=seed)
+    sb = await make_sandbox(clock=clock, fault_rate=0.1, lost_response_rate=0.2, seed=seed)
     rows = write_related(tmp_path, scale=3)
     report = await execute(
         tmp_path / "migration.toml",
