@@ -1,0 +1,55 @@
+"""Which place a CRM REST write takes: heavy calls always carry a fresh batch's 100 records,
+light places finish started batches side by side (pure decisions, then the step's writes)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from zmigrate.run.writers.crm_rest import Lane, Lanes, choose_lane
+
+
+def free(heavy: int, light: int) -> dict[Lane, int]:
+    return {Lane.HEAVY: heavy, Lane.LIGHT: light}
+
+
+def waiting(fresh: int = 0, started: int = 0) -> dict[bool, int]:
+    return {False: fresh, True: started}
+
+
+def test_a_fresh_batch_takes_a_heavy_place_and_a_started_one_light_places() -> None:
+    assert choose_lane(free(1, 1), False, waiting()) is Lane.HEAVY
+    assert choose_lane(free(0, 1), False, waiting()) is Lane.LIGHT
+    assert choose_lane(free(1, 1), True, waiting()) is Lane.LIGHT
+    assert choose_lane(free(0, 0), False, waiting()) is None
+
+
+def test_heavy_places_keep_to_fresh_batches_until_none_waits() -> None:
+    # a started batch with 90 records left would make a heavy call of 90, not 100
+    assert choose_lane(free(1, 0), True, waiting(fresh=1)) is None
+    assert choose_lane(free(1, 0), True, waiting(fresh=0)) is Lane.HEAVY  # the step's tail
+
+
+def test_light_places_go_to_started_batches_first() -> None:
+    assert choose_lane(free(0, 1), False, waiting(started=1)) is None
+    assert choose_lane(free(0, 1), True, waiting(fresh=3, started=1)) is Lane.LIGHT
+
+
+async def test_a_light_place_freed_goes_to_the_started_batch_waiting_for_it() -> None:
+    lanes = Lanes(free(1, 1))
+    assert await lanes.take(False) is Lane.HEAVY
+    assert await lanes.take(False) is Lane.LIGHT  # a fresh batch starts on the light lane
+    order: list[tuple[str, Lane]] = []
+
+    async def take(name: str, started: bool) -> None:
+        order.append((name, await lanes.take(started)))
+
+    fresh = asyncio.create_task(take("fresh", False))
+    await asyncio.sleep(0)
+    started = asyncio.create_task(take("started", True))
+    await asyncio.sleep(0)
+    await lanes.give(Lane.LIGHT)
+    await asyncio.sleep(0.01)
+    assert order == [("started", Lane.LIGHT)]  # though the fresh batch waited first
+    await lanes.give(Lane.HEAVY)
+    await asyncio.wait_for(asyncio.gather(fresh, started), 1)
+    assert order == [("started", Lane.LIGHT), ("fresh", Lane.HEAVY)]
