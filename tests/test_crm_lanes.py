@@ -47,9 +47,20 @@ async def test_a_light_place_freed_goes_to_the_started_batch_waiting_for_it() ->
     await asyncio.sleep(0)
     started = asyncio.create_task(take("started", True))
     await asyncio.sleep(0)
-    await lanes.give(Lane.LIGHT)
+    lanes.give(Lane.LIGHT)
     await asyncio.sleep(0.01)
     assert order == [("started", Lane.LIGHT)]  # though the fresh batch waited first
-    await lanes.give(Lane.HEAVY)
+    lanes.give(Lane.HEAVY)
     await asyncio.wait_for(asyncio.gather(fresh, started), 1)
     assert order == [("started", Lane.LIGHT), ("fresh", Lane.HEAVY)]
+
+
+async def test_a_batch_cancelled_while_waiting_leaves_no_place_taken() -> None:
+    lanes = Lanes(free(1, 0))
+    assert await lanes.take(False) is Lane.HEAVY
+    gone = asyncio.create_task(lanes.take(False))
+    await asyncio.sleep(0)
+    gone.cancel()
+    lanes.give(Lane.HEAVY)  # the cancelled waiter is skipped, the place stays free
+    assert lanes.free[Lane.HEAVY] == 1
+    assert await asyncio.wait_for(lanes.take(False), 1) is Lane.HEAVY

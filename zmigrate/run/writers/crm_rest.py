@@ -12,6 +12,7 @@ places, light writes of exactly 10 in the edition's other places. Credits are th
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
@@ -78,33 +79,47 @@ def _failed(task: asyncio.Task[None]) -> bool:
 
 
 class Lanes:
-    """The step's writes in flight per lane, handed out by :func:`choose_lane`."""
+    """The step's writes in flight per lane, handed out by :func:`choose_lane`; waiting
+    batches queue by kind, first come first served, and each freed place wakes one."""
 
     def __init__(self, sizes: Mapping[Lane, int]) -> None:
         self.free = dict(sizes)
-        self.waiting = {False: 0, True: 0}
-        self._cond = asyncio.Condition()
+        self.queues: dict[bool, deque[asyncio.Future[Lane]]] = {False: deque(), True: deque()}
+
+    def waiting(self) -> dict[bool, int]:
+        return {started: len(q) for started, q in self.queues.items()}
 
     async def take(self, started: bool) -> Lane:
         """A place for a write of a batch that has (or has not yet) ``started`` sending."""
-        async with self._cond:
-            self.waiting[started] += 1
-            try:
-                await self._cond.wait_for(
-                    lambda: choose_lane(self.free, started, self.waiting) is not None
-                )
-            finally:
-                self.waiting[started] -= 1
-            lane = choose_lane(self.free, started, self.waiting)
-            assert lane is not None  # the predicate held, and nothing ran since
+        lane = choose_lane(self.free, started, self.waiting())
+        if lane is not None:
             self.free[lane] -= 1
-            self._cond.notify_all()  # one waiter fewer may let the other kind take a place
-        return lane
+            return lane
+        turn: asyncio.Future[Lane] = asyncio.get_running_loop().create_future()
+        self.queues[started].append(turn)
+        try:
+            return await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.give(turn.result())  # handed a place as it was cancelled: not used
+            elif turn in self.queues[started]:
+                self.queues[started].remove(turn)
+            raise
 
-    async def give(self, lane: Lane) -> None:
-        async with self._cond:
-            self.free[lane] += 1
-            self._cond.notify_all()
+    def give(self, lane: Lane) -> None:
+        self.free[lane] += 1
+        handed = True
+        while handed:
+            handed = False
+            for started in (True, False):
+                queue = self.queues[started]
+                while queue and queue[0].done():  # its task was cancelled while waiting
+                    queue.popleft()
+                got = choose_lane(self.free, started, self.waiting()) if queue else None
+                if got is not None:
+                    self.free[got] -= 1
+                    queue.popleft().set_result(got)
+                    handed = True
 
 
 class CrmRestWriter(Writer):
@@ -155,7 +170,7 @@ class CrmRestWriter(Writer):
         try:
             outcomes = await self._write([items[n].payload for n in part])
         finally:
-            await self.lanes.give(lane)
+            self.lanes.give(lane)
         for n, o in zip(part, outcomes, strict=True):
             verdicts[n] = record_outcome(o, retried=retried)
 
