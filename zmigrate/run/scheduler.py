@@ -123,6 +123,7 @@ class Engine:
                 try:
                     await batches.run(*got)
                 finally:
+                    got = None  # the batch's records go before the next one is awaited
                     room.release()
 
         async def feed() -> None:
