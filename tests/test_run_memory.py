@@ -10,7 +10,7 @@ from zmigrate.client.bulk import iter_csv, write_outcomes, zip_csv
 from zmigrate.manifest import load_manifest
 from zmigrate.run.items import Item
 from zmigrate.run.scheduler import Feed, Work, read_batches
-from zmigrate.run.writers.crm_bulk import CrmBulkWriter, bulk_file
+from zmigrate.run.writers.crm_bulk import CrmBulkWriter, bulk_file, part_of
 from zmigrate.run.writers.crm_rest import CrmRestWriter
 from zmigrate.sources import SourceRecord
 
@@ -65,13 +65,18 @@ def test_a_bulk_file_is_zipped_from_the_items_and_its_result_read_row_by_row() -
         for n in range(3)
     ]
     items[1].payload["Tags"] = ["a", "b"]
-    header, data = bulk_file(items)
-    assert header == ["Last_Name", "Owner", "Tags"]
-    assert list(iter_csv(data)) == [
+    file = bulk_file(items)
+    assert file.header == ["Last_Name", "Owner", "Tags"]
+    assert list(iter_csv(file.data)) == [
         {"Last_Name": "N0", "Owner": "7", "Tags": ""},
         {"Last_Name": "N1", "Owner": "7", "Tags": "a;b"},
         {"Last_Name": "N2", "Owner": "7", "Tags": ""},
     ]
+    assert list(file.rows) == [0, 1, 2]
+    # a job Zoho forgot, sent again in part once the payloads were let go: from the file
+    part = part_of(file, [2, 0])
+    assert part.header == file.header and list(part.rows) == [0, 2]
+    assert [r["Last_Name"] for r in iter_csv(part.data)] == ["N0", "N2"]
     result = zip_csv(
         ["Last_Name", "STATUS", "RECORD_ID", "ERRORS"],
         [
