@@ -13,11 +13,13 @@ CRM REST upsert step. Printed, each with its target:
   per product (first call to last), for the mixed migration and for ``plans/sample.toml``.
 
 The sandbox runs as the rehearsal runs it (its own thread and event loop, sharing the clock);
-``--sandbox-on-loop`` starts it on the engine's loop instead, as zmigrate did before issue 12.
+``--sandbox-on-loop`` starts it on the engine's loop instead, as zmigrate did before issue 12;
+``--sandbox-process`` in a process of its own (its CPU no longer shares the engine's GIL),
+counting the calls as the engine sent them.
 
     python benchmarks/bench_mixed.py [--speed 60] [--latency-ms 150] [--repeat 1]
         [--rest-records 44000] [--rest-speed 0.25] [--sample-speed 1]
-        [--only mixed,rest,sample] [--sandbox-on-loop]
+        [--only mixed,rest,sample] [--sandbox-on-loop | --sandbox-process]
 """
 
 from __future__ import annotations
@@ -34,14 +36,17 @@ import resource
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench_run import record_arrivals
 
+from zmigrate.auth import Credentials
+from zmigrate.client.http import Attempt, Transport
 from zmigrate.clock import START_ENV, Clock
+from zmigrate.errors import ConcurrencyLimited, Throttled
 from zmigrate.manifest import load_manifest
 from zmigrate.planner import plan
 from zmigrate.planner.pricing import rest_write_calls
@@ -51,6 +56,7 @@ from zmigrate.rehearsal import sandbox_credentials, sandbox_latency
 from zmigrate.run import execute
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
 from zmigrate.sandbox.faults import LATENCY_SIGMA
+from zmigrate.sandbox.process import start_sandbox_process
 
 START = 1_767_571_500.0
 """Zoho time every clock starts at (2026-01-05 00:05 UTC): no daily reset inside a run."""
@@ -250,7 +256,6 @@ class Rehearsal:
 async def rehearse(path: Path, run_dir: Path, args: argparse.Namespace, speed: float) -> Rehearsal:
     """``path`` rehearsed against a sandbox configured as `run --sandbox` configures one."""
     t = load_manifest(path).target
-    clock = Clock(speed, start=START)
     config = SandboxConfig(
         clock_speed=speed,
         books_plan=t.books_plan,
@@ -261,36 +266,87 @@ async def rehearse(path: Path, run_dir: Path, args: argparse.Namespace, speed: f
         latency_ms=args.latency_ms,
         state_dir=str(run_dir / "sandbox"),
     )
+    if args.sandbox_process:
+        return await rehearse_with_process(path, run_dir, config)
+    clock = Clock(speed, start=START)
     async with rehearsal_sandbox(config, clock, args.sandbox_on_loop) as sb:
         arrivals = {p: record_arrivals(sb, p) for p in (*FINANCE, "crm")}
-        real0, start, cpu0 = time.perf_counter(), clock.now(), cpu_seconds()
-        stalls: list[float] = []
-        watch = asyncio.create_task(loop_stalls(stalls))
-        try:
-            report = await execute(
-                path,
-                run_dir / "run",
-                sandbox_credentials(sb),
-                clock,
-                progress=Progress(io.StringIO()),
-            )
-        finally:
-            watch.cancel()
-        seconds, real = clock.now() - start, time.perf_counter() - real0
-        cpu = cpu_seconds() - cpu0
-        state = sb.state()
-    credits = state["products"]["crm"]["credits"]["total"]
-    return Rehearsal(
-        seconds,
-        arrivals,
-        report.outcome,
-        state["counts"],
-        state["errors"],
-        real,
-        credits,
-        sorted(stalls, reverse=True),
-        cpu,
-    )
+        measured = await measure(path, run_dir, sandbox_credentials(sb), clock)
+        return measured(arrivals, sb.state())
+
+
+async def rehearse_with_process(path: Path, run_dir: Path, config: SandboxConfig) -> Rehearsal:
+    """The sandbox in a process of its own (no GIL shared with the engine); calls counted as
+    the engine sent them (Zoho time on a clock set to the sandbox's), refusals left out."""
+    options = [
+        *("--clock-speed", str(config.clock_speed), "--latency-ms", str(config.latency_ms)),
+        *("--books-plan", config.books_plan, "--inventory-plan", config.inventory_plan),
+        *("--crm-edition", config.crm_edition, "--crm-users", str(config.crm_users)),
+        *("--data-center", config.data_center, "--state-dir", str(config.state_dir)),
+    ]
+    env = {**os.environ, START_ENV: str(START)}
+    sb = await asyncio.to_thread(start_sandbox_process, *options, env=env)
+    try:
+        clock = Clock(config.clock_speed, start=sb.admin("clock")["now"])
+        with engine_sends() as arrivals:
+            measured = await measure(path, run_dir, sb.zoho_credentials(), clock)
+        return measured(arrivals, sb.admin("state"))
+    finally:
+        await asyncio.to_thread(sb.stop)
+
+
+@contextlib.contextmanager
+def engine_sends() -> Iterator[dict[str, list[float]]]:
+    """Zoho times at which the engine's transports sent a call the sandbox took (not a
+    throttling refusal), per product."""
+    times: dict[str, list[float]] = {p: [] for p in (*FINANCE, "crm")}
+    original = Transport.__init__
+
+    def seen(attempt: Attempt) -> None:
+        if not isinstance(attempt.error, Throttled | ConcurrencyLimited):
+            times.setdefault(attempt.product, []).append(attempt.started)
+
+    def init(self: Transport, *a: Any, **kw: Any) -> None:
+        original(self, *a, **kw)
+        self.observers.append(seen)
+
+    Transport.__init__ = init  # type: ignore[method-assign]
+    try:
+        yield times
+    finally:
+        Transport.__init__ = original  # type: ignore[method-assign]
+
+
+async def measure(
+    path: Path, run_dir: Path, credentials: Credentials, clock: Clock
+) -> Callable[[dict[str, list[float]], dict[str, Any]], Rehearsal]:
+    """Run the engine, timing it and watching its loop; what it did, once the sandbox says."""
+    real0, start, cpu0 = time.perf_counter(), clock.now(), cpu_seconds()
+    stalls: list[float] = []
+    watch = asyncio.create_task(loop_stalls(stalls))
+    try:
+        report = await execute(
+            path, run_dir / "run", credentials, clock, progress=Progress(io.StringIO())
+        )
+    finally:
+        watch.cancel()
+    seconds, real = clock.now() - start, time.perf_counter() - real0
+    cpu = cpu_seconds() - cpu0
+
+    def done(arrivals: dict[str, list[float]], state: dict[str, Any]) -> Rehearsal:
+        return Rehearsal(
+            seconds,
+            arrivals,
+            report.outcome,
+            state["counts"],
+            state["errors"],
+            real,
+            state["products"]["crm"]["credits"]["total"],
+            sorted(stalls, reverse=True),
+            cpu,
+        )
+
+    return done
 
 
 def cpu_seconds() -> float:
@@ -505,6 +561,7 @@ def main() -> None:
     parser.add_argument("--sample-speed", type=float, default=1.0)
     parser.add_argument("--only", default="mixed,rest,sample")
     parser.add_argument("--sandbox-on-loop", action="store_true")
+    parser.add_argument("--sandbox-process", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault(START_ENV, str(START))
     started = time.perf_counter()

@@ -137,7 +137,7 @@ def run_once(manifest: Path) -> tuple[float, float, dict]:
         [str(exe), "plan", "--json", str(manifest)],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=3600,
         check=False,
     )
     seconds = time.perf_counter() - start

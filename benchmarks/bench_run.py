@@ -458,7 +458,7 @@ def run_bulk_child(rows: int, speed: float, latency_ms: float, trace: bool) -> d
     cmd += ["--latency-ms", str(latency_ms)] + (["--trace"] if trace else [])
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        out, err = child.communicate(timeout=1200 if trace else 600)
+        out, err = child.communicate(timeout=3600 if trace else 2400)
     except subprocess.TimeoutExpired:
         child.terminate()  # SIGTERM: the child stops its sandbox
         out, err = child.communicate(timeout=60)

@@ -12,11 +12,13 @@ from zmigrate.manifest import load_manifest
 from zmigrate.sources import (
     duplicate_hashes,
     file_source,
+    hashing,
     iter_records,
     iter_rows,
     read_columns,
     scan,
 )
+from zmigrate.sources.spill import Hashes
 
 PLANS = Path(__file__).resolve().parent.parent / "plans"
 
@@ -200,12 +202,47 @@ def test_zoho_export_uses_the_estimate(tmp_path):
     assert counts["accounts"].records == 1234 and counts["accounts"].estimated
 
 
+def hashes_of(values: array[int], spill_every: int = 0) -> Hashes:
+    """``values`` as a pass leaves them: spilled to disk every ``spill_every`` values."""
+    out = Hashes()
+    for n, v in enumerate(values, 1):
+        out.tail.append(v)
+        if spill_every and n % spill_every == 0:
+            out.spill()
+    return out
+
+
 def test_duplicate_hashes_finds_exact_repeats_only():
     values = array("q", range(0, 3_000_000, 3))  # many share bitmap buckets
     values.append(2_999_997)
     values.append(6)
-    assert duplicate_hashes(values) == {2_999_997, 6}
-    assert duplicate_hashes(array("q", range(100_000))) == set()
+    assert duplicate_hashes(hashes_of(values)) == {2_999_997, 6}
+    assert duplicate_hashes(hashes_of(array("q", range(100_000)))) == set()
+
+
+def test_duplicate_hashes_read_back_from_disk_and_with_two_bits_a_value():
+    values = array("q", (v * 0x9E3779B97F4A7C15 % (1 << 63) for v in range(200_000)))
+    values += array("q", [values[7], values[150_001], values[7]])
+    spilled = hashes_of(values, spill_every=30_000)
+    assert spilled.spilled == 180_000 and len(spilled) == 200_003
+    assert duplicate_hashes(spilled) == {values[7], values[150_001]}
+    # a bitmap of 65,536 bits for 200,003 values: two bits a value, still exact
+    assert duplicate_hashes(spilled, max_bits=1 << 16) == {values[7], values[150_001]}
+    spilled.close()
+    assert len(spilled) == 0
+
+
+def test_a_pass_spills_its_key_hashes_and_still_finds_a_repeat(tmp_path, monkeypatch):
+    monkeypatch.setattr(hashing, "SPILL_ROWS", 4)
+    rows = "".join(f"A{i},n{i}\n" for i in range(10)) + "A3,again\n"
+    path = manifest(tmp_path, ACCOUNTS, a_csv="ref,name\n" + rows)
+    with pytest.raises(ManifestError) as info:
+        scan_of(path)
+    assert "'A3' on lines 5 and 12" in str(info.value)
+    assert (
+        scan_of(manifest(tmp_path, ACCOUNTS, a_csv="ref,name\n" + rows[:-9]))["accounts"].records
+        == 10
+    )
 
 
 def test_keys_are_compared_without_surrounding_spaces(tmp_path):

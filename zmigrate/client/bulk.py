@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from zmigrate.client.models import RecordOutcome
@@ -31,35 +31,47 @@ def _cell(value: Any) -> str:
 def zip_csv(
     header: Sequence[str], rows: Iterable[Mapping[str, Any]], name: str = "data.csv"
 ) -> bytes:
-    """A zip holding one CSV with ``header`` columns (missing values are empty cells)."""
-    text = io.StringIO(newline="")
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(header)
+    """A zip holding one CSV with ``header`` columns (missing values are empty cells).
+
+    The CSV is compressed as it is written: only the zip's bytes are ever held whole.
+    """
+    buf = io.BytesIO()
     count = 0
-    for row in rows:
-        writer.writerow([_cell(row.get(col)) for col in header])
-        count += 1
+    with (
+        zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf,
+        zf.open(name, "w") as raw,
+        io.TextIOWrapper(raw, encoding="utf-8", newline="") as text,
+    ):
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([_cell(row.get(col)) for col in header])
+            count += 1
     if count > CRM_BULK_WRITE_ROWS:
         raise RequestRejected(
             f"a Bulk Write file holds at most {CRM_BULK_WRITE_ROWS} rows, got {count}; "
             "split the batch with chunks()"
         )
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(name, text.getvalue().encode("utf-8"))
     return buf.getvalue()
+
+
+def iter_csv(data: bytes) -> Iterator[dict[str, str]]:
+    """The rows of the single CSV inside a zip (a bare CSV is accepted too), one at a time:
+    a result file's rows are never all held as dicts."""
+    if data[:2] != b"PK":
+        yield from csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+        return
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = [n for n in zf.namelist() if not n.endswith("/")]
+        if len(names) != 1:
+            raise RequestRejected(f"expected one file in the result zip, found {names}")
+        with zf.open(names[0]) as raw, io.TextIOWrapper(raw, "utf-8-sig", newline="") as text:
+            yield from csv.DictReader(text)
 
 
 def unzip_csv(data: bytes) -> list[dict[str, str]]:
     """The rows of the single CSV inside a zip (a bare CSV is accepted too)."""
-    if data[:2] == b"PK":
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            names = [n for n in zf.namelist() if not n.endswith("/")]
-            if len(names) != 1:
-                raise RequestRejected(f"expected one file in the result zip, found {names}")
-            data = zf.read(names[0])
-    text = data.decode("utf-8-sig")
-    return list(csv.DictReader(io.StringIO(text, newline="")))
+    return list(iter_csv(data))
 
 
 def chunks(rows: Sequence[Any], size: int = CRM_BULK_WRITE_ROWS) -> list[Sequence[Any]]:
@@ -76,7 +88,7 @@ def parse_errors(value: str) -> list[tuple[str, str]]:
     return items
 
 
-def write_outcomes(rows: Sequence[Mapping[str, str]]) -> list[RecordOutcome]:
+def write_outcomes(rows: Iterable[Mapping[str, str]]) -> list[RecordOutcome]:
     """Bulk Write result rows → one outcome per input row (row ``i`` is input record ``i``)."""
     outcomes = []
     for index, row in enumerate(rows):

@@ -20,7 +20,7 @@ from aiohttp import FormData
 
 from zmigrate import quotas
 from zmigrate.auth import TokenSource
-from zmigrate.client.bulk import unzip_csv, write_outcomes, zip_csv
+from zmigrate.client.bulk import iter_csv, unzip_csv, write_outcomes, zip_csv
 from zmigrate.client.crm_wire import (
     coql_literal,
     escape_criteria,
@@ -424,7 +424,7 @@ class CrmClient:
         if not job.download_url:
             raise ServerError(f"Bulk Write job {job.id} has no result to download ({job.state})")
         data = await self.download(job.download_url)
-        return await asyncio.to_thread(lambda: write_outcomes(unzip_csv(data)))  # CPU: a thread
+        return await asyncio.to_thread(lambda: write_outcomes(iter_csv(data)))  # CPU: a thread
 
     async def bulk_write(
         self,
@@ -442,12 +442,30 @@ class CrmClient:
         caller saves the id there, so a crash while polling never leads to a second job.
         A failed job without a result file has no outcomes.
         """
-        file_id = await self.upload(await asyncio.to_thread(zip_csv, header, rows))
+        data = await asyncio.to_thread(zip_csv, header, rows)
+        return await self.bulk_write_file(
+            module, operation, header, data, len(rows), find_by, field_mappings, on_job
+        )
+
+    async def bulk_write_file(
+        self,
+        module: str,
+        operation: str,
+        header: Sequence[str],
+        data: bytes,
+        rows: int,
+        find_by: str | None = None,
+        field_mappings: Sequence[Mapping[str, Any]] | None = None,
+        on_job: Callable[[str, str], Awaitable[None]] | None = None,
+    ) -> BulkWriteResult:
+        """``bulk_write`` of a file already zipped (``zip_csv``) holding ``rows`` rows: a
+        caller that zips its own records holds no second copy of them while the job runs."""
+        file_id = await self.upload(data)
         mappings = field_mappings or [{"api_name": c, "index": i} for i, c in enumerate(header)]
         job_id = await self.create_write_job(module, operation, file_id, mappings, find_by)
         if on_job is not None:
             await on_job(job_id, file_id)
-        job = await self.wait_write(job_id, rows=len(rows))
+        job = await self.wait_write(job_id, rows=rows)
         outcomes = [] if job.failed and not job.download_url else await self.write_result(job)
         return BulkWriteResult(job, outcomes)
 

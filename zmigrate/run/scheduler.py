@@ -4,7 +4,9 @@ batches fed in source order to as many workers as its writer wants, within the q
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
 from itertools import islice
 
 from zmigrate.checkpoint import AsyncRunStore, Batch, StepSpec
@@ -115,14 +117,20 @@ class Engine:
         workers = kind.workers(self.zoho, spec)
         writer = kind(Target(step, spec, self.zoho, self.store, self.progress))
         batches = self._batches(step, spec, writer)
-        queue: asyncio.Queue[Work] = asyncio.Queue(workers * 2)
+        queue: asyncio.Queue[Work] = asyncio.Queue()
+        room = asyncio.Semaphore(kind.held(workers))  # batches read and not yet settled
 
         async def work() -> None:
             while (got := await queue.get()) is not None:
-                await batches.run(*got)
+                try:
+                    await batches.run(*got)
+                finally:
+                    got = None  # the batch's records go before the next one is awaited
+                    room.release()
 
         async def feed() -> None:
-            await self._produce(step, spec, pending, queue)
+            halted = partial(self.control.halted, spec.product)
+            await read_batches(step, pending, Feed(queue, room), halted)
             for _ in range(workers):
                 await queue.put(None)
 
@@ -156,27 +164,43 @@ class Engine:
             counts=self.counts[step.name],
         )
 
-    async def _produce(
-        self, step: Step, spec: StepSpec, pending: Sequence[Batch], queue: asyncio.Queue[Work]
-    ) -> None:
-        """Read the source once (in slices, on a thread), handing each pending batch its
-        records in order."""
-        if not pending:
-            return
-        batches = iter(pending)
-        current: Batch | None = next(batches)
-        items: list[Item] = []
-        rows = enumerate(iter_records(step))
-        while records := await asyncio.to_thread(_take, rows, READ_SLICE):
-            for row_no, record in records:
-                if self.control.halted(spec.product):
-                    return
-                while current is not None and row_no >= current.last_row:
-                    await queue.put((current, items))
-                    items, current = [], next(batches, None)
-                if current is None:
-                    return
-                if row_no >= current.first_row:
-                    items.append(Item(row_no, record))
-        if current is not None:
-            await queue.put((current, items))
+
+async def read_batches(
+    step: Step, pending: Sequence[Batch], feed: Feed, halted: Callable[[], bool]
+) -> None:
+    """Read the source once (in slices, on a thread), handing each pending batch its records
+    in order; a batch is read only once the step has room for it."""
+    if not pending:
+        return
+    batches = iter(pending)
+    current: Batch | None = await feed.next(batches)
+    items: list[Item] = []
+    rows = enumerate(iter_records(step))
+    while records := await asyncio.to_thread(_take, rows, READ_SLICE):
+        for row_no, record in records:
+            if halted():
+                return
+            while current is not None and row_no >= current.last_row:
+                feed.queue.put_nowait((current, items))
+                items, current = [], await feed.next(batches)
+            if current is None:
+                return
+            if row_no >= current.first_row:
+                items.append(Item(row_no, record))
+    if current is not None:
+        feed.queue.put_nowait((current, items))
+
+
+@dataclass(frozen=True)
+class Feed:
+    """Where a step's reader hands its batches, and the room that bounds those held."""
+
+    queue: asyncio.Queue[Work]
+    room: asyncio.Semaphore
+
+    async def next(self, batches: Iterator[Batch]) -> Batch | None:
+        """The next pending batch, once the step may hold one more (None: no more)."""
+        batch = next(batches, None)
+        if batch is not None:
+            await self.room.acquire()
+        return batch

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -92,7 +91,7 @@ def _check_source_keys(
     """Raise ManifestError, naming lines, for the first source key that repeats."""
     for gk, check in checks.items():
         repeated = duplicate_hashes(check.hashes)
-        check.hashes = array("q")  # free the memory before the next key
+        check.hashes.close()  # free the memory and the file before the next key
         if repeated:
             owner = next(s for s in steps if s.source_key and group_key(s, columns) == gk)
             report_duplicates(owner, check.grouped, repeated)
@@ -101,10 +100,11 @@ def _check_source_keys(
 def _collisions(targets: list[TargetCheck]) -> dict[str, dict[int, KeyCollision]]:
     """Per step, the records whose target key an earlier record has, by record index."""
     collisions: dict[str, dict[int, KeyCollision]] = {}
-    shared: dict[int, set[int]] = {}  # steps keyed on the same column share one array
+    shared: dict[int, set[int]] = {}  # steps keyed on one column share their hashes
     for target in targets:
         if id(target.hashes) not in shared:
             shared[id(target.hashes)] = duplicate_hashes(target.hashes)
+            target.hashes.close()
         repeated = shared[id(target.hashes)]
         if repeated:
             found = collisions.setdefault(target.step.name, {})

@@ -6,45 +6,80 @@ comparing the keys themselves, so a hash collision never fails a plan.
 
 from __future__ import annotations
 
-from array import array
-
 from zmigrate import mapping  # mapping imports sources.model; only called after both loaded
 from zmigrate.errors import ManifestError
 from zmigrate.manifest import OnDuplicateKey, Step, display_path
 from zmigrate.sources.hashing import TargetCheck
 from zmigrate.sources.model import KEY_SEPARATOR, KeyCollision, cell_text, row_key
 from zmigrate.sources.readers import iter_records, iter_rows
+from zmigrate.sources.spill import Hashes
 
 _SHOWN = 3
 """How many duplicates an error names."""
 
 
-def duplicate_hashes(hashes: array[int]) -> set[int]:
+BITMAP_BITS = 1 << 27
+"""The largest bitmap of :func:`duplicate_hashes` (16 MB)."""
+
+
+def duplicate_hashes(hashes: Hashes, max_bits: int = BITMAP_BITS) -> set[int]:
     """The values that occur more than once in ``hashes``, in bounded memory.
 
-    A bitmap of 64 bits per value (at most 16 MB) flags values whose bit was already set:
+    A bitmap (up to 64 bits a value, at most 16 MB) flags values whose bit was already set:
     the true repeats plus a few thousand bitmap collisions, which a count over the suspects
-    weeds out. A set of a million ints would take ~80 MB; this takes ~9 MB and ~0.2 s.
+    weeds out. Past 2,000,000 values the bitmap has fewer than 64 bits a value, and a value
+    is flagged only when a second bit (from other bits of its hash) was set too, which keeps
+    the suspects of 10,000,000 values to tens of thousands. A set of a million ints would
+    take ~80 MB; this takes ~9 MB and ~0.2 s a million.
     """
-    size = 1 << max(16, min(27, (len(hashes) * 64 - 1).bit_length()))
+    size = 1 << max(16, min(max_bits.bit_length() - 1, (len(hashes) * 64 - 1).bit_length()))
+    if len(hashes) * 64 > size:
+        suspects = _two_bit_suspects(hashes, size)
+    else:
+        suspects = _one_bit_suspects(hashes, size)
+    counts = dict.fromkeys(suspects, 0)
+    del suspects
+    for block in hashes.blocks():
+        for h in block:
+            if h in counts:
+                counts[h] += 1
+    return {h for h, n in counts.items() if n > 1}
+
+
+def _one_bit_suspects(hashes: Hashes, size: int) -> set[int]:
     bits = bytearray(size >> 3)
     mask = size - 1
     suspects: set[int] = set()
     flag = suspects.add
-    for h in hashes:
-        i = h & mask
-        byte, bit = i >> 3, 1 << (i & 7)
-        seen = bits[byte]
-        if seen & bit:
-            flag(h)
-        else:
-            bits[byte] = seen | bit
-    del bits
-    counts = dict.fromkeys(suspects, 0)
-    for h in hashes:
-        if h in counts:
-            counts[h] += 1
-    return {h for h, n in counts.items() if n > 1}
+    for block in hashes.blocks():
+        for h in block:
+            i = h & mask
+            byte, bit = i >> 3, 1 << (i & 7)
+            seen = bits[byte]
+            if seen & bit:
+                flag(h)
+            else:
+                bits[byte] = seen | bit
+    return suspects
+
+
+def _two_bit_suspects(hashes: Hashes, size: int) -> set[int]:
+    """As :func:`_one_bit_suspects` with two bits a value (bits 0.. and 32.. of its hash)."""
+    low, high = bytearray(size >> 3), bytearray(size >> 3)
+    mask = size - 1
+    suspects: set[int] = set()
+    flag = suspects.add
+    for block in hashes.blocks():
+        for h in block:
+            i, j = h & mask, (h >> 32) & mask
+            a, abit, b, bbit = i >> 3, 1 << (i & 7), j >> 3, 1 << (j & 7)
+            seen_a, seen_b = low[a], high[b]
+            if seen_a & abit and seen_b & bbit:
+                flag(h)
+            else:
+                low[a] = seen_a | abit
+                high[b] = seen_b | bbit
+    return suspects
 
 
 def _source_key_duplicates(

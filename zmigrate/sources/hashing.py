@@ -1,6 +1,7 @@
 """The one streaming pass over a source file that hashes every key its steps must keep unique.
 
-A pass counts rows and appends one 8-byte hash per record to an ``array`` per key: the source
+A pass counts rows and appends one 8-byte hash per record to a :class:`Hashes` per key
+(spilled to disk every ``SPILL_ROWS`` rows): the source
 key of each step (:class:`KeyCheck`) and each group of target-key fields Zoho matches on, as
 Zoho compares them (:class:`TargetCheck`). ``duplicates`` then finds the repeated hashes and
 re-reads only those records. The CSV row loop is the planner's hot path, so its per-row work
@@ -9,21 +10,20 @@ is sorted once into the shapes it handles fastest (:func:`_csv_row_hasher`).
 
 from __future__ import annotations
 
-from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, islice
+from typing import TypeVar
 
 from zmigrate import mapping  # mapping imports sources.model; only called after both loaded
 from zmigrate.manifest import FieldMap, SourceKind, SourceSpec, Step
 from zmigrate.sources.model import cell_text
 from zmigrate.sources.readers import Row, csv_rows, jsonl_rows
+from zmigrate.sources.spill import SPILL_ROWS, Hashes
 
+R = TypeVar("R")
 GroupKey = tuple[tuple[int, ...], bool]
 """A source key as a pass sees it: its column indices, and whether rows run in groups."""
-
-
-def _hashes() -> array[int]:
-    return array("q")
 
 
 def _key_hash(key: tuple[str, ...]) -> int:
@@ -39,7 +39,7 @@ class KeyCheck:
 
     index: tuple[int, ...]
     grouped: bool
-    hashes: array[int] = field(default_factory=_hashes)
+    hashes: Hashes = field(default_factory=Hashes)
     records: int = 0
     previous: tuple[str, ...] | None = None
 
@@ -48,7 +48,7 @@ class KeyCheck:
             if key == self.previous:
                 return
             self.previous = key
-        self.hashes.append(_key_hash(key))
+        self.hashes.tail.append(_key_hash(key))
 
 
 def group_key(step: Step, columns: list[str]) -> GroupKey:
@@ -64,7 +64,7 @@ class TargetCheck:
     index: tuple[tuple[str, int], ...]  # the key's source columns and their CSV positions
     group: tuple[int, ...]  # line items: source key columns (a record is a run of rows)
     column: int | None = None  # the key is this CSV column as is (the fast path)
-    hashes: array[int] = field(default_factory=_hashes)
+    hashes: Hashes = field(default_factory=Hashes)
     previous: tuple[str, ...] | None = None
 
     def _new_record(self, run: tuple[str, ...]) -> bool:
@@ -76,7 +76,7 @@ class TargetCheck:
 
     def _add(self, value: str | None) -> None:
         if value is not None:
-            self.hashes.append(hash(value))
+            self.hashes.tail.append(hash(value))
 
     def add_csv(self, row: Sequence[str]) -> None:
         if self.group and not self._new_record(tuple([row[i].strip() for i in self.group])):
@@ -121,6 +121,23 @@ def hash_pass(
     return rows
 
 
+def _all_hashes(checks: list[KeyCheck], targets: list[TargetCheck]) -> list[Hashes]:
+    return [*(c.hashes for c in checks), *(t.hashes for t in targets)]
+
+
+def _in_blocks(rows: Iterator[R], spill: Iterable[Hashes]) -> Iterator[Iterator[R]]:
+    """The pass's rows ``SPILL_ROWS`` at a time, every key's hashes spilled after each."""
+    spill = {id(h): h for h in spill}.values()  # steps keyed on one column share one
+    while True:
+        block = islice(rows, SPILL_ROWS)
+        first = next(block, None)
+        if first is None:
+            return
+        yield chain((first,), block)
+        for hashes in spill:
+            hashes.spill()
+
+
 def _pass_csv(
     source: SourceSpec, step: str | None, checks: list[KeyCheck], targets: list[TargetCheck]
 ) -> int:
@@ -128,27 +145,29 @@ def _pass_csv(
     next(rows)  # the header, checked by csv_rows
     add = _csv_row_hasher(checks, targets)
     count = 0
-    for _, row in rows:
-        count += 1
-        add(row)
+    for block in _in_blocks(rows, _all_hashes(checks, targets)):
+        for _, row in block:
+            count += 1
+            add(row)
     return count
 
 
 def _share_plain_columns(targets: list[TargetCheck]) -> list[tuple[int, Callable[[int], None]]]:
     """Target keys that are a CSV column as is: hashed once per column for all their steps."""
-    plain: dict[int, array[int]] = {}
+    plain: dict[int, Hashes] = {}
     for t in targets:
         if t.column is not None and not t.group:
             t.hashes = plain.setdefault(t.column, t.hashes)
-    return [(i, hashes.append) for i, hashes in plain.items()]
+    return [(i, hashes.tail.append) for i, hashes in plain.items()]
 
 
 def _csv_row_hasher(
     checks: list[KeyCheck], targets: list[TargetCheck]
 ) -> Callable[[list[str]], None]:
     """The per-row work of a CSV pass, with each key sorted by shape once, before the rows."""
-    single = [(c.index[0], c.hashes.append) for c in checks if len(c.index) == 1 and not c.grouped]
-    multi = [(c.index, c.hashes.append) for c in checks if len(c.index) > 1 and not c.grouped]
+    flat = [c for c in checks if not c.grouped]
+    single = [(c.index[0], c.hashes.tail.append) for c in flat if len(c.index) == 1]
+    multi = [(c.index, c.hashes.tail.append) for c in flat if len(c.index) > 1]
     grouped = [c for c in checks if c.grouped]
     plain = _share_plain_columns(targets)
     other = [t for t in targets if t.column is None or t.group]
@@ -178,10 +197,11 @@ def _pass_jsonl(
     targets: list[TargetCheck],
 ) -> int:
     rows = 0
-    for _, obj in jsonl_rows(source, step):
-        rows += 1
-        for target in targets:
-            target.add_jsonl(obj, columns)
-        for check in checks:
-            check.add(tuple([cell_text(obj.get(columns[i])) for i in check.index]))
+    for block in _in_blocks(jsonl_rows(source, step), _all_hashes(checks, targets)):
+        for _, obj in block:
+            rows += 1
+            for target in targets:
+                target.add_jsonl(obj, columns)
+            for check in checks:
+                check.add(tuple([cell_text(obj.get(columns[i])) for i in check.index]))
     return rows

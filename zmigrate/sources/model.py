@@ -13,7 +13,7 @@ KEY_SEPARATOR = "\x1f"
 """Joins the values of a composite source key into one string."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a run holds tens of thousands: no __dict__ each
 class SourceRecord:
     """One target record's worth of source: its first line, source key and row(s)."""
 

@@ -43,6 +43,12 @@ class Writer(ABC):
         """How many batches of the step may be sent at once."""
 
     @classmethod
+    def held(cls, workers: int) -> int:
+        """Batches whose records the step may hold at once: those being sent, and a read-ahead
+        of two a worker so a worker never waits for the source."""
+        return 3 * workers + 1
+
+    @classmethod
     def concurrency(cls, zoho: Zoho, spec: StepSpec) -> int:
         """The concurrency the report shows for the step (its product's gate; 0 without)."""
         channel = zoho.channels.get(spec.product)

@@ -12,8 +12,8 @@ places, light writes of exactly 10 in the edition's other places. Credits are th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections import deque
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -54,25 +54,72 @@ def lane_sizes(concurrency: int, pool: int) -> dict[Lane, int]:
     return {Lane.HEAVY: heavy, Lane.LIGHT: concurrency - heavy}
 
 
+def choose_lane(
+    free: Mapping[Lane, int], started: bool, waiting: Mapping[bool, int]
+) -> Lane | None:
+    """The place a batch's next write takes, or None to wait; ``waiting`` counts batches
+    waiting for a place, by whether they have started.
+
+    A batch not yet started takes a heavy place (its 100 records in one call); a started
+    one takes light places, several at once, so the light lanes finish it within one call's
+    latency and never leave a heavy call with fewer than 100. Light places go first to
+    started batches, heavy ones first to fresh batches: a started batch takes a heavy place
+    only when no fresh one waits (the step's tail)."""
+    if started:
+        if free[Lane.LIGHT]:
+            return Lane.LIGHT
+        return Lane.HEAVY if free[Lane.HEAVY] and not waiting[False] else None
+    if free[Lane.HEAVY]:
+        return Lane.HEAVY
+    return Lane.LIGHT if free[Lane.LIGHT] and not waiting[True] else None
+
+
+def _failed(task: asyncio.Task[None]) -> bool:
+    return task.done() and not task.cancelled() and task.exception() is not None
+
+
 class Lanes:
-    """The step's writes in flight per lane; a write takes a heavy place when one is free."""
+    """The step's writes in flight per lane, handed out by :func:`choose_lane`; waiting
+    batches queue by kind, first come first served, and each freed place wakes one."""
 
     def __init__(self, sizes: Mapping[Lane, int]) -> None:
         self.free = dict(sizes)
-        self._cond = asyncio.Condition()
+        self.queues: dict[bool, deque[asyncio.Future[Lane]]] = {False: deque(), True: deque()}
 
-    @asynccontextmanager
-    async def take(self) -> AsyncIterator[Lane]:
-        async with self._cond:
-            await self._cond.wait_for(lambda: any(self.free.values()))
-            lane = Lane.HEAVY if self.free[Lane.HEAVY] else Lane.LIGHT
+    def waiting(self) -> dict[bool, int]:
+        return {started: len(q) for started, q in self.queues.items()}
+
+    async def take(self, started: bool) -> Lane:
+        """A place for a write of a batch that has (or has not yet) ``started`` sending."""
+        lane = choose_lane(self.free, started, self.waiting())
+        if lane is not None:
             self.free[lane] -= 1
+            return lane
+        turn: asyncio.Future[Lane] = asyncio.get_running_loop().create_future()
+        self.queues[started].append(turn)
         try:
-            yield lane
-        finally:
-            async with self._cond:
-                self.free[lane] += 1
-                self._cond.notify_all()
+            return await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.give(turn.result())  # handed a place as it was cancelled: not used
+            elif turn in self.queues[started]:
+                self.queues[started].remove(turn)
+            raise
+
+    def give(self, lane: Lane) -> None:
+        self.free[lane] += 1
+        handed = True
+        while handed:
+            handed = False
+            for started in (True, False):
+                queue = self.queues[started]
+                while queue and queue[0].done():  # its task was cancelled while waiting
+                    queue.popleft()
+                got = choose_lane(self.free, started, self.waiting()) if queue else None
+                if got is not None:
+                    self.free[got] -= 1
+                    queue.popleft().set_result(got)
+                    handed = True
 
 
 class CrmRestWriter(Writer):
@@ -90,18 +137,42 @@ class CrmRestWriter(Writer):
         return sizes[Lane.HEAVY] * 2 + sizes[Lane.LIGHT]
 
     async def send(self, batch: Batch, items: Sequence[Item], retried: bool) -> list[Verdict]:
+        """The batch's records in writes sent side by side, each in the place it takes."""
         step = self.target.step
         verdicts: list[Verdict | None] = [None] * len(items)
         send = list(range(len(items)))
         if step.operation is Operation.UPDATE or (retried and step.operation is Operation.INSERT):
             send = await self._match_existing(items, verdicts)
-        while send:
-            async with self.lanes.take() as lane:
+        parts: list[asyncio.Task[None]] = []
+        try:
+            while send and not any(_failed(p) for p in parts):
+                lane = await self.lanes.take(started=bool(parts))
                 part, send = send[: LANE_RECORDS[lane]], send[LANE_RECORDS[lane] :]
-                outcomes = await self._write([items[n].payload for n in part])
-            for n, o in zip(part, outcomes, strict=True):
-                verdicts[n] = record_outcome(o, retried=retried)
+                parts.append(asyncio.create_task(self._part(lane, items, part, verdicts, retried)))
+            answers = await asyncio.gather(*parts, return_exceptions=True)
+        finally:
+            for p in parts:  # cancelled itself (the run interrupted): so are its writes
+                p.cancel()
+        errors = [e for e in answers if isinstance(e, BaseException)]
+        if errors:
+            raise errors[0]  # the writes sent alongside it have had their answers first
         return [v if v is not None else Again("not sent") for v in verdicts]
+
+    async def _part(
+        self,
+        lane: Lane,
+        items: Sequence[Item],
+        part: list[int],
+        verdicts: list[Verdict | None],
+        retried: bool,
+    ) -> None:
+        """One write of the items at ``part``, in ``lane``'s place (taken by the caller)."""
+        try:
+            outcomes = await self._write([items[n].payload for n in part])
+        finally:
+            self.lanes.give(lane)
+        for n, o in zip(part, outcomes, strict=True):
+            verdicts[n] = record_outcome(o, retried=retried)
 
     async def _write(self, records: list[dict[str, Any]]) -> list[RecordOutcome]:
         step = self.target.step
