@@ -24,6 +24,7 @@ Modules: ``model`` (what is handed out, source keys), ``readers`` (one file in o
 ``counting`` (:func:`scan`).
 """
 
+from zmigrate.sources.archive import open_member
 from zmigrate.sources.counting import scan
 from zmigrate.sources.duplicates import duplicate_hashes
 from zmigrate.sources.model import (
@@ -33,8 +34,10 @@ from zmigrate.sources.model import (
     StepCount,
     file_source,
     row_key,
+    source_label,
 )
 from zmigrate.sources.readers import MAX_CELL, iter_records, iter_rows, read_columns
+from zmigrate.sources.sql import query_id, sql_checksum
 
 __all__ = [
     "KEY_SEPARATOR",
@@ -45,8 +48,12 @@ __all__ = [
     "duplicate_hashes",
     "file_source",
     "iter_records",
+    "open_member",
+    "query_id",
     "iter_rows",
     "read_columns",
     "row_key",
     "scan",
+    "source_label",
+    "sql_checksum",
 ]

@@ -3,20 +3,22 @@
 A pass counts rows and appends one 8-byte hash per record to an ``array`` per key: the source
 key of each step (:class:`KeyCheck`) and each group of target-key fields Zoho matches on, as
 Zoho compares them (:class:`TargetCheck`). ``duplicates`` then finds the repeated hashes and
-re-reads only those records. The CSV row loop is the planner's hot path, so its per-row work
-is sorted once into the shapes it handles fastest (:func:`_csv_row_hasher`).
+re-reads only those records. A query's pass also folds every row into its checksum. The CSV
+row loop is the planner's hot path, so its per-row work is sorted once into the shapes it
+handles fastest (:func:`_csv_row_hasher`).
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from zmigrate import mapping  # mapping imports sources.model; only called after both loaded
 from zmigrate.manifest import FieldMap, SourceKind, SourceSpec, Step
 from zmigrate.sources.model import cell_text
-from zmigrate.sources.readers import Row, csv_rows, jsonl_rows
+from zmigrate.sources.readers import Row, csv_rows, iter_rows
+from zmigrate.sources.sql import RowDigest, sql_rows
 
 GroupKey = tuple[tuple[int, ...], bool]
 """A source key as a pass sees it: its column indices, and whether rows run in groups."""
@@ -110,15 +112,33 @@ def hash_pass(
     columns: list[str],
     checks: list[KeyCheck],
     targets: list[TargetCheck],
-) -> int:
-    """Stream the file once, hashing every key of ``checks`` and ``targets``; the row count."""
-    if source.kind is SourceKind.JSONL:
-        rows = _pass_jsonl(source, step, columns, checks, targets)
-    else:
+) -> tuple[int, str | None]:
+    """Stream the source once, hashing every key of ``checks`` and ``targets``.
+
+    Returns the row count, and for a query the checksum of its rows (None for a file: its
+    bytes are hashed instead).
+    """
+    checksum = None
+    if source.kind is SourceKind.CSV:
         rows = _pass_csv(source, step, checks, targets)
+    elif source.kind is SourceKind.SQL:
+        digest = RowDigest()
+        rows = _pass_rows(_sql_dicts(source, step, digest), columns, checks, targets)
+        checksum = digest.hexdigest()
+    else:
+        rows = _pass_rows(iter_rows(source, step=step), columns, checks, targets)
     for check in checks:
         check.records = len(check.hashes)
-    return rows
+    return rows, checksum
+
+
+def _sql_dicts(
+    source: SourceSpec, step: str | None, digest: RowDigest
+) -> Iterator[tuple[int, Row]]:
+    rows = sql_rows(source, step, digest)
+    _, header = next(rows)
+    for line, cells in rows:
+        yield line, dict(zip(header, cells, strict=True))
 
 
 def _pass_csv(
@@ -170,15 +190,15 @@ def _csv_row_hasher(
     return add
 
 
-def _pass_jsonl(
-    source: SourceSpec,
-    step: str | None,
+def _pass_rows(
+    source_rows: Iterator[tuple[int, Row]],
     columns: list[str],
     checks: list[KeyCheck],
     targets: list[TargetCheck],
 ) -> int:
+    """A pass over rows as dicts (JSONL, a sheet, a query): their cells keep their types."""
     rows = 0
-    for _, obj in jsonl_rows(source, step):
+    for _, obj in source_rows:
         rows += 1
         for target in targets:
             target.add_jsonl(obj, columns)
