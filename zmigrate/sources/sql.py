@@ -67,7 +67,7 @@ def database_url(source: SourceSpec, step: str | None, env: Mapping[str, str] | 
                 f"the environment variable {ref.group(1)} is not set",
                 hint=f"export {ref.group(1)}=<the database's SQLAlchemy URL>",
             )
-    scrub.register(url)
+        scrub.register(url)  # a literal one is in the manifest already, without a password
     try:
         scrub.register(make_url(url).password)
     except exc.ArgumentError:
