@@ -176,6 +176,10 @@ def test_a_password_in_the_manifest_is_refused_without_repeating_it(tmp_path):
     with pytest.raises(ManifestError, match="with a password never goes in a manifest") as info:
         load_manifest(manifest(tmp_path, body))
     assert PASSWORD not in str(info.value) and "LEGACY_DB_URL" in str(info.value)
+    body = DEALS.replace("$LEGACY_DB_URL", f"postgresql://u@db.example/legacy?password={PASSWORD}")
+    with pytest.raises(ManifestError, match="with a password never goes in a manifest") as info:
+        load_manifest(manifest(tmp_path, body))
+    assert PASSWORD not in str(info.value)
 
 
 def test_an_unset_variable_is_named(tmp_path, monkeypatch):

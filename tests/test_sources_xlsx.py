@@ -151,3 +151,12 @@ customer_id = { const = "1" }
     payload = map_record(step, records[0].rows, lambda s, k: None)
     assert [i["quantity"] for i in payload["line_items"]] == [1, 2]
     assert scan([step])["invoices"].records == 2
+
+
+def test_target_keys_compare_typed_and_text_cells_as_zoho_does(tmp_path):
+    """Deal_Name from a number cell 7 and a text cell ' 7 ' is one key for Zoho."""
+    body = DEALS.replace('Deal_Name = "ref"', 'Deal_Name = "amount"')
+    path = deals(tmp_path, [["A1", 7, None, None], ["A2", " 7 ", None, None]], body)
+    with pytest.raises(ManifestError, match="target key \\(Deal_Name\\) is not unique") as info:
+        scan(load_manifest(path).steps)
+    assert "'7' on lines 4 and 5" in str(info.value) and "book.xlsx!Deals:B5" in str(info.value)

@@ -19,7 +19,7 @@ from zmigrate.manifest.validate import Scope, check
 
 ENV_REF = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
 """``$NAME`` or ``${NAME}``: the URL is in that environment variable."""
-_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@]*:[^/@]*@", re.IGNORECASE)
+_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@]*:[^/@]*@|[?&]password=", re.IGNORECASE)
 _NOISE = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'", re.DOTALL)
 _PARENS = re.compile(r"\([^()]*\)")
 _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
@@ -41,7 +41,7 @@ def xlsx_source(scope: Scope, raw: Any, folder: Path) -> SourceSpec:
 def sql_source(scope: Scope, raw: Any) -> SourceSpec:
     v = check(keys.SQL_SOURCE, raw, scope)
     url = v["sql"].strip()
-    if not ENV_REF.match(url) and _PASSWORD.match(url):
+    if not ENV_REF.match(url) and _PASSWORD.search(url):
         scope.fail(
             "a database URL with a password never goes in a manifest",
             "sql",

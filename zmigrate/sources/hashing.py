@@ -197,11 +197,46 @@ def _pass_rows(
     targets: list[TargetCheck],
 ) -> int:
     """A pass over rows as dicts (JSONL, a sheet, a query): their cells keep their types."""
+    add = _dict_row_hasher(columns, checks, targets)
     rows = 0
     for _, obj in source_rows:
         rows += 1
-        for target in targets:
-            target.add_jsonl(obj, columns)
-        for check in checks:
-            check.add(tuple([cell_text(obj.get(columns[i])) for i in check.index]))
+        add(obj)
     return rows
+
+
+def _dict_row_hasher(
+    columns: list[str], checks: list[KeyCheck], targets: list[TargetCheck]
+) -> Callable[[Row], None]:
+    """The per-row work of a pass over dicts, each key sorted by shape once, before the rows.
+
+    A target key that is a column as is: a text cell is hashed directly (trimmed, lower-cased,
+    as ``mapping.key_value`` would give it); any other value goes through the mapping.
+    """
+    simple = [c for c in checks if len(c.index) == 1 and not c.grouped]
+    single = [(columns[c.index[0]], c.hashes.append) for c in simple]
+    other_checks = [c for c in checks if c not in simple]
+    plain: dict[int, TargetCheck] = {}
+    for t in targets:
+        if t.column is not None and not t.group:
+            t.hashes = plain.setdefault(t.column, t).hashes
+    shared = [(columns[i], t) for i, t in plain.items()]
+    other = [t for t in targets if t.column is None or t.group]
+
+    def add(obj: Row) -> None:
+        for name, append in single:
+            append(hash(cell_text(obj.get(name))))
+        for check in other_checks:
+            check.add(tuple([cell_text(obj.get(columns[i])) for i in check.index]))
+        for name, target in shared:
+            value = obj.get(name)
+            if isinstance(value, str):
+                text = value.strip().lower()
+                if text:
+                    target.hashes.append(hash(text))
+            elif value is not None:
+                target.add_jsonl(obj, columns)
+        for target in other:
+            target.add_jsonl(obj, columns)
+
+    return add
