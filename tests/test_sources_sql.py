@@ -22,7 +22,14 @@ from zmigrate.errors import ManifestError, StoreError
 from zmigrate.manifest import load_manifest
 from zmigrate.mapping import map_record
 from zmigrate.run.preparation import open_store, source_hashes
-from zmigrate.sources import iter_records, iter_rows, query_id, read_columns, scan
+from zmigrate.sources import (
+    iter_records,
+    iter_rows,
+    query_id,
+    query_source,
+    read_columns,
+    scan,
+)
 
 PASSWORD = "pw-Legacy-7f3a91"
 HEAD = '[target]\ncrm_edition = "free"\n\n'
@@ -109,6 +116,8 @@ def test_rows_keep_types_and_are_numbered_in_the_result(db_url, tmp_path):
     rows = list(iter_rows(step.source))
     assert [line for line, _ in rows] == [1, 2, 3]
     assert [r["ref"] for _, r in rows] == ["007", "008", "009"]  # ordered, zeros kept
+    outside = query_source("$LEGACY_DB_URL", "select title from deals order by ref")
+    assert [r for _, r in iter_rows(outside)][0] == {"title": "Deal 7"}
     first = rows[0][1]
     if db_url.startswith("postgresql"):  # SQLite keeps a date as text, a numeric as a float
         assert first["closing"] == date(2024, 1, 5) and first["amount"] == Decimal("12.50")

@@ -11,7 +11,14 @@ from zmigrate.errors import ManifestError
 from zmigrate.manifest import load_manifest
 from zmigrate.mapping import map_record
 from zmigrate.run import source_hashes
-from zmigrate.sources import iter_records, iter_rows, open_member, read_columns, scan
+from zmigrate.sources import (
+    file_source,
+    iter_records,
+    iter_rows,
+    open_member,
+    read_columns,
+    scan,
+)
 
 HEAD = '[target]\ncrm_edition = "free"\n\n'
 ACCOUNTS = """\
@@ -79,6 +86,8 @@ def test_open_member_reads_an_attachment_by_its_path(tmp_path):
         assert fh.read() == b"%PDF-1.4 not really"
     with pytest.raises(ManifestError, match="no member"):
         open_member(tmp_path / "backup.zip", "Attachments/nope.pdf")
+    member = file_source(tmp_path / "backup.zip", member="Account.csv")  # outside a manifest
+    assert [row["Id"] for _, row in iter_rows(member)] == ["001A", "001B"]
 
 
 def test_the_archive_is_hashed_for_resume(tmp_path):

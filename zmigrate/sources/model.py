@@ -48,10 +48,30 @@ class StepCount:
 
 
 def file_source(
-    path: str | Path, kind: SourceKind | str = SourceKind.CSV, encoding: str = "utf-8"
+    path: str | Path,
+    kind: SourceKind | str = SourceKind.CSV,
+    encoding: str = "utf-8",
+    *,
+    member: str | None = None,
+    sheet: str | None = None,
+    header_row: int = 1,
 ) -> SourceSpec:
-    """A file source for a path, e.g. the CSV a Zoho export was written to at run time."""
-    return SourceSpec(SourceKind(kind), 0, path=Path(path), encoding=encoding)
+    """A file source for a path, e.g. the CSV a Zoho export was written to at run time, a
+    member of a zip (``member``) or a workbook's sheet (``kind="xlsx"``, ``sheet``)."""
+    return SourceSpec(
+        SourceKind(kind),
+        0,
+        path=Path(path),
+        encoding=encoding,
+        member=member,
+        sheet=sheet,
+        header_row=header_row,
+    )
+
+
+def query_source(url: str, query: str) -> SourceSpec:
+    """A SQL source outside a manifest: ``url`` is ``$NAME`` of the variable holding the URL."""
+    return SourceSpec(SourceKind.SQL, 0, url=url, query=query)
 
 
 def source_label(source: SourceSpec) -> str:
