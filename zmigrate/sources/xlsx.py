@@ -4,24 +4,67 @@ Cells keep their types: text stays text (``"00123"`` keeps its zeros), numbers a
 ``float``, dates are ``date`` (a date-time cell at midnight, which is how Excel stores a date)
 or ``datetime``, booleans ``bool``; an empty cell is ``None``. Formulas give their cached value.
 Rows are numbered as Excel numbers them; a problem is located as ``file.xlsx!Sheet:C17``.
+
+The rows come from openpyxl's own sheet parser (shared strings, number formats, dates), driven
+by :class:`_RowParser`: openpyxl's read-only loop clears each parsed row but leaves it in the
+XML tree, about 100 bytes a row for the whole sheet; here each row leaves the tree once read.
 """
 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from datetime import datetime, time
 from typing import Any
+from xml.etree.ElementTree import iterparse
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet._reader import ROW_TAG, WorkSheetParser
+from openpyxl.xml.constants import SHEET_MAIN_NS
 
 from zmigrate.errors import ManifestError
 from zmigrate.manifest import SourceSpec, did_you_mean, display_path
 from zmigrate.sources.model import source_label
 
 _MIDNIGHT = time()
+_SHEET_DATA = f"{{{SHEET_MAIN_NS}}}sheetData"
+
+
+class _RowParser(WorkSheetParser):
+    """openpyxl's sheet parser, rows only, each row detached from the tree once parsed."""
+
+    def rows(self) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        parent = None
+        for event, element in iterparse(self.source, events=("start", "end")):
+            if event == "start":
+                if element.tag == _SHEET_DATA:
+                    parent = element
+                continue
+            if element.tag == ROW_TAG:
+                yield self.parse_row(element)
+                element.clear()
+                if parent is not None:
+                    parent.remove(element)
+
+
+def _sheet_rows(book: Any, sheet: Any) -> Iterator[tuple[int, list[Any]]]:
+    """``(row number, values by column)`` for each row the sheet's XML holds."""
+    with sheet._get_source() as src:
+        parser = _RowParser(
+            src,
+            sheet._shared_strings,
+            data_only=True,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
+        for number, cells in parser.rows():
+            values: list[Any] = [None] * (max((c["column"] for c in cells), default=0))
+            for c in cells:
+                values[c["column"] - 1] = c["value"]
+            yield number, values
 
 
 def _cell(value: Any) -> Any:
@@ -104,12 +147,14 @@ def xlsx_rows(source: SourceSpec, step: str | None) -> Generator[tuple[int, list
     book = _open(source, step)
     try:
         sheet = _sheet(book, source, step)
-        sheet.reset_dimensions()  # some writers record a wrong size; read every row there is
-        rows = sheet.iter_rows(min_row=source.header_row, values_only=True)
-        header = _header(next(rows, ()), source, step)
+        rows = _sheet_rows(book, sheet)
+        number, cells = next(rows, (source.header_row, []))
+        while number < source.header_row:
+            number, cells = next(rows, (source.header_row, []))
+        header = _header(tuple(cells) if number == source.header_row else (), source, step)
         yield source.header_row, header
         width = len(header)
-        for number, cells in enumerate(rows, source.header_row + 1):
+        for number, cells in rows:
             if not any(c is not None and c != "" for c in cells):
                 continue
             if len(cells) > width and any(c not in (None, "") for c in cells[width:]):
