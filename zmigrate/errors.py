@@ -57,12 +57,16 @@ class ManifestError(UsageError):
         step: str | None = None,
         field: str | None = None,
         hint: str | None = None,
+        cell: str | None = None,
     ) -> None:
         self.file, self.line, self.step, self.field, self.hint = file, line, step, field, hint
+        self.cell = cell
+        """A worksheet column letter: the place reads ``file.xlsx!Sheet:C17``."""
         super().__init__(message)
 
     def __str__(self) -> str:
-        where = ":".join(str(p) for p in (self.file, self.line) if p is not None)
+        at = None if self.line is None else f"{self.cell or ''}{self.line}"
+        where = ":".join(str(p) for p in (self.file, at) if p is not None)
         parts = [where] if where else []
         if self.step:
             parts.append(f"step '{self.step}'")

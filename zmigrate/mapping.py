@@ -39,9 +39,10 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -241,9 +242,11 @@ def _value(step: Step, fm: FieldMap, row: Mapping[str, Any]) -> Any:
         return fm.default
     if fm.values:
         return _enum(step, fm, text)
-    if fm.transform is None:
-        return raw if not isinstance(raw, str) else text
     try:
+        if not isinstance(raw, str):
+            return typed_value(raw, fm)
+        if fm.transform is None:
+            return text
         return _TRANSFORMS[fm.transform](text, fm)
     except (ValueError, InvalidOperation) as exc:
         raise MappingError(
@@ -378,6 +381,32 @@ def to_boolean(text: str, fm: FieldMap) -> bool:
     if low in _FALSE:
         return False
     raise ValueError("use true/false, yes/no, y/n or 1/0")
+
+
+def typed_value(raw: Any, fm: FieldMap) -> Any:
+    """A cell that kept its type (a sheet's or a database's): dates and numbers are taken as
+    they are, not re-parsed from text, so ``format`` does not apply to them.
+
+    With no transform a date gives YYYY-MM-DD, a date-time CRM's date-time (``tz`` when naive)
+    and a database decimal a JSON number; other values go as they are.
+    """
+    stamp = isinstance(raw, date)
+    if fm.transform in (None, "date", "datetime") and stamp:
+        if fm.transform == "date" or (fm.transform is None and not isinstance(raw, datetime)):
+            return raw.isoformat()[:10]
+        full = raw if isinstance(raw, datetime) else datetime.combine(raw, time())
+        return to_datetime(full.isoformat(), dataclasses.replace(fm, format=None))
+    if fm.transform is None:
+        if isinstance(raw, Decimal):
+            return int(raw) if raw == raw.to_integral_value() else float(raw)
+        return raw.isoformat() if isinstance(raw, time) else raw
+    if fm.transform == "boolean" and isinstance(raw, bool):
+        return raw
+    if isinstance(raw, (int, float, Decimal)) and not stamp:
+        return _TRANSFORMS[fm.transform](str(raw), dataclasses.replace(fm, format=None))
+    if fm.transform == "string":
+        return raw.isoformat() if isinstance(raw, (date, time)) else str(raw)
+    return _TRANSFORMS[fm.transform](_strip(raw), fm)
 
 
 _TRANSFORMS: dict[str, Callable[[str, FieldMap], Any]] = {

@@ -17,8 +17,11 @@ from zmigrate.scrub import scrub
 
 
 def abs_keys(source_hashes: dict[str, str]) -> dict[str, str]:
-    """Source paths made absolute, so a resume from another directory compares like with like."""
-    return {str(Path(k).resolve()): v for k, v in source_hashes.items()}
+    """Source paths made absolute, so a resume from another directory compares like with like
+    (a query keeps its name, ``sql:<variable>#<query hash>``)."""
+    return {
+        k if k.startswith("sql:") else str(Path(k).resolve()): v for k, v in source_hashes.items()
+    }
 
 
 def write_inputs(

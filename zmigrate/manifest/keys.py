@@ -259,7 +259,9 @@ STEP = Table(
     shape="each [[steps]] entry must be a table",
 )
 
-_SOURCE_SHAPE = "source must be a table: { file = ... } or { zoho = ... }"
+_SOURCE_SHAPE = (
+    "source must be a table: { file = ... }, { xlsx = ... }, { sql = ... } or { zoho = ... }"
+)
 FILE_SOURCE = Table(
     "source",
     (
@@ -286,6 +288,29 @@ FILE_SOURCE = Table(
         ),
         Key("delimiter", Kind.CHAR, "CSV field separator", default=","),
         Key("quotechar", Kind.CHAR, "CSV quote character", default='"'),
+        Key("member", Kind.TEXT, "the CSV/JSONL inside the zip archive 'file' names"),
+    ),
+    shape=_SOURCE_SHAPE,
+)
+XLSX_SOURCE = Table(
+    "source",
+    (
+        Key("xlsx", Kind.TEXT, "Excel workbook path, relative to the manifest", True),
+        Key("sheet", Kind.TEXT, "the worksheet to read (default: the first)"),
+        Key("header_row", Kind.COUNT, "the row naming the columns", default=1, low=1),
+    ),
+    shape=_SOURCE_SHAPE,
+)
+SQL_SOURCE = Table(
+    "source",
+    (
+        Key(
+            "sql",
+            Kind.TEXT,
+            "$NAME of the environment variable holding the database URL",
+            True,
+        ),
+        Key("query", Kind.TEXT, "the SELECT to read, ending with ORDER BY its key", True),
     ),
     shape=_SOURCE_SHAPE,
 )
@@ -376,4 +401,15 @@ LOOKUP = Table(
     shape=_LOOKUP,
 )
 
-TABLES = (MANIFEST, TARGET, STEP, FILE_SOURCE, ZOHO_SOURCE, FIELD, LOOKUP, NEW_FIELD)
+TABLES = (
+    MANIFEST,
+    TARGET,
+    STEP,
+    FILE_SOURCE,
+    XLSX_SOURCE,
+    SQL_SOURCE,
+    ZOHO_SOURCE,
+    FIELD,
+    LOOKUP,
+    NEW_FIELD,
+)

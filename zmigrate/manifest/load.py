@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zmigrate.errors import ManifestError
-from zmigrate.manifest import keys, new_fields, owners, related, rules
+from zmigrate.manifest import keys, new_fields, owners, related, rules, source_kinds
 from zmigrate.manifest.hints import did_you_mean
 from zmigrate.manifest.locate import Locator
 from zmigrate.manifest.model import (
@@ -178,6 +178,8 @@ def _step(
     else:
         rules.check_key(scope, v["key"], target, fields, operation, org)
         source_key = v["source_key"] or rules.default_source_key(scope, v["key"], target, fields)
+    if source.kind is SourceKind.SQL:
+        source_kinds.check_order(scope.at("source"), source.query, source_key)
     rules.check_mandatory(scope, target, operation, fields, lookups)
     step = Step(
         name,
@@ -278,8 +280,13 @@ def _target_spec(scope: Scope, text: str, folder: Path, org: OrgSchema) -> Targe
 
 
 def _source_spec(scope: Scope, raw: Any, folder: Path, org: OrgSchema) -> SourceSpec:
-    """A file source (a bare path is short for ``{ file = path }``) or a Zoho export."""
+    """A file source (a bare path is short for ``{ file = path }``), a workbook sheet, a SQL
+    query or a Zoho export."""
     raw = {"file": raw} if isinstance(raw, str) else raw
+    if isinstance(raw, dict) and "xlsx" in raw:
+        return source_kinds.xlsx_source(scope, raw, folder)
+    if isinstance(raw, dict) and "sql" in raw:
+        return source_kinds.sql_source(scope, raw)
     if isinstance(raw, dict) and "zoho" in raw:
         v = check(keys.ZOHO_SOURCE, raw, scope)
         product, mod = _product_module(scope, v["zoho"], "source", "zoho", org)
@@ -303,7 +310,8 @@ def _source_spec(scope: Scope, raw: Any, folder: Path, org: OrgSchema) -> Source
         )
     v = check(keys.FILE_SOURCE, raw, scope)
     path = (folder / v["file"]).resolve()
-    suffix = SourceKind.JSONL if path.suffix.lower() == ".jsonl" else SourceKind.CSV
+    named = v.get("member") or v["file"]
+    suffix = SourceKind.JSONL if named.lower().endswith(".jsonl") else SourceKind.CSV
     return SourceSpec(
         SourceKind(v.get("format", suffix)),
         scope.line(),
@@ -312,6 +320,7 @@ def _source_spec(scope: Scope, raw: Any, folder: Path, org: OrgSchema) -> Source
         delimiter=v["delimiter"],
         quotechar=v["quotechar"],
         origin=scope.file,
+        member=v.get("member"),
     )
 
 

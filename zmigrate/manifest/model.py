@@ -51,6 +51,8 @@ class Method(StrEnum):
 class SourceKind(StrEnum):
     CSV = "csv"
     JSONL = "jsonl"
+    XLSX = "xlsx"  # one sheet of an Excel workbook
+    SQL = "sql"  # the rows of a query, through SQLAlchemy
     ZOHO = "zoho"
 
 
@@ -204,12 +206,15 @@ class Target:
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """Where a step's rows come from: a CSV/JSONL file, or a Zoho export made at run time.
+    """Where a step's rows come from: a file, a workbook sheet, a query, or a Zoho export.
 
-    ``kind`` is ``csv``, ``jsonl`` or ``zoho``. Files: ``path`` is absolute (resolved against
-    the manifest's folder). Zoho exports: ``product``/``module`` name what to export, ``fields``
-    what to read (default: every column the step maps), ``records`` the size estimate the
-    planner uses (the file does not exist before the run).
+    ``kind`` is ``csv``, ``jsonl``, ``xlsx``, ``sql`` or ``zoho``. Files: ``path`` is absolute
+    (resolved against the manifest's folder); ``member`` names a CSV/JSONL inside a zip at
+    ``path``; ``sheet`` and ``header_row`` say where a workbook's table lies. SQL: ``url`` is
+    ``$NAME`` of the environment variable holding the database URL (never the URL itself when
+    it has a password), ``query`` what to read. Zoho exports: ``product``/``module`` name what
+    to export, ``fields`` what to read (default: every column the step maps), ``records`` the
+    size estimate the planner uses (the file does not exist before the run).
     """
 
     kind: SourceKind
@@ -223,6 +228,11 @@ class SourceSpec:
     fields: tuple[str, ...] = ()
     records: int | None = None
     origin: str = ""  # the manifest naming this source, for errors about it
+    member: str | None = None
+    sheet: str | None = None
+    header_row: int = 1
+    url: str = ""
+    query: str = ""
     schema: Module | None = field(default=None, compare=False, repr=False)
     """A Zoho export's module, as the manifest's schema describes it."""
 
@@ -232,11 +242,16 @@ class SourceSpec:
 
     @property
     def is_file(self) -> bool:
-        return self.kind in (SourceKind.CSV, SourceKind.JSONL)
+        """True for every source zmigrate reads itself before the run (a file, an archive
+        member, a sheet, a query); False for a Zoho export, which exists only once run."""
+        return self.kind is not SourceKind.ZOHO
 
     def describe(self) -> str:
+        if self.kind is SourceKind.SQL:
+            return f"sql:{self.url}"
         if self.is_file:
-            return str(self.path)
+            inner = self.member or self.sheet
+            return f"{self.path}!{inner}" if inner else str(self.path)
         return f"{self.product}:{self.module}"
 
 

@@ -33,7 +33,7 @@ from zmigrate.planner.setup import SetupCalls, setup_calls
 from zmigrate.planner.spread import spread_phases, spreads
 from zmigrate.planner.timeline import Span, Timeline, timeline
 from zmigrate.planner.warnings import plan_warnings
-from zmigrate.sources import StepCount, scan
+from zmigrate.sources import StepCount, scan, source_label
 
 
 def _export_phase(step: Step, count: StepCount, target: Target) -> Phase | None:
@@ -85,7 +85,7 @@ def plan_step(step: Step, count: StepCount, target: Target) -> StepPlan:
         step.name,
         step.target.text,
         step.operation,
-        display_path(src.path) if src.path else src.describe(),
+        source_label(src) if src.is_file else src.describe(),
         count.rows,
         count.records,
         count.estimated,

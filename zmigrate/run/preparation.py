@@ -20,7 +20,7 @@ from zmigrate.manifest.model import Product, SourceKind
 from zmigrate.planner import Plan, plan
 from zmigrate.run.exports import exported_manifest
 from zmigrate.run.vocab import WriteMethod
-from zmigrate.sources import scan
+from zmigrate.sources import StepCount, query_id, scan, sql_checksum
 
 FINANCE = (Product.BOOKS, Product.INVENTORY)
 """Products that need an organization id on every call."""
@@ -67,13 +67,21 @@ def step_specs(local: Manifest, the_plan: Plan) -> list[StepSpec]:
     return specs
 
 
-def source_hashes(manifest: Manifest) -> dict[str, str]:
-    """Hash of every source file (a resume refuses sources that changed)."""
-    return {
-        str(s.source.path): hash_file(s.source.path)
-        for s in manifest.steps
-        if s.source.is_file and s.source.path is not None
-    }
+def source_hashes(
+    manifest: Manifest, counts: Mapping[str, StepCount] | None = None
+) -> dict[str, str]:
+    """Hash of every source (a resume refuses sources that changed): a file's bytes (a whole
+    archive or workbook), a query's rows (taken from ``counts`` when the plan's pass just
+    computed them, else read once more)."""
+    out = {}
+    for s in manifest.steps:
+        src = s.source
+        if src.kind is SourceKind.SQL:
+            counted = counts[s.name].checksum if counts and s.name in counts else None
+            out[query_id(src)] = counted or sql_checksum(src)
+        elif src.is_file and src.path is not None:
+            out[str(src.path)] = hash_file(src.path)
+    return out
 
 
 def open_store(
@@ -90,9 +98,10 @@ def open_store(
     directory: batches are cut from the records actually exported, and the plan's figures
     (what the report compares against) are priced on them, at ``latency`` when given.
     """
-    the_plan = plan(manifest, counts=scan(local.steps), latency=latency)
+    counts = scan(local.steps)
+    the_plan = plan(manifest, counts=counts, latency=latency)
     manifest_hash = hash_bytes(manifest.path.read_bytes())
-    hashes = source_hashes(manifest)
+    hashes = source_hashes(manifest, counts)
     if not resume:
         store = RunStore.create(
             run_dir,

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from zmigrate.errors import ManifestError
-from zmigrate.manifest import SourceKind, SourceSpec, Step, did_you_mean, display_path
+from zmigrate.manifest import SourceKind, SourceSpec, Step, did_you_mean
 from zmigrate.sources.duplicates import duplicate_hashes, report_duplicates, target_collisions
 from zmigrate.sources.hashing import (
     GroupKey,
@@ -16,11 +15,19 @@ from zmigrate.sources.hashing import (
     hash_pass,
     target_checks,
 )
-from zmigrate.sources.model import KeyCollision, StepCount
+from zmigrate.sources.model import KeyCollision, StepCount, source_label
 from zmigrate.sources.readers import read_columns
 
-_FileIdent = tuple[Path | None, SourceKind, str, str, str]
-"""A file as the steps read it: path, kind, encoding, delimiter and quote character."""
+_SourceIdent = tuple[object, ...]
+"""A source as the steps read it: what is read (path, member, sheet, query) and how."""
+
+
+def _ident(src: SourceSpec) -> _SourceIdent:
+    return (src.kind, src.path, src.member, src.sheet, src.header_row, src.url, src.query) + (
+        src.encoding,
+        src.delimiter,
+        src.quotechar,
+    )
 
 
 def scan(steps: Sequence[Step]) -> dict[str, StepCount]:
@@ -31,14 +38,13 @@ def scan(steps: Sequence[Step]) -> dict[str, StepCount]:
     is the manifest's ``records`` estimate (0 when absent; the planner warns).
     """
     out: dict[str, StepCount] = {}
-    by_file: dict[_FileIdent, list[Step]] = {}
+    by_file: dict[_SourceIdent, list[Step]] = {}
     for st in steps:
         src = st.source
         if not src.is_file:
             out[st.name] = StepCount(src.records or 0, src.records or 0, True)
             continue
-        ident = (src.path, src.kind, src.encoding, src.delimiter, src.quotechar)
-        by_file.setdefault(ident, []).append(st)
+        by_file.setdefault(_ident(src), []).append(st)
     for group in by_file.values():
         out.update(_scan_file(group))
     return out
@@ -54,8 +60,8 @@ def _check_columns(source: SourceSpec, columns: list[str], steps: Sequence[Step]
                 raise ManifestError(
                     f"no column '{col}' in the source (mapped to "
                     f"{', '.join(used_by) or 'the source key'})",
-                    file=display_path(source.path),
-                    line=1,
+                    file=source_label(source),
+                    line=source.header_row if source.kind is SourceKind.XLSX else 1,
                     step=st.name,
                     field=used_by[0] if used_by else "source_key",
                     hint=did_you_mean(col, columns, "column"),
@@ -74,14 +80,15 @@ def _scan_file(steps: list[Step]) -> dict[str, StepCount]:
             gk = group_key(st, columns)
             checks.setdefault(gk, KeyCheck(*gk))
     targets = [t for st in steps for t in target_checks(st, columns)]
-    rows = hash_pass(source, label, columns, list(checks.values()), targets)
+    rows, checksum = hash_pass(source, label, columns, list(checks.values()), targets)
     _check_source_keys(steps, columns, checks)
     collisions = _collisions(targets)
     result = {}
     for st in steps:
         records = checks[group_key(st, columns)].records if st.source_key else rows
         found = collisions.get(st.name, {})
-        result[st.name] = StepCount(rows, records, False, tuple(found[r] for r in sorted(found)))
+        shared = tuple(found[r] for r in sorted(found))
+        result[st.name] = StepCount(rows, records, False, shared, checksum)
     return result
 
 

@@ -6,12 +6,14 @@ comparing the keys themselves, so a hash collision never fails a plan.
 
 from __future__ import annotations
 
+from openpyxl.utils import get_column_letter
+
 from zmigrate import mapping  # mapping imports sources.model; only called after both loaded
 from zmigrate.errors import ManifestError
-from zmigrate.manifest import OnDuplicateKey, Step, display_path
+from zmigrate.manifest import FieldMap, OnDuplicateKey, SourceKind, Step
 from zmigrate.sources.hashing import TargetCheck
-from zmigrate.sources.model import KEY_SEPARATOR, KeyCollision, cell_text, row_key
-from zmigrate.sources.readers import iter_records, iter_rows
+from zmigrate.sources.model import KEY_SEPARATOR, KeyCollision, cell_text, row_key, source_label
+from zmigrate.sources.readers import iter_records, iter_rows, read_columns
 from zmigrate.sources.spill import Hashes
 
 _SHOWN = 3
@@ -107,6 +109,14 @@ def _source_key_duplicates(
     return dups
 
 
+def _cell(step: Step, columns: tuple[str | None, ...]) -> str | None:
+    """A sheet's column letter for a key of one column (the error then names ``C17``)."""
+    if step.source.kind is not SourceKind.XLSX or len(columns) != 1:
+        return None
+    header = read_columns(step.source, step.name)
+    return get_column_letter(header.index(columns[0]) + 1) if columns[0] in header else None
+
+
 def report_duplicates(step: Step, grouped: bool, suspects: set[int]) -> None:
     """Second pass for repeated hashes only: find the real duplicates and raise with lines."""
     dups = _source_key_duplicates(step, grouped, suspects)
@@ -120,8 +130,9 @@ def report_duplicates(step: Step, grouped: bool, suspects: set[int]) -> None:
         hint = "line items: keep all rows of one record together, one after another"
     raise ManifestError(
         f"source key ({', '.join(step.source_key)}) is not unique: {shown}",
-        file=display_path(step.source.path),
+        file=source_label(step.source),
         line=dups[0][2],
+        cell=_cell(step, step.source_key),
         step=step.name,
         field=", ".join(step.source_key),
         hint=hint,
@@ -149,11 +160,14 @@ def target_collisions(check: TargetCheck, suspects: set[int]) -> list[KeyCollisi
         if refuse and len(found) == _SHOWN:
             break
     if found and refuse:
-        raise _target_key_error(step, name, found)
+        raise _target_key_error(step, check.fields, found)
     return found
 
 
-def _target_key_error(step: Step, name: str, found: list[KeyCollision]) -> ManifestError:
+def _target_key_error(
+    step: Step, fields: tuple[FieldMap, ...], found: list[KeyCollision]
+) -> ManifestError:
+    name = ", ".join(f.target for f in fields)
     shown = "; ".join(
         f"'{c.value.replace(KEY_SEPARATOR, ', ')}' on lines {c.first_line} and {c.line}"
         for c in found
@@ -161,8 +175,9 @@ def _target_key_error(step: Step, name: str, found: list[KeyCollision]) -> Manif
     return ManifestError(
         f"target key ({name}) is not unique as Zoho compares it (after mapping, trimmed, "
         f"case-insensitive): {shown}",
-        file=display_path(step.source.path),
+        file=source_label(step.source),
         line=found[0].line,
+        cell=_cell(step, tuple(f.column for f in fields)),
         step=step.name,
         field=name,
         hint="both rows would land on one Zoho record: make the keys differ, or set "

@@ -4,8 +4,9 @@ A pass counts rows and appends one 8-byte hash per record to a :class:`Hashes` p
 (spilled to disk every ``SPILL_ROWS`` rows): the source
 key of each step (:class:`KeyCheck`) and each group of target-key fields Zoho matches on, as
 Zoho compares them (:class:`TargetCheck`). ``duplicates`` then finds the repeated hashes and
-re-reads only those records. The CSV row loop is the planner's hot path, so its per-row work
-is sorted once into the shapes it handles fastest (:func:`_csv_row_hasher`).
+re-reads only those records. A query's pass also folds every row into its checksum. The CSV
+row loop is the planner's hot path, so its per-row work is sorted once into the shapes it
+handles fastest (:func:`_csv_row_hasher`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import TypeVar
 from zmigrate import mapping  # mapping imports sources.model; only called after both loaded
 from zmigrate.manifest import FieldMap, SourceKind, SourceSpec, Step
 from zmigrate.sources.model import cell_text
-from zmigrate.sources.readers import Row, csv_rows, jsonl_rows
+from zmigrate.sources.readers import Row, csv_rows, iter_rows
 from zmigrate.sources.spill import SPILL_ROWS, Hashes
+from zmigrate.sources.sql import RowDigest, sql_rows
 
 R = TypeVar("R")
 GroupKey = tuple[tuple[int, ...], bool]
@@ -110,15 +112,33 @@ def hash_pass(
     columns: list[str],
     checks: list[KeyCheck],
     targets: list[TargetCheck],
-) -> int:
-    """Stream the file once, hashing every key of ``checks`` and ``targets``; the row count."""
-    if source.kind is SourceKind.JSONL:
-        rows = _pass_jsonl(source, step, columns, checks, targets)
-    else:
+) -> tuple[int, str | None]:
+    """Stream the source once, hashing every key of ``checks`` and ``targets``.
+
+    Returns the row count, and for a query the checksum of its rows (None for a file: its
+    bytes are hashed instead).
+    """
+    checksum = None
+    if source.kind is SourceKind.CSV:
         rows = _pass_csv(source, step, checks, targets)
+    elif source.kind is SourceKind.SQL:
+        digest = RowDigest()
+        rows = _pass_rows(_sql_dicts(source, step, digest), columns, checks, targets)
+        checksum = digest.hexdigest()
+    else:
+        rows = _pass_rows(iter_rows(source, step=step), columns, checks, targets)
     for check in checks:
         check.records = len(check.hashes)
-    return rows
+    return rows, checksum
+
+
+def _sql_dicts(
+    source: SourceSpec, step: str | None, digest: RowDigest
+) -> Iterator[tuple[int, Row]]:
+    rows = sql_rows(source, step, digest)
+    _, header = next(rows)
+    for line, cells in rows:
+        yield line, dict(zip(header, cells, strict=True))
 
 
 def _all_hashes(checks: list[KeyCheck], targets: list[TargetCheck]) -> list[Hashes]:
@@ -189,19 +209,54 @@ def _csv_row_hasher(
     return add
 
 
-def _pass_jsonl(
-    source: SourceSpec,
-    step: str | None,
+def _pass_rows(
+    source_rows: Iterator[tuple[int, Row]],
     columns: list[str],
     checks: list[KeyCheck],
     targets: list[TargetCheck],
 ) -> int:
+    """A pass over rows as dicts (JSONL, a sheet, a query): their cells keep their types."""
+    add = _dict_row_hasher(columns, checks, targets)
     rows = 0
-    for block in _in_blocks(jsonl_rows(source, step), _all_hashes(checks, targets)):
+    for block in _in_blocks(source_rows, _all_hashes(checks, targets)):
         for _, obj in block:
             rows += 1
-            for target in targets:
-                target.add_jsonl(obj, columns)
-            for check in checks:
-                check.add(tuple([cell_text(obj.get(columns[i])) for i in check.index]))
+            add(obj)
     return rows
+
+
+def _dict_row_hasher(
+    columns: list[str], checks: list[KeyCheck], targets: list[TargetCheck]
+) -> Callable[[Row], None]:
+    """The per-row work of a pass over dicts, each key sorted by shape once, before the rows.
+
+    A target key that is a column as is: a text cell is hashed directly (trimmed, lower-cased,
+    as ``mapping.key_value`` would give it); any other value goes through the mapping.
+    """
+    simple = [c for c in checks if len(c.index) == 1 and not c.grouped]
+    single = [(columns[c.index[0]], c.hashes.tail.append) for c in simple]
+    other_checks = [c for c in checks if c not in simple]
+    plain: dict[int, TargetCheck] = {}
+    for t in targets:
+        if t.column is not None and not t.group:
+            t.hashes = plain.setdefault(t.column, t).hashes
+    shared = [(columns[i], t) for i, t in plain.items()]
+    other = [t for t in targets if t.column is None or t.group]
+
+    def add(obj: Row) -> None:
+        for name, append in single:
+            append(hash(cell_text(obj.get(name))))
+        for check in other_checks:
+            check.add(tuple([cell_text(obj.get(columns[i])) for i in check.index]))
+        for name, target in shared:
+            value = obj.get(name)
+            if isinstance(value, str):
+                text = value.strip().lower()
+                if text:
+                    target.hashes.tail.append(hash(text))
+            elif value is not None:
+                target.add_jsonl(obj, columns)
+        for target in other:
+            target.add_jsonl(obj, columns)
+
+    return add

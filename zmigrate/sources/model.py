@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zmigrate.manifest import SourceKind, SourceSpec
+from zmigrate.manifest import SourceKind, SourceSpec, display_path
 
 KEY_SEPARATOR = "\x1f"
 """Joins the values of a composite source key into one string."""
@@ -43,13 +43,45 @@ class StepCount:
     collisions: tuple[KeyCollision, ...] = ()
     """Records sharing a target key with an earlier one (their step has a non-error
     ``on_duplicate_key``; otherwise ``scan`` raises)."""
+    checksum: str | None = None
+    """A query's rows hashed in the same pass (``sha256:…``): what a resume compares."""
 
 
 def file_source(
-    path: str | Path, kind: SourceKind | str = SourceKind.CSV, encoding: str = "utf-8"
+    path: str | Path,
+    kind: SourceKind | str = SourceKind.CSV,
+    encoding: str = "utf-8",
+    *,
+    member: str | None = None,
+    sheet: str | None = None,
+    header_row: int = 1,
 ) -> SourceSpec:
-    """A file source for a path, e.g. the CSV a Zoho export was written to at run time."""
-    return SourceSpec(SourceKind(kind), 0, path=Path(path), encoding=encoding)
+    """A file source for a path, e.g. the CSV a Zoho export was written to at run time, a
+    member of a zip (``member``) or a workbook's sheet (``kind="xlsx"``, ``sheet``)."""
+    return SourceSpec(
+        SourceKind(kind),
+        0,
+        path=Path(path),
+        encoding=encoding,
+        member=member,
+        sheet=sheet,
+        header_row=header_row,
+    )
+
+
+def query_source(url: str, query: str) -> SourceSpec:
+    """A SQL source outside a manifest: ``url`` is ``$NAME`` of the variable holding the URL."""
+    return SourceSpec(SourceKind.SQL, 0, url=url, query=query)
+
+
+def source_label(source: SourceSpec) -> str:
+    """Where a source's rows are, as errors name it: ``a.csv``, ``backup.zip!Account.csv``,
+    ``book.xlsx!Accounts`` or ``sql:$LEGACY_DB_URL`` (never a database URL's password)."""
+    if source.kind is SourceKind.SQL:
+        return source.describe()
+    inner = source.member or source.sheet
+    path = display_path(source.path)
+    return f"{path}!{inner}" if inner else path
 
 
 def row_key(columns: Sequence[str], row: Mapping[str, Any]) -> str:

@@ -1,23 +1,27 @@
-"""Reading one CSV/JSONL source file in file order, with every problem located.
+"""Reading one source in its order: a CSV/JSONL file (or zip member), a sheet, a query.
 
 :func:`iter_rows` gives ``(line, row)`` pairs, :func:`iter_records` one
 :class:`~zmigrate.sources.SourceRecord` per target record, :func:`read_columns` the header.
 Each problem (missing file, bad header, ragged row, invalid JSON, undecodable bytes) raises
-:class:`~zmigrate.errors.ManifestError` naming the source file, its line and the step.
+:class:`~zmigrate.errors.ManifestError` naming the source, its line and the step. A "line" is
+a file's line, a sheet's row number, or a query's row number in the result.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from typing import Any, BinaryIO
+from collections.abc import Generator, Iterator
+from typing import IO, Any
 
 import orjson
 
 from zmigrate.errors import ManifestError
 from zmigrate.manifest import SourceKind, SourceSpec, Step, display_path
-from zmigrate.sources.model import SourceRecord, row_key
+from zmigrate.sources.archive import open_member
+from zmigrate.sources.model import SourceRecord, row_key, source_label
+from zmigrate.sources.sql import sql_rows
+from zmigrate.sources.xlsx import xlsx_rows
 
 Row = dict[str, Any]
 
@@ -28,9 +32,21 @@ on one long note; Zoho fields hold far less than this, so a big cell reaches the
 is dead-lettered with its line and field. A bigger one is nearly always an unclosed quote."""
 
 
-def _open_binary(source: SourceSpec, step: str | None) -> BinaryIO:
+def _open_binary(source: SourceSpec, step: str | None) -> IO[bytes]:
     """Open a source file; a missing one is reported at the manifest line that names it."""
     assert source.path is not None
+    if source.member:
+        try:
+            return open_member(source.path, source.member)
+        except ManifestError as error:
+            raise ManifestError(
+                str(error.args[0]),
+                file=source.origin or error.file,
+                line=source.line or None,
+                step=step,
+                field=error.field or "source",
+                hint=error.hint,
+            ) from None
     try:
         return open(source.path, "rb", buffering=_BUFFER)  # noqa: SIM115 - closed by the caller
     except OSError as exc:
@@ -53,7 +69,7 @@ def decode_error(source: SourceSpec, step: str | None, exc: UnicodeDecodeError) 
     """Locate an undecodable byte by re-reading the file line by line (error path only)."""
     assert source.path is not None
     line = 0
-    with open(source.path, "rb") as fh:
+    with _open_binary(source, step) as fh:
         for line, raw in enumerate(fh, 1):  # noqa: B007 - line is used after the loop
             try:
                 raw.decode(source.encoding)
@@ -61,7 +77,7 @@ def decode_error(source: SourceSpec, step: str | None, exc: UnicodeDecodeError) 
                 byte = raw[bad.start : bad.start + 1].hex()
                 return ManifestError(
                     f"byte 0x{byte} at column {bad.start + 1} is not valid {source.encoding}",
-                    file=display_path(source.path),
+                    file=source_label(source),
                     line=line,
                     step=step,
                     field="encoding",
@@ -70,7 +86,7 @@ def decode_error(source: SourceSpec, step: str | None, exc: UnicodeDecodeError) 
                 )
     return ManifestError(
         f"not valid {source.encoding}: {exc.reason}",
-        file=display_path(source.path),
+        file=source_label(source),
         line=line or None,
         step=step,
         field="encoding",
@@ -82,7 +98,7 @@ def _header(reader: Iterator[list[str]], source: SourceSpec, step: str | None) -
     if not header:
         raise ManifestError(
             "the file is empty: expected a header row",
-            file=display_path(source.path),
+            file=source_label(source),
             line=1,
             step=step,
             hint="the first line names the columns",
@@ -93,7 +109,7 @@ def _header(reader: Iterator[list[str]], source: SourceSpec, step: str | None) -
         if name in seen:
             raise ManifestError(
                 f"column '{name}' appears twice in the header",
-                file=display_path(source.path),
+                file=source_label(source),
                 line=1,
                 step=step,
                 field=name,
@@ -105,7 +121,7 @@ def _header(reader: Iterator[list[str]], source: SourceSpec, step: str | None) -
 def _ragged(source: SourceSpec, step: str | None, line: int, got: int, want: int) -> ManifestError:
     return ManifestError(
         f"row has {got} fields, the header has {want}",
-        file=display_path(source.path),
+        file=source_label(source),
         line=line,
         step=step,
         hint=f"check the delimiter ({source.delimiter!r}) and quoting "
@@ -126,11 +142,11 @@ def _csv_error(source: SourceSpec, step: str | None, line: int, exc: csv.Error) 
             f"an unclosed quote ({source.quotechar!r}) on or before that line"
         )
     return ManifestError(
-        f"bad CSV: {exc}", file=display_path(source.path), line=line, step=step, hint=hint
+        f"bad CSV: {exc}", file=source_label(source), line=line, step=step, hint=hint
     )
 
 
-def csv_rows(source: SourceSpec, step: str | None) -> Iterator[tuple[int, list[str]]]:
+def csv_rows(source: SourceSpec, step: str | None) -> Generator[tuple[int, list[str]]]:
     """Yield ``(line, cells)`` of a CSV source: the header first, then every data row.
 
     Blank lines are skipped; a row as wide as the header ends at ``line`` (a quoted field may
@@ -164,7 +180,7 @@ def _jsonl_object(source: SourceSpec, step: str | None, line: int, text: bytes) 
             raise decode_error(source, step, bad) from None
         raise ManifestError(
             f"not valid JSON: {exc}",
-            file=display_path(source.path),
+            file=source_label(source),
             line=line,
             step=step,
             hint="each line holds one JSON object",
@@ -172,7 +188,7 @@ def _jsonl_object(source: SourceSpec, step: str | None, line: int, text: bytes) 
     if not isinstance(obj, dict):
         raise ManifestError(
             f"expected a JSON object, got {type(obj).__name__}",
-            file=display_path(source.path),
+            file=source_label(source),
             line=line,
             step=step,
             hint="each line holds one JSON object",
@@ -204,16 +220,25 @@ def iter_rows(source: SourceSpec, *, step: str | None = None) -> Iterator[tuple[
     if source.kind is SourceKind.JSONL:
         yield from jsonl_rows(source, step)
         return
-    if source.kind is not SourceKind.CSV:
-        raise ManifestError(
-            f"a {source.describe()} export has no file before the run",
-            step=step,
-            hint="read the exported CSV with file_source(path)",
-        )
-    rows = csv_rows(source, step)
+    rows = _table_rows(source, step)
     _, header = next(rows)
     for line, cells in rows:
         yield line, dict(zip(header, cells, strict=True))
+
+
+def _table_rows(source: SourceSpec, step: str | None) -> Generator[tuple[int, list[Any]]]:
+    """The header, then the rows, of a CSV, a sheet or a query."""
+    if source.kind is SourceKind.CSV:
+        return csv_rows(source, step)
+    if source.kind is SourceKind.XLSX:
+        return xlsx_rows(source, step)
+    if source.kind is SourceKind.SQL:
+        return sql_rows(source, step)
+    raise ManifestError(
+        f"a {source.describe()} export has no file before the run",
+        step=step,
+        hint="read the exported CSV with file_source(path)",
+    )
 
 
 def iter_records(step: Step, source: SourceSpec | None = None) -> Iterator[SourceRecord]:
@@ -245,16 +270,23 @@ def iter_records(step: Step, source: SourceSpec | None = None) -> Iterator[Sourc
 
 
 def read_columns(source: SourceSpec, step: str | None = None) -> list[str]:
-    """The column names of a file source: the CSV header, or the first JSONL object's keys."""
+    """The column names of a source: the CSV or sheet header, the query's columns, or the
+    first JSONL object's keys."""
     if source.kind is SourceKind.JSONL:
         for _, obj in jsonl_rows(source, step):
             return list(obj)
         raise ManifestError(
             "the file is empty: expected JSON objects",
-            file=display_path(source.path),
+            file=source_label(source),
             line=1,
             step=step,
         )
+    if source.kind is not SourceKind.CSV:
+        rows = _table_rows(source, step)
+        try:
+            return list(next(rows)[1])
+        finally:
+            rows.close()
     with _open_text(source, step) as fh:
         try:
             return _header(_csv_reader(fh, source), source, step)

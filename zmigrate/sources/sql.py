@@ -1,0 +1,142 @@
+"""Reading the rows of a SQL query through SQLAlchemy, streamed with a server-side cursor.
+
+The database URL comes from the environment variable the manifest names (``$LEGACY_DB_URL``);
+it may hold a password, so the URL and its password are registered with the scrubber before
+anything can print them, and errors name the variable, never the URL. Rows are numbered by
+their place in the result (1 = the first row); values keep the database's types (numbers,
+dates, text). A pass can also fold every row into a checksum (:class:`RowDigest`): a query
+has no file to hash, so that checksum is what lets ``resume`` refuse a changed source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Generator, Mapping
+from typing import Any
+
+from sqlalchemy import create_engine, exc, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import NullPool
+
+from zmigrate import scrub
+from zmigrate.errors import ManifestError
+from zmigrate.manifest import SourceSpec
+from zmigrate.manifest.source_kinds import ENV_REF
+from zmigrate.sources.model import source_label
+
+BATCH = 2000
+"""Rows fetched from the server-side cursor at a time: memory stays flat whatever the size."""
+
+
+class RowDigest:
+    """A SHA-256 over the rows of one pass, in order, each value with its type."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        self._hash.update(repr(row).encode("utf-8", "backslashreplace"))
+
+    def hexdigest(self) -> str:
+        return "sha256:" + self._hash.hexdigest()
+
+
+def _fail(source: SourceSpec, step: str | None, message: str, hint: str | None = None) -> Any:
+    raise ManifestError(
+        message,
+        file=source.origin or source_label(source),
+        line=source.line or None,
+        step=step,
+        field="sql",
+        hint=hint,
+    )
+
+
+def database_url(source: SourceSpec, step: str | None, env: Mapping[str, str] | None = None) -> str:
+    """The URL the source names, from the environment; its password is registered as a secret."""
+    env = os.environ if env is None else env
+    ref = ENV_REF.match(source.url)
+    url = source.url
+    if ref:
+        url = env.get(ref.group(1), "").strip()
+        if not url:
+            _fail(
+                source,
+                step,
+                f"the environment variable {ref.group(1)} is not set",
+                hint=f"export {ref.group(1)}=<the database's SQLAlchemy URL>",
+            )
+        scrub.register(url)  # a literal one is in the manifest already, without a password
+    try:
+        scrub.register(make_url(url).password)
+    except exc.ArgumentError:
+        _fail(source, step, f"{source.url} is not a database URL SQLAlchemy reads")
+    return url
+
+
+def _engine(source: SourceSpec, step: str | None) -> Engine:
+    try:
+        return create_engine(database_url(source, step), poolclass=NullPool)
+    except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
+        return _fail(  # type: ignore[no-any-return]
+            source,
+            step,
+            f"cannot use the database {source.url}: {scrub.scrub(str(error))}",
+            hint="the URL names a dialect and driver SQLAlchemy knows, e.g. postgresql://...",
+        )
+
+
+def _db_error(source: SourceSpec, step: str | None, error: exc.SQLAlchemyError) -> ManifestError:
+    cause = error.orig if isinstance(error, exc.DBAPIError) else error
+    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    return ManifestError(
+        f"the query on {source.url} failed: {scrub.scrub(first)}",
+        file=source.origin or source_label(source),
+        line=source.line or None,
+        step=step,
+        field="query",
+    )
+
+
+def sql_rows(
+    source: SourceSpec, step: str | None, digest: RowDigest | None = None
+) -> Generator[tuple[int, list[Any]]]:
+    """Yield ``(0, column names)``, then ``(row number, values)`` for each row of the query.
+
+    Streamed: ``stream_results`` asks the driver for a server-side cursor (a named cursor in
+    PostgreSQL) and rows come ``BATCH`` at a time. ``digest`` folds each row in as it passes.
+    """
+    engine = _engine(source, step)
+    try:
+        with engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(
+                text(source.query)
+            )
+            columns = [str(k) for k in result.keys()]  # noqa: SIM118 - iterating gives rows
+            if digest is not None:
+                digest.add(tuple(columns))
+            yield 0, columns
+            for number, row in enumerate(result, 1):
+                values = tuple(row)
+                if digest is not None:
+                    digest.add(values)
+                yield number, list(values)
+    except exc.SQLAlchemyError as error:
+        raise _db_error(source, step, error) from None
+    finally:
+        engine.dispose()
+
+
+def query_id(source: SourceSpec) -> str:
+    """How a run store names a query source: ``sql:<variable>#<hash of the query>``."""
+    name = source.url.strip("${}") if ENV_REF.match(source.url) else "url"
+    return f"sql:{name}#{hashlib.sha256(source.query.encode()).hexdigest()[:16]}"
+
+
+def sql_checksum(source: SourceSpec) -> str:
+    """The checksum of the rows the query returns now (one pass, nothing kept)."""
+    digest = RowDigest()
+    for _ in sql_rows(source, None, digest):
+        pass
+    return digest.hexdigest()
