@@ -20,13 +20,13 @@ from zmigrate.checkpoint import LandedRecord, RunStore
 from zmigrate.client import Zoho
 from zmigrate.client.crm import coql_literal
 from zmigrate.manifest import Product, Step
-from zmigrate.mapping import MappingError, map_record
+from zmigrate.mapping import MappingError, lookup_keys, map_record
 from zmigrate.outcomes import chunked
 from zmigrate.run.exports import crm_count
 from zmigrate.run.writers.finance import finance_client
 from zmigrate.run_target import FinishedRun, load_run, open_run_zoho
 from zmigrate.schema.related import Related
-from zmigrate.sources import SourceRecord, iter_records, row_key
+from zmigrate.sources import SourceRecord, iter_records
 from zmigrate.sources.attachments import file_store
 from zmigrate.verify import readers
 from zmigrate.verify.attachments import read_attachments
@@ -238,7 +238,7 @@ class Verifier:
         """Each record mapped as the run mapped it, lookups from its id cross-reference."""
         ids: dict[tuple[str, str], str] = {}
         for lk in step.lookups:
-            keys = {row_key(lk.columns, row) for _, rec in pairs for row in rec.rows}
+            keys = {k for _, rec in pairs for row in rec.rows for k in lookup_keys(step, lk, row)}
             ids.update(((lk.step, k), v) for k, v in self.store.lookup_many(lk.step, keys).items())
 
         def resolve(step_name: str, key: str) -> str | None:

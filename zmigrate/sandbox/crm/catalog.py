@@ -211,6 +211,8 @@ class OrgField:
     def takes_se_module(self) -> bool:
         """A multi-module lookup whose id comes with the record's ``$se_module``
         (``What_Id``, Notes' ``Parent_Id``; not ``Who_Id``, a Contact or Lead by id alone)."""
+        if self.data_type == "participants":  # Events' attendees: a list, no $se_module
+            return False
         return bool(self.lookup_modules) and not self.lookup and self.api_name != "Who_Id"
 
     def refuses(self, creating: bool) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 
 from zmigrate.sandbox.journal import Journal
 
-from . import wire
+from . import participants, wire
 from .catalog import OrgField as Field
 from .catalog import OrgModule as Module
 from .catalog import builtin_modules, user_meta
@@ -278,10 +278,20 @@ class CrmStore:
         try:
             if f.data_type in ("lookup", "ownerlookup", "userlookup"):
                 return self._reference(f, value)
+            if f.data_type == "participants":
+                return participants.coerce(value, self._participant, self.new_id)
             return COERCERS.get(f.data_type, _text)(f, value)
+        except participants.Refused:
+            raise Invalid(wire.field_error("INVALID_DATA", f.api_name, index)) from None
         except _Refused as exc:
             extra = exc.details or {"expected_data_type": EXPECTED_TYPE.get(f.data_type, "text")}
             raise Invalid(wire.field_error("INVALID_DATA", f.api_name, index, **extra)) from None
+
+    def _participant(self, kind: str, ref: str) -> dict[str, Any] | None:
+        """The contact, lead or user an event's participant names."""
+        if kind == "user":
+            return self.user_by_id(ref)
+        return self.records.get(participants.MODULE_OF.get(kind, ""), {}).get(ref)
 
     def _reference(self, f: Field, value: object) -> str:
         """A lookup's record id (``{"id": ..}`` or the bare id): the user for an owner."""
@@ -575,6 +585,8 @@ class CrmStore:
     def show(self, f: Field, value: Any) -> Any:
         if value is None:
             return None
+        if f.data_type == "participants":
+            return participants.show(value, self._participant)
         if f.data_type in ("ownerlookup", "userlookup"):
             user = self.user_by_id(value) or {}
             return {"name": user.get("full_name"), "id": value, "email": user.get("email")}
