@@ -21,6 +21,7 @@ from zmigrate.planner import Plan, plan
 from zmigrate.run.exports import exported_manifest
 from zmigrate.run.vocab import WriteMethod
 from zmigrate.sources import scan
+from zmigrate.sources.attachment_hashes import file_hashes
 
 FINANCE = (Product.BOOKS, Product.INVENTORY)
 """Products that need an organization id on every call."""
@@ -68,12 +69,15 @@ def step_specs(local: Manifest, the_plan: Plan) -> list[StepSpec]:
 
 
 def source_hashes(manifest: Manifest) -> dict[str, str]:
-    """Hash of every source file (a resume refuses sources that changed)."""
-    return {
+    """Hash of every source file and attached file (a resume refuses ones that changed)."""
+    hashes = {
         str(s.source.path): hash_file(s.source.path)
         for s in manifest.steps
         if s.source.is_file and s.source.path is not None
     }
+    for s in manifest.steps:
+        hashes.update(file_hashes(s))
+    return hashes
 
 
 def open_store(
