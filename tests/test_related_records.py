@@ -22,13 +22,16 @@ from zmigrate.planner import plan
 from zmigrate.progress import Progress
 from zmigrate.rehearsal import SANDBOX_STATE, execute_in_sandbox, sandbox_credentials
 from zmigrate.resume import changed_inputs, inspect, resume
+from zmigrate.rollback import bill as rollback_bill
 from zmigrate.rollback import rollback
 from zmigrate.run import execute
 from zmigrate.run.writers.crm_related import match_landed
 from zmigrate.sandbox import SandboxConfig, start_sandbox
 from zmigrate.sandbox.crm import related_routes
 from zmigrate.schema.related import ATTACHMENT_MAX_BYTES
+from zmigrate.verify import bill as verify_bill
 from zmigrate.verify import verify
+from zmigrate.verify.attachments import parent_reads
 
 PLANS = Path(__file__).resolve().parent.parent / "plans"
 
@@ -210,3 +213,38 @@ async def test_resume_refuses_an_attached_file_changed_since_the_run_began(
     assert f"source {changed} changed" in str(err.value)
     changed.unlink()
     assert changed_inputs(inspect(run_dir)) == [f"source {changed} changed"]
+
+
+async def test_verify_and_rollback_bills_price_attachments_as_the_calls_they_make(
+    tmp_path: Path,
+) -> None:
+    """Attachments are read through each parent's list (once per chunk of 50 holding one of
+    its files) and deleted one a call: the dry-run bills count those calls, so they equal
+    what verify and rollback then spend."""
+    write_related(tmp_path, scale=2)
+    run_dir = tmp_path / "run"
+    report = await execute_in_sandbox(tmp_path / "migration.toml", run_dir, clock_speed=600.0)
+    assert report.exit_code == 0, report.render()
+    priced = verify_bill(run_dir)
+    files = next(s for s in priced.steps if s.step == "account_files")
+    assert (files.method, files.requests) == ("parent_lists", 8)  # 8 accounts hold the files
+    result = await verify(run_dir, clock_speed=600.0)
+    assert result.exit_code == 0, result.render()
+    crm = priced.totals()["crm"]
+    assert (crm["requests"], crm["credits"]) == (
+        result.spent["crm"]["requests"],
+        result.spent["crm"]["credits"],
+    )
+    deletes = rollback_bill(run_dir)
+    assert next(s for s in deletes if s.step == "account_files").requests == files.records
+    undone = await rollback(run_dir, clock_speed=600.0)
+    assert undone.exit_code == 0
+    assert sum(s.requests for s in deletes) == undone.spent["crm"]["requests"]
+    assert sum(s.credits for s in deletes) == undone.spent["crm"]["credits"]
+
+
+def test_parent_reads_count_each_parents_list_once_per_chunk() -> None:
+    a, b, c = ("Accounts", "1"), ("Accounts", "2"), ("Deals", "3")
+    assert parent_reads([a, a, b, c], chunk=50, page=200) == 3
+    assert parent_reads([a, b, a, c], chunk=2, page=200) == 4  # a's list read in both chunks
+    assert parent_reads([a] * 5, chunk=50, page=2) == 3
