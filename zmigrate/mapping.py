@@ -246,7 +246,8 @@ def is_participants(step: Step, lk: Lookup) -> bool:
 def lookup_keys(step: Step, lk: Lookup, row: Mapping[str, Any]) -> list[str]:
     """The source keys a row's lookup names: one, or each part of a participants list."""
     if is_participants(step, lk):
-        return [p.strip() for p in _strip(row.get(lk.columns[0])).split(MULTI_SEPARATOR)]
+        parts = _strip(row.get(lk.columns[0])).split(MULTI_SEPARATOR)
+        return [p.strip() for p in parts if p.strip()]
     return [row_key(lk.columns, row)]
 
 
@@ -256,12 +257,12 @@ def _participants(
     kind = PARTICIPANT_OF.get(lk.se_module or "", ParticipantType.CONTACT)
     out = []
     for part in lookup_keys(step, lk, row):
-        zoho_id = resolve(lk.step, part) if part else None
+        zoho_id = resolve(lk.step, part)
         if zoho_id is not None:
             out.append(participant(kind, str(zoho_id)))
         elif EMAIL.match(part):
             out.append(participant(ParticipantType.EMAIL, part))
-        elif part and not lk.optional:
+        elif not lk.optional:
             raise MappingError(
                 f"'{part}' is neither a key of step '{lk.step}' nor an e-mail address",
                 step=step.name,

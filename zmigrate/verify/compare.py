@@ -76,7 +76,7 @@ def same(want: Any, got: Any, data_type: str = "text") -> bool:
     """Whether Zoho's ``got`` is the value ``want`` the run sent, in Zoho's forms."""
     if _empty(want):
         return _empty(got)
-    if data_type == "participants":  # an event's: who, whatever else Zoho shows
+    if data_type == schema.FieldType.PARTICIPANTS:  # an event's: who, whatever else Zoho shows
         return _who(want) == _who(got)
     if isinstance(want, Mapping) or data_type in ("lookup", "ownerlookup"):
         return _ref(want) == _ref(got)

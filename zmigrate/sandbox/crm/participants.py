@@ -13,16 +13,25 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from zmigrate.schema.related import ParticipantType
+
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MODULE_OF = {"contact": "Contacts", "lead": "Leads"}
+MODULE_OF = {ParticipantType.CONTACT: "Contacts", ParticipantType.LEAD: "Leads"}
 """The module a participant of each record type lives in (users and addresses: none)."""
 
-Finder = Callable[[str, str], Mapping[str, Any] | None]
+Finder = Callable[[ParticipantType, str], Mapping[str, Any] | None]
 """``find(type, participant)``: the contact, lead or user it names, or None."""
 
 
 class Refused(Exception):
     """A participant Zoho would refuse."""
+
+
+def _kind(entry: Mapping[str, Any]) -> ParticipantType:
+    try:
+        return ParticipantType(str(entry.get("type")))
+    except ValueError:
+        raise Refused from None
 
 
 def coerce(value: object, find: Finder, new_id: Callable[[], str]) -> list[dict[str, Any]]:
@@ -31,17 +40,19 @@ def coerce(value: object, find: Finder, new_id: Callable[[], str]) -> list[dict[
         raise Refused
     out = []
     for entry in value:
-        kind = entry.get("type") if isinstance(entry, dict) else None
-        ref = entry.get("participant") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict):
+            raise Refused
+        kind = _kind(entry)
+        ref = entry.get("participant")
         if not isinstance(ref, str | int) or isinstance(ref, bool):
             raise Refused
         ref = str(ref)
-        if kind == "email":
+        if kind is ParticipantType.EMAIL:
             if not EMAIL.match(ref):
                 raise Refused
-        elif kind not in ("contact", "lead", "user") or find(kind, ref) is None:
+        elif find(kind, ref) is None:
             raise Refused
-        out.append({"type": kind, "participant": ref, "id": new_id()})
+        out.append({"type": kind.value, "participant": ref, "id": new_id()})
     return out
 
 
@@ -49,16 +60,16 @@ def show(stored: list[dict[str, Any]], find: Finder) -> list[dict[str, Any]]:
     """Participants as a read shows them."""
     out = []
     for p in stored:
-        rec = find(p["type"], p["participant"]) if p["type"] != "email" else None
-        name = _name(rec) if rec is not None else None
+        kind = ParticipantType(p["type"])
+        rec = find(kind, p["participant"]) if kind is not ParticipantType.EMAIL else None
         email = (rec or {}).get("Email") or (rec or {}).get("email")
         out.append(
             {
-                "Email": p["participant"] if p["type"] == "email" else email,
-                "name": name if rec is not None else p["participant"],
+                "Email": p["participant"] if kind is ParticipantType.EMAIL else email,
+                "name": _name(rec) if rec is not None else p["participant"],
                 "invited": False,
                 "id": p["id"],
-                "type": p["type"],
+                "type": kind.value,
                 "participant": p["participant"],
                 "status": "not_known",
             }

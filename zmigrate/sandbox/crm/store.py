@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from zmigrate.sandbox.journal import Journal
+from zmigrate.schema import FieldType
+from zmigrate.schema.related import ParticipantType
 
 from . import participants, wire
 from .catalog import OrgField as Field
@@ -165,7 +167,7 @@ class CrmStore:
         try:
             if f.data_type in ("lookup", "ownerlookup", "userlookup"):
                 return self._reference(f, value)
-            if f.data_type == "participants":
+            if f.data_type == FieldType.PARTICIPANTS:
                 return participants.coerce(value, self._participant, self.new_id)
             return coercer(f.data_type)(f, value)
         except participants.Refused:
@@ -174,9 +176,9 @@ class CrmStore:
             extra = exc.details or {"expected_data_type": EXPECTED_TYPE.get(f.data_type, "text")}
             raise Invalid(wire.field_error("INVALID_DATA", f.api_name, index, **extra)) from None
 
-    def _participant(self, kind: str, ref: str) -> dict[str, Any] | None:
+    def _participant(self, kind: ParticipantType, ref: str) -> dict[str, Any] | None:
         """The contact, lead or user an event's participant names."""
-        if kind == "user":
+        if kind is ParticipantType.USER:
             return self.user_by_id(ref)
         return self.records.get(participants.MODULE_OF.get(kind, ""), {}).get(ref)
 
@@ -472,7 +474,7 @@ class CrmStore:
     def show(self, f: Field, value: Any) -> Any:
         if value is None:
             return None
-        if f.data_type == "participants":
+        if f.data_type == FieldType.PARTICIPANTS:
             return participants.show(value, self._participant)
         if f.data_type in ("ownerlookup", "userlookup"):
             user = self.user_by_id(value) or {}
