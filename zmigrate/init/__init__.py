@@ -18,6 +18,7 @@ from pathlib import Path
 from zmigrate.errors import UsageError
 from zmigrate.init.draft import draft
 from zmigrate.init.model import Draft
+from zmigrate.init.origin import Form, origins
 from zmigrate.init.read import READERS, profile
 from zmigrate.init.write import manifest_text
 from zmigrate.manifest import display_path, load_manifest
@@ -50,7 +51,8 @@ def init(
         schema_ref = Path(
             os.path.relpath(Path(schema).resolve(), target.parent.resolve())
         ).as_posix()
-    profiles = [profile(Path(s)) for s in sources]
+    profiles = [profile(o) for s in sources for o in origins(str(s))]
+    profiles = [p for p in profiles if p.columns or p.origin.form is not Form.XLSX]
     d = draft(profiles, org, schema_ref)
     text = manifest_text(d, target.parent)
     target.parent.mkdir(parents=True, exist_ok=True)
