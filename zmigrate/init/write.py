@@ -12,8 +12,8 @@ import os
 import re
 from pathlib import Path
 
-from zmigrate.init.origin import Form
 from zmigrate.init.model import Draft, FieldDraft, Level, LookupDraft, Note, StepDraft
+from zmigrate.init.origin import Form
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
