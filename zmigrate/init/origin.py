@@ -3,8 +3,8 @@
 A file (``accounts.csv``), a zip's members (``backup.zip``: one source per CSV/JSONL
 member; ``backup.zip:Account.csv``: that one), a workbook's sheets (``book.xlsx``: one per
 sheet whose row 1 names columns; ``book.xlsx:Accounts``: that one), or a database
-(``sql:$VAR:TABLE``, or ``sql:$VAR:SELECT ... ORDER BY ...``). A database URL only ever comes from the
-environment variable named: it is never written to the manifest nor printed.
+(``sql:$VAR:TABLE``, or ``sql:$VAR:SELECT ... ORDER BY ...``). A database URL only ever
+comes from the environment variable named: it is never written to the manifest nor printed.
 """
 
 from __future__ import annotations

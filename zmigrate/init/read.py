@@ -93,9 +93,7 @@ def open_jsonl(origin: Origin, forced_encoding: str | None = None) -> Opened:
     options = {"encoding": encoding}
     if origin.suffix != ".jsonl":
         options["format"] = "jsonl"
-    spec = SourceSpec(
-        SourceKind.JSONL, 0, path=origin.path, encoding=encoding, member=origin.inner
-    )
+    spec = SourceSpec(SourceKind.JSONL, 0, path=origin.path, encoding=encoding, member=origin.inner)
     return Opened(options, tuple(notes), iter_rows(spec))
 
 
