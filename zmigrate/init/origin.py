@@ -118,8 +118,10 @@ def _sql(arg: str) -> Origin:
     var = var if var.startswith("$") else f"${var}"
     what = what.strip()
     usage = "write sql:$VAR:TABLE or sql:$VAR:'SELECT ... ORDER BY key' (VAR holds the URL)"
+    if "://" in rest:  # never echoed: it may hold a password
+        raise UsageError(f"a database URL is never given on the command line: {usage}")
     if not ENV_REF.match(var) or not what:
-        raise UsageError(f"cannot read the source '{arg[:4]}...': {usage}")
+        raise UsageError(f"cannot read the source 'sql:{var}:...': {usage}")
     if _TABLE.match(what):
         return Origin(Form.SQL, url=var, table=what)
     if not what.casefold().startswith(("select", "with")):
