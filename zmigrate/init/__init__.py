@@ -1,7 +1,9 @@
 """``zmigrate init``: a first manifest written from the user's files and their org's schema.
 
-Each source is read once (:mod:`.read`: encoding and delimiter sniffed from its head, then
-every row streamed into capped per-column statistics, :mod:`.values`). Then, pure: the
+Each source is read once (:mod:`.origin`: a file, each sheet of a workbook, each CSV/JSONL
+member of a zip, or a database table or query; :mod:`.read`: encoding and delimiter sniffed
+from a text file's head, then every row streamed into capped per-column statistics,
+:mod:`.values`). Then, pure: the
 module each file fills and the field each column fills (:mod:`.guess`), the transforms and
 formats the values need (:mod:`.fields`), keys, lookups between files and step order
 (:mod:`.links`), all put together in :mod:`.draft` and written as commented TOML by
@@ -43,7 +45,8 @@ def init(
             "to replace it, or choose another --out"
         )
     if not sources:
-        raise UsageError(f"name at least one source file ({', '.join(sorted(READERS))})")
+        kinds = ", ".join(sorted(READERS))
+        raise UsageError(f"name at least one source ({kinds}, .xlsx, .zip, sql:$VAR:TABLE)")
     org: OrgSchema = builtin()
     schema_ref = None
     if schema is not None:

@@ -119,7 +119,7 @@ def manifest_text(d: Draft, manifest_dir: Path) -> str:
     """The manifest, with its FIX list first so nobody misses it."""
     files = len(d.steps)
     out = [
-        f"# Written by `zmigrate init` from {files} file{'s' if files != 1 else ''}: a first "
+        f"# Written by `zmigrate init` from {files} source{'s' if files != 1 else ''}: a first "
         "guess to read through.",
         "# NOTE lines say how a choice was made, CHECK lines ask you to confirm one, FIX lines",
         "# name what `zmigrate plan` (or the run) will refuse until you fix it.",
