@@ -54,7 +54,8 @@ class Origin:
         """What names the step and hints at its module: file, member, sheet or table name."""
         if self.form is Form.SQL:
             found = _FROM.search(self.query or "")
-            return self.table or (found.group(1).rsplit(".", 1)[-1] if found else "query")
+            table = self.table or (found.group(1) if found else "query")
+            return table.rsplit(".", 1)[-1]  # public.accounts: accounts
         if self.inner is not None:
             return PurePosixPath(self.inner).stem if self.form is Form.FILE else self.inner
         assert self.path is not None
