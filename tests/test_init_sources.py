@@ -211,3 +211,25 @@ def test_typed_datetimes_read_as_iso() -> None:
         stats.add(v)
     col = stats.finish()
     assert col.datetimes == (ISO,) and col.dates == ()  # no text format to write
+
+
+def test_title_lines_above_a_sheets_header(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Deals"
+    ws.append(["Deals export, March 2024"])
+    ws.append([])
+    ws.append(["Deal Ref", "Deal Name", "Amount", "Closing Date", "Stage"])
+    ws.append(["D-1", "Big one", 1250.5, date(2024, 3, 31), "Closed Won"])
+    ws.append(["D-2", "Small one", 80, date(2024, 4, 2), "Qualification"])
+    book.save(tmp_path / "deals.xlsx")
+    m, _ = init_and_plan(tmp_path / "deals.toml", tmp_path / "deals.xlsx")
+    deals = step(m, "deals")
+    assert (deals.source.sheet, deals.source.header_row) == ("Deals", 3)
+    assert deals.source_key == ("Deal Ref",)
+    assert first_record(deals) == {
+        "Deal_Name": "Big one",
+        "Amount": 1250.5,
+        "Closing_Date": "2024-03-31",
+        "Stage": "Closed Won",
+    }

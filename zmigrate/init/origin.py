@@ -2,8 +2,8 @@
 
 A file (``accounts.csv``), a zip's members (``backup.zip``: one source per CSV/JSONL
 member; ``backup.zip:Account.csv``: that one), a workbook's sheets (``book.xlsx``: one per
-sheet whose row 1 names columns; ``book.xlsx:Accounts``: that one), or a database
-(``sql:$VAR:TABLE``, or ``sql:$VAR:SELECT ... ORDER BY ...``). A database URL only ever
+sheet with a header, found under any title lines; ``book.xlsx:Accounts``: that one), or a
+database (``sql:$VAR:TABLE``, or ``sql:$VAR:SELECT ... ORDER BY ...``). A database URL only ever
 comes from the environment variable named: it is never written to the manifest nor printed.
 """
 
@@ -48,6 +48,7 @@ class Origin:
     url: str | None = None  # ``$NAME`` of the variable holding a database URL
     query: str | None = None  # the query as given (None: ``table``'s rows, ordered by init)
     table: str | None = None
+    header_row: int = 1  # a sheet's row naming its columns
 
     @property
     def stem(self) -> str:
@@ -93,24 +94,45 @@ def _zip_members(path: Path, only: str | None) -> list[Origin]:
     return [Origin(Form.FILE, path, n) for n in sorted(found)]
 
 
+HEAD_ROWS = 20
+"""Rows of a sheet looked at for its header (title lines above it are skipped)."""
+
+
 def _sheets(path: Path, only: str | None) -> list[Origin]:
-    if only is not None:
-        return [Origin(Form.XLSX, path, only)]
     try:
         book = load_workbook(path, read_only=True)
     except (OSError, InvalidFileException, zipfile.BadZipFile, KeyError) as exc:
         why = getattr(exc, "strerror", None) or str(exc)
         raise UsageError(f"cannot open the workbook {display_path(path)}: {why}") from None
     try:
-        return [Origin(Form.XLSX, path, ws.title) for ws in book.worksheets if _has_header(ws)]
+        if only is not None and only not in book.sheetnames:
+            return [Origin(Form.XLSX, path, only)]  # its reader names the nearest sheet
+        out: list[Origin] = []
+        for ws in book.worksheets:
+            if only is not None and ws.title != only:
+                continue
+            head = list(ws.iter_rows(min_row=1, max_row=HEAD_ROWS, values_only=True))
+            row = header_row(head)
+            if row is not None or only is not None:
+                out.append(Origin(Form.XLSX, path, ws.title, header_row=row or 1))
+        return out
     finally:
         book.close()
 
 
-def _has_header(sheet: Any) -> bool:
-    """Row 1 names a column (an empty sheet, or one of notes, is no source)."""
-    first = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
-    return any(v is not None and str(v).strip() for v in first)
+def header_row(head: list[tuple[Any, ...]]) -> int | None:
+    """The row (1-based) naming a sheet's columns: the first of the widest rows of the head
+    whose cells are all text (a title or a blank line above it is skipped); None: no header."""
+
+    def filled(row: tuple[Any, ...]) -> list[Any]:
+        return [v for v in row if v is not None and str(v).strip()]
+
+    widest = max((len(filled(r)) for r in head), default=0)
+    for number, row in enumerate(head, 1):
+        cells = filled(row)
+        if widest and len(cells) == widest and all(isinstance(v, str) for v in cells):
+            return number
+    return None
 
 
 def _sql(arg: str) -> Origin:

@@ -100,9 +100,13 @@ def open_jsonl(origin: Origin, forced_encoding: str | None = None) -> Opened:
 def open_sheet(origin: Origin) -> Opened:
     """A workbook's sheet, its header on row 1; cells keep their types."""
     assert origin.path is not None
-    spec = file_source(origin.path, SourceKind.XLSX, sheet=origin.inner)
-    note = "cells keep their types (dates are dates, text stays text): no format to sniff"
-    return Opened({}, (note,), iter_rows(spec), lambda: read_columns(spec))
+    spec = file_source(
+        origin.path, SourceKind.XLSX, sheet=origin.inner, header_row=origin.header_row
+    )
+    notes = ["cells keep their types (dates are dates, text stays text): no format to sniff"]
+    if origin.header_row != 1:
+        notes.append(f"header_row {origin.header_row}: the first row of text as wide as the data")
+    return Opened({}, tuple(notes), iter_rows(spec), lambda: read_columns(spec))
 
 
 def open_query(origin: Origin) -> Opened:

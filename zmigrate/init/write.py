@@ -83,6 +83,8 @@ def source_line(step: StepDraft, manifest_dir: Path) -> str:
     pairs = [(str(origin.form), q(rel))]
     if origin.inner is not None:
         pairs.append(("sheet" if origin.form is Form.XLSX else "member", q(origin.inner)))
+    if origin.header_row != 1:
+        pairs.append(("header_row", str(origin.header_row)))
     pairs += [(k, q(v)) for k, v in step.profile.options.items()]
     return f"source = {_inline(pairs)}"
 
