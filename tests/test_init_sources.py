@@ -166,8 +166,8 @@ def test_database_tables_and_a_query(tmp_path: Path, monkeypatch: pytest.MonkeyP
     m, printed = init_and_plan(
         out,
         "sql:$LEGACY_DB_URL:accounts",
-        "sql:LEGACY_DB_URL:select id, account_id, first_name, last_name, email, birthday"
-        " from contacts order by id",
+        "sql:LEGACY_DB_URL:select id, account_id, first_name, last_name, email, birthday\n"
+        "  from contacts\n  order by id",  # a query over lines: still one comment line
     )
     assert url not in printed and str(tmp_path) not in out.read_text()
     acc, con = step(m, "accounts"), step(m, "contacts")

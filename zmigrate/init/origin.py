@@ -72,7 +72,7 @@ class Origin:
     def label(self) -> str:
         """How the manifest's comments name it (never a database URL)."""
         if self.form is Form.SQL:
-            return f"sql:{self.url}:{self.table or self.query}"
+            return f"sql:{self.url}:{self.table or ' '.join((self.query or '').split())}"
         assert self.path is not None
         return f"{self.path.name}!{self.inner}" if self.inner else self.path.name
 
