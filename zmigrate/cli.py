@@ -381,9 +381,10 @@ def sandbox_command(**options: object) -> None:
 @click.option("--out", default="plans/migration.toml", show_default=True, help="Manifest to write.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def init_command(sources: tuple[str, ...], schema: str | None, out: str, force: bool) -> None:
-    """Write a commented manifest for SOURCES (CSV, JSONL), guessed from their values and the
-    org's schema (--schema, else the built-in default). Sends nothing. Exit 2: bad input or
-    --out exists."""
+    """Write a commented manifest for SOURCES (CSV, JSONL, book.xlsx[:Sheet],
+    backup.zip[:member], sql:$VAR:TABLE or sql:$VAR:'SELECT ... ORDER BY key'), guessed from
+    their values and the org's schema (--schema, else the built-in default). Sends nothing.
+    Exit 2: bad input or --out exists."""
     from zmigrate.init import init
 
     try:

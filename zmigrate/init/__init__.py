@@ -1,7 +1,9 @@
 """``zmigrate init``: a first manifest written from the user's files and their org's schema.
 
-Each source is read once (:mod:`.read`: encoding and delimiter sniffed from its head, then
-every row streamed into capped per-column statistics, :mod:`.values`). Then, pure: the
+Each source is read once (:mod:`.origin`: a file, each sheet of a workbook, each CSV/JSONL
+member of a zip, or a database table or query; :mod:`.read`: encoding and delimiter sniffed
+from a text file's head, then every row streamed into capped per-column statistics,
+:mod:`.values`). Then, pure: the
 module each file fills and the field each column fills (:mod:`.guess`), the transforms and
 formats the values need (:mod:`.fields`), keys, lookups between files and step order
 (:mod:`.links`), all put together in :mod:`.draft` and written as commented TOML by
@@ -18,6 +20,7 @@ from pathlib import Path
 from zmigrate.errors import UsageError
 from zmigrate.init.draft import draft
 from zmigrate.init.model import Draft
+from zmigrate.init.origin import Form, origins
 from zmigrate.init.read import READERS, profile
 from zmigrate.init.write import manifest_text
 from zmigrate.manifest import display_path, load_manifest
@@ -42,7 +45,8 @@ def init(
             "to replace it, or choose another --out"
         )
     if not sources:
-        raise UsageError(f"name at least one source file ({', '.join(sorted(READERS))})")
+        kinds = ", ".join(sorted(READERS))
+        raise UsageError(f"name at least one source ({kinds}, .xlsx, .zip, sql:$VAR:TABLE)")
     org: OrgSchema = builtin()
     schema_ref = None
     if schema is not None:
@@ -50,7 +54,8 @@ def init(
         schema_ref = Path(
             os.path.relpath(Path(schema).resolve(), target.parent.resolve())
         ).as_posix()
-    profiles = [profile(Path(s)) for s in sources]
+    profiles = [profile(o) for s in sources for o in origins(str(s))]
+    profiles = [p for p in profiles if p.columns or p.origin.form is not Form.XLSX]
     d = draft(profiles, org, schema_ref)
     text = manifest_text(d, target.parent)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -51,7 +51,7 @@ def _module_notes(guesses: Sequence[Guess]) -> list[Note]:
 
 def _one_file(name: str, profile: Profile, org: OrgSchema) -> tuple[StepDraft, Module]:
     columns = [c.name for c in profile.columns]
-    guesses = guess_modules(profile.path.stem, columns, org)
+    guesses = guess_modules(profile.origin.stem, columns, org)
     best = guesses[0]
     mod = org.module(best.product, best.module)
     assert mod is not None  # guessed from the org's own modules
@@ -125,7 +125,7 @@ def _unmatched(step: StepDraft) -> tuple[str, ...]:
 def draft(profiles: Sequence[Profile], org: OrgSchema, schema: str | None = None) -> Draft:
     """The manifest for ``profiles`` (in the order given) against ``org``."""
     taken: set[str] = set()
-    first = [_one_file(step_name(p.path.stem, taken), p, org) for p in profiles]
+    first = [_one_file(step_name(p.origin.stem, taken), p, org) for p in profiles]
     others = [(s.name, s.profile, mod, s.source_key[0]) for s, mod in first if s.source_key]
     steps: dict[str, StepDraft] = {}
     for step, mod in first:

@@ -103,11 +103,14 @@ def hashed(text: str) -> int:
 
 
 def cell(value: Any) -> str:
-    """A cell as text: strings trimmed, None empty, JSON values as JSON writes them."""
+    """A cell as text: strings trimmed, None empty, JSON values as JSON writes them, a typed
+    date-time (a sheet's, a database's) in ISO 8601."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
     return value.strip() if isinstance(value, str) else str(value)
 
 

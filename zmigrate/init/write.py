@@ -13,8 +13,10 @@ import re
 from pathlib import Path
 
 from zmigrate.init.model import Draft, FieldDraft, Level, LookupDraft, Note, StepDraft
+from zmigrate.init.origin import Form
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 def q(text: str) -> str:
@@ -60,14 +62,35 @@ def lookup_line(lk: LookupDraft) -> str:
     return line if lk.active else f"# {line}"
 
 
+def _query(step: StepDraft) -> str:
+    """The step's query: a table's rows ordered by the source key (else the first column)."""
+    origin = step.profile.origin
+    if origin.query is not None:
+        return origin.query
+    columns = [c.name for c in step.profile.columns]
+    order = [*step.source_key, *columns[:1]][:1]
+    by = f" order by {', '.join(c if _IDENT.match(c) else q(c) for c in order)}" if order else ""
+    return f"select * from {origin.table}{by}"
+
+
 def source_line(step: StepDraft, manifest_dir: Path) -> str:
-    rel = Path(os.path.relpath(step.profile.path.resolve(), manifest_dir.resolve())).as_posix()
-    pairs = [("file", q(rel)), *((k, q(v)) for k, v in step.profile.options.items())]
+    origin = step.profile.origin
+    if origin.form is Form.SQL:
+        assert origin.url is not None
+        return f"source = {_inline([('sql', q(origin.url)), ('query', q(_query(step)))])}"
+    assert origin.path is not None
+    rel = Path(os.path.relpath(origin.path.resolve(), manifest_dir.resolve())).as_posix()
+    pairs = [(str(origin.form), q(rel))]
+    if origin.inner is not None:
+        pairs.append(("sheet" if origin.form is Form.XLSX else "member", q(origin.inner)))
+    if origin.header_row != 1:
+        pairs.append(("header_row", str(origin.header_row)))
+    pairs += [(k, q(v)) for k, v in step.profile.options.items()]
     return f"source = {_inline(pairs)}"
 
 
 def step_text(step: StepDraft, manifest_dir: Path) -> list[str]:
-    out = [f"# ---- {step.profile.path.name}: {step.profile.rows} rows", *_notes(step.notes)]
+    out = [f"# ---- {step.profile.origin.label}: {step.profile.rows} rows", *_notes(step.notes)]
     out += [
         "[[steps]]",
         f"name = {q(step.name)}",
@@ -98,7 +121,7 @@ def manifest_text(d: Draft, manifest_dir: Path) -> str:
     """The manifest, with its FIX list first so nobody misses it."""
     files = len(d.steps)
     out = [
-        f"# Written by `zmigrate init` from {files} file{'s' if files != 1 else ''}: a first "
+        f"# Written by `zmigrate init` from {files} source{'s' if files != 1 else ''}: a first "
         "guess to read through.",
         "# NOTE lines say how a choice was made, CHECK lines ask you to confirm one, FIX lines",
         "# name what `zmigrate plan` (or the run) will refuse until you fix it.",
