@@ -68,7 +68,8 @@ def test_sigkill_mid_ledger_then_every_balance_matches(tmp_path: Path) -> None:
     rng = random.Random(int(os.environ.get("ZMIGRATE_CRASH_SEED", "16")))
     data = write_ledger(tmp_path, n=10)
     run_dir = tmp_path / "run"
-    options = ["--clock-speed", SPEED, "--latency-ms", "150", "--fault-rate", "0.03"]
+    # calls of 1 Zoho second (17 ms real): a batch stays in flight long enough to be caught
+    options = ["--clock-speed", SPEED, "--latency-ms", "1000", "--fault-rate", "0.03"]
     options += ["--lost-response-rate", "0.1", "--schema", str(tmp_path / "ledger-org.json")]
     kills: list[set[str]] = []
     with (
