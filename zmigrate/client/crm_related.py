@@ -43,8 +43,9 @@ async def related_list(
 
 
 class _SizedStream(IOBasePayload):
-    """A file streamed with its size known up front (a zip member has no ``fileno``), so
-    the multipart body goes with a Content-Length rather than chunked."""
+    """A file streamed with its size known up front: a zip member has no ``fileno`` to
+    measure, and the multipart body should go with a Content-Length rather than chunked.
+    A file on disk is measured when sent, as aiohttp does."""
 
     def __init__(self, value: IO[bytes], size: int, **kwargs: Any) -> None:
         super().__init__(value, **kwargs)
@@ -52,7 +53,8 @@ class _SizedStream(IOBasePayload):
 
     @property
     def size(self) -> int:
-        return self._known
+        measured = super().size
+        return self._known if measured is None else measured
 
 
 async def upload_attachment(
