@@ -25,6 +25,7 @@ import orjson
 import pytest
 from fixed_time import T0
 
+from zmigrate.client.session import single_send_session
 from zmigrate.clock import START_ENV, Clock
 from zmigrate.sandbox import Sandbox, SandboxConfig, start_sandbox
 
@@ -60,7 +61,8 @@ async def sandbox(make_sandbox: Callable[..., Awaitable[Sandbox]]) -> Sandbox:
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    """The engine's session: one request on the wire per send (see zmigrate.client.session)."""
+    async with single_send_session() as session:
         yield session
 
 

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 from fixed_time import T0
@@ -15,18 +16,22 @@ from migration_helpers import records
 from related_helpers import assert_related_landed, write_related
 
 from zmigrate.clock import Clock
-from zmigrate.errors import ManifestError
+from zmigrate.errors import ManifestError, StoreError
 from zmigrate.manifest import load_manifest
 from zmigrate.planner import plan
 from zmigrate.progress import Progress
 from zmigrate.rehearsal import SANDBOX_STATE, execute_in_sandbox, sandbox_credentials
+from zmigrate.resume import changed_inputs, inspect, resume
+from zmigrate.rollback import bill as rollback_bill
 from zmigrate.rollback import rollback
 from zmigrate.run import execute
 from zmigrate.run.writers.crm_related import match_landed
 from zmigrate.sandbox import SandboxConfig, start_sandbox
 from zmigrate.sandbox.crm import related_routes
 from zmigrate.schema.related import ATTACHMENT_MAX_BYTES
+from zmigrate.verify import bill as verify_bill
 from zmigrate.verify import verify
+from zmigrate.verify.attachments import parent_reads
 
 PLANS = Path(__file__).resolve().parent.parent / "plans"
 
@@ -146,7 +151,8 @@ async def test_a_refused_upload_is_a_dead_letter_naming_its_parent_and_zohos_rea
 
 async def test_verify_and_rollback_reach_attachments_through_their_parents(tmp_path: Path) -> None:
     """The sample rehearsed, then verified: every note, activity and file matches; a file
-    changed on disk since is one differing attachment. Rolled back, nothing is left."""
+    changed on disk since is a changed input (refused, as a changed source is); an
+    attachment deleted in Zoho is one missing. Rolled back, nothing is left."""
     shutil.copy(PLANS / "related.toml", tmp_path / "related.toml")
     shutil.copytree(PLANS / "data", tmp_path / "data")
     shutil.copytree(PLANS / "related", tmp_path / "related")
@@ -157,15 +163,88 @@ async def test_verify_and_rollback_reach_attachments_through_their_parents(tmp_p
     assert result.exit_code == 0, result.render()
     assert all(s.checked == s.landed == s.matched > 0 for s in result.steps), result.render()
     changed = tmp_path / "related" / "files" / "quote-A00002.csv"
-    changed.write_text(changed.read_text() + "Support,1,99.00\n")
+    before = changed.read_bytes()
+    changed.write_bytes(before + b"Support,1,99.00\n")
+    with pytest.raises(StoreError) as err:
+        await verify(run_dir, clock_speed=600.0)
+    assert f"source {changed} changed" in str(err.value)
+    changed.write_bytes(before)
+    await _delete_one_attachment(run_dir)
     result = await verify(run_dir, clock_speed=600.0)
     by_step = {s.step: s for s in result.steps}
-    assert (by_step["account_files"].differing, result.exit_code) == (1, 1), result.render()
+    assert (by_step["account_files"].missing, result.exit_code) == (1, 1), result.render()
 
     undone = await rollback(run_dir, clock_speed=600.0)
     assert undone.exit_code == 0 and undone.steps[0].step == "account_files"
-    assert undone.steps[0].deleted == 3
+    assert undone.steps[0].deleted == 3  # the one deleted in Zoho counts as gone already
     config = SandboxConfig(clock_speed=600.0, state_dir=str(run_dir / SANDBOX_STATE))
     async with start_sandbox(config, Clock(600.0, start=T0)) as sb:
         for module in ("Attachments", "Notes", "Tasks", "Calls", "Accounts"):
             assert await records(sb, "crm", module) == [], module
+
+
+async def _delete_one_attachment(run_dir: Path) -> None:
+    """Delete one attached file in the rehearsal's Zoho, as a user might in the UI."""
+    config = SandboxConfig(clock_speed=600.0, state_dir=str(run_dir / SANDBOX_STATE))
+    async with start_sandbox(config, Clock(600.0, start=T0)) as sb:
+        (first, *_) = await records(sb, "crm", "Attachments")
+        path = f"/crm/v8/{first['$se_module']}/{first['Parent_Id']}/Attachments/{first['id']}"
+        headers = {"Authorization": f"Zoho-oauthtoken {sb.issue_token()}"}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.delete(sb.urls["api"] + path, headers=headers) as resp,
+        ):
+            assert resp.status == 200, await resp.text()
+
+
+async def test_resume_refuses_an_attached_file_changed_since_the_run_began(
+    tmp_path: Path,
+) -> None:
+    """Attached files are inputs like sources: changed (or gone), the resume is refused."""
+    rows = write_related(tmp_path)
+    run_dir = tmp_path / "run"
+    report = await execute_in_sandbox(tmp_path / "migration.toml", run_dir, clock_speed=600.0)
+    assert report.exit_code == 0, report.render()
+    assert changed_inputs(inspect(run_dir)) == []
+    changed = tmp_path / rows["files"][0]["path"]
+    changed.write_bytes(changed.read_bytes() + b"!")
+    with pytest.raises(StoreError) as err:
+        await resume(run_dir, clock_speed=600.0)
+    assert f"source {changed} changed" in str(err.value)
+    changed.unlink()
+    assert changed_inputs(inspect(run_dir)) == [f"source {changed} changed"]
+
+
+async def test_verify_and_rollback_bills_price_attachments_as_the_calls_they_make(
+    tmp_path: Path,
+) -> None:
+    """Attachments are read through each parent's list (once per chunk of 50 holding one of
+    its files) and deleted one a call: the dry-run bills count those calls, so they equal
+    what verify and rollback then spend."""
+    write_related(tmp_path, scale=2)
+    run_dir = tmp_path / "run"
+    report = await execute_in_sandbox(tmp_path / "migration.toml", run_dir, clock_speed=600.0)
+    assert report.exit_code == 0, report.render()
+    priced = verify_bill(run_dir)
+    files = next(s for s in priced.steps if s.step == "account_files")
+    assert (files.method, files.requests) == ("parent_lists", 8)  # 8 accounts hold the files
+    result = await verify(run_dir, clock_speed=600.0)
+    assert result.exit_code == 0, result.render()
+    crm = priced.totals()["crm"]
+    assert (crm["requests"], crm["credits"]) == (
+        result.spent["crm"]["requests"],
+        result.spent["crm"]["credits"],
+    )
+    deletes = rollback_bill(run_dir)
+    assert next(s for s in deletes if s.step == "account_files").requests == files.records
+    undone = await rollback(run_dir, clock_speed=600.0)
+    assert undone.exit_code == 0
+    assert sum(s.requests for s in deletes) == undone.spent["crm"]["requests"]
+    assert sum(s.credits for s in deletes) == undone.spent["crm"]["credits"]
+
+
+def test_parent_reads_count_each_parents_list_once_per_chunk() -> None:
+    a, b, c = ("Accounts", "1"), ("Accounts", "2"), ("Deals", "3")
+    assert parent_reads([a, a, b, c], chunk=50, page=200) == 3
+    assert parent_reads([a, b, a, c], chunk=2, page=200) == 4  # a's list read in both chunks
+    assert parent_reads([a] * 5, chunk=50, page=2) == 3

@@ -186,8 +186,9 @@ def make_data(tmp: Path) -> Path:
 @contextmanager
 def external_sandbox(tmp: Path) -> Iterator[SandboxProcess]:
     """`zmigrate sandbox` in its own process, logging to sandbox.log; stopped on exit."""
-    # a code-44 block lasts 2 Zoho minutes here, not Zoho's 30: this test is about every
-    # record landing once across kills, and its last round waits a block out (`--wait`)
+    # a code-44 block lasts 2 Zoho minutes here, not Zoho's 30, and the last round waits a
+    # pause out (`--wait`): a 44 then fails the test by name at the end, after the records
+    # are counted, instead of as an exit 3
     options = ["--clock-speed", str(SPEED), "--latency-ms", "300", "--block-seconds", "120"]
     options += ["--fault-rate", "0.02", "--lost-response-rate", "0.03"]
     with (
@@ -268,6 +269,8 @@ def test_sigkill_at_random_points_then_every_record_exactly_once(tmp_path: Path)
         assert sum(state["faults"].values()) > 0  # lost answers and 5xx, besides the kills
         check_exactly_once(ready, run_dir)
         check_no_secret_written(ready, tmp_path)
+        blocks = {p: e["44"] for p, e in state["errors"].items() if e.get("44")}
+        assert not blocks, f"the pacing met code 44 (a 30-minute block against Zoho): {blocks}"
 
 
 def check_no_secret_written(ready: SandboxProcess, tmp: Path) -> None:

@@ -161,3 +161,32 @@ async def test_rollback_asks_refuses_without_a_terminal_and_dry_runs_send_nothin
         bill = json.loads(dry.stdout)["bill"]
         assert bill["totals"]["crm"]["credits"] == (3 if command == "rollback" else 4)
     assert await counts(run_dir) == before
+
+
+async def test_rollback_lists_an_invoice_zoho_refuses_to_delete_with_its_reason(
+    tmp_path: Path,
+) -> None:
+    """A payment recorded after the run (not the run's) keeps its invoice: Books refuses the
+    delete, and rollback lists it with Zoho's code and message instead of failing the rest."""
+    run_dir = await sample_run(tmp_path)
+    with RunStore.open(run_dir, readonly=True) as store:
+        invoice_id = store.landed("invoices")[0].zoho_id
+    async with run_zoho(run_dir) as zoho:
+        invoice = await zoho.books.get("invoices", invoice_id)
+        assert invoice is not None
+        payment = {
+            "customer_id": invoice["customer_id"],
+            "payment_mode": "cash",
+            "amount": invoice["total"],
+            "date": "2026-01-05",
+            "reference_number": "PAID-AFTER-THE-RUN",
+            "invoices": [{"invoice_id": invoice_id, "amount_applied": invoice["total"]}],
+        }
+        paid = await zoho.books.create("customerpayments", payment, unique="reference_number")
+        assert paid.ok, paid
+    result = await rollback(run_dir, clock_speed=SPEED)
+    assert result.exit_code == 1, result.render()
+    refused = {s.step: s.refused for s in result.steps}
+    assert [z for z, _ in refused["invoices"]] == [invoice_id]
+    assert "payment" in refused["invoices"][0][1].lower(), refused["invoices"]
+    assert (await counts(run_dir))["books/invoices"] == 1

@@ -19,6 +19,9 @@ Rules:
   CRM, the bare id in Books/Inventory; a multi-module lookup (``What_Id``) also sets the
   record's ``"$se_module"`` to the looked-up step's module, as Zoho requires (a note's
   ``Parent_Id`` carries it inside, v8's ``{"module": {"api_name"}, "id"}``);
+- an event's ``Participants`` lookup reads a list (``a;b``): each part is a key of the
+  looked-up step (a contact or lead, sent as ``{"type": "contact", "participant": id}``) or
+  else an e-mail address (``{"type": "email", "participant": address}``);
 - target keys (:func:`key_groups`, :func:`key_value`) are compared as Zoho compares them:
   after mapping and transforms, trimmed and case-insensitively; CRM matches
   ``duplicate_check_fields`` one field at a time, Books/Inventory the key as a whole;
@@ -49,8 +52,17 @@ from typing import Any
 from zmigrate.errors import ZmigrateError
 from zmigrate.manifest import FieldMap, Lookup, Product, Step, UnknownOwner
 from zmigrate.schema import MULTI_SEPARATOR, Field, FieldType, Module
-from zmigrate.schema.related import Related, parent_ref
+from zmigrate.schema.related import (
+    PARTICIPANT_OF,
+    ParticipantType,
+    Related,
+    parent_ref,
+    participant,
+)
 from zmigrate.sources.model import KEY_SEPARATOR, row_key
+
+EMAIL = re.compile(r"^[^@\s;]+@[^@\s;]+\.[^@\s;]+$")
+"""An address an event's participant may be given as."""
 
 Resolver = Callable[[str, str], str | None]
 """``resolve(step_name, source_key)``: the Zoho id that step produced for that key, or None."""
@@ -98,7 +110,9 @@ def map_record(step: Step, rows: Sequence[Mapping[str, Any]], resolve: Resolver)
             fld = mod.field(fm.target) if mod else None
             _put(record, fm.target, _field_value(step, fm, first, fld), mod, strict, step)
     for lk in step.lookups:
-        if not lk.line_item:
+        if is_participants(step, lk):
+            _put(record, lk.target, _participants(step, lk, first, resolve), mod, strict, step)
+        elif not lk.line_item:
             value = _lookup(step, lk, first, resolve)
             _put(record, lk.target, value, mod, strict, step)
             if value is not None and lk.se_module:
@@ -225,6 +239,43 @@ def _lookup(step: Step, lk: Lookup, row: Mapping[str, Any], resolve: Resolver) -
             value=key,
         )
     return {"id": str(zoho_id)} if step.target.product == Product.CRM else str(zoho_id)
+
+
+def is_participants(step: Step, lk: Lookup) -> bool:
+    """An event's ``Participants``: a list of the looked-up step's keys and addresses."""
+    mod = step.target.schema
+    fld = mod.field(lk.target) if mod and not lk.line_item else None
+    return fld is not None and fld.data_type == FieldType.PARTICIPANTS
+
+
+def lookup_keys(step: Step, lk: Lookup, row: Mapping[str, Any]) -> list[str]:
+    """The source keys a row's lookup names: one, or each part of a participants list."""
+    if is_participants(step, lk):
+        parts = _strip(row.get(lk.columns[0])).split(MULTI_SEPARATOR)
+        return [p.strip() for p in parts if p.strip()]
+    return [row_key(lk.columns, row)]
+
+
+def _participants(
+    step: Step, lk: Lookup, row: Mapping[str, Any], resolve: Resolver
+) -> list[dict[str, str]] | None:
+    kind = PARTICIPANT_OF.get(lk.se_module or "", ParticipantType.CONTACT)
+    out = []
+    for part in lookup_keys(step, lk, row):
+        zoho_id = resolve(lk.step, part)
+        if zoho_id is not None:
+            out.append(participant(kind, str(zoho_id)))
+        elif EMAIL.match(part):
+            out.append(participant(ParticipantType.EMAIL, part))
+        elif not lk.optional:
+            raise MappingError(
+                f"'{part}' is neither a key of step '{lk.step}' nor an e-mail address",
+                step=step.name,
+                field=lk.target,
+                column=lk.columns[0],
+                value=part,
+            )
+    return out or None
 
 
 def _strip(value: Any) -> str:

@@ -87,3 +87,33 @@ async def test_attachments_upload_list_download_and_size_limit(
     assert related.ATTACHMENT_MAX_BYTES == 100 * 1024 * 1024
     crm = sandbox.products["crm"].state()["credits"]["by_operation"]
     assert crm["upload_attachment"] == 2  # refused by size after admission: still charged
+
+
+async def test_an_event_takes_its_participants_and_shows_them(call: Any) -> None:
+    """v8's ``Participants``: contacts by id and addresses; an unknown id is refused."""
+    status, body, _ = await call(
+        "POST", "/crm/v8/Contacts", json={"data": [{"Last_Name": "Daly", "Email": "pd@x.com"}]}
+    )
+    contact = str(body["data"][0]["details"]["id"])
+    event = {
+        "Event_Title": "Kick-off",
+        "Start_DateTime": "2026-03-02T10:00:00+00:00",
+        "End_DateTime": "2026-03-02T11:00:00+00:00",
+        "Participants": [
+            {"type": "contact", "participant": contact},
+            {"type": "email", "participant": "guest@example.com"},
+        ],
+    }
+    status, body, _ = await call("POST", "/crm/v8/Events", json={"data": [event]})
+    assert status == 201, body
+    event_id = body["data"][0]["details"]["id"]
+    status, body, _ = await call("GET", f"/crm/v8/Events/{event_id}")
+    shown = body["data"][0]["Participants"]
+    assert [(p["type"], p["participant"], p["name"]) for p in shown] == [
+        ("contact", contact, "Daly"),
+        ("email", "guest@example.com", "guest@example.com"),
+    ]
+    assert shown[0]["Email"] == "pd@x.com" and shown[0]["status"] == "not_known"
+    bad = {**event, "Participants": [{"type": "contact", "participant": "6421337000000999999"}]}
+    status, body, _ = await call("POST", "/crm/v8/Events", json={"data": [bad]})
+    assert status == 400 and body["data"][0]["details"]["api_name"] == "Participants"

@@ -26,6 +26,7 @@ from zmigrate.client.crm import CrmClient
 from zmigrate.client.finance import FinanceClient
 from zmigrate.client.http import Channel, RetryPolicy, Transport, Usage
 from zmigrate.client.models import BulkJob, BulkWriteResult, Page, Product, RecordOutcome
+from zmigrate.client.session import single_send_session
 from zmigrate.clock import Clock
 from zmigrate.pacing import CreditLedger, Gate, WindowPacer
 
@@ -153,7 +154,6 @@ async def open_zoho(
 
     ``policy`` caps the sends of every request, token requests included; ``rng`` draws the
     jitter of their backoff (seeded: a rehearsal's waits can be replayed)."""
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with single_send_session() as session:
         tokens = TokenSource(session, credentials, clock, policy=policy, rng=rng)
         yield Zoho(session, tokens, clock, limits, policy, crm_credit_history, organizations, rng)

@@ -36,7 +36,7 @@ from zmigrate.manifest.model import (
     Transform,
 )
 from zmigrate.manifest.validate import Scope, check, check_key
-from zmigrate.schema import Module, OrgSchema, builtin, load_snapshot
+from zmigrate.schema import FieldType, Module, OrgSchema, builtin, load_snapshot
 from zmigrate.schema.related import ATTACHMENTS
 
 
@@ -90,14 +90,17 @@ def parse(path: Path, text: str) -> Manifest:
 
 
 def _se_modules(steps: list[Step]) -> list[Step]:
-    """Each multi-module lookup (``What_Id``) learns the module of the step it looks up."""
+    """Each multi-module lookup (``What_Id``, an event's ``Participants``) learns the module
+    of the step it looks up."""
     modules = {s.name: s.target.module for s in steps}
     out = []
     for s in steps:
         mod = s.target.schema
         lookups = tuple(
             replace(lk, se_module=modules[lk.step])
-            if mod and (f := mod.field(lk.target)) is not None and f.takes_se_module
+            if mod
+            and (f := mod.field(lk.target)) is not None
+            and (f.takes_se_module or f.data_type == FieldType.PARTICIPANTS)
             else lk
             for lk in s.lookups
         )
@@ -173,6 +176,7 @@ def _step(
         _lookup(scope, name, spec, target, operation, org) for name, spec in v["lookups"].items()
     )
     rules.check_mapped_once(scope, fields, lookups)
+    related.check_participants(scope, v, target, lookups)
     if related.keyless(target, v["key"]):
         source_key = related.check_step(scope, v, target)
     else:

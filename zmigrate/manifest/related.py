@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from zmigrate.manifest.model import Method, Operation, Product, TargetSpec
+from zmigrate.manifest.model import Lookup, Method, Operation, Product, TargetSpec
 from zmigrate.manifest.validate import Scope
+from zmigrate.schema import FieldType
 from zmigrate.schema.related import Related, related_kind
 
 
@@ -58,3 +59,29 @@ def check_step(scope: Scope, v: dict[str, Any], target: TargetSpec) -> tuple[str
             hint="e.g. source_key = ['note_id']",
         )
     return tuple(v["source_key"])
+
+
+def check_participants(
+    scope: Scope, v: dict[str, Any], target: TargetSpec, lookups: tuple[Lookup, ...]
+) -> None:
+    """An event's ``Participants`` (a list) go through REST, from one column of keys."""
+    mod = target.schema
+    for lk in lookups:
+        fld = mod.field(lk.target) if mod else None
+        if fld is None or fld.data_type != FieldType.PARTICIPANTS:
+            continue
+        if len(lk.columns) != 1:
+            scope.fail(
+                f"'{lk.target}' reads one column (keys and addresses separated by ';')",
+                "lookups",
+                lk.target,
+                field=lk.target,
+                hint="give one column",
+            )
+        if v["key"] and v["method"] != Method.REST:
+            scope.fail(
+                f"'{lk.target}' is a list Bulk Write's CSV cannot carry",
+                "method",
+                field="method",
+                hint="set method = 'rest'",
+            )

@@ -20,9 +20,11 @@ from typing import Any
 
 from zmigrate import quotas
 from zmigrate.checkpoint import BeforeImage, LandedRecord
+from zmigrate.client.crm_related import CREDITS_RELATED
 from zmigrate.client.models import RecordOutcome
 from zmigrate.manifest import Manifest, Product, Step, Target
 from zmigrate.planner.pricing import finance_seconds, latency
+from zmigrate.schema.related import Related
 
 CRM_DELETE_MAX = quotas.CRM_WRITE_MAX
 """Ids in one CRM mass delete."""
@@ -125,9 +127,12 @@ def price(
     step: str, product: str, module: str, delete: int, kept: int, target: Target, restore: int = 0
 ) -> StepBill:
     """The requests, credits and time of deleting ``delete`` records of one step and
-    restoring ``restore`` (CRM: updates of 100, 1 credit per 10 records; Books/Inventory:
-    one PUT each); ``kept`` are left in place."""
+    restoring ``restore`` (CRM: updates of 100, 1 credit per 10 records; attachments: one
+    delete a file; Books/Inventory: one PUT each); ``kept`` are left in place."""
     left = kept - restore
+    if module == Related.ATTACHMENTS:  # one DELETE a file through its parent, one at a time
+        credits, seconds = delete * CREDITS_RELATED, delete * latency(product)
+        return StepBill(step, product, module, delete, left, delete, credits, seconds)
     if product == Product.CRM:
         calls = math.ceil(delete / CRM_DELETE_MAX)
         updates = [min(CRM_DELETE_MAX, restore - n) for n in range(0, restore, CRM_DELETE_MAX)]

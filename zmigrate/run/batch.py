@@ -19,14 +19,14 @@ from typing import TypeVar
 from zmigrate.checkpoint import AsyncRunStore, Batch, DeadLetter, WriteAction
 from zmigrate.errors import Unconfirmed, ZmigrateError, ZohoError
 from zmigrate.manifest import OnDuplicateKey, Step
-from zmigrate.mapping import MappingError, map_record
+from zmigrate.mapping import MappingError, lookup_keys, map_record
 from zmigrate.outcomes import Claim, Landed, Pause, Reject, Stop, Verdict, decide, split_shared
 from zmigrate.progress import Progress
 from zmigrate.run.before_images import read_before
 from zmigrate.run.control import Control
 from zmigrate.run.items import Item, dead_letter
 from zmigrate.run.writers import Writer
-from zmigrate.sources import KEY_SEPARATOR, KeyCollision, row_key
+from zmigrate.sources import KEY_SEPARATOR, KeyCollision
 
 AGAIN_ROUNDS = 3
 """Times a record Zoho left unprocessed (not refused) is sent again before it is given up."""
@@ -287,7 +287,7 @@ class Batches:
         step = self.step
         ids: dict[tuple[str, str], str] = {}
         for lk in step.lookups:
-            keys = {row_key(lk.columns, row) for item in items for row in item.source.rows}
+            keys = {k for i in items for row in i.source.rows for k in lookup_keys(step, lk, row)}
             for found in await in_slices(partial(self.store.lookup_many, lk.step), list(keys)):
                 ids.update(((lk.step, k), v) for k, v in found.items())
 

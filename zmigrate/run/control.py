@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
-from zmigrate.checkpoint import RunStatus, RunStore
 from zmigrate.client import Zoho
 from zmigrate.outcomes import Pause, Stop
 from zmigrate.progress import Progress
@@ -59,26 +57,14 @@ class Control:
             self.progress.note(f"stopping: {action.reason}")
 
 
-def hold_first_window(zoho: Zoho, left_as: RunStatus) -> None:
-    """A resumed run whose last process was killed, interrupted or stopped may have left calls
-    in Zoho's per-minute windows that this process's pacers never saw: they wait one whole
-    window before their first call, so a resume never meets code 44 (Zoho then blocks the org
-    for 30 minutes). After a pause the quota already rested; nothing waits."""
-    if left_as is not RunStatus.PAUSED:
-        hold_one_window(zoho)
-
-
 def hold_one_window(zoho: Zoho) -> None:
     """Books/Inventory pacers wait one whole window before their first call: calls another
     process of this org made (a run just ended, a killed process) may still count in Zoho's
-    per-minute window, and one call too many blocks the org for 30 minutes."""
+    per-minute window, and one call too many blocks the org for 30 minutes. A resume holds
+    whatever its last process did: one that paused on one product's quota went on sending on
+    the others until it exited, and a step of theirs waiting on the paused one may start at
+    once."""
     until = zoho.clock.now() + MINUTE
     for channel in zoho.channels.values():
         if channel.pacer is not None:
             channel.pacer.block_until(until)
-
-
-def left_as(run_dir: Path) -> RunStatus:
-    """How the run's last process left it (read before this one changes it)."""
-    with RunStore.open(run_dir, readonly=True) as store:
-        return store.meta().status

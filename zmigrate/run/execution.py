@@ -23,7 +23,7 @@ from zmigrate.progress import Progress
 from zmigrate.report import RunReport
 from zmigrate.retry import RetryPolicy
 from zmigrate.run.accounting import Spend, Tally, carry_over, spend_now
-from zmigrate.run.control import hold_first_window, left_as
+from zmigrate.run.control import hold_one_window
 from zmigrate.run.exports import export_sources
 from zmigrate.run.finish import finish
 from zmigrate.run.preflight import check_scopes, prepare
@@ -76,7 +76,7 @@ async def execute(
     async with open_zoho(credentials, clock, limits_for(manifest), policy, rng=rng) as zoho:
         zoho.transport.observers.append(spend.observe)
         if resume:
-            hold_first_window(zoho, left_as(run_path))
+            hold_one_window(zoho)
         try:
             await check_scopes(zoho, manifest)
             if not resume:  # a resumed run was checked, and its fields made, when it started

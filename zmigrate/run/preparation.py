@@ -21,6 +21,7 @@ from zmigrate.planner import Plan, plan
 from zmigrate.run.exports import exported_manifest
 from zmigrate.run.vocab import WriteMethod
 from zmigrate.sources import StepCount, query_id, scan, sql_checksum
+from zmigrate.sources.attachment_hashes import file_hashes
 
 FINANCE = (Product.BOOKS, Product.INVENTORY)
 """Products that need an organization id on every call."""
@@ -70,9 +71,9 @@ def step_specs(local: Manifest, the_plan: Plan) -> list[StepSpec]:
 def source_hashes(
     manifest: Manifest, counts: Mapping[str, StepCount] | None = None
 ) -> dict[str, str]:
-    """Hash of every source (a resume refuses sources that changed): a file's bytes (a whole
-    archive or workbook), a query's rows (taken from ``counts`` when the plan's pass just
-    computed them, else read once more)."""
+    """Hash of every source and attached file (a resume refuses ones that changed): a file's
+    bytes (a whole archive or workbook), a query's rows (taken from ``counts`` when the plan's
+    pass just computed them, else read once more)."""
     out = {}
     for s in manifest.steps:
         src = s.source
@@ -81,6 +82,7 @@ def source_hashes(
             out[query_id(src)] = counted or sql_checksum(src)
         elif src.is_file and src.path is not None:
             out[str(src.path)] = hash_file(src.path)
+        out.update(file_hashes(s))
     return out
 
 

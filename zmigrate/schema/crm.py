@@ -477,6 +477,7 @@ _MODULES = (
             _f("All_day", "boolean"),
             _t("Venue", 255),
             *_WHO,
+            _f("Participants", "participants", lookup_modules=("Contacts", "Leads")),
         ),
         module_name="Meetings",
         plural_label="Meetings",

@@ -38,6 +38,8 @@ class FieldType(StrEnum):
     FORMULA = "formula"
     SUBFORM = "subform"
     FILEUPLOAD = "fileupload"
+    PARTICIPANTS = "participants"
+    """Events' ``Participants``: a list of ``{"type", "participant"}`` (the name is a guess)."""
 
 
 NUMERIC = frozenset(
@@ -74,6 +76,7 @@ JSON_TYPE = {
     "multiselectpicklist": "jsonarray",
     "subform": "jsonarray",
     "fileupload": "jsonarray",
+    "participants": "jsonarray",
 }
 """``json_type`` Zoho reports for a ``data_type`` (the rest are strings)."""
 
@@ -139,6 +142,8 @@ class Field:
     def takes_se_module(self) -> bool:
         """A multi-module lookup Zoho pairs with the record's ``$se_module`` (``What_Id``,
         Notes' ``Parent_Id``); ``Who_Id`` names its Contact or Lead by the id alone."""
+        if self.data_type == FieldType.PARTICIPANTS:
+            return False
         return bool(self.lookup_modules) and not self.lookup and self.api_name != "Who_Id"
 
     @property

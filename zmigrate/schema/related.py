@@ -61,6 +61,25 @@ ATTACHMENTS = Module(
 )
 
 
+class ParticipantType(StrEnum):
+    """Who an event's participant is (v8 OpenAPI ``Participants.type``; v2 Events response:
+    "Possible participant types are lead, contact, user, and email")."""
+
+    CONTACT = "contact"
+    LEAD = "lead"
+    USER = "user"
+    EMAIL = "email"
+
+
+PARTICIPANT_OF = {"Contacts": ParticipantType.CONTACT, "Leads": ParticipantType.LEAD}
+"""The participant type of a record of each module an event's ``Participants`` take."""
+
+
+def participant(kind: ParticipantType, ref: str) -> dict[str, str]:
+    """One entry of an event's ``Participants`` as Zoho takes it: the id (or address)."""
+    return {"type": kind.value, "participant": ref}
+
+
 def related_kind(module: str | None) -> Related | None:
     """The related-record kind of a CRM target module, or None for an ordinary module."""
     try:

@@ -4,6 +4,8 @@ shows are those of the file the run uploaded."""
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -55,3 +57,15 @@ async def read_attachments(
             have[FILE] = f"{a.get(FILE_NAME)} ({a.get('Size')} bytes)"
         out[zoho_id] = have
     return out
+
+
+def parent_reads(parents: Sequence[tuple[str, str]], chunk: int, page: int) -> int:
+    """List pages verify reads for attachments whose parents are ``parents`` (in source
+    order): per chunk of ``chunk`` attachments, each of its parents' whole lists (``page``
+    a page), however many of that parent's attachments the chunk holds."""
+    on_parent = Counter(parents)
+    return sum(
+        math.ceil(on_parent[p] / page)
+        for n in range(0, len(parents), chunk)
+        for p in set(parents[n : n + chunk])
+    )

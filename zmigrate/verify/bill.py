@@ -10,6 +10,9 @@ a credit is worth in time):
   the bill assumes the module holds only the run's records; verify counts the module first
   (1 credit) and prices again with the real size, as a run does before an export.
 
+Attachments: each parent's Attachments list, a page of 200 a request, once per chunk of 50
+attachments that has one on it (as verify reads them); 1 credit a page.
+
 Books and Inventory: list pages of 200 when the step writes no line items (a list entry
 lacks them), a record whose entry lacks a field the run sent is then read by id; the pages
 stop once every record is found, or once they have cost as many requests as the records
@@ -50,6 +53,7 @@ class ReadBy(StrEnum):
     BULK_READ = "bulk_read"
     LIST_PAGES = "list_pages"
     GET = "get"
+    PARENT_LISTS = "parent_lists"
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,8 @@ def price_step(
             credits,
             rounds * latency(product),
         )
-        if module == Related.ATTACHMENTS:
-            return _why(coql, None, "attachments are read through their parents' lists")
+        if module == Related.ATTACHMENTS:  # at most one list page an attachment
+            return parent_lists(step, module, records, records, target)
         bulk = crm_bulk_read(max(records, module_records or 0), target)
         by_bulk = StepBill(
             step, product, module, records, ReadBy.BULK_READ, bulk.requests, bulk.credits,
@@ -117,6 +121,17 @@ def price_step(
     )
     cheaper, other = sorted((listed, get), key=lambda b: b.requests)
     return _why(cheaper, other)
+
+
+def parent_lists(step: str, module: str, records: int, reads: int, target: Target) -> StepBill:
+    """Attachments, which COQL cannot select: ``reads`` pages of their parents' Attachments
+    lists (200 a page), 1 credit each (a guess, as for the run's uploads)."""
+    rounds = math.ceil(reads / target.edition.sub_concurrency)
+    why = "attachments are read through their parents' lists"
+    return StepBill(
+        step, Product.CRM, module, records, ReadBy.PARENT_LISTS, reads,
+        reads * quotas.CREDITS_GET, rounds * latency(Product.CRM), why,
+    )  # fmt: skip
 
 
 def _cost(b: StepBill, spc: float) -> float:

@@ -78,6 +78,8 @@ def same(want: Any, got: Any, data_type: str = "text") -> bool:
     """Whether Zoho's ``got`` is the value ``want`` the run sent, in Zoho's forms."""
     if _empty(want):
         return _empty(got)
+    if data_type == schema.FieldType.PARTICIPANTS:  # an event's: who, whatever else Zoho shows
+        return _who(want) == _who(got)
     if isinstance(want, Mapping) or data_type in ("lookup", "ownerlookup"):
         return _ref(want) == _ref(got)
     if isinstance(want, list) or data_type == "multiselectpicklist":
@@ -106,6 +108,15 @@ def _ref(value: Any) -> str:
     if isinstance(value, Mapping):
         return _text(value.get("id"))
     return _text(value)
+
+
+def _who(value: Any) -> frozenset[tuple[str, str]]:
+    entries = value if isinstance(value, list) else []
+    return frozenset(
+        (_text(p.get("type")), _text(p.get("participant")))
+        for p in entries
+        if isinstance(p, Mapping)
+    )
 
 
 def _members(value: Any) -> frozenset[str]:

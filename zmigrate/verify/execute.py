@@ -16,20 +16,22 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from zmigrate import quotas
 from zmigrate.checkpoint import LandedRecord, RunStore
 from zmigrate.client import Zoho
 from zmigrate.client.crm import coql_literal
 from zmigrate.manifest import Product, Step
-from zmigrate.mapping import MappingError, map_record
+from zmigrate.mapping import MappingError, lookup_keys, map_record
 from zmigrate.outcomes import chunked
+from zmigrate.rollback.attachments import attachment_parents, is_attachments
 from zmigrate.run.exports import crm_count
 from zmigrate.run.writers.finance import finance_client
 from zmigrate.run_target import FinishedRun, load_run, open_run_zoho
 from zmigrate.schema.related import Related
-from zmigrate.sources import SourceRecord, iter_records, row_key
+from zmigrate.sources import SourceRecord, iter_records
 from zmigrate.sources.attachments import file_store
 from zmigrate.verify import readers
-from zmigrate.verify.attachments import read_attachments
+from zmigrate.verify.attachments import parent_reads, read_attachments
 from zmigrate.verify.bill import (
     COQL_FIELDS,
     COQL_IDS,
@@ -37,6 +39,7 @@ from zmigrate.verify.bill import (
     Bill,
     ReadBy,
     StepBill,
+    parent_lists,
     price_step,
 )
 from zmigrate.verify.compare import SKIPPED, diff_record
@@ -133,12 +136,18 @@ def bill(run_dir: str | os.PathLike[str], sample: int | None = None) -> Bill:
 
 
 def _bill(run: FinishedRun, store: RunStore, sample: int | None) -> Bill:
-    return Bill(
-        tuple(
-            _price(run, step, len(_choose(store.landed(step.name), step.name, sample)))
-            for step in _targets(run, store)
-        )
-    )
+    out = []
+    for step in _targets(run, store):
+        chosen = _choose(store.landed(step.name), step.name, sample)
+        if is_attachments(step):
+            ids = {r.zoho_id for r in chosen}
+            found = attachment_parents(run.local, store, step).items()
+            reads = parent_reads([p for z, p in found if z in ids], COQL_IDS, quotas.CRM_PAGE_MAX)
+            target = run.manifest.target
+            out.append(parent_lists(step.name, Related.ATTACHMENTS, len(chosen), reads, target))
+        else:
+            out.append(_price(run, step, len(chosen)))
+    return Bill(tuple(out))
 
 
 def _price(
@@ -251,7 +260,7 @@ class Verifier:
         """Each record mapped as the run mapped it, lookups from its id cross-reference."""
         ids: dict[tuple[str, str], str] = {}
         for lk in step.lookups:
-            keys = {row_key(lk.columns, row) for _, rec in pairs for row in rec.rows}
+            keys = {k for _, rec in pairs for row in rec.rows for k in lookup_keys(step, lk, row)}
             ids.update(((lk.step, k), v) for k, v in self.store.lookup_many(lk.step, keys).items())
 
         def resolve(step_name: str, key: str) -> str | None:

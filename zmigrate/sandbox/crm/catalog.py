@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from zmigrate.schema import CRM_MODULES
+from zmigrate.schema import CRM_MODULES, FieldType
 from zmigrate.schema import Field as EngineField
 from zmigrate.schema import Module as EngineModule
 
@@ -211,6 +211,8 @@ class OrgField:
     def takes_se_module(self) -> bool:
         """A multi-module lookup whose id comes with the record's ``$se_module``
         (``What_Id``, Notes' ``Parent_Id``; not ``Who_Id``, a Contact or Lead by id alone)."""
+        if self.data_type == FieldType.PARTICIPANTS:  # Events' attendees: a list, no $se_module
+            return False
         return bool(self.lookup_modules) and not self.lookup and self.api_name != "Who_Id"
 
     def refuses(self, creating: bool) -> bool:

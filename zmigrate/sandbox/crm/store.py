@@ -8,19 +8,18 @@ which is Zoho's default order, so listings and Bulk Read pages stream without so
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Iterator
-from datetime import date
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from zmigrate.sandbox.journal import Journal
+from zmigrate.schema import FieldType
+from zmigrate.schema.related import ParticipantType
 
-from . import wire
+from . import participants, wire
 from .catalog import OrgField as Field
 from .catalog import OrgModule as Module
 from .catalog import builtin_modules, user_meta
-
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+from .values import EXPECTED_TYPE, Invalid, Refused, coercer, parent_module
 
 SYSTEM_DUPLICATE_CHECK = {
     "Leads": ("Email",),
@@ -39,122 +38,12 @@ def system_keys(mod: Module) -> tuple[str, ...]:
     return SYSTEM_DUPLICATE_CHECK.get(mod.api_name, ())
 
 
-EXPECTED_TYPE = {
-    "currency": "double",
-    "double": "double",
-    "integer": "integer",
-    "bigint": "bigint",
-    "boolean": "boolean",
-    "date": "date",
-    "datetime": "datetime",
-    "email": "email",
-    "percent": "double",
-    "multiselectpicklist": "jsonarray",
-    "lookup": "jsonobject",
-    "ownerlookup": "jsonobject",
-}
-
-
-class Invalid(Exception):
-    """A value that does not fit its field; carries Zoho's per-record error."""
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        self.body = body
-        super().__init__(body["code"])
-
-
 def _by_id(row: tuple[str, Any]) -> int:
     return int(row[0]) if row[0].isdigit() else 0
 
 
 def _key(value: Any) -> str:
     return str(value).strip().lower()
-
-
-class _Refused(Exception):
-    """A value its field's type refuses; ``details`` replace the default expected type."""
-
-    def __init__(self, details: dict[str, str] | None = None) -> None:
-        self.details = details
-        super().__init__()
-
-
-def _number(f: Field, value: object) -> int | float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Refused
-    return value
-
-
-def _integer(f: Field, value: object) -> int:
-    if isinstance(value, str) and f.data_type == "bigint" and value.isdigit():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _Refused
-    return value
-
-
-def _boolean(f: Field, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise _Refused
-    return value
-
-
-def _date(f: Field, value: object) -> str:
-    if not isinstance(value, str) or len(value) != 10:
-        raise _Refused
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        raise _Refused from None
-    return value
-
-
-def _datetime(f: Field, value: object) -> str:
-    normal = wire.normalize_datetime(value) if isinstance(value, str) else None
-    if normal is None:
-        raise _Refused
-    return normal
-
-
-def _text(f: Field, value: object) -> str:
-    """Text-like fields (text, email, phone, picklist, ...): numbers are taken as text."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        raise _Refused
-    if f.data_type == "email" and not EMAIL.match(value):
-        raise _Refused
-    if f.max_length is not None and len(value) > f.max_length:
-        raise _Refused({"maximum_length": str(f.max_length)})
-    return value
-
-
-def _multi(f: Field, value: object) -> list[str]:
-    """A multi-select picklist: a JSON array of values, kept as a list."""
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _Refused
-    return list(value)
-
-
-COERCERS: dict[str, Callable[[Field, object], object]] = {
-    "currency": _number,
-    "double": _number,
-    "percent": _number,
-    "multiselectpicklist": _multi,
-    "integer": _integer,
-    "bigint": _integer,
-    "boolean": _boolean,
-    "date": _date,
-    "datetime": _datetime,
-}
-"""Stored form of a value per field type (others are text; lookups need the store).
-Picklists take values the field does not list: Zoho adds them rather than refusing."""
-
-
-def _parent_module(raw: Any) -> Any:
-    """The module a v8 multi-module reference names (``{"module": {"api_name"}, "id"}``)."""
-    module = raw.get("module") if isinstance(raw, dict) else None
-    return module.get("api_name") if isinstance(module, dict) else None
 
 
 class CrmStore:
@@ -278,23 +167,33 @@ class CrmStore:
         try:
             if f.data_type in ("lookup", "ownerlookup", "userlookup"):
                 return self._reference(f, value)
-            return COERCERS.get(f.data_type, _text)(f, value)
-        except _Refused as exc:
+            if f.data_type == FieldType.PARTICIPANTS:
+                return participants.coerce(value, self._participant, self.new_id)
+            return coercer(f.data_type)(f, value)
+        except participants.Refused:
+            raise Invalid(wire.field_error("INVALID_DATA", f.api_name, index)) from None
+        except Refused as exc:
             extra = exc.details or {"expected_data_type": EXPECTED_TYPE.get(f.data_type, "text")}
             raise Invalid(wire.field_error("INVALID_DATA", f.api_name, index, **extra)) from None
+
+    def _participant(self, kind: ParticipantType, ref: str) -> dict[str, Any] | None:
+        """The contact, lead or user an event's participant names."""
+        if kind is ParticipantType.USER:
+            return self.user_by_id(ref)
+        return self.records.get(participants.MODULE_OF.get(kind, ""), {}).get(ref)
 
     def _reference(self, f: Field, value: object) -> str:
         """A lookup's record id (``{"id": ..}`` or the bare id): the user for an owner."""
         ref = value.get("id") if isinstance(value, dict) else value
         if not isinstance(ref, str | int) or isinstance(ref, bool):
-            raise _Refused
+            raise Refused
         ref = str(ref)
         if f.data_type in ("ownerlookup", "userlookup"):
             owner = self.user_by_id(ref)
             if owner is None or owner.get("status") != "active":
-                raise _Refused
+                raise Refused
         elif f.lookup and ref not in self.records.get(f.lookup, {}):
-            raise _Refused
+            raise Refused
         return ref
 
     def check(
@@ -342,7 +241,7 @@ class CrmStore:
             try:
                 values[name] = self.coerce(mod, f, raw, index)
                 if f.takes_se_module and values[name] is not None:
-                    asked = _parent_module(raw) or data.get("$se_module")
+                    asked = parent_module(raw) or data.get("$se_module")
                     values["$se_module"] = self._se_module(f, asked, values[name], index)
             except Invalid as exc:
                 problems.append(exc.body)
@@ -575,6 +474,8 @@ class CrmStore:
     def show(self, f: Field, value: Any) -> Any:
         if value is None:
             return None
+        if f.data_type == FieldType.PARTICIPANTS:
+            return participants.show(value, self._participant)
         if f.data_type in ("ownerlookup", "userlookup"):
             user = self.user_by_id(value) or {}
             return {"name": user.get("full_name"), "id": value, "email": user.get("email")}
