@@ -173,6 +173,9 @@ async def test_verify_compares_each_members_name_and_size(tmp_path: Path) -> Non
     run_dir = tmp_path / "run"
     report = await execute_in_sandbox(tmp_path / "migration.toml", run_dir, clock_speed=600.0)
     assert report.exit_code == 0, report.render()
+    stray = tmp_path / "Attachments" / "00P0000"  # a file on disk is not a member
+    stray.parent.mkdir()
+    stray.write_bytes(b"not the attachment")
     result = await verify(run_dir, clock_speed=600.0)
     assert result.exit_code == 0, result.render()
     assert all(s.checked == s.landed == s.matched > 0 for s in result.steps), result.render()
