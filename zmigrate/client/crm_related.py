@@ -7,10 +7,11 @@ what every call not listed costs). An upload is not idempotent: a lost answer is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import IO, Any
 
 from aiohttp import FormData
+from aiohttp.payload import IOBasePayload
 
 from zmigrate import quotas
 from zmigrate.client.crm import CrmClient
@@ -41,23 +42,52 @@ async def related_list(
         page += 1
 
 
+class _SizedStream(IOBasePayload):
+    """A file streamed with its size known up front: a zip member has no ``fileno`` to
+    measure, and the multipart body should go with a Content-Length rather than chunked.
+    A file on disk is measured when sent, as aiohttp does."""
+
+    def __init__(self, value: IO[bytes], size: int, **kwargs: Any) -> None:
+        super().__init__(value, **kwargs)
+        self._known = size
+
+    @property
+    def size(self) -> int:
+        measured = super().size
+        return self._known if measured is None else measured
+
+
 async def upload_attachment(
-    crm: CrmClient, module: str, parent_id: str, name: str, data: bytes
+    crm: CrmClient,
+    module: str,
+    parent_id: str,
+    name: str,
+    opener: Callable[[], IO[bytes]],
+    size: int,
 ) -> RecordOutcome:
-    """Attach ``data`` as file ``name`` to one record (multipart ``file``)."""
+    """Attach the file ``opener`` streams (``size`` bytes) as ``name`` to one record
+    (multipart ``file``); each attempt opens it afresh, and every stream is closed after."""
+    opened: list[IO[bytes]] = []
 
     def form() -> FormData:
+        stream = opener()
+        opened.append(stream)
         body = FormData()
-        body.add_field("file", data, filename=name, content_type="application/octet-stream")
+        part = _SizedStream(stream, size, filename=name, content_type="application/octet-stream")
+        body.add_field("file", part, filename=name, content_type="application/octet-stream")
         return body
 
-    resp = await crm._call(
-        "POST",
-        f"{crm.base}/{module}/{parent_id}/Attachments",
-        data=form,
-        credits=CREDITS_RELATED,
-        idempotent=False,
-    )
+    try:
+        resp = await crm._call(
+            "POST",
+            f"{crm.base}/{module}/{parent_id}/Attachments",
+            data=form,
+            credits=CREDITS_RELATED,
+            idempotent=False,
+        )
+    finally:
+        for stream in opened:
+            stream.close()
     return write_results(resp.body, 1, "insert")[0]
 
 

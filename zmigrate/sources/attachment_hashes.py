@@ -17,6 +17,8 @@ def file_hashes(step: Step) -> dict[str, str]:
     column = next((fm.column for fm in step.fields if fm.target == FILE), None)
     if step.target.module != Related.ATTACHMENTS or column is None or step.source.path is None:
         return {}
+    if step.source.member is not None:  # members of the source's archive, hashed with it
+        return {}
     folder = step.target.folder or Path.cwd()
     out = {}
     for _, row in iter_rows(step.source, step=step.name):

@@ -1,21 +1,25 @@
 """Files a step attaches to CRM records, named by a source column.
 
 A :class:`FileStore` turns a source cell into a file: :class:`DiskFiles` reads paths relative
-to the manifest's folder; another store (say, members of a backup's zip) only has to answer
-``stat`` and ``read`` the same way. ``check_files`` is the plan's pass over an attachment
-step: every file must exist and be within Zoho's limit, and their bytes are counted.
+to the manifest's folder; :class:`ArchiveFiles` reads members of the zip the step's source
+is itself a member of (a Salesforce backup's ``Attachments/00P…``). ``check_files`` is the
+plan's pass over an attachment step: every file must exist and be within Zoho's limit, and
+their bytes are counted.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO, Protocol
 
 from zmigrate.errors import ManifestError
 from zmigrate.manifest import Step
 from zmigrate.manifest.hints import display_path
 from zmigrate.schema.related import ATTACHMENT_MAX_BYTES, FILE
+from zmigrate.sources.archive import open_member
+from zmigrate.sources.model import source_label
 from zmigrate.sources.readers import iter_rows
 
 
@@ -37,6 +41,19 @@ class FileStore(Protocol):
 
     def read(self, ref: str) -> bytes: ...
 
+    def open(self, ref: str) -> IO[bytes]:
+        """The file streamed (the caller closes it), for an upload that need not hold it."""
+        ...
+
+    def where(self, ref: str) -> str:
+        """``ref`` as a message names it."""
+        ...
+
+    @property
+    def hint(self) -> str:
+        """What a missing file's message tells the user."""
+        ...
+
 
 @dataclass(frozen=True)
 class DiskFiles:
@@ -57,9 +74,64 @@ class DiskFiles:
     def read(self, ref: str) -> bytes:
         return self._path(ref).read_bytes()
 
+    def open(self, ref: str) -> IO[bytes]:
+        return self._path(ref).open("rb")
+
+    def where(self, ref: str) -> str:
+        return ref
+
+    @property
+    def hint(self) -> str:
+        return "paths are relative to the manifest's folder"
+
+
+@dataclass
+class ArchiveFiles:
+    """Members of the zip ``archive``, ``ref`` their path inside it; its directory is read
+    once (a backup holds thousands of files) and each upload streams its member."""
+
+    archive: Path
+    _members: dict[str, int] | None = field(default=None, repr=False)
+
+    def _size(self, ref: str) -> int:
+        if self._members is None:
+            with zipfile.ZipFile(self.archive) as book:
+                self._members = {i.filename: i.file_size for i in book.infolist()}
+        size = self._members.get(_member(ref))
+        if size is None or ref.endswith("/"):
+            raise FileNotFoundError(self.where(ref))
+        return size
+
+    def stat(self, ref: str) -> AttachedFile:
+        return AttachedFile(PurePosixPath(_member(ref)).name, self._size(ref), ref)
+
+    def read(self, ref: str) -> bytes:
+        with self.open(ref) as fh:
+            return fh.read()
+
+    def open(self, ref: str) -> IO[bytes]:
+        self._size(ref)
+        return open_member(self.archive, ref)
+
+    def where(self, ref: str) -> str:
+        return f"{display_path(self.archive)}!{_member(ref)}"
+
+    @property
+    def hint(self) -> str:
+        return f"paths are members of the archive {display_path(self.archive)}"
+
+
+def _member(ref: str) -> str:
+    """A member's name as the zip spells it (``/``-separated, no leading ``/``)."""
+    return ref.replace("\\", "/").lstrip("/")
+
 
 def file_store(step: Step) -> FileStore:
-    """The files an attachment step names (paths relative to its manifest's folder)."""
+    """The files an attachment step names: members of the zip its source is a member of,
+    else paths relative to its manifest's folder."""
+    source = step.source
+    if source.member is not None and source.path is not None:
+        return ArchiveFiles(source.path)
     return DiskFiles(step.target.folder or Path.cwd())
 
 
@@ -77,7 +149,7 @@ def check_files(step: Step) -> FileCount:
     files = size = 0
     if column is None or source.path is None:
         return FileCount(0, 0)
-    where = display_path(source.path)
+    where = source_label(source)
     for line, row in iter_rows(source, step=step.name):
         ref = str(row.get(column) or "").strip()
         if not ref:
@@ -91,11 +163,11 @@ def check_files(step: Step) -> FileCount:
                 line=line,
                 step=step.name,
                 field=column,
-                hint="paths are relative to the manifest's folder",
+                hint=store.hint,
             ) from None
         if found.size > ATTACHMENT_MAX_BYTES:
             raise ManifestError(
-                f"file {ref} is {found.size:,} bytes, over Zoho's "
+                f"file {store.where(ref)} is {found.size:,} bytes, over Zoho's "
                 f"{ATTACHMENT_MAX_BYTES:,}-byte attachment limit",
                 file=where,
                 line=line,

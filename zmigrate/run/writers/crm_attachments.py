@@ -3,9 +3,10 @@
 An upload is not idempotent and a file has no key, so a batch that may have landed
 (``retried``: a lost answer, a crash) first reads each parent's Attachments list and adopts
 the attachment whose file name and size are the item's, leaving out ids an earlier batch of
-the step holds; only the rest are uploaded. Files are read through the step's
-:class:`~zmigrate.sources.attachments.FileStore`. A refusal names the parent and Zoho's
-reason; a file gone since the plan is refused without a call.
+the step holds; only the rest are uploaded. Files are streamed into their uploads from the
+step's :class:`~zmigrate.sources.attachments.FileStore` (on disk, or members of a backup's
+zip). A refusal names the parent and Zoho's reason; a file gone since the plan is refused
+without a call.
 """
 
 from __future__ import annotations
@@ -74,10 +75,10 @@ class CrmAttachmentWriter(Writer):
 
     async def _upload(self, item: Item, found: AttachedFile) -> Verdict:
         module, parent_id = parent_of(item)
-        data = self.files.read(found.ref)
+        ref, crm = found.ref, self.target.zoho.crm
         try:
             outcome = await upload_attachment(
-                self.target.zoho.crm, module, parent_id, found.name, data
+                crm, module, parent_id, found.name, lambda: self.files.open(ref), found.size
             )
         except RequestRejected as exc:
             return Reject(str(exc.code or "REJECTED"), f"{_named(item)}: {exc}")
