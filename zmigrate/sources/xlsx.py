@@ -5,10 +5,10 @@ Cells keep their types: text stays text (``"00123"`` keeps its zeros), numbers a
 or ``datetime``, booleans ``bool``; an empty cell is ``None``. Formulas give their cached value.
 Rows are numbered as Excel numbers them; a problem is located as ``file.xlsx!Sheet:C17``.
 
-openpyxl's read-only mode reads the workbook's parts (sheet names, shared strings, the date
+openpyxl's reader reads the workbook's parts once (sheet names, shared strings, the date
 number formats, the 1904 date system); the sheet itself is parsed by :class:`_SheetReader`,
 expat handlers fed the sheet's XML 1 MB at a time, which give the values openpyxl's own sheet
-parser gives at ~20x its speed (that parser builds an object per cell and per text run).
+parser gives, about twice as fast (that parser builds an object per cell and per text run).
 """
 
 from __future__ import annotations
