@@ -105,3 +105,19 @@ async def test_estimates_are_numbered_priced_documents(call) -> None:
     estimate = made["estimate"]
     assert made["message"] == "The estimate has been created."
     assert (estimate["estimate_number"], estimate["total"]) == ("EST-000001", 165)
+
+
+async def test_books_sales_and_purchase_orders_are_numbered_documents(call) -> None:
+    cid, iid, _ = await ledger(call)
+    vid = await make(call, "/books/v3/contacts", {"contact_name": "V", "contact_type": "vendor"})
+    line = {"item_id": iid, "quantity": 2}
+    body = {"customer_id": cid, "salesorder_number": "SO-7", "line_items": [line]}
+    order = (await make(call, "/books/v3/salesorders", body))["salesorder"]
+    assert (order["salesorder_number"], order["total"]) == ("SO-7", 100)
+    status, refused, _ = await call("POST", "/books/v3/salesorders", json=body)
+    assert (status, refused["code"]) == (400, 1001)
+    po = {"vendor_id": vid["contact"]["contact_id"], "line_items": [line]}
+    made = (await make(call, "/books/v3/purchaseorders", po))["purchaseorder"]
+    assert made["purchaseorder_number"] == "PO-000001"
+    _, got, _ = await call("GET", f"/books/v3/salesorders/{order['salesorder_id']}")
+    assert got["salesorder"]["customer_id"] == cid

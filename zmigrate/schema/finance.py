@@ -155,17 +155,23 @@ _ESTIMATE = Resource(
     document("customer_id", "estimate_number", f("expiry_date", "date")),
     "estimate_number", _msgs("The estimate"), number="estimate_number", prefix="EST-",
 )  # fmt: skip
-_SALESORDER = Resource(
-    "inventory", "salesorders", "salesorder", "salesorder_id", "Sales order", "Sales Orders",
-    document("customer_id", "salesorder_number", f("shipment_date", "date")),
-    "salesorder_number", _msgs("Sales Order"), number="salesorder_number", prefix="SO-",
-)  # fmt: skip
-_PURCHASEORDER = Resource(
-    "inventory", "purchaseorders", "purchaseorder", "purchaseorder_id", "Purchase Order",
-    "Purchase Orders",
-    document("vendor_id", "purchaseorder_number", f("delivery_date", "date")),
-    "purchaseorder_number", _msgs("Purchase Order"), number="purchaseorder_number", prefix="PO-",
-)  # fmt: skip
+
+
+def _orders(product: str) -> tuple[Resource, ...]:
+    """Sales and purchase orders: one set per integrated org, whichever product writes them."""
+    return (
+        Resource(product, "salesorders", "salesorder", "salesorder_id", "Sales order",
+                 "Sales Orders",
+                 document("customer_id", "salesorder_number", f("shipment_date", "date")),
+                 "salesorder_number", _msgs("Sales Order"), number="salesorder_number",
+                 prefix="SO-", shared=True),
+        Resource(product, "purchaseorders", "purchaseorder", "purchaseorder_id",
+                 "Purchase Order", "Purchase Orders",
+                 document("vendor_id", "purchaseorder_number", f("delivery_date", "date")),
+                 "purchaseorder_number", _msgs("Purchase Order"),
+                 number="purchaseorder_number", prefix="PO-", shared=True),
+    )  # fmt: skip
+
 
 LEDGER: tuple[Resource, ...] = (
     *_shared("books"),
@@ -178,9 +184,9 @@ LEDGER: tuple[Resource, ...] = (
     _EXPENSE,
     _JOURNAL,
     _ESTIMATE,
+    *_orders("books"),
     *_shared("inventory"),
-    _SALESORDER,
-    _PURCHASEORDER,
+    *_orders("inventory"),
 )
 """Every built-in Books/Inventory module."""
 
