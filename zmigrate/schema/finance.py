@@ -18,6 +18,7 @@ from zmigrate.schema.finance_fields import (
     EXPENSES,
     ITEMS,
     JOURNALS,
+    OPENING_BALANCES,
     applications,
     document,
     f,
@@ -54,6 +55,14 @@ class Resource:
     shared: bool = False
     plural: str = ""
     """The list answer's key when it is not the endpoint's name (journals: manualjournals)."""
+    path: str = ""
+    """The endpoint when it is not the module's name (``settings/openingbalances``)."""
+    single: bool = False
+    """One record per org, at ``path`` itself: read by GET, changed by PUT, no ids in paths."""
+
+    @property
+    def endpoint(self) -> str:
+        return "/" + (self.path or self.module)
 
     @property
     def list_key(self) -> str:
@@ -157,6 +166,15 @@ _ESTIMATE = Resource(
 )  # fmt: skip
 
 
+_OPENING = Resource(
+    "books", "openingbalances", "opening_balance", "opening_balance_id", "Opening Balance",
+    "Opening Balances", OPENING_BALANCES, "date",
+    ("The opening balance has been created.", "The opening balance has been updated.",
+     "The opening balance has been deleted."),
+    path="settings/openingbalances", single=True,
+)  # fmt: skip
+
+
 def _orders(product: str) -> tuple[Resource, ...]:
     """Sales and purchase orders: one set per integrated org, whichever product writes them."""
     return (
@@ -184,6 +202,7 @@ LEDGER: tuple[Resource, ...] = (
     _EXPENSE,
     _JOURNAL,
     _ESTIMATE,
+    _OPENING,
     *_orders("books"),
     *_shared("inventory"),
     *_orders("inventory"),
