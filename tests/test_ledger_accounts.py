@@ -16,6 +16,8 @@ from zoho_helpers import credentials_for
 from zmigrate.auth import TokenSource
 from zmigrate.client import Limits, RetryPolicy, Zoho
 from zmigrate.clock import Clock
+from zmigrate.manifest import load_manifest
+from zmigrate.planner.scopes import manifest_scopes
 from zmigrate.progress import Progress
 from zmigrate.rehearsal import sandbox_credentials
 from zmigrate.run import execute
@@ -207,3 +209,10 @@ async def test_opening_balances_whose_answer_was_lost_are_found_not_sent_again(
     assert (outcome.ok, outcome.action) == (True, "found"), outcome
     (stored,) = books.records("openingbalances", {})
     assert outcome.id == stored["opening_balance_id"]
+
+
+def test_opening_balances_need_the_settings_scopes(tmp_path) -> None:
+    write_accounts(tmp_path)
+    scopes = manifest_scopes(load_manifest(tmp_path / "accounts.toml"))
+    assert {"ZohoBooks.settings.CREATE", "ZohoBooks.settings.UPDATE"} <= set(scopes)
+    assert not [s for s in scopes if "openingbalances" in s]
