@@ -209,6 +209,8 @@ async def test_opening_balances_whose_answer_was_lost_are_found_not_sent_again(
     assert (outcome.ok, outcome.action) == (True, "found"), outcome
     (stored,) = books.records("openingbalances", {})
     assert outcome.id == stored["opening_balance_id"]
+    listed = [r["opening_balance_id"] async for r in zoho.books.iter_all("openingbalances")]
+    assert listed == [outcome.id]  # verify lists the one record (lost answers retried)
 
 
 def test_opening_balances_need_the_settings_scopes(tmp_path) -> None:

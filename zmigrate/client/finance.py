@@ -254,6 +254,10 @@ class FinanceClient:
     ) -> Page:
         """One page of a list (``filters`` as Zoho's query parameters, e.g. contact_name)."""
         _, _, plural = resource_keys(self.product, module)
+        entry = resource(self.product, module)
+        if entry is not None and entry.single:  # the org's one record, if any
+            found = await self.get(module, "")
+            return Page([found] if found else [], False, None, 1)
         params = {"page": page, "per_page": per_page, **(filters or {})}
         resp = await self._call("GET", f"/{module}", params=params)
         body = resp.body or {}
