@@ -11,8 +11,13 @@ from pathlib import Path
 import pytest
 from fixed_time import T0
 from migration_helpers import one_each, records
+from zoho_helpers import credentials_for
 
+from zmigrate.auth import TokenSource
+from zmigrate.client import Limits, RetryPolicy, Zoho
 from zmigrate.clock import Clock
+from zmigrate.manifest import load_manifest
+from zmigrate.planner.scopes import manifest_scopes
 from zmigrate.progress import Progress
 from zmigrate.rehearsal import sandbox_credentials
 from zmigrate.run import execute
@@ -58,6 +63,19 @@ journal_date = "date"
 "line_items[].amount" = { column = "amount", transform = "decimal", places = 2 }
 [steps.lookups]
 "line_items[].account_id" = { step = "accounts", column = "account" }
+
+# The org's opening balances: one record, one row per account line (rows share the date).
+[[steps]]
+name = "opening_balances"
+source = { file = "opening_lines.csv" }
+target = "books:openingbalances"
+key = ["date"]
+[steps.fields]
+date = "date"
+"accounts[].debit_or_credit" = "side"
+"accounts[].amount" = { column = "amount", transform = "decimal", places = 2 }
+[steps.lookups]
+"accounts[].account_id" = { step = "accounts", column = "account" }
 """
 
 
@@ -87,7 +105,13 @@ def write_accounts(folder: Path) -> dict[str, list[dict]]:
         for i in range(8)
         for side, account in (("debit", "1010"), ("credit", "3000"))
     ]  # fmt: skip
-    data = {"accounts": accounts, "expenses": expenses, "journal_lines": journal_lines}
+    opening_lines = [
+        {"date": "2025-12-31", "side": side, "account": account, "amount": amount}
+        for side, account, amount in (("debit", "1000", "500.00"), ("debit", "1010", "1500.00"),
+                                      ("credit", "3000", "2000.00"))
+    ]  # fmt: skip
+    data = {"accounts": accounts, "expenses": expenses, "journal_lines": journal_lines,
+            "opening_lines": opening_lines}  # fmt: skip
     for name, rows in data.items():
         _csv(folder / f"{name}.csv", rows)
     (folder / "accounts.toml").write_text(MANIFEST)
@@ -128,6 +152,11 @@ async def test_accounts_expenses_and_journals_land_once_under_faults(tmp_path, m
         stored = journals[x["ref"]]
         assert stored["total"] == pytest.approx(float(x["amount"]))
         assert by_code[x["account"]] in [line["account_id"] for line in stored["line_items"]]
+    (opening,) = await records(sb, "books", "openingbalances")
+    assert (opening["date"], opening["total"]) == ("2025-12-31", 2000)
+    wanted = [(by_code[x["account"]], x["side"], float(x["amount"])) for x in data["opening_lines"]]
+    got = [(a["account_id"], a["debit_or_credit"], a["amount"]) for a in opening["accounts"]]
+    assert sorted(got) == sorted(wanted)
 
 
 async def post(call, path: str, body: dict) -> dict:
@@ -159,3 +188,33 @@ async def test_journals_must_balance_and_used_accounts_stay(call) -> None:
                "date": "2026-01-02", "amount": 3}  # fmt: skip
     status, refused, _ = await call("POST", "/books/v3/expenses", json=missing)
     assert (status, refused["code"], refused["message"]) == (400, 1002, "Account does not exist.")
+
+
+async def test_opening_balances_whose_answer_was_lost_are_found_not_sent_again(
+    make_sandbox, http
+) -> None:
+    clock = Clock(speed=600, start=T0)
+    sb = await make_sandbox(clock=clock, lost_response_rate=0.5, seed=1)
+    books = sb.products["books"]
+    org = sb.credentials.organization_ids[0]
+    cash, equity = (
+        books.insert(org, "chartofaccounts", {"account_name": n, "account_type": t})["account_id"]
+        for n, t in (("Till", "cash"), ("Owner", "equity"))
+    )
+    tokens = TokenSource(http, credentials_for(sb), clock)
+    zoho = Zoho(http, tokens, clock, Limits(), RetryPolicy(attempts=8))
+    lines = [{"account_id": cash, "debit_or_credit": "debit", "amount": 70},
+             {"account_id": equity, "debit_or_credit": "credit", "amount": 70}]  # fmt: skip
+    outcome = await zoho.books.create("openingbalances", {"date": "2025-12-31", "accounts": lines})
+    assert (outcome.ok, outcome.action) == (True, "found"), outcome
+    (stored,) = books.records("openingbalances", {})
+    assert outcome.id == stored["opening_balance_id"]
+    listed = [r["opening_balance_id"] async for r in zoho.books.iter_all("openingbalances")]
+    assert listed == [outcome.id]  # verify lists the one record (lost answers retried)
+
+
+def test_opening_balances_need_the_settings_scopes(tmp_path) -> None:
+    write_accounts(tmp_path)
+    scopes = manifest_scopes(load_manifest(tmp_path / "accounts.toml"))
+    assert {"ZohoBooks.settings.CREATE", "ZohoBooks.settings.UPDATE"} <= set(scopes)
+    assert not [s for s in scopes if "openingbalances" in s]

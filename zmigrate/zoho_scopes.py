@@ -47,6 +47,7 @@ _AREAS: dict[str, dict[str, str]] = {
         "users": SETTINGS,
         "chartofaccounts": "accountants",
         "journals": "accountants",
+        "openingbalances": SETTINGS,
         "bankaccounts": "banking",
         "banktransactions": "banking",
     },

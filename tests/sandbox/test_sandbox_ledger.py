@@ -105,3 +105,39 @@ async def test_estimates_are_numbered_priced_documents(call) -> None:
     estimate = made["estimate"]
     assert made["message"] == "The estimate has been created."
     assert (estimate["estimate_number"], estimate["total"]) == ("EST-000001", 165)
+
+
+async def test_books_sales_and_purchase_orders_are_numbered_documents(call) -> None:
+    cid, iid, _ = await ledger(call)
+    vid = await make(call, "/books/v3/contacts", {"contact_name": "V", "contact_type": "vendor"})
+    line = {"item_id": iid, "quantity": 2}
+    body = {"customer_id": cid, "salesorder_number": "SO-7", "line_items": [line]}
+    order = (await make(call, "/books/v3/salesorders", body))["salesorder"]
+    assert (order["salesorder_number"], order["total"]) == ("SO-7", 100)
+    status, refused, _ = await call("POST", "/books/v3/salesorders", json=body)
+    assert (status, refused["code"]) == (400, 1001)
+    po = {"vendor_id": vid["contact"]["contact_id"], "line_items": [line]}
+    made = (await make(call, "/books/v3/purchaseorders", po))["purchaseorder"]
+    assert made["purchaseorder_number"] == "PO-000001"
+    _, got, _ = await call("GET", f"/books/v3/salesorders/{order['salesorder_id']}")
+    assert got["salesorder"]["customer_id"] == cid
+
+
+async def test_opening_balances_are_one_balanced_record_per_org(call) -> None:
+    path = "/books/v3/settings/openingbalances"
+    ids = []
+    for name, kind in (("Cash", "cash"), ("Capital", "equity")):
+        body = {"account_name": name, "account_type": kind}
+        ids.append((await make(call, "/books/v3/chartofaccounts", body))["chart_of_account"])
+    cash, capital = (a["account_id"] for a in ids)
+    lines = [{"account_id": cash, "debit_or_credit": "debit", "amount": 50, "exchange_rate": 2},
+             {"account_id": capital, "debit_or_credit": "credit", "amount": 99}]  # fmt: skip
+    status, refused, _ = await call("POST", path, json={"date": "2026-01-01", "accounts": lines})
+    assert (status, refused["code"]) == (400, 2)  # 100 debit in the base currency, 99 credit
+    lines[1]["amount"] = 100
+    made = (await make(call, path, {"date": "2026-01-01", "accounts": lines}))["opening_balance"]
+    assert made["total"] == 100 and made["accounts"][0]["bcy_amount"] == 100
+    status, again, _ = await call("POST", path, json={"date": "2026-01-02", "accounts": lines})
+    assert (status, again["code"]) == (400, 2)
+    _, got, _ = await call("GET", path)
+    assert got["opening_balance"]["opening_balance_id"] == made["opening_balance_id"]

@@ -68,6 +68,13 @@ def resource_keys(product: str, module: str) -> tuple[str, str, str]:
     return singular, f"{singular}_id", module
 
 
+def record_path(product: str, module: str, record_id: str = "") -> str:
+    """A module's endpoint, or one record's (a one-per-org module has no ids in its paths)."""
+    entry = resource(product, module)
+    base = entry.endpoint if entry else f"/{module}"
+    return base if not record_id or (entry and entry.single) else f"{base}/{record_id}"
+
+
 def unique_field(product: str, module: str, record: Mapping[str, Any]) -> str | None:
     """The first unique field of the module that ``record`` has a value for, if any."""
     mod = schema.module(product, module)
@@ -182,7 +189,7 @@ class FinanceClient:
             try:
                 resp = await self._call(
                     "POST",
-                    f"/{module}",
+                    record_path(self.product, module),
                     params=params,
                     json=dict(record),
                     idempotent=False,
@@ -205,7 +212,8 @@ class FinanceClient:
         """Update one record by id (idempotent: retried like any transient failure)."""
         singular, id_key, _ = resource_keys(self.product, module)
         try:
-            resp = await self._call("PUT", f"/{module}/{record_id}", json=dict(record))
+            path = record_path(self.product, module, record_id)
+            resp = await self._call("PUT", path, json=dict(record))
         except RequestRejected as exc:
             return RecordOutcome(0, False, record_id, code=exc.code, message=str(exc))
         updated = (resp.body or {}).get(singular) or {}
@@ -216,7 +224,7 @@ class FinanceClient:
         """One record by id, or None if Zoho says it does not exist (HTTP 404)."""
         singular, _, _ = resource_keys(self.product, module)
         try:
-            resp = await self._call("GET", f"/{module}/{record_id}")
+            resp = await self._call("GET", record_path(self.product, module, record_id))
         except RequestRejected as exc:
             if exc.status == 404:
                 return None
@@ -230,7 +238,7 @@ class FinanceClient:
         payment, a contact with transactions) is a failed outcome with Zoho's reason.
         """
         try:
-            await self._call("DELETE", f"/{module}/{record_id}")
+            await self._call("DELETE", record_path(self.product, module, record_id))
         except RequestRejected as exc:
             if exc.status == 404:
                 return RecordOutcome(0, True, record_id, "gone", exc.code, str(exc))
@@ -246,6 +254,10 @@ class FinanceClient:
     ) -> Page:
         """One page of a list (``filters`` as Zoho's query parameters, e.g. contact_name)."""
         _, _, plural = resource_keys(self.product, module)
+        entry = resource(self.product, module)
+        if entry is not None and entry.single:  # the org's one record, if any
+            found = await self.get(module, "")
+            return Page([found] if found else [], False, None, 1)
         params = {"page": page, "per_page": per_page, **(filters or {})}
         resp = await self._call("GET", f"/{module}", params=params)
         body = resp.body or {}
@@ -277,6 +289,10 @@ class FinanceClient:
         filters loosely (prefix, case) or not at all still gives the exact match.
         """
         wanted = str(value)
+        entry = resource(self.product, module)
+        if entry is not None and entry.single:  # the org's one record, read by GET
+            found = await self.get(module, "")
+            return found if found and str(found.get(field)) == wanted else None
         async for record in self.iter_all(module, filters={field: value}):
             if str(record.get(field)) == wanted:
                 return record

@@ -72,6 +72,7 @@ from zmigrate.sandbox.finance_ledger import (
     settle,
 )
 from zmigrate.sandbox.finance_lists import ORG_PARAM, list_filters, positive
+from zmigrate.sandbox.finance_opening import OpeningBalances
 from zmigrate.sandbox.finance_records import (
     clean_entries,
     contact_currency,
@@ -167,6 +168,9 @@ class FinanceProduct(Product):
         r.add_get(f"{self.prefix}/settings/preferences", self.get_preferences)
         self.settings.add_routes(r, self.prefix)
         for name in self.modules:
+            if entry_of(self.modules[name]).single:
+                OpeningBalances(self).add_routes(r, self.prefix)
+                continue
             r.add_get(f"{self.prefix}/{name}", self.list_records)
             r.add_post(f"{self.prefix}/{name}", self.create)
             r.add_get(f"{self.prefix}/{name}/{{record_id}}", self.get)

@@ -18,6 +18,7 @@ from zmigrate.schema.finance_fields import (
     EXPENSES,
     ITEMS,
     JOURNALS,
+    OPENING_BALANCES,
     applications,
     document,
     f,
@@ -54,6 +55,14 @@ class Resource:
     shared: bool = False
     plural: str = ""
     """The list answer's key when it is not the endpoint's name (journals: manualjournals)."""
+    path: str = ""
+    """The endpoint when it is not the module's name (``settings/openingbalances``)."""
+    single: bool = False
+    """One record per org, at ``path`` itself: read by GET, changed by PUT, no ids in paths."""
+
+    @property
+    def endpoint(self) -> str:
+        return "/" + (self.path or self.module)
 
     @property
     def list_key(self) -> str:
@@ -155,17 +164,32 @@ _ESTIMATE = Resource(
     document("customer_id", "estimate_number", f("expiry_date", "date")),
     "estimate_number", _msgs("The estimate"), number="estimate_number", prefix="EST-",
 )  # fmt: skip
-_SALESORDER = Resource(
-    "inventory", "salesorders", "salesorder", "salesorder_id", "Sales order", "Sales Orders",
-    document("customer_id", "salesorder_number", f("shipment_date", "date")),
-    "salesorder_number", _msgs("Sales Order"), number="salesorder_number", prefix="SO-",
+
+
+_OPENING = Resource(
+    "books", "openingbalances", "opening_balance", "opening_balance_id", "Opening Balance",
+    "Opening Balances", OPENING_BALANCES, "date",
+    ("The opening balance has been created.", "The opening balance has been updated.",
+     "The opening balance has been deleted."),
+    path="settings/openingbalances", single=True,
 )  # fmt: skip
-_PURCHASEORDER = Resource(
-    "inventory", "purchaseorders", "purchaseorder", "purchaseorder_id", "Purchase Order",
-    "Purchase Orders",
-    document("vendor_id", "purchaseorder_number", f("delivery_date", "date")),
-    "purchaseorder_number", _msgs("Purchase Order"), number="purchaseorder_number", prefix="PO-",
-)  # fmt: skip
+
+
+def _orders(product: str) -> tuple[Resource, ...]:
+    """Sales and purchase orders: one set per integrated org, whichever product writes them."""
+    return (
+        Resource(product, "salesorders", "salesorder", "salesorder_id", "Sales order",
+                 "Sales Orders",
+                 document("customer_id", "salesorder_number", f("shipment_date", "date")),
+                 "salesorder_number", _msgs("Sales Order"), number="salesorder_number",
+                 prefix="SO-", shared=True),
+        Resource(product, "purchaseorders", "purchaseorder", "purchaseorder_id",
+                 "Purchase Order", "Purchase Orders",
+                 document("vendor_id", "purchaseorder_number", f("delivery_date", "date")),
+                 "purchaseorder_number", _msgs("Purchase Order"),
+                 number="purchaseorder_number", prefix="PO-", shared=True),
+    )  # fmt: skip
+
 
 LEDGER: tuple[Resource, ...] = (
     *_shared("books"),
@@ -178,9 +202,10 @@ LEDGER: tuple[Resource, ...] = (
     _EXPENSE,
     _JOURNAL,
     _ESTIMATE,
+    _OPENING,
+    *_orders("books"),
     *_shared("inventory"),
-    _SALESORDER,
-    _PURCHASEORDER,
+    *_orders("inventory"),
 )
 """Every built-in Books/Inventory module."""
 

@@ -193,3 +193,24 @@ EXPENSES = (
     f("is_billable", "boolean"),
     f("total", "currency", read_only=True),
 )
+
+OPENING_LINE = (
+    f("acount_split_id", read_only=True),  # Zoho's spelling
+    f("account_id", "lookup", mandatory=True, lookup="chartofaccounts"),
+    f("debit_or_credit", "picklist", mandatory=True, picklist=("debit", "credit")),
+    f("amount", "currency", mandatory=True),
+    f("exchange_rate", "double"),
+    f("currency_id"),
+    f("currency_code"),
+    f("location_id"),
+    f("bcy_amount", "currency", read_only=True),
+)
+
+OPENING_BALANCES = (
+    f("opening_balance_id", read_only=True),
+    f("date", "date", mandatory=True, unique=True),
+    f("accounts", "subform", mandatory=True, subfields=OPENING_LINE),
+    f("price_precision", "integer", read_only=True),
+    f("total", "currency", read_only=True),
+)
+"""The org's opening balances (``/settings/openingbalances``): one record per org."""
