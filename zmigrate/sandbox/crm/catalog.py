@@ -23,38 +23,6 @@ from zmigrate.schema import Module as EngineModule
 from . import wire
 
 SNAPSHOT_FORMAT = "zmigrate.schema/1"
-FIELD_KEYS = (
-    "api_name",
-    "field_label",
-    "data_type",
-    "json_type",
-    "length",
-    "decimal_place",
-    "system_mandatory",
-    "read_only",
-    "custom_field",
-    "operation_type",
-    "unique",
-    "pick_list_values",
-    "lookup",
-    "multi_module_lookup",
-    "currency",
-    "formula",
-    "auto_number",
-)
-"""A field's keys in a snapshot (the spec's list); GET answers carry these and more."""
-MODULE_KEYS = (
-    "api_name",
-    "module_name",
-    "singular_label",
-    "plural_label",
-    "generated_type",
-    "api_supported",
-    "creatable",
-    "editable",
-    "deletable",
-)
-USER_KEYS = ("id", "email", "full_name", "status", "confirm", "role", "profile")
 
 JSON_TYPE = {
     "integer": "integer",
