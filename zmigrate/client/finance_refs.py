@@ -10,6 +10,7 @@ code the org lacks fails the record with a clear reason instead of a Zoho refusa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -35,15 +36,66 @@ class UnknownSetting(LookupError):
     """A tax name or currency code the org does not have."""
 
 
+@dataclass(frozen=True)
+class _ByName:
+    """Entries of a record's array that name one of the org's settings: the name is swapped
+    for the setting's id (a line's ``tax_name`` for its ``tax_id``)."""
+
+    array: str
+    name_key: str
+    id_key: str
+    setting: Setting
+    what: str
+    fix: str
+
+    def entries(self, payload: Mapping[str, Any]) -> list[Any]:
+        found = payload.get(self.array)
+        return found if isinstance(found, list) else []
+
+    def named(self, payload: Mapping[str, Any]) -> bool:
+        return any(isinstance(e, Mapping) and e.get(self.name_key) for e in self.entries(payload))
+
+    def resolved(
+        self, payload: Mapping[str, Any], lists: Mapping[Setting, Sequence[Mapping[str, Any]]]
+    ) -> list[Any]:
+        known = {str(k.get(self.name_key, "")).strip().lower(): k
+                 for k in lists.get(self.setting, [])}  # fmt: skip
+        return [self._one(e, known) for e in self.entries(payload)]
+
+    def _one(self, entry: Any, known: Mapping[str, Mapping[str, Any]]) -> Any:
+        if not isinstance(entry, Mapping) or not entry.get(self.name_key):
+            return entry
+        name = str(entry[self.name_key])
+        setting = known.get(name.strip().lower())
+        if setting is None:
+            listed = ", ".join(sorted(str(k.get(self.name_key)) for k in known.values())) or "none"
+            raise UnknownSetting(
+                f"{self.what} '{name}' is not one of the org's {self.setting} ({listed}); "
+                f"{self.fix} or map another name"
+            )
+        clean = {k: v for k, v in entry.items() if k != self.name_key}
+        clean[self.id_key] = str(setting[self.id_key])
+        return clean
+
+
+BY_NAME = (
+    _ByName(
+        "line_items", "tax_name", "tax_id", Setting.TAXES, "tax",
+        "create it in Books (Settings > Taxes)",
+    ),
+    _ByName(
+        "locations", "location_name", "location_id", Setting.LOCATIONS, "location",
+        "add it in Inventory (Settings > Locations)",
+    ),
+)  # fmt: skip
+"""A line's tax and an item's stock location, named in the manifest, sent by id."""
+
+
 def needed(payload: Mapping[str, Any]) -> set[Setting]:
     """Which of the org's lists ``payload`` names entries of."""
-    out: set[Setting] = set()
-    if any(isinstance(line, Mapping) and line.get("tax_name") for line in _lines(payload)):
-        out.add(Setting.TAXES)
+    out = {b.setting for b in BY_NAME if b.named(payload)}
     if payload.get("currency_code"):
         out.add(Setting.CURRENCIES)
-    if any(isinstance(x, Mapping) and x.get("location_name") for x in _stock(payload)):
-        out.add(Setting.LOCATIONS)
     return out
 
 
@@ -54,13 +106,9 @@ def resolve(
 ) -> dict[str, Any]:
     """``payload`` with tax names as tax ids and currency codes as ids or rates."""
     out = dict(payload)
-    taxes = {str(t.get("tax_name", "")).strip().lower(): t for t in lists.get(Setting.TAXES, [])}
-    if any(isinstance(line, Mapping) and line.get("tax_name") for line in _lines(payload)):
-        out["line_items"] = [_taxed(line, taxes) for line in _lines(payload)]
-    if any(isinstance(x, Mapping) and x.get("location_name") for x in _stock(payload)):
-        places = {str(p.get("location_name", "")).strip().lower(): p
-                  for p in lists.get(Setting.LOCATIONS, [])}  # fmt: skip
-        out["locations"] = [_located(x, places) for x in _stock(payload)]
+    for by_name in BY_NAME:
+        if by_name.named(payload):
+            out[by_name.array] = by_name.resolved(payload, lists)
     code = out.pop("currency_code", None)
     if code:
         currency = _currency(str(code), lists.get(Setting.CURRENCIES, []))
@@ -69,49 +117,6 @@ def resolve(
         elif not currency.get("is_base_currency") and out.get("exchange_rate") is None:
             out["exchange_rate"] = currency.get("exchange_rate", 1.0)
     return out
-
-
-def _lines(payload: Mapping[str, Any]) -> list[Any]:
-    lines = payload.get("line_items")
-    return lines if isinstance(lines, list) else []
-
-
-def _stock(payload: Mapping[str, Any]) -> list[Any]:
-    stock = payload.get("locations")
-    return stock if isinstance(stock, list) else []
-
-
-def _located(entry: Any, places: Mapping[str, Mapping[str, Any]]) -> Any:
-    """An item's stock entry with its location's id for the location's name."""
-    if not isinstance(entry, Mapping) or not entry.get("location_name"):
-        return entry
-    name = str(entry["location_name"])
-    place = places.get(name.strip().lower())
-    if place is None:
-        known = ", ".join(sorted(str(p.get("location_name")) for p in places.values())) or "none"
-        raise UnknownSetting(
-            f"location '{name}' is not one of the org's locations ({known}); add it in "
-            f"Inventory (Settings > Locations) or map another name"
-        )
-    clean = {k: v for k, v in entry.items() if k != "location_name"}
-    clean["location_id"] = str(place["location_id"])
-    return clean
-
-
-def _taxed(line: Any, taxes: Mapping[str, Mapping[str, Any]]) -> Any:
-    if not isinstance(line, Mapping) or not line.get("tax_name"):
-        return line
-    name = str(line["tax_name"])
-    tax = taxes.get(name.strip().lower())
-    if tax is None:
-        known = ", ".join(sorted(str(t.get("tax_name")) for t in taxes.values())) or "none"
-        raise UnknownSetting(
-            f"tax '{name}' is not one of the org's taxes ({known}); create it in Books "
-            f"(Settings > Taxes) or map another name"
-        )
-    clean = {k: v for k, v in line.items() if k != "tax_name"}
-    clean["tax_id"] = str(tax["tax_id"])
-    return clean
 
 
 def _currency(code: str, currencies: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
