@@ -39,8 +39,6 @@ class FileStore(Protocol):
         """The file ``ref`` names; FileNotFoundError when there is none."""
         ...
 
-    def read(self, ref: str) -> bytes: ...
-
     def open(self, ref: str) -> IO[bytes]:
         """The file streamed (the caller closes it), for an upload that need not hold it."""
         ...
@@ -70,9 +68,6 @@ class DiskFiles:
     def stat(self, ref: str) -> AttachedFile:
         path = self._path(ref)
         return AttachedFile(path.name, path.stat().st_size, ref)
-
-    def read(self, ref: str) -> bytes:
-        return self._path(ref).read_bytes()
 
     def open(self, ref: str) -> IO[bytes]:
         return self._path(ref).open("rb")
@@ -104,10 +99,6 @@ class ArchiveFiles:
 
     def stat(self, ref: str) -> AttachedFile:
         return AttachedFile(PurePosixPath(_member(ref)).name, self._size(ref), ref)
-
-    def read(self, ref: str) -> bytes:
-        with self.open(ref) as fh:
-            return fh.read()
 
     def open(self, ref: str) -> IO[bytes]:
         self._size(ref)
