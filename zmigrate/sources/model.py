@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zmigrate.errors import ManifestError
 from zmigrate.manifest import SourceKind, SourceSpec, display_path
 
 KEY_SEPARATOR = "\x1f"
@@ -82,6 +83,18 @@ def source_label(source: SourceSpec) -> str:
     inner = source.member or source.sheet
     path = display_path(source.path)
     return f"{path}!{inner}" if inner else path
+
+
+def cannot_open(source: SourceSpec, step: str | None, why: str) -> ManifestError:
+    """The error for a source file that does not open (missing, unreadable, not its kind)."""
+    return ManifestError(
+        f"cannot open source file {display_path(source.path)}: {why}",
+        file=source.origin or display_path(source.path),
+        line=source.line or None,
+        step=step,
+        field="source",
+        hint="relative paths start at the manifest's folder",
+    )
 
 
 def row_key(columns: Sequence[str], row: Mapping[str, Any]) -> str:

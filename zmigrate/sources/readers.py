@@ -17,9 +17,9 @@ from typing import IO, Any
 import orjson
 
 from zmigrate.errors import ManifestError
-from zmigrate.manifest import SourceKind, SourceSpec, Step, display_path
+from zmigrate.manifest import SourceKind, SourceSpec, Step
 from zmigrate.sources.archive import open_member
-from zmigrate.sources.model import SourceRecord, row_key, source_label
+from zmigrate.sources.model import SourceRecord, cannot_open, row_key, source_label
 from zmigrate.sources.sql import sql_rows
 from zmigrate.sources.xlsx import xlsx_rows
 
@@ -50,14 +50,7 @@ def _open_binary(source: SourceSpec, step: str | None) -> IO[bytes]:
     try:
         return open(source.path, "rb", buffering=_BUFFER)  # noqa: SIM115 - closed by the caller
     except OSError as exc:
-        raise ManifestError(
-            f"cannot open source file {display_path(source.path)}: {exc.strerror}",
-            file=source.origin or display_path(source.path),
-            line=source.line or None,
-            step=step,
-            field="source",
-            hint="relative paths start at the manifest's folder",
-        ) from None
+        raise cannot_open(source, step, str(exc.strerror)) from None
 
 
 def _open_text(source: SourceSpec, step: str | None) -> io.TextIOWrapper:

@@ -29,7 +29,7 @@ from openpyxl.xml.constants import SHEET_MAIN_NS
 
 from zmigrate.errors import ManifestError
 from zmigrate.manifest import SourceSpec, did_you_mean, display_path
-from zmigrate.sources.model import source_label
+from zmigrate.sources.model import cannot_open, source_label
 
 _MIDNIGHT = time()
 _CHUNK = 1 << 20
@@ -245,14 +245,7 @@ def _open(source: SourceSpec, step: str | None) -> _Book:
         why = exc.strerror or str(exc)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
         why = f"not an Excel workbook (.xlsx): {exc}"
-    raise ManifestError(
-        f"cannot open source file {display_path(source.path)}: {why}",
-        file=source.origin or display_path(source.path),
-        line=source.line or None,
-        step=step,
-        field="source",
-        hint="relative paths start at the manifest's folder",
-    )
+    raise cannot_open(source, step, why)
 
 
 def _sheet(book: _Book, source: SourceSpec, step: str | None) -> str:
