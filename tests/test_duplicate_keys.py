@@ -18,6 +18,7 @@ import orjson
 from click.testing import CliRunner
 from migration_helpers import records
 
+from zmigrate import status
 from zmigrate.cli import main
 from zmigrate.clock import Clock
 from zmigrate.progress import Progress
@@ -223,6 +224,10 @@ async def test_merge_mode_counts_one_record_per_zoho_id_in_bulk_and_books(tmp_pa
     assert "2 merged" in report.message
     saved = orjson.loads((tmp_path / "run" / "report.json").read_bytes())
     assert (saved["landed"], saved["merged"]) == (4, 2)
+    table = status.render(status.load(tmp_path / "run")).splitlines()
+    header = table[2].split()
+    contacts_row = next(line.split() for line in table if line.startswith("contacts"))
+    assert dict(zip(header, contacts_row, strict=True))["merged"] == "1"
 
 
 async def test_two_rows_matched_to_one_existing_record_are_not_two_landed(tmp_path, make_sandbox):

@@ -58,8 +58,8 @@ def test_status_table_shows_steps_quota_pause_and_next_step(tmp_path: Path) -> N
     lines = out.splitlines()
     acc = next(line for line in lines if line.startswith("accounts"))
     cus = next(line for line in lines if line.startswith("customers"))
-    assert acc.split()[-4:] == ["1,200", "0", "0", "1,200"]
-    assert cus.split()[-4:] == ["99", "1", "2,400", "2,500"]
+    assert acc.split()[-5:] == ["1,200", "0", "0", "0", "1,200"]
+    assert cus.split()[-5:] == ["99", "0", "1", "2,400", "2,500"]
     assert "crm        12 req / 120 credits of 12 req / 120 credits planned" in out
     assert "books      1,000 req of 2,500 req planned" in out
     assert f"next: zmigrate resume {run_dir}" in out and "--wait" in out

@@ -72,13 +72,14 @@ def render(summary: RunSummary) -> str:
             s.module,
             s.method,
             f"{s.done:,}",
+            f"{s.merged:,}",
             f"{s.failed:,}",
             f"{s.left:,}",
             f"{s.total:,}",
         ]
         for s in steps
     ]
-    header = ["step", "product", "module", "method", "done", "failed", "left", "total"]
+    header = ["step", "product", "module", "method", "done", "merged", "failed", "left", "total"]
     lines += ["", *_table(header, rows)]
     in_flight = sum(s.batches.in_flight for s in steps)
     if in_flight and summary.active_pid:
