@@ -55,7 +55,7 @@ async def test_locations_transfers_packages_and_shipments(call) -> None:
     # packages: no more than ordered less packed; salesorder_id is a URL parameter
     cid = (await make(call, "/contacts", {"contact_name": "Buyer"}))["contact"]["contact_id"]
     so_line = {"item_id": iid, "quantity": 4, "location_id": wb}
-    so = (await make(call, "/salesorders", {"customer_id": cid, "line_items": [so_line]}))
+    so = await make(call, "/salesorders", {"customer_id": cid, "line_items": [so_line]})
     so = so["salesorder"]
     sid, lid = so["salesorder_id"], so["line_items"][0]["line_item_id"]
     pkg = {"package_number": "PK-1", "date": "2026-01-06",
@@ -109,8 +109,11 @@ async def test_item_group_creates_its_items_all_or_none(call) -> None:
         _, got, _ = await call("GET", f"{INV}/items/{entry['item_id']}")
         assert got["item"]["group_name"] == "Shirts"
     # one item's name taken: nothing of the group is created
-    clash = {**group, "group_name": "Shirts 2",
-             "items": [{**items[0], "name": "New", "sku": "N1"}, {**items[1], "sku": "N2"}]}
+    clash = {
+        **group,
+        "group_name": "Shirts 2",
+        "items": [{**items[0], "name": "New", "sku": "N1"}, {**items[1], "sku": "N2"}],
+    }
     assert (await refused(call, "/itemgroups", clash))["code"] == 1001
     _, listed, _ = await call("GET", f"{INV}/items")
     assert sorted(x["name"] for x in listed["items"]) == ["Shirt/M", "Shirt/S"]

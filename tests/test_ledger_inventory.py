@@ -1,0 +1,46 @@
+"""The whole ledger over loopback: the Books ledger plus Inventory's warehouses, opening
+stock per location, sales orders packed and shipped, transfer orders, an item group, and the
+opening balances, exactly once under faults; stock, statuses and balances as the source says.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fixed_time import T0
+from ledger_helpers import write_ledger
+from ledger_stock_helpers import add_stock, assert_stock
+from test_ledger import assert_ledger, ledger_sandbox, run_ledger
+
+from zmigrate.clock import Clock
+from zmigrate.manifest import load_manifest
+from zmigrate.planner import plan
+
+
+async def test_ledger_with_stock_lands_once_under_faults(tmp_path: Path, make_sandbox) -> None:
+    clock = Clock(600, start=T0)
+    sb = await ledger_sandbox(
+        make_sandbox, clock, latency_ms=50, fault_rate=0.08, lost_response_rate=0.15, seed=5
+    )
+    data = add_stock(tmp_path, write_ledger(tmp_path, n=6))
+    report = await run_ledger(tmp_path, sb, clock)
+    assert report.outcome == "done", report.render()
+    assert (tmp_path / "run" / "dead_letters.jsonl").read_bytes() == b""
+    await assert_ledger(sb, data)
+    await assert_stock(sb, data)
+
+
+def test_plan_orders_stock_by_lookups_and_reads_each_packages_order(tmp_path: Path) -> None:
+    data = add_stock(tmp_path, write_ledger(tmp_path, n=6))
+    bill = plan(load_manifest(tmp_path / "ledger.toml"))
+    order = [s.name for s in bill.steps]
+    assert order.index("warehouses") < order.index("stock_items") < order.index("sales_orders")
+    assert order.index("sales_orders") < order.index("packages") < order.index("shipments")
+    assert order.index("stock_items") < order.index("transfers")
+    steps = {s.name: s for s in bill.steps}
+    packages = {x["package"] for x in data["package_lines"]}
+    # a package reads its sales order once (its lines' ids), then is created
+    assert steps["packages"].write.requests == 2 * len(packages)
+    assert steps["shipments"].write.requests == len(data["shipments"])
+    assert steps["transfers"].write.requests == len({x["number"] for x in data["transfer_lines"]})
+    assert steps["item_groups"].write.requests == 1  # its three items in the group's request
