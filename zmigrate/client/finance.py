@@ -216,11 +216,14 @@ class FinanceClient:
             return RecordOutcome(0, True, str(created.get(id_key)), "insert", 0, "", record=created)
 
     async def update(self, module: str, record_id: str, record: Mapping[str, Any]) -> RecordOutcome:
-        """Update one record by id (idempotent: retried like any transient failure)."""
+        """Update one record by id (idempotent: retried like any transient failure); fields
+        fixed once the record exists (a package's lines) are left out."""
         singular, id_key, _ = resource_keys(self.product, module)
+        entry = resource(self.product, module)
+        body = {k: v for k, v in record.items() if not entry or k not in entry.fixed}
         try:
             path = record_path(self.product, module, record_id)
-            resp = await self._call("PUT", path, json=dict(record))
+            resp = await self._call("PUT", path, json=body)
         except RequestRejected as exc:
             return RecordOutcome(0, False, record_id, code=exc.code, message=str(exc))
         updated = (resp.body or {}).get(singular) or {}

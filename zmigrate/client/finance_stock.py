@@ -46,15 +46,15 @@ def needs_order(entry: Resource | None, body: Mapping[str, Any]) -> bool:
 
 def order_lines(body: dict[str, Any], order: Mapping[str, Any] | None, order_id: str) -> None:
     """Each line's ``item_id`` swapped for the order's line of that item with quantity left
-    (lines of one item fill the order's lines in turn); NoOrderLine if there is none."""
+    (lines of one item fill the order's lines in turn; with none left, the item's first line:
+    Zoho judges the quantity, or finds the package's number taken). NoOrderLine if the order
+    has no line of the item."""
     if order is None:
         raise NoOrderLine(f"sales order {order_id} does not exist in the org")
+    so_lines = order.get("line_items") or []
     left = {
         str(x.get("line_item_id")): float(x.get("quantity", 0)) - float(x.get("quantity_packed", 0))
-        for x in order.get("line_items") or []
-    }
-    item_of = {
-        str(x.get("line_item_id")): str(x.get("item_id")) for x in order.get("line_items") or []
+        for x in so_lines
     }
     out = []
     for line in body["line_items"]:
@@ -62,16 +62,14 @@ def order_lines(body: dict[str, Any], order: Mapping[str, Any] | None, order_id:
             out.append(line)
             continue
         want = float(line.get("quantity") or 0)
-        found = next(
-            (lid for lid, item in item_of.items()
-             if item == str(line["item_id"]) and left[lid] >= want > 0),
-            None,
-        )  # fmt: skip
-        if found is None:
+        mine = [str(x.get("line_item_id")) for x in so_lines
+                if str(x.get("item_id")) == str(line["item_id"])]  # fmt: skip
+        if not mine:
             raise NoOrderLine(
                 f"sales order {order.get('salesorder_number', order_id)} has no line of item "
-                f"{line['item_id']} with {want:g} left to pack"
+                f"{line['item_id']}"
             )
+        found = next((lid for lid in mine if left[lid] >= want), mine[0])
         left[found] -= want
         out.append({**{k: v for k, v in line.items() if k != "item_id"}, SO_LINE: found})
     body["line_items"] = out

@@ -409,6 +409,7 @@ class FinanceProduct(Product):
             row["balance"] = round(row.get("total", 0.0) - credited, 2)
         if module.api_name == "contacts":
             contact_currency(row, self._settings_by_id("currencies"))
+        row.update(self.stock.kept(module.api_name, old, values))
         self._store(org, module, row, old)
         return zoho_json({"code": 0, "message": entry.messages[1], module.singular: row})
 

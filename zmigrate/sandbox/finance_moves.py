@@ -152,3 +152,41 @@ def check_transfer(
             name = items[item_id].get("name", "")
             message = INSUFFICIENT.format(name=name, location=source_name, have=have, want=want)
             raise refuse(message)
+
+
+def opening_changed(old: Mapping[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """An item's ``locations`` after its opening stock is edited: each location keeps what
+    moved since (transfers, shipments), on top of its new opening stock."""
+    before = {e.get("location_id"): e for e in old.get("locations") or []}
+    out = []
+    for entry in entries:
+        was = before.pop(entry.get("location_id"), None)
+        if was is not None:
+            moves = was.get("location_stock_on_hand", 0.0) - was.get("initial_stock", 0.0)
+            entry["location_stock_on_hand"] = round(entry["location_stock_on_hand"] + moves, 6)
+        out.append(entry)
+    out += list(before.values())  # a location left out keeps its stock
+    total = round(sum(float(e.get("location_stock_on_hand", 0.0)) for e in out), 6)
+    return {"locations": out, "stock_on_hand": total}
+
+
+PACKED_LINE = "A packed line of the sales order cannot be removed or ordered below what is packed."
+
+
+def lines_kept(old: Mapping[str, Any], lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A sales order's new lines, each packed line of ``old`` kept (its ``line_item_id`` and
+    counts) by the next new line of its item; a packed line left out, or ordered below what is
+    packed, is refused."""
+    new = [dict(x) for x in lines]
+    taken: set[int] = set()
+    for was in old.get("line_items") or []:
+        if not was.get("quantity_packed"):
+            continue
+        match = next((i for i, x in enumerate(new)
+                      if i not in taken and x.get("item_id") == was.get("item_id")), None)  # fmt: skip
+        if match is None or new[match].get("quantity", 0) < was["quantity_packed"]:
+            raise refuse(PACKED_LINE)
+        taken.add(match)
+        new[match].update({k: was[k] for k in ("line_item_id", "quantity_packed",
+                                                "quantity_shipped") if k in was})  # fmt: skip
+    return new

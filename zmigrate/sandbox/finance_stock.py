@@ -25,7 +25,9 @@ from zmigrate.sandbox.finance_moves import (
     SHIPPED_PACKAGE,
     check_shippable,
     check_transfer,
+    lines_kept,
     moved,
+    opening_changed,
     pack,
     refuse,
     ship,
@@ -76,6 +78,15 @@ class Stock:
         for entry in self.product.settings.entries.get("locations", []):
             table.setdefault(str(entry["location_id"]), dict(entry))
         return table
+
+    def kept(self, module: str, old: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+        """What an update of an item or a sales order keeps of the stock's past: the moves
+        since its opening stock, its packed lines."""
+        if module == "items" and "locations" in values:
+            return opening_changed(old, values["locations"])
+        if module == "salesorders" and "line_items" in values:
+            return {"line_items": lines_kept(old, values["line_items"])}
+        return {}
 
     # ---- create ----------------------------------------------------------------------------
     async def create(self, request: web.Request) -> web.Response:
@@ -211,8 +222,7 @@ class Stock:
         module = self.product._module(request)
         body = await read_json(request)
         if isinstance(body, dict):
-            for name in ("line_items", "items", "from_location_id", "to_location_id",
-                         *_entry(module).query):  # fmt: skip
+            for name in _entry(module).fixed:
                 if name in body:
                     raise invalid(name)
         return await self.product.update(request)

@@ -62,6 +62,9 @@ class Resource:
     """One record per org, at ``path`` itself: read by GET, changed by PUT, no ids in paths."""
     query: tuple[str, ...] = ()
     """Fields a create sends as URL parameters, not in the body (a package's salesorder_id)."""
+    fixed: tuple[str, ...] = ()
+    """Fields fixed once the record exists (what it packed, shipped or moved): an update
+    leaves them out, and the sandbox refuses a change to them."""
     lines_of: str = ""
     """The document whose lines this one's ``line_items`` name (a package: its sales order's,
     by ``so_line_item_id``); a manifest names them by ``item_id``."""
@@ -205,19 +208,21 @@ _STOCK = (
              ("Package created successfully.", "Package updated successfully.",
               "Package deleted successfully."),
              number="package_number", prefix="PKG-", query=("salesorder_id",),
-             lines_of="salesorders"),
+             fixed=("salesorder_id", "line_items"), lines_of="salesorders"),
     Resource("inventory", "shipmentorders", "shipment_order", "shipment_id",
              "Shipment Order", "Shipment Orders", SHIPMENTS, "shipment_number",
              ("Shipment created successfully.", "Shipment order updated successfully.",
               "Shipment order deleted successfully."),
-             number="shipment_number", prefix="SH-", query=("salesorder_id", "package_ids")),
+             number="shipment_number", prefix="SH-", query=("salesorder_id", "package_ids"),
+             fixed=("salesorder_id", "package_ids")),
     Resource("inventory", "transferorders", "transfer_order", "transfer_order_id",
              "Transfer Order", "Transfer Orders", TRANSFERS, "transfer_order_number",
-             _msgs("Transfer Order"), number="transfer_order_number", prefix="TO-"),
+             _msgs("Transfer Order"), number="transfer_order_number", prefix="TO-",
+             fixed=("from_location_id", "to_location_id", "line_items")),
     Resource("inventory", "itemgroups", "item_group", "group_id", "Item Group",
              "Item Groups", ITEM_GROUPS, "group_name",
              ("The Item Group has been created.", "The Item Group has been updated.",
-              "The Item Group has been deleted.")),
+              "The Item Group has been deleted."), fixed=("items",)),
 )  # fmt: skip
 """Inventory's stock: warehouses (locations), packing and shipping sales orders, moving stock
 between locations, item groups that create their items."""
