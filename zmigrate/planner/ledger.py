@@ -28,9 +28,10 @@ def with_applications(step: Step, phase: Phase, plan: FinancePlan) -> Phase:
         return phase
     if entry.applied and entry.applied in step.arrays:
         extra = f"apply its {entry.applied} (POST /{entry.module}/{{id}}/{entry.applied})"
-    elif entry.lines_of and any(
-        f.target == f"line_items{ARRAY_MARK}item_id" for f in (*step.fields, *step.lookups)
-    ):
+    elif entry.lines_of and f"line_items{ARRAY_MARK}item_id" in {
+        *(f.target for f in step.fields),
+        *(lk.target for lk in step.lookups),
+    }:
         extra = f"read its order's lines (GET /{entry.lines_of}/{{id}})"
     else:
         return phase

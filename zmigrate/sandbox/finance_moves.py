@@ -182,8 +182,8 @@ def lines_kept(old: Mapping[str, Any], lines: list[dict[str, Any]]) -> list[dict
     for was in old.get("line_items") or []:
         if not was.get("quantity_packed"):
             continue
-        match = next((i for i, x in enumerate(new)
-                      if i not in taken and x.get("item_id") == was.get("item_id")), None)  # fmt: skip
+        same = [i for i, x in enumerate(new) if x.get("item_id") == was.get("item_id")]
+        match = next((i for i in same if i not in taken), None)
         if match is None or new[match].get("quantity", 0) < was["quantity_packed"]:
             raise refuse(PACKED_LINE)
         taken.add(match)
