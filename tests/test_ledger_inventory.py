@@ -5,6 +5,7 @@ opening balances, exactly once under faults; stock, statuses and balances as the
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from fixed_time import T0
@@ -15,6 +16,11 @@ from test_ledger import assert_ledger, ledger_sandbox, run_ledger
 from zmigrate.clock import Clock
 from zmigrate.manifest import load_manifest
 from zmigrate.planner import plan
+from zmigrate.rehearsal import execute_in_sandbox
+from zmigrate.rollback import rollback
+from zmigrate.verify import verify
+
+PLANS = Path(__file__).resolve().parent.parent / "plans"
 
 UNKEYED = ("customer_payments", "vendor_payments", "credit_notes", "opening_balances")
 """Books steps a fresh run would create again (payments and applications have no number an
@@ -67,3 +73,24 @@ def test_plan_orders_stock_by_lookups_and_reads_each_packages_order(tmp_path: Pa
     assert steps["shipments"].write.requests == len(data["shipments"])
     assert steps["transfers"].write.requests == len({x["number"] for x in data["transfer_lines"]})
     assert steps["item_groups"].write.requests == 1  # its three items in the group's request
+
+
+async def test_sample_ledger_verifies_and_its_stock_rolls_back(tmp_path: Path) -> None:
+    """``plans/ledger.toml`` rehearsed: verify finds every record as sent (stock per location
+    in its order), and rollback deletes every stock document, item and warehouse (shipments
+    before packages before orders, transfers before items, items before warehouses)."""
+    for name in ("ledger.toml", "ledger", "schema"):
+        copy = shutil.copytree if (PLANS / name).is_dir() else shutil.copy
+        copy(PLANS / name, tmp_path / name)
+    run_dir = tmp_path / "run"
+    assert (
+        await execute_in_sandbox(tmp_path / "ledger.toml", run_dir, clock_speed=600)
+    ).exit_code == 0
+    checked = await verify(run_dir, clock_speed=600)
+    assert checked.exit_code == 0, checked.render()
+    undone = await rollback(run_dir, clock_speed=600)
+    stock = {s.step: s for s in undone.steps if s.product == "inventory"}
+    assert set(stock) >= {"warehouses", "packages", "shipments", "transfers", "item_groups"}
+    for step in stock.values():
+        assert (step.refused, step.left_in_place) == ([], 0), undone.render()
+        assert step.deleted > 0

@@ -58,8 +58,10 @@ def moved(item: dict[str, Any], location: Mapping[str, Any], delta: float) -> di
     """The item with ``delta`` more (or less) stock in ``location``; ``stock_on_hand`` sums."""
     entry = _stock_entry(item, location)
     entry["location_stock_on_hand"] = round(entry["location_stock_on_hand"] + delta, 6)
-    others = [e for e in item.get("locations") or [] if e["location_id"] != entry["location_id"]]
-    entries = [*others, entry]
+    given = item.get("locations") or []
+    entries = [entry if e["location_id"] == entry["location_id"] else e for e in given]
+    if entry not in entries:
+        entries.append(entry)  # the item's first stock in this location
     total = round(sum(float(e.get("location_stock_on_hand", 0.0)) for e in entries), 6)
     return {**item, "locations": entries, "stock_on_hand": total}
 
