@@ -8,12 +8,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from fixed_time import T0
 from ledger_helpers import write_ledger
 from ledger_stock_helpers import add_stock, assert_stock
 from test_ledger import assert_ledger, ledger_sandbox, run_ledger
 
 from zmigrate.clock import Clock
+from zmigrate.errors import ManifestError
 from zmigrate.manifest import load_manifest
 from zmigrate.planner import plan
 from zmigrate.rehearsal import execute_in_sandbox
@@ -94,3 +96,18 @@ async def test_sample_ledger_verifies_and_its_stock_rolls_back(tmp_path: Path) -
     for step in stock.values():
         assert (step.refused, step.left_in_place) == ([], 0), undone.render()
         assert step.deleted > 0
+
+
+@pytest.mark.parametrize("step, number", [("packages", "package_number"),
+                                          ("transfers", "transfer_order_number")])  # fmt: skip
+def test_plan_refuses_a_stock_step_not_keyed_by_its_number(
+    tmp_path: Path, step: str, number: str
+) -> None:
+    add_stock(tmp_path, write_ledger(tmp_path, n=4))
+    text = (tmp_path / "ledger.toml").read_text()
+    keyed = f'key = ["{number}"]\n'
+    (tmp_path / "bad.toml").write_text(text.replace(keyed, 'key = ["date"]\n', 1))
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(tmp_path / "bad.toml")
+    message = str(caught.value)
+    assert f"step '{step}'" in message and f"key = ['{number}']" in message
