@@ -14,6 +14,7 @@ from ledger_helpers import write_ledger
 from ledger_stock_helpers import add_stock, assert_stock
 from test_ledger import assert_ledger, ledger_sandbox, run_ledger
 
+from zmigrate.client.finance_stock import NoOrderLine, order_lines
 from zmigrate.clock import Clock
 from zmigrate.errors import ManifestError
 from zmigrate.manifest import load_manifest
@@ -111,3 +112,20 @@ def test_plan_refuses_a_stock_step_not_keyed_by_its_number(
         load_manifest(tmp_path / "bad.toml")
     message = str(caught.value)
     assert f"step '{step}'" in message and f"key = ['{number}']" in message
+
+
+def test_a_package_names_the_orders_lines_of_its_items_in_turn() -> None:
+    order = {"salesorder_number": "SO-1", "line_items": [
+        {"line_item_id": "L1", "item_id": "A", "quantity": 2, "quantity_packed": 1},
+        {"line_item_id": "L2", "item_id": "A", "quantity": 5},
+        {"line_item_id": "L3", "item_id": "B", "quantity": 1, "quantity_packed": 1},
+    ]}  # fmt: skip
+    body = {"line_items": [{"item_id": "A", "quantity": 1}, {"item_id": "A", "quantity": 3},
+                           {"item_id": "B", "quantity": 1}]}  # fmt: skip
+    order_lines(body, order, "9")
+    # A's first line has 1 left, then its second; B has none left: Zoho judges the quantity
+    assert body["line_items"] == [{"so_line_item_id": "L1", "quantity": 1},
+                                  {"so_line_item_id": "L2", "quantity": 3},
+                                  {"so_line_item_id": "L3", "quantity": 1}]  # fmt: skip
+    with pytest.raises(NoOrderLine, match="SO-1 has no line of item C"):
+        order_lines({"line_items": [{"item_id": "C", "quantity": 1}]}, order, "9")

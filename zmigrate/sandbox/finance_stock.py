@@ -15,6 +15,7 @@ snapshot's) are listed with the ones created. The rules are :mod:`finance_moves`
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from zmigrate.sandbox.finance import FinanceProduct
     from zmigrate.schema import Module
 
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 STOCK = ("locations", "packages", "shipmentorders", "transferorders", "itemgroups")
 PRIMARY = "The primary location cannot be deleted."
 STOCKED = "The location holds stock of items and cannot be deleted."
@@ -64,11 +66,12 @@ class Stock:
             r.add_put(f"{prefix}/{name}/{{record_id}}", self._seeded(self.update))
             r.add_delete(f"{prefix}/{name}/{{record_id}}", self._seeded(self.delete))
 
-    def _seeded(self, handler: Any) -> Any:
-        async def run(request: web.Request) -> web.StreamResponse:
+    def _seeded(self, handler: Handler) -> Handler:
+        """``handler`` once the org's own locations are in its table (lookups find them)."""
+
+        async def run(request: web.Request) -> web.Response:
             self.locations(request.query[ORG_PARAM])
-            response: web.StreamResponse = await handler(request)
-            return response
+            return await handler(request)
 
         return run
 
