@@ -1,6 +1,7 @@
-"""SIGKILL `zmigrate run` / `resume` of the ledger while payments and credit notes are in
-flight, resume, and prove through a separate sandbox process that every document, payment
-and credit landed once and every balance matches the source."""
+"""SIGKILL `zmigrate run` / `resume` of the whole ledger while payments, credit notes, opening
+balances and Inventory's packages, shipments and transfers are in flight, resume, and prove
+through a separate sandbox process that every document, payment, credit and stock movement
+landed once and every balance and stock level matches the source."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 from ledger_helpers import write_ledger
+from ledger_stock_helpers import add_stock, assert_stock
 from test_ledger import assert_ledger
 
 from zmigrate.checkpoint import RunStore
@@ -23,6 +25,7 @@ AIMS = (
     {"invoices", "bills"},
     {"credit_notes"},
     {"customer_payments"},
+    {"packages", "shipments", "transfers", "opening_balances"},
 )
 """What each kill waits to catch in flight, round after round."""
 
@@ -66,7 +69,7 @@ def kill_when_in_flight(
 
 def test_sigkill_mid_ledger_then_every_balance_matches(tmp_path: Path) -> None:
     rng = random.Random(int(os.environ.get("ZMIGRATE_CRASH_SEED", "16")))
-    data = write_ledger(tmp_path, n=10)
+    data = add_stock(tmp_path, write_ledger(tmp_path, n=10))
     run_dir = tmp_path / "run"
     # calls of 1 Zoho second (17 ms real): a batch stays in flight long enough to be caught
     options = ["--clock-speed", SPEED, "--latency-ms", "1000", "--fault-rate", "0.03"]
@@ -97,5 +100,7 @@ def test_sigkill_mid_ledger_then_every_balance_matches(tmp_path: Path) -> None:
         print(kills)
         caught = set().union(*kills)
         assert {"customer_payments", "credit_notes"} <= caught, kills
+        assert caught & {"packages", "shipments", "transfers", "opening_balances"}, kills
         assert sum(ready.admin("state")["faults"].values()) > 0
         asyncio.run(assert_ledger(ready, data))
+        asyncio.run(assert_stock(ready, data))

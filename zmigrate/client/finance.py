@@ -26,6 +26,7 @@ from zmigrate import quotas, schema
 from zmigrate.auth import TokenSource
 from zmigrate.client.codes import ORGANIZATION_CODES, BooksCode
 from zmigrate.client.finance_refs import SETTING_PATHS, Setting
+from zmigrate.client.finance_stock import NoOrderLine, needs_order, order_lines, split_query
 from zmigrate.client.http import Channel, Response, Transport
 from zmigrate.client.models import Page, Product, RecordOutcome
 from zmigrate.errors import ConfigError, QuotaExhausted, RequestRejected, Unconfirmed, ZohoError
@@ -181,9 +182,15 @@ class FinanceClient:
         # when the org numbers documents automatically (Zoho's documented switch).
         entry = resource(self.product, module)
         number = entry.number if entry else None
-        params = (
-            {"ignore_auto_number_generation": "true"} if number and record.get(number) else None
-        )
+        body, params = split_query(entry, record)
+        if number and record.get(number):
+            params["ignore_auto_number_generation"] = "true"
+        if entry is not None and needs_order(entry, body):
+            order_id = params.get("salesorder_id", "")
+            try:
+                order_lines(body, await self.get(entry.lines_of, order_id), order_id)
+            except NoOrderLine as exc:
+                return RecordOutcome(0, False, code="NO_ORDER_LINE", message=str(exc))
         attempts: int | None = None  # the policy's cap, less the sends spent before a lookup
         while True:
             try:
@@ -191,7 +198,7 @@ class FinanceClient:
                     "POST",
                     record_path(self.product, module),
                     params=params,
-                    json=dict(record),
+                    json=body,
                     idempotent=False,
                     attempts=attempts,
                 )
@@ -209,11 +216,14 @@ class FinanceClient:
             return RecordOutcome(0, True, str(created.get(id_key)), "insert", 0, "", record=created)
 
     async def update(self, module: str, record_id: str, record: Mapping[str, Any]) -> RecordOutcome:
-        """Update one record by id (idempotent: retried like any transient failure)."""
+        """Update one record by id (idempotent: retried like any transient failure); fields
+        fixed once the record exists (a package's lines) are left out."""
         singular, id_key, _ = resource_keys(self.product, module)
+        entry = resource(self.product, module)
+        body = {k: v for k, v in record.items() if not entry or k not in entry.fixed}
         try:
             path = record_path(self.product, module, record_id)
-            resp = await self._call("PUT", path, json=dict(record))
+            resp = await self._call("PUT", path, json=body)
         except RequestRejected as exc:
             return RecordOutcome(0, False, record_id, code=exc.code, message=str(exc))
         updated = (resp.body or {}).get(singular) or {}

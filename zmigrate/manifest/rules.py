@@ -257,8 +257,20 @@ def check_key(
 
 def check_ledger_key(scope: Scope, key: tuple[str, ...], target: TargetSpec) -> None:
     """A Books module without a unique number (payments) is keyed by the field that carries
-    the source key, so a record in flight can be looked up before it is sent again."""
+    the source key, and an Inventory document that packs, ships or moves stock by its number
+    (``Resource.fixed``), so a record in flight can be looked up before it is sent again."""
     entry = resource(target.product, target.module or "")
+    if entry is not None and entry.fixed:  # packs, ships or moves stock: keyed by its number
+        wanted = entry.number or entry.display
+        if key != (wanted,):
+            scope.fail(
+                f"{target.text} packs, ships or moves stock, so a record in flight must be "
+                f"found again by its {wanted} before anything is sent again",
+                "key",
+                field="key",
+                hint=f"add key = ['{wanted}'] and map {wanted} to the source's own number",
+            )
+        return
     if entry is None or not entry.keyed_by or (len(key) == 1 and key[0] in entry.keyed_by):
         return
     names = " or ".join(entry.keyed_by)

@@ -21,17 +21,26 @@ from zmigrate.schema.finance import resource
 
 
 def with_applications(step: Step, phase: Phase, plan: FinancePlan) -> Phase:
-    """``phase`` plus one request per record for separately applied arrays."""
+    """``phase`` plus one request per record for separately applied arrays, and one per
+    record whose lines name its parent document's lines by item (a package's order, read)."""
     entry = resource(step.target.product, step.target.module or "")
-    if entry is None or not entry.applied or entry.applied not in step.arrays:
+    if entry is None:
+        return phase
+    if entry.applied and entry.applied in step.arrays:
+        extra = f"apply its {entry.applied} (POST /{entry.module}/{{id}}/{entry.applied})"
+    elif entry.lines_of and f"line_items{ARRAY_MARK}item_id" in {
+        *(f.target for f in step.fields),
+        *(lk.target for lk in step.lookups),
+    }:
+        extra = f"read its order's lines (GET /{entry.lines_of}/{{id}})"
+    else:
         return phase
     requests = phase.requests + phase.records
     return dataclasses.replace(
         phase,
         requests=requests,
         seconds=finance_seconds(requests, plan),
-        reason=f"{phase.reason}; +1 request per record to apply its {entry.applied} "
-        f"(POST /{entry.module}/{{id}}/{entry.applied})",
+        reason=f"{phase.reason}; +1 request per record to {extra}",
     )
 
 

@@ -82,6 +82,7 @@ from zmigrate.sandbox.finance_records import (
     totals,
 )
 from zmigrate.sandbox.finance_settings import CUSTOM_FIELDS, FinanceSettings
+from zmigrate.sandbox.finance_stock import STOCK, Stock
 from zmigrate.sandbox.finance_store import FinanceQuota, FinanceStore
 from zmigrate.sandbox.finance_values import check_value, error, invalid
 from zmigrate.sandbox.journal import Journal
@@ -150,6 +151,7 @@ class FinanceProduct(Product):
         self.all_modules = {**BOOKS_MODULES, **INVENTORY_MODULES}
         self.settings = FinanceSettings(self.name, self.settings_lists)
         self.ledger = Ledger(store)
+        self.stock = Stock(self)
 
     def _new_quota(self, plan: FinancePlan) -> FinanceQuota:
         config = self.sandbox.config
@@ -166,10 +168,15 @@ class FinanceProduct(Product):
         r.add_get(f"{self.prefix}/organizations", self.list_orgs)
         r.add_get(f"{self.prefix}/organizations/{{org_id}}", self.get_org)
         r.add_get(f"{self.prefix}/settings/preferences", self.get_preferences)
-        self.settings.add_routes(r, self.prefix)
+        stocked = [name for name in self.modules if name in STOCK]
+        self.settings.add_routes(r, self.prefix, served=stocked)
+        if stocked:
+            self.stock.add_routes(r, self.prefix)
         for name in self.modules:
             if entry_of(self.modules[name]).single:
                 OpeningBalances(self).add_routes(r, self.prefix)
+                continue
+            if name in STOCK:
                 continue
             r.add_get(f"{self.prefix}/{name}", self.list_records)
             r.add_post(f"{self.prefix}/{name}", self.create)
@@ -402,6 +409,7 @@ class FinanceProduct(Product):
             row["balance"] = round(row.get("total", 0.0) - credited, 2)
         if module.api_name == "contacts":
             contact_currency(row, self._settings_by_id("currencies"))
+        row.update(self.stock.kept(module.api_name, old, values))
         self._store(org, module, row, old)
         return zoho_json({"code": 0, "message": entry.messages[1], module.singular: row})
 
@@ -477,7 +485,8 @@ class FinanceProduct(Product):
         return error(400, 1001, f'{label(module)} "{value}" already exists.')
 
     def _must_exist(self, org: str, module_name: str, record_id: str) -> dict[str, Any]:
-        row = self.store.table(org, module_name).get(record_id)
+        table = self.store.table(org, module_name)
+        row = (self.stock.locations(org) if module_name == "locations" else table).get(record_id)
         if row is None:
             target = self.all_modules[module_name]
             raise Reply(error(400, 1002, f"{label(target)} does not exist."))
@@ -493,13 +502,13 @@ class FinanceProduct(Product):
         id_key = next(
             (s.api_name for s in f.subfields if s.read_only and s.api_name.endswith("_id")), None
         )
-        priced = any(s.api_name == "item_id" for s in f.subfields)
+        priced = any(s.api_name == "rate" for s in f.subfields) and f.api_name == "line_items"
         taxes = self._settings_by_id("taxes")
         for i, clean in enumerate(entries):
             if priced:
                 line_item(clean, f"{f.api_name}[{i}]", exists, taxes)
             if f.api_name == "locations":
-                stock_at(clean, self._settings_by_id("locations"))
+                stock_at(clean, self.stock.locations(org))
             if id_key:
                 clean[id_key] = self.store.new_id()
         return entries

@@ -8,8 +8,9 @@
   first status (``draft``/``open``) again when its payments are deleted.
 - A payment applying more than its amount, or a credit note crediting more than its
   balance, is refused (code 2, message a guess); the rest of a payment is ``unused_amount``.
-- Deleting an item used in a transaction, a document with payments or credits, or a credit
-  note applied to invoices is refused (codes and messages best guesses).
+- Deleting an item used in a transaction (packages and transfer orders included), a document
+  with payments or credits, a credit note applied to invoices or a sales order with packages
+  is refused (codes and messages best guesses).
 - Deleting or updating a payment gives its amounts back to the documents first.
 """
 
@@ -32,12 +33,14 @@ IN_USE_MESSAGE = (
 )
 PAID_MESSAGE = "Payments or credits have been applied to this transaction. Delete them first."
 CREDITED_MESSAGE = "Credits of this credit note have been applied to invoices. Delete them first."
+PACKED_MESSAGE = "Packages have been created for this sales order. Delete them first."
 CREDITED = "invoices_credited"
 APPLY_MESSAGE = "Credits have been applied to the invoice(s)."
 OPEN_STATUS = {"invoices": "draft", "bills": "open", "creditnotes": "open"}
 """A document's status before any payment or credit."""
 DOCUMENTS_WITH_LINES = (
-    "invoices", "bills", "creditnotes", "estimates", "salesorders", "purchaseorders"
+    "invoices", "bills", "creditnotes", "estimates", "salesorders", "purchaseorders",
+    "packages", "transferorders",
 )  # fmt: skip
 ENTRIES = ("journals", "expenses")
 """Ledger entries on accounts (no party, no document number)."""
@@ -171,6 +174,10 @@ class Ledger:
                         raise Reply(error(400, IN_USE, IN_USE_MESSAGE))
         if module == "chartofaccounts" and self._account_used(org, row["account_id"]):
             raise Reply(error(400, IN_USE, ACCOUNT_IN_USE))
+        if module == "salesorders" and any(
+            line.get("quantity_packed") for line in row.get("line_items") or []
+        ):
+            raise Reply(error(400, HAS_PAYMENTS, PACKED_MESSAGE))
         if row.get("payment_made") or row.get("credits_applied"):
             raise Reply(error(400, HAS_PAYMENTS, PAID_MESSAGE))
         if row.get(CREDITED):

@@ -17,7 +17,7 @@ field the org lacks is answered with code 120100 (recorded live; message a guess
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -145,8 +145,13 @@ class FinanceSettings:
             self.custom[module] = [{**CUSTOM_FIELD_TEMPLATE, **d} for d in defs]
 
     # ---- wire ----------------------------------------------------------------------------
-    def add_routes(self, router: web.UrlDispatcher, prefix: str) -> None:
+    def add_routes(
+        self, router: web.UrlDispatcher, prefix: str, served: Collection[str] = ()
+    ) -> None:
+        """The lists' routes, but those ``served`` as modules (Inventory's locations)."""
         for key in self.lists:
+            if key in served:
+                continue
             path = "/locations" if key == "locations" else f"/settings/{key}"
             router.add_get(prefix + path, self._lister(key))
 

@@ -24,6 +24,7 @@ from zmigrate.schema.finance_fields import (
     f,
     payment,
 )
+from zmigrate.schema.finance_stock import ITEM_GROUPS, LOCATIONS, PACKAGES, SHIPMENTS, TRANSFERS
 from zmigrate.schema.model import Field, Module
 
 
@@ -59,6 +60,14 @@ class Resource:
     """The endpoint when it is not the module's name (``settings/openingbalances``)."""
     single: bool = False
     """One record per org, at ``path`` itself: read by GET, changed by PUT, no ids in paths."""
+    query: tuple[str, ...] = ()
+    """Fields a create sends as URL parameters, not in the body (a package's salesorder_id)."""
+    fixed: tuple[str, ...] = ()
+    """Fields fixed once the record exists (what it packed, shipped or moved): an update
+    leaves them out, and the sandbox refuses a change to them."""
+    lines_of: str = ""
+    """The document whose lines this one's ``line_items`` name (a package: its sales order's,
+    by ``so_line_item_id``); a manifest names them by ``item_id``."""
 
     @property
     def endpoint(self) -> str:
@@ -191,6 +200,34 @@ def _orders(product: str) -> tuple[Resource, ...]:
     )  # fmt: skip
 
 
+_STOCK = (
+    Resource("inventory", "locations", "location", "location_id", "Location", "Locations",
+             LOCATIONS, "location_name", _msgs("The location")),
+    Resource("inventory", "packages", "package", "package_id", "Package", "Packages",
+             PACKAGES, "package_number",
+             ("Package created successfully.", "Package updated successfully.",
+              "Package deleted successfully."),
+             number="package_number", prefix="PKG-", query=("salesorder_id",),
+             fixed=("salesorder_id", "line_items"), lines_of="salesorders"),
+    Resource("inventory", "shipmentorders", "shipment_order", "shipment_id",
+             "Shipment Order", "Shipment Orders", SHIPMENTS, "shipment_number",
+             ("Shipment created successfully.", "Shipment order updated successfully.",
+              "Shipment order deleted successfully."),
+             number="shipment_number", prefix="SH-", query=("salesorder_id", "package_ids"),
+             fixed=("salesorder_id", "package_ids")),
+    Resource("inventory", "transferorders", "transfer_order", "transfer_order_id",
+             "Transfer Order", "Transfer Orders", TRANSFERS, "transfer_order_number",
+             _msgs("Transfer Order"), number="transfer_order_number", prefix="TO-",
+             fixed=("from_location_id", "to_location_id", "line_items")),
+    Resource("inventory", "itemgroups", "item_group", "group_id", "Item Group",
+             "Item Groups", ITEM_GROUPS, "group_name",
+             ("The Item Group has been created.", "The Item Group has been updated.",
+              "The Item Group has been deleted."), fixed=("items",)),
+)  # fmt: skip
+"""Inventory's stock: warehouses (locations), packing and shipping sales orders, moving stock
+between locations, item groups that create their items."""
+
+
 LEDGER: tuple[Resource, ...] = (
     *_shared("books"),
     _INVOICE,
@@ -206,6 +243,7 @@ LEDGER: tuple[Resource, ...] = (
     *_orders("books"),
     *_shared("inventory"),
     *_orders("inventory"),
+    *_STOCK,
 )
 """Every built-in Books/Inventory module."""
 

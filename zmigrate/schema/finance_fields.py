@@ -20,7 +20,7 @@ LINE_ITEM = (
     f("discount", "double"),
     f("tax_id"),
     f("tax_name"),  # the writer sends the org's tax_id for it (Zoho takes ids only)
-    f("location_id"),
+    f("location_id", "lookup", lookup="locations"),
 )
 
 CONTACT_PERSON = (
@@ -52,7 +52,7 @@ CONTACTS = (
 )
 
 ITEM_LOCATION = (
-    f("location_id"),
+    f("location_id", "lookup", lookup="locations"),
     f("location_name"),  # the writer sends the org's location_id for it
     f("initial_stock", "double"),
     f("initial_stock_rate", "currency"),
