@@ -11,6 +11,7 @@ from pathlib import Path
 from zmigrate.checkpoint import RunStore, WriteAction
 from zmigrate.clock import Clock
 from zmigrate.rehearsal import SANDBOX_STATE, execute_in_sandbox
+from zmigrate.report import RunReport
 from zmigrate.rollback import rollback
 from zmigrate.sandbox import SandboxConfig, start_sandbox
 
@@ -55,6 +56,21 @@ Account_Name = "title"
 """
 
 
+async def land(manifest: Path, run_dir: Path, seed: int) -> RunReport:
+    """Run, then resume as a user would while the run stops (at most 3 times): with 30% of
+    answers lost, one request can lose all six of its sends, which stops a run by design."""
+    report = await execute_in_sandbox(
+        manifest, run_dir, clock_speed=SPEED, lost_response_rate=0.3, seed=seed
+    )
+    for _ in range(3):
+        if report.outcome != "stopped":
+            break
+        report = await execute_in_sandbox(
+            manifest, run_dir, clock_speed=SPEED, lost_response_rate=0.3, seed=seed, resume=True
+        )
+    return report
+
+
 async def counts(run_dir: Path) -> dict[str, int]:
     clock = Clock(SPEED)
     config = SandboxConfig(clock_speed=SPEED, state_dir=str(run_dir / SANDBOX_STATE))
@@ -74,9 +90,7 @@ async def test_creates_whose_answers_were_lost_are_the_runs_and_rollback_deletes
     (tmp_path / "deals.csv").write_text("title\n" + "\n".join(titles) + "\n")
     (tmp_path / "m.toml").write_text(INSERTS)
     run_dir = tmp_path / "run"
-    report = await execute_in_sandbox(
-        tmp_path / "m.toml", run_dir, clock_speed=SPEED, lost_response_rate=0.3, seed=11
-    )
+    report = await land(tmp_path / "m.toml", run_dir, seed=11)
     assert report.exit_code == 0, report.render()
     assert await counts(run_dir) == {"accounts": 200, "deals": 200, "customers": 200}
     with RunStore.open(run_dir, readonly=True) as store:
@@ -106,9 +120,7 @@ async def test_an_upsert_sent_again_after_a_lost_answer_is_reclaimed(tmp_path: P
     seen: set[WriteAction] = set()
     for seed in range(6):
         run_dir = tmp_path / f"run{seed}"
-        report = await execute_in_sandbox(
-            tmp_path / "m.toml", run_dir, clock_speed=SPEED, lost_response_rate=0.3, seed=seed
-        )
+        report = await land(tmp_path / "m.toml", run_dir, seed=seed)
         assert report.exit_code == 0, report.render()
         with RunStore.open(run_dir, readonly=True) as store:
             upserts = {r.action for r in store.landed("accounts")}
