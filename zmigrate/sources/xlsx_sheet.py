@@ -281,7 +281,7 @@ class SheetRows:
         return self.slow.number if self.slow is not None else self.fast.number
 
     def rows(self, src: IO[bytes]) -> Iterator[Row]:
-        data = src.read(_CHUNK)
+        data = src.read(max(_CHUNK, 4096))
         root = _ROOT.search(data[:4096].decode("utf-8", "replace"))
         if root is None or f'xmlns="{_MAIN_NS}"' not in root.group(0) or _not_utf8(data):
             yield from self._slow_stream(data, src)
