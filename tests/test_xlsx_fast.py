@@ -68,7 +68,10 @@ def hand_written(path: Path, *, prefixed: bool = False, epoch_1904: bool = False
         sheet = sheet.replace("<x:worksheet xmlns=", "<x:worksheet xmlns:x=")
     parts[SHEET] = sheet.encode()
     sst = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-    parts["xl/sharedStrings.xml"] = f'<sst xmlns="{sst}">{"".join(STRINGS)}</sst>'.encode()
+    strings = f'<sst xmlns="{sst}">{"".join(STRINGS)}</sst>'
+    if prefixed:
+        strings = re.sub(r"<(/?)(?=[a-zA-Z])", r"<\1x:", strings).replace("xmlns=", "xmlns:x=")
+    parts["xl/sharedStrings.xml"] = strings.encode()
     rels = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
     rel = f'<Relationship Id="rIdS" Type="{rels}" Target="sharedStrings.xml"/>'
     parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(

@@ -11,14 +11,14 @@ import html
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, time
 from pathlib import Path
 from typing import IO, Any
 from xml.etree import ElementTree
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
-from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH, from_excel
+from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH, from_excel, from_ISO8601
 
 _MIDNIGHT = time()
 _CHUNK = 1 << 21
@@ -59,6 +59,14 @@ def _cut(data: bytes, end: bytes) -> int:
     """Where the last complete element ending with ``end`` ends (0: none yet)."""
     at = data.rfind(end)
     return 0 if at < 0 else at + len(end)
+
+
+_from_iso8601: Callable[[str], Any] = from_ISO8601
+
+
+def iso_date(text: str) -> Any:
+    """A cell of type ``d``: an ISO 8601 date-time (a date at midnight)."""
+    return excel_date(_from_iso8601(text))
 
 
 def rich_text(inner: str) -> str:
@@ -138,8 +146,8 @@ class Book:
         xfs: list[ElementTree.Element] = []
         for node in root:
             if _local(node.tag) == "numFmts":
-                for fmt in node:
-                    formats[int(fmt.get("numFmtId", "0"))] = fmt.get("formatCode", "")
+                for nf in node:
+                    formats[int(nf.get("numFmtId", "0"))] = nf.get("formatCode", "")
             elif _local(node.tag) == "cellXfs":
                 xfs = list(node)
         for index, xf in enumerate(xfs):
@@ -191,11 +199,12 @@ class Book:
 
 def _strings_tree(data: bytes, src: IO[bytes]) -> Iterator[str]:
     """Shared strings of any spelling (a namespace prefix), through ElementTree."""
-    parser = ElementTree.XMLPullParser(("end",))
+    parser: ElementTree.XMLPullParser[ElementTree.Element] = ElementTree.XMLPullParser(("end",))
     while data:
         parser.feed(data)
-        for _, node in parser.read_events():
-            if _local(node.tag) == "si":
+        for event in parser.read_events():
+            node: Any = event[-1]
+            if isinstance(node, ElementTree.Element) and _local(node.tag) == "si":
                 runs = [r for r in node if _local(r.tag) in ("t", "r")]
                 yield "".join(
                     "".join(t.text or "" for t in r.iter() if _local(t.tag) == "t") for r in runs

@@ -18,9 +18,8 @@ from typing import IO, Any
 from xml.parsers.expat import ParserCreate
 
 from openpyxl.utils import column_index_from_string, get_column_letter
-from openpyxl.utils.datetime import from_ISO8601
 
-from zmigrate.sources.xlsx_book import Book, excel_date, number
+from zmigrate.sources.xlsx_book import Book, iso_date, number
 from zmigrate.sources.xlsx_template import CELL, Kind, Template, value
 
 Row = tuple[int, list[Any]]
@@ -253,7 +252,7 @@ class SlowRows:
         if kind == "b":
             return bool(int(raw))
         if kind == "d":
-            return excel_date(from_ISO8601(raw))
+            return iso_date(raw)
         return raw  # "str" (a formula's text), "e" (an error such as #N/A)
 
     def feed(self, data: bytes | str, final: bool = False) -> list[Row]:

@@ -17,9 +17,8 @@ from enum import IntEnum
 from typing import Any
 
 from openpyxl.utils import column_index_from_string
-from openpyxl.utils.datetime import from_ISO8601
 
-from zmigrate.sources.xlsx_book import Book, excel_date, xml_text
+from zmigrate.sources.xlsx_book import Book, iso_date, xml_text
 
 
 class Kind(IntEnum):
@@ -57,7 +56,7 @@ def value(book: Book, kind: Kind, style: str, text: str) -> Any:
         return book.shared[int(text)]
     if kind is Kind.BOOL:
         return bool(int(text))
-    return excel_date(from_ISO8601(text))
+    return iso_date(text)
 
 
 class Template:
