@@ -197,6 +197,10 @@ def main() -> None:
             cache = args.dir or Path(tempfile.gettempdir()) / "zmigrate-bench-plan"
             book = plan_sources.xlsx_manifest(MANIFEST, folder, cache, args.rows)
             beside("xlsx", report("xlsx", args.rows, [run_once(book)]), manifest, args.rows)
+            ratio = plan_sources.reader_alone("xlsx", book) / plan_sources.reader_alone(
+                "csv", manifest
+            )
+            print(f"  xlsx reader / csv reader = {ratio:.2f}")
         if "postgresql" in sources:
             with plan_sources.postgres_table(folder / "people.csv") as url:
                 env = {**os.environ, "LEGACY_DB_URL": url}
