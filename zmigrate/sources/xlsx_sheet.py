@@ -20,7 +20,7 @@ from xml.parsers.expat import ParserCreate
 from openpyxl.utils import column_index_from_string, get_column_letter
 
 from zmigrate.sources.xlsx_book import Book, iso_date, number
-from zmigrate.sources.xlsx_template import CELL, Kind, Template, value
+from zmigrate.sources.xlsx_template import CELL, TEXT, Kind, Template, value
 
 Row = tuple[int, list[Any]]
 _CHUNK = 1 << 21
@@ -92,9 +92,7 @@ class FastRows:
         values: list[Any] = []
         for attrs, text in cells:
             kind, style = self.kind(attrs)
-            values.append(
-                text if kind is Kind.TEXT and not escaped else value(book, kind, style, text)
-            )
+            values.append(text if kind is TEXT and not escaped else value(book, kind, style, text))
         return values
 
     def place(self, seg: str, number: int, values: list[Any]) -> list[Any]:

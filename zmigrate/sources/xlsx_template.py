@@ -33,6 +33,8 @@ class Kind(IntEnum):
     ISO = 5  # an ISO 8601 date-time ("d")
 
 
+# bound once: an enum member looked up on its class costs more than the comparison
+TEXT, _NUMBER, _DATE, _SHARED, _BOOL = Kind.TEXT, Kind.NUMBER, Kind.DATE, Kind.SHARED, Kind.BOOL
 CELL = re.compile(
     r'<c r="[A-Z]+\d+"([^>/]*)(?:/>|>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)?'
     r"(?:<v>|<is><t\b[^>]*>)([^<]*)<)"
@@ -44,17 +46,17 @@ _ROW_HEAD = re.compile(r'<row r="\d+"')
 
 def value(book: Book, kind: Kind, style: str, text: str) -> Any:
     """A cell's value as openpyxl's read-only mode gives it (a midnight date a date)."""
-    if kind is Kind.TEXT:
+    if kind is TEXT:
         return xml_text(text)
     if not text:
         return None
-    if kind is Kind.NUMBER:
+    if kind is _NUMBER:
         return float(text) if "." in text or "E" in text or "e" in text else int(text)
-    if kind is Kind.DATE or kind is Kind.DURATION:
+    if kind is _DATE or kind is Kind.DURATION:
         return book.date_cell(style, text)
-    if kind is Kind.SHARED:
+    if kind is _SHARED:
         return book.shared[int(text)]
-    if kind is Kind.BOOL:
+    if kind is _BOOL:
         return bool(int(text))
     return iso_date(text)
 
@@ -102,9 +104,9 @@ class Template:
             text = values[i]
             if not text:
                 values[i] = None
-            elif kind is Kind.NUMBER:
+            elif kind is _NUMBER:
                 values[i] = float(text) if "." in text or "E" in text or "e" in text else int(text)
-            elif kind is Kind.DATE:
+            elif kind is _DATE:
                 values[i] = book.dates_seen.get(text) or book.date_cell(style, text)
             else:
                 values[i] = value(book, kind, style, text)
