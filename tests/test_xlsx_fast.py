@@ -38,6 +38,8 @@ ROWS = [
     '<row><c><v>8</v></c><c t="inlineStr"><is><r><t>ri</t></r><r><rPr><b/></rPr><t>ch</t></r>'
     "</is></c></row>",
     '<row r="9" customHeight="1" ht="30"/><row r="10"><c r="B10" t="s"><v>3</v></c></row>',
+    '<row r="11"><c r="A11"><v><![CDATA[5]]></v></c><c r="B11" t="inlineStr"><is><t>'
+    "<![CDATA[1 < 2 & 3]]></t></is></c></row>",
 ]
 STRINGS = [
     "<si><t>shared</t></si>",
@@ -139,6 +141,7 @@ def test_hand_written_cells_read_as_openpyxl_reads_them(
     assert fast[4] == [" a & b <c> é", "l1\nl2", "00123", None, None, 1000.0]
     assert fast[2][3:] == ["shared", "rich text", "漢字"]
     assert fast[7] == [8, "rich"] and fast[10] == [None, "x & y"]
+    assert fast[11] == [5, "1 < 2 & 3"]
 
 
 @pytest.mark.parametrize(("write_only", "epoch_1904"), [(False, False), (True, True)])
@@ -194,3 +197,15 @@ def test_rows_across_chunks_of_a_big_sheet(tmp_path):
     got = {n: cells for n, cells in xlsx_rows(source(tmp_path, path), None) if n >= 10}
     assert list(got) == list(range(10, 4010))
     assert all(cells[0] == f"{pad}{n}" and cells[1] == n + 0.5 for n, cells in got.items())
+
+
+def test_cdata_and_comments_are_left_to_the_slow_path(tmp_path):
+    book = Book(hand_written(tmp_path / "hand.xlsx"))
+    text = book.archive.read(SHEET).decode()
+    rows = {n: text.index(f'<row r="{n}"') for n in (6, 9, 11)}
+    cdata = text[rows[11] : text.index("</row>", rows[11]) + len("</row>")]
+    comment = text[rows[6] : rows[9]]
+    assert FastRows(book).rows(cdata) is None
+    assert FastRows(book).rows(comment) is None
+    assert FastRows(book).rows(text[text.index("<row") : rows[6]]) is not None
+    book.close()

@@ -5,8 +5,8 @@ expression find every cell of a row as ``(column, style, type, text)``: the scan
 speed and Python only turns each cell's text into its value. It takes the cell spellings
 Excel, LibreOffice and openpyxl write (attributes ``r s t`` in that order, a formula before
 the value, plain inline strings); a chunk holding anything else (rich inline text, another
-attribute order, comments, CDATA) is caught by counting its ``<c`` tags against the cells
-found, and read again by :class:`SlowRows`, an expat parser that takes any well-formed sheet.
+attribute order) is caught by counting its ``<c`` tags against the cells found, and a chunk
+holding comments or CDATA is not tried at all; either is read again by :class:`SlowRows`, an expat parser that takes any well-formed sheet.
 A sheet whose elements carry a namespace prefix is read by the slow path throughout.
 """
 
@@ -133,7 +133,7 @@ class FastRows:
     def rows(self, text: str) -> list[Row] | None:
         """The rows of a run of whole ``<row>`` elements, or None if a cell escaped the fast
         pattern (then the slow path reads the text)."""
-        if "<!--" in text:
+        if "<!--" in text or "<![CDATA[" in text:
             return None
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
