@@ -144,15 +144,21 @@ class FastRows:
         book = self.book
         number = self.number
         template = self.templates[0] if self.templates else None
-        for seg in text.split("</row>")[:-1]:
-            start = seg.rfind("<row")
+        segs = text.split("</row>")
+        del segs[-1]
+        # one "<row" a row: each row but the first starts at 0 (the first may follow the
+        # sheet's opening parts); "&" anywhere: rows check their own text for entities
+        one_tag = text.count("<row") == len(segs)
+        amp = "&" in text
+        for seg in segs:
+            start = 0 if one_tag and seg.startswith("<row") else seg.rfind("<row")
             if start and (start < 0 or "<c " in seg[:start] or "<c>" in seg[:start]):
                 return None
             m = template.fullmatch(seg, start) if template is not None else None
             if m is not None:
                 groups = m.groups()
                 number = int(groups[0])
-                add((number, template.row(groups, book, "&" in seg)))  # type: ignore[union-attr]
+                add((number, template.row(groups, book, amp and "&" in seg)))  # type: ignore[union-attr]
                 continue
             found = self.match(seg, start)
             if found is not None:
