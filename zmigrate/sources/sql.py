@@ -109,8 +109,8 @@ def sql_rows(
     """Yield ``(0, column names)``, then ``(row number, values)`` for each row of the query.
 
     Streamed: ``stream_results`` asks the driver for a server-side cursor (a named cursor in
-    PostgreSQL) and rows come ``BATCH`` at a time. ``digest`` folds each batch in as it
-    passes (the same checksum as row by row, with one call a batch).
+    PostgreSQL) and rows come ``BATCH`` at a time. ``digest`` folds the rows in ``BATCH`` at a
+    time (the same checksum as row by row, with one call a batch).
     """
     engine = _engine(source, step)
     try:
@@ -122,14 +122,17 @@ def sql_rows(
             if digest is not None:
                 digest.add(tuple(columns))
             yield 0, columns
-            number = 0
-            for batch in result.partitions():
-                rows = [tuple(row) for row in batch]
+            pending: list[tuple[Any, ...]] = []  # rows not yet in the checksum
+            for number, row in enumerate(result, 1):
+                values = tuple(row)
                 if digest is not None:
-                    digest.add_all(rows)
-                for values in rows:
-                    number += 1
-                    yield number, list(values)
+                    pending.append(values)
+                    if len(pending) == BATCH:
+                        digest.add_all(pending)
+                        pending.clear()
+                yield number, list(values)
+            if digest is not None:
+                digest.add_all(pending)
     except exc.SQLAlchemyError as error:
         raise _db_error(source, step, error) from None
     finally:
