@@ -64,7 +64,9 @@ def hand_written(path: Path, *, prefixed: bool = False, epoch_1904: bool = False
     sheet = parts[SHEET].decode()
     assert '<c r="A1" s="1"' in sheet and '<c r="B1" s="2"' in sheet and '<c r="C1" s="3"' in sheet
     sheet = re.sub(r"<dimension [^>]*>", "", sheet)  # else openpyxl stops at row 1
-    sheet = sheet.replace("</row></sheetData>", "</row>" + "".join(ROWS) + "</sheetData>")
+    after = '<conditionalFormatting sqref="A1"><cfRule type="expression" priority="1">'
+    after += "<formula>1</formula></cfRule></conditionalFormatting>"
+    sheet = sheet.replace("</row></sheetData>", f"</row>{''.join(ROWS)}</sheetData>{after}")
     if prefixed:
         sheet = re.sub(r"<(/?)(?=[a-zA-Z])(?!x:)", r"<\1x:", sheet)
         sheet = sheet.replace("<x:worksheet xmlns=", "<x:worksheet xmlns:x=")

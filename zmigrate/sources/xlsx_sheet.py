@@ -301,8 +301,9 @@ class SheetRows:
                 rows = self.fast.rows(text)
                 yield from self._fragment(root.group(0), text) if rows is None else rows
             data = src.read(_CHUNK)
-        if b"<c" in rest:  # cells after the last row end: the slow path says what is wrong
-            yield from self._fragment(root.group(0), rest.decode("utf-8", "replace"))
+        tail = rest.partition(b"</sheetData>")[0]
+        if b"<c " in tail or b"<c>" in tail:  # cells after the last row: the slow path says
+            yield from self._fragment(root.group(0), tail.decode("utf-8", "replace"))
 
     def _fragment(self, root: str, text: str) -> list[Row]:
         """Rows the fast pattern missed, read by expat inside the sheet's own root element."""
