@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import os
 import sys
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import openpyxl
 import psycopg
+
+from zmigrate.manifest import load_manifest
+from zmigrate.sources.readers import iter_rows
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import pg_server  # noqa: E402
@@ -76,3 +81,14 @@ def postgres_table(csv_path: Path) -> Iterator[str]:
                     copy.write(chunk)
             cur.execute("analyze people")
         yield url
+
+
+def reader_alone(label: str, manifest: Path) -> float:
+    """Rows/s of the first step's reader by itself (rows as the planner gets them), in-process."""
+    source = load_manifest(manifest).steps[0].source
+    start = time.perf_counter()
+    rows = sum(1 for _ in iter_rows(source))
+    seconds = time.perf_counter() - start
+    load = os.getloadavg()[0]
+    print(f"  {label} reader alone: {seconds:.2f} s, {rows / seconds:,.0f} rows/s, load {load:.1f}")
+    return seconds

@@ -30,6 +30,7 @@ from zmigrate.sources import (
     read_columns,
     scan,
 )
+from zmigrate.sources.sql import BATCH, RowDigest, sql_checksum
 
 PASSWORD = "pw-Legacy-7f3a91"
 HEAD = '[target]\ncrm_edition = "free"\n\n'
@@ -229,3 +230,19 @@ def test_plan_never_shows_the_url_or_its_password(postgres_url, tmp_path):
     for proc in (ok, failed, denied):
         out = proc.stdout + proc.stderr
         assert PASSWORD not in out and PASSWORD[::-1] not in out and "@127.0.0.1" not in out
+
+
+def test_the_checksum_of_batches_is_the_row_by_row_checksum(db_url, tmp_path):
+    """Rows come a batch at a time; the checksum is the one row by row would give."""
+    many = [(f"{i:06d}", i / 4, date(2024, 1, 1 + i % 28), f"Deal {i}") for i in range(BATCH + 7)]
+    insert(db_url, *many)
+    source = load_manifest(manifest(tmp_path)).step("deals").source
+    expected = RowDigest()
+    expected.add(COLUMNS)
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        for row in conn.execute(sa.text("select * from deals order by ref")):
+            expected.add(tuple(row))
+    engine.dispose()
+    assert sql_checksum(source) == expected.hexdigest()
+    assert [n for n, _ in iter_rows(source)][-2:] == [BATCH + 6, BATCH + 7]

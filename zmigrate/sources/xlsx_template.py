@@ -1,0 +1,121 @@
+"""Row templates: one regular expression matching a whole row of a shape seen before.
+
+Rows of a sheet mostly repeat one shape: the same cells with the same types and styles, only
+the row number and the values changing. From a row the cell pattern has read, a template is
+built: the row's exact text with each value a ``([^<]*)`` group and each cell's row number a
+``\\d+``. A later row it matches in full has exactly those cells, so one ``fullmatch`` gives all
+its values (a Python step per number or date cell, none per text cell); a row it does not match
+goes back to the cell pattern. Nothing is assumed: a template only matches text it was made
+from, value for value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from enum import IntEnum
+from typing import Any
+
+from openpyxl.utils import column_index_from_string
+
+from zmigrate.sources.xlsx_book import Book, iso_date, xml_text
+
+
+class Kind(IntEnum):
+    """How a cell's text becomes its value, from its ``t`` and ``s`` attributes."""
+
+    TEXT = 0  # an inline string, a formula's text, an error such as #N/A
+    NUMBER = 1
+    DATE = 2  # a number shown with a date format
+    DURATION = 6  # a number shown as a duration ("[h]:mm")
+    SHARED = 3
+    BOOL = 4
+    ISO = 5  # an ISO 8601 date-time ("d")
+
+
+# bound once: an enum member looked up on its class costs more than the comparison
+TEXT, _NUMBER, _DATE, _SHARED, _BOOL = Kind.TEXT, Kind.NUMBER, Kind.DATE, Kind.SHARED, Kind.BOOL
+CELL = re.compile(
+    r'<c r="[A-Z]+\d+"([^>/]*)(?:/>|>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)?'
+    r"(?:<v>|<is><t\b[^>]*>)([^<]*)<)"
+)
+"""A cell as Excel, LibreOffice and openpyxl write it: (attributes after ``r``, value text)."""
+_REF = re.compile(r'<c r="([A-Z]+)\d+"')
+_ROW_HEAD = re.compile(r'<row r="\d+"')
+
+
+def value(book: Book, kind: Kind, style: str, text: str) -> Any:
+    """A cell's value as openpyxl's read-only mode gives it (a midnight date a date)."""
+    if kind is TEXT:
+        return xml_text(text)
+    if not text:
+        return None
+    if kind is _NUMBER:
+        return float(text) if "." in text or "E" in text or "e" in text else int(text)
+    if kind is _DATE or kind is Kind.DURATION:
+        return book.date_cell(style, text)
+    if kind is _SHARED:
+        return book.shared[int(text)]
+    if kind is _BOOL:
+        return bool(int(text))
+    return iso_date(text)
+
+
+class Template:
+    """A compiled row shape: its pattern, which values need converting, where cells go."""
+
+    def __init__(self, pattern: str, kinds: list[tuple[Kind, str]], letters: list[str]) -> None:
+        self.fullmatch = re.compile(pattern).fullmatch
+        self.convert = [(i, k, s) for i, (k, s) in enumerate(kinds) if k is not Kind.TEXT]
+        self.texts = [i for i, (k, _) in enumerate(kinds) if k is Kind.TEXT]
+        columns = [column_index_from_string(letter) for letter in letters]
+        self.columns = None if columns == list(range(1, len(columns) + 1)) else columns
+
+    @classmethod
+    def build(
+        cls, seg: str, start: int, end: int, kind: Callable[[str], tuple[Kind, str]]
+    ) -> Template | None:
+        """The template of the row ``seg[start:]`` (its tag ends at ``end``), if it has one:
+        a row number first in its tag and a value in each cell."""
+        head = _ROW_HEAD.match(seg, start)
+        if head is None:
+            return None
+        parts = [r'<row r="(\d+)"', re.escape(seg[head.end() : end + 1])]
+        kinds: list[tuple[Kind, str]] = []
+        letters: list[str] = []
+        pos = end + 1
+        for cell in CELL.finditer(seg, end + 1):
+            ref = _REF.match(seg, cell.start())
+            if cell.start(2) < 0 or ref is None:
+                return None
+            parts += [re.escape(seg[pos : cell.start()]), re.escape(f'<c r="{ref.group(1)}')]
+            parts += [r"\d+", re.escape(seg[ref.end() - 1 : cell.start(2)]), "([^<]*)"]
+            pos = cell.end(2)
+            kinds.append(kind(cell.group(1)))
+            letters.append(ref.group(1))
+        parts.append(re.escape(seg[pos:]))
+        return cls("".join(parts), kinds, letters) if kinds else None
+
+    def row(self, groups: tuple[str, ...], book: Book, escaped: bool) -> list[Any]:
+        """The values of a row this template matched (``groups``: number, then values)."""
+        values: list[Any] = list(groups)
+        del values[0]
+        for i, kind, style in self.convert:
+            text = values[i]
+            if not text:
+                values[i] = None
+            elif kind is _NUMBER:
+                values[i] = float(text) if "." in text or "E" in text or "e" in text else int(text)
+            elif kind is _DATE:
+                values[i] = book.dates_seen.get(text) or book.date_cell(style, text)
+            else:
+                values[i] = value(book, kind, style, text)
+        if escaped:
+            for i in self.texts:
+                values[i] = xml_text(values[i])
+        if self.columns is None:
+            return values
+        placed: list[Any] = [None] * max(self.columns)
+        for column, v in zip(self.columns, values, strict=True):
+            placed[column - 1] = v
+        return placed
