@@ -137,9 +137,21 @@ def test_crm_bulk_runs_beside_rest_and_at_the_given_latency(tmp_path):
     typical = plan(m, counts)
     fast = plan(m, counts, latency={"crm": 0.08, "books": 0.05, "inventory": 0.05})
     job = typical.step("accounts").seconds
-    assert typical.totals["crm"].seconds == pytest.approx(1.6 + job)
+    # the metadata, then the org's id (X-CRM-ORG of the upload), then the job
+    assert typical.totals["crm"].seconds == pytest.approx(1.6 + 0.8 + job)
     # metadata 10x faster, and the job's 4 calls; Zoho's queue and pace are no faster
-    assert fast.totals["crm"].seconds == pytest.approx(0.16 + job - 4 * (0.8 - 0.08))
+    assert fast.totals["crm"].seconds == pytest.approx(0.16 + 0.08 + job - 4 * (0.8 - 0.08))
+
+
+def test_the_first_bulk_upload_reads_the_orgs_id_once(tmp_path):
+    m = load_manifest(_manifest(tmp_path, MIXED))
+    p = plan(m, _counts(accounts=12_000, items=0, customers=0, invoices=0))
+    (read,) = [c for c in p.setup if c.kind == "bulk_org"]
+    assert (read.product, read.requests, read.credits) == ("crm", 1, 1)
+    # the metadata (2), the org's id (1), upload, create, 1 poll, download
+    assert (p.totals["crm"].requests, p.totals["crm"].credits) == (7, 506)
+    sample = plan(load_manifest(Path(__file__).parent.parent / "plans" / "sample.toml"))
+    assert not [c for c in sample.setup if c.kind == "bulk_org"]  # REST writes: no upload
 
 
 def test_a_bulk_write_job_is_zohos_wait_and_the_calls_on_its_path():

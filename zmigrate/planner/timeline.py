@@ -152,6 +152,10 @@ def _place(
     return _Lanes(lanes.windows, start + seconds), Span(start, start + seconds + tail)
 
 
+BY_FIRST_USE = (SetupKind.ORG_LISTS, SetupKind.BULK_ORG)
+"""Setup calls made by the first write that needs them, not before the run's first write."""
+
+
 def _setup(
     setup: Sequence[SetupCalls], latency: Mapping[str, float]
 ) -> tuple[float, dict[str, list[Span]]]:
@@ -160,7 +164,7 @@ def _setup(
     them (``_org_lists``)."""
     at, spans = 0.0, dict[str, list[Span]]()
     for calls in setup:
-        if calls.kind is SetupKind.ORG_LISTS:
+        if calls.kind in BY_FIRST_USE:
             continue
         took = calls.requests * latency[calls.product]
         spans.setdefault(calls.product, []).append(Span(at, at + took))
@@ -171,8 +175,13 @@ def _setup(
 def _org_lists(
     lanes: _Lanes, lists: dict[str, int], phase: Phase, ready: float, target: Target, pace: float
 ) -> tuple[_Lanes, float, Span | None]:
-    """The product's org lists read, one after another, before its first write (once):
-    the lanes after them, when the write can start, and their span."""
+    """The product's org lists read, one after another, before its first write (once), or
+    CRM's org id before its first Bulk Write upload: the lanes after them, when the write can
+    start, and their span."""
+    if phase.product == Product.CRM:  # the org's id, before the first upload
+        calls = lists.pop(phase.product, 0) if phase.method is PhaseMethod.BULK else 0
+        end = ready + calls * pace
+        return lanes, end, Span(ready, end) if calls else None
     calls = lists.pop(phase.product, 0)
     if not calls:
         return lanes, ready, None
@@ -206,7 +215,7 @@ def timeline(
     done (``steps`` in dependency order); ``latency`` per product, else the typical one."""
     pace = {**quotas.TYPICAL_LATENCY, **(latency or {})}
     at, product_spans = _setup(setup, pace)
-    lists: dict[str, int] = {c.product: c.requests for c in setup if c.kind is SetupKind.ORG_LISTS}
+    lists: dict[str, int] = {c.product: c.requests for c in setup if c.kind in BY_FIRST_USE}
     lanes = _Lanes({})
     read_spans: dict[str, Span] = {}
     for s in steps:
