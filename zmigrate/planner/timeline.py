@@ -160,8 +160,8 @@ def _setup(
     setup: Sequence[SetupCalls], latency: Mapping[str, float]
 ) -> tuple[float, dict[str, list[Span]]]:
     """The calls before the first write (CRM metadata, fields), one after another from 0:
-    their end and spans. Org list reads are not among them: a product's first write makes
-    them (``_org_lists``)."""
+    their end and spans. Those ``BY_FIRST_USE`` are not among them: the first write that
+    needs them makes them (``_first_use``)."""
     at, spans = 0.0, dict[str, list[Span]]()
     for calls in setup:
         if calls.kind in BY_FIRST_USE:
@@ -172,7 +172,7 @@ def _setup(
     return at, spans
 
 
-def _org_lists(
+def _first_use(
     lanes: _Lanes, lists: dict[str, int], phase: Phase, ready: float, target: Target, pace: float
 ) -> tuple[_Lanes, float, Span | None]:
     """The product's org lists read, one after another, before its first write (once), or
@@ -215,7 +215,7 @@ def timeline(
     done (``steps`` in dependency order); ``latency`` per product, else the typical one."""
     pace = {**quotas.TYPICAL_LATENCY, **(latency or {})}
     at, product_spans = _setup(setup, pace)
-    lists: dict[str, int] = {c.product: c.requests for c in setup if c.kind in BY_FIRST_USE}
+    first_use = {str(c.product): c.requests for c in setup if c.kind in BY_FIRST_USE}
     lanes = _Lanes({})
     read_spans: dict[str, Span] = {}
     for s in steps:
@@ -229,8 +229,8 @@ def timeline(
         span = read_spans.get(step.name, Span(ready, ready))
         for phase in (step.write, step.spread):  # a spread step writes through both at once
             if phase is not None and phase.requests:
-                lanes, start, read = _org_lists(
-                    lanes, lists, phase, ready, target, pace[phase.product]
+                lanes, start, read = _first_use(
+                    lanes, first_use, phase, ready, target, pace[phase.product]
                 )
                 lanes, wrote = _place(lanes, phase, start, target, pace)
                 wrote = wrote if read is None else Span(read.start, wrote.end)
