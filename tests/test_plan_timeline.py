@@ -10,6 +10,7 @@ import pytest
 
 from zmigrate.manifest import load_manifest
 from zmigrate.planner import plan
+from zmigrate.planner.pricing import bulk_read_seconds, bulk_write_seconds
 from zmigrate.planner.timeline import Span, Windows, finance_calls, straggler
 from zmigrate.sources import StepCount
 
@@ -136,5 +137,64 @@ def test_crm_bulk_runs_beside_rest_and_at_the_given_latency(tmp_path):
     typical = plan(m, counts)
     fast = plan(m, counts, latency={"crm": 0.08, "books": 0.05, "inventory": 0.05})
     job = typical.step("accounts").seconds
-    assert typical.totals["crm"].seconds == pytest.approx(1.6 + job)
-    assert fast.totals["crm"].seconds == pytest.approx(0.16 + job)  # metadata 10x faster
+    # the metadata, then the org's id (X-CRM-ORG of the upload), then the job
+    assert typical.totals["crm"].seconds == pytest.approx(1.6 + 0.8 + job)
+    # metadata 10x faster, and the job's 4 calls; Zoho's queue and pace are no faster
+    assert fast.totals["crm"].seconds == pytest.approx(0.16 + 0.08 + job - 4 * (0.8 - 0.08))
+
+
+def test_the_first_bulk_upload_reads_the_orgs_id_once(tmp_path):
+    m = load_manifest(_manifest(tmp_path, MIXED))
+    p = plan(m, _counts(accounts=12_000, items=0, customers=0, invoices=0))
+    (read,) = [c for c in p.setup if c.kind == "bulk_org"]
+    assert (read.product, read.requests, read.credits) == ("crm", 1, 1)
+    # the metadata (2), the org's id (1), upload, create, 1 poll, download
+    assert (p.totals["crm"].requests, p.totals["crm"].credits) == (7, 506)
+    sample = plan(load_manifest(Path(__file__).parent.parent / "plans" / "sample.toml"))
+    assert not [c for c in sample.setup if c.kind == "bulk_org"]  # REST writes: no upload
+
+
+def test_a_bulk_write_job_is_zohos_wait_and_the_calls_on_its_path():
+    wait = 3 + 12_000 / 2_000 * 1.05  # queue, rows at Zoho's pace, polled 5% after
+    # upload, create, the poll that sees it done, download: one latency each
+    assert bulk_write_seconds(12_000, 0.16) == pytest.approx(wait + 4 * 0.16)
+    # 30,000 rows: jobs of 25,000 and 5,000 side by side; the larger one sets the time
+    assert bulk_write_seconds(30_000, 0.8) == pytest.approx(3 + 12.5 * 1.05 + 4 * 0.8)
+
+
+def test_a_bulk_read_job_waits_one_latency_per_poll():
+    # 1,000 records: queue 3 s + 0.1 s; polls at 0, 2, 5 (waits 2, 3): seen at 5 s
+    assert bulk_read_seconds(1_000, 0.5) == pytest.approx(5 + (2 + 3) * 0.5)
+
+
+LISTS = """\
+[[steps]]
+name = "accounts"
+source = { file = "a.csv" }
+target = "crm:Accounts"
+key = ["Account_Name"]
+method = "rest"
+[steps.fields]
+Account_Name = "name"
+
+[[steps]]
+name = "customers"
+source = { file = "c.csv" }
+target = "books:contacts"
+key = ["contact_name"]
+[steps.fields]
+contact_name = "name"
+currency_code = "currency"
+"""
+
+
+def test_books_reads_its_org_lists_beside_the_crm_writes(tmp_path):
+    m = load_manifest(_manifest(tmp_path, LISTS))
+    lat = {"crm": 0.16, "books": 0.16, "inventory": 0.16}
+    p = plan(m, _counts(accounts=100, customers=10), latency=lat)
+    preflight = 2 * 0.16  # modules, Accounts' fields
+    # the CRM write goes as soon as the preflight is done: Books' currencies are Books' calls
+    assert p.spans["accounts"][0] == pytest.approx(preflight)
+    assert p.totals["books"].starts_at == pytest.approx(preflight)
+    currencies = 0.16  # one call, then the 10 writes, 10 at once
+    assert p.spans["customers"][1] == pytest.approx(preflight + currencies + 0.16, abs=0.1)

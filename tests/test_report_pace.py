@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from zmigrate.report import ProductSpend, RunReport, StepReport
-from zmigrate.report_pace import PaceKind, ProductPace, full_windows, merge_spans, step_pace
+from zmigrate.report_pace import (
+    PaceKind,
+    ProductPace,
+    full_windows,
+    machine_seconds,
+    merge_spans,
+    paced_by_machine,
+    step_pace,
+)
 
 
 def _burst(start: float, calls: int, gap: float = 0.05) -> list[float]:
@@ -71,8 +79,45 @@ def test_report_prints_estimate_against_actual_per_product(tmp_path):
     )
     text = report.render()
     assert "75/window" in text and "rate/min" not in text
-    assert "inventory: 150 calls, first to last 1m03s (plan 1m01s: 0.97 of it)" in text
+    assert "inventory: 150 calls, first to last 1m03s, plan 1m01s (estimate ÷ actual 0.97)" in text
+    assert "this machine" not in text  # within 5 % of the plan: nothing to explain
     assert "1 full windows with work ready, at 100% of 100" in text
     data = report.to_json()
     assert data["products"][0]["fill"] == 1.0  # type: ignore[index]
     assert data["products"][0]["estimate_ratio"] == pytest.approx(0.968)  # type: ignore[index]
+
+
+def test_an_overrun_the_machines_own_work_accounts_for_is_put_on_the_machine():
+    # 0.4 s of CPU at clock x60 is 24 Zoho seconds that real Zoho's pace does not have
+    machine = machine_seconds(0.4, 60.0)
+    assert machine == pytest.approx(24.0)
+    assert paced_by_machine(2.0, 25.0, machine)  # 23 s over: the machine's work covers it
+    assert not paced_by_machine(2.0, 2.05, machine)  # within 5 %: nothing to explain
+    assert not paced_by_machine(2.0, 60.0, machine)  # 58 s over: more than the machine did
+    assert not paced_by_machine(None, 25.0, machine)
+
+
+def test_report_says_when_the_machine_paced_a_rehearsal(tmp_path):
+    report = RunReport(
+        run_dir=str(tmp_path),
+        manifest="sample.toml",
+        outcome="done",
+        message="every record landed",
+        steps=(),
+        zoho_seconds=70.0,
+        real_seconds=1.2,
+        clock_speed=60.0,
+        products=(
+            ProductPace("books", 91, 57.7, 2.0),
+            ProductPace("crm", 7, 1.3, 1.28),
+        ),
+        cpu_seconds=1.1,
+    )
+    text = report.render()
+    books = "books: 91 calls, first to last 57.7s, plan 2.0s (estimate ÷ actual 0.03: paced by"
+    assert books + " this machine, not by Zoho)" in text
+    assert "crm: 7 calls, first to last 1.3s, plan 1.3s (estimate ÷ actual 0.98)" in text
+    assert "this machine: 1.1s of CPU in this process = 1m06s Zoho time at clock speed 60" in text
+    data = report.to_json()
+    assert [p["paced_by_machine"] for p in data["products"]] == [True, False]  # type: ignore[attr-defined]
+    assert data["machine_seconds"] == pytest.approx(66.0)

@@ -19,7 +19,13 @@ import orjson
 from zmigrate.checkpoint import DeadLetter
 from zmigrate.manifest import Product
 from zmigrate.quotas import PER_MINUTE_CAP
-from zmigrate.report_pace import ProductPace, StepPace, step_pace
+from zmigrate.report_pace import (
+    ProductPace,
+    StepPace,
+    machine_seconds,
+    paced_by_machine,
+    step_pace,
+)
 from zmigrate.scrub import scrub, scrub_data
 
 REPORT_FILE = "report.json"
@@ -115,6 +121,16 @@ class RunReport:
     resets_at: float | None = None
     products: tuple[ProductPace, ...] = ()
     """Per product: this process's calls, their time against the plan's, window fill."""
+    cpu_seconds: float = 0.0
+    """CPU seconds this process used (the engine's work; a rehearsal's sandbox's too)."""
+
+    @property
+    def machine_seconds(self) -> float:
+        """Zoho seconds this process's own work took (its CPU at the clock's speed)."""
+        return machine_seconds(self.cpu_seconds, self.clock_speed)
+
+    def machine_paced(self, product: ProductPace) -> bool:
+        return paced_by_machine(product.planned_seconds, product.seconds, self.machine_seconds)
 
     @property
     def exit_code(self) -> int:
@@ -147,6 +163,8 @@ class RunReport:
             fill, ratio = product.fill, product.estimate_ratio
             out["fill"] = None if fill is None else round(fill, 3)
             out["estimate_ratio"] = None if ratio is None else round(ratio, 3)
+            out["paced_by_machine"] = self.machine_paced(product)
+        data["machine_seconds"] = round(self.machine_seconds, 1)
         if self.resets_at is not None:
             data["resets_at_utc"] = _utc(self.resets_at)
         return scrub_data(data)  # type: ignore[no-any-return]
@@ -183,7 +201,14 @@ class RunReport:
             if p.product == Product.CRM:
                 bill += f", {p.credits} credits (planned {p.planned_credits})"
             lines.append(bill)
-        lines += [_product_line(p) for p in self.products]
+        lines += [_product_line(p, self.machine_paced(p)) for p in self.products]
+        if any(self.machine_paced(p) for p in self.products):
+            lines.append(
+                f"this machine: {_duration(self.cpu_seconds)} of CPU in this process = "
+                f"{_duration(self.machine_seconds)} Zoho time at clock speed "
+                f"{self.clock_speed:g} (the engine's own work, and the sandbox's in a "
+                "rehearsal); a lower --clock-speed shows Zoho's pace"
+            )
         speed = f" at clock speed {self.clock_speed:g}" if self.clock_speed != 1 else ""
         lines.append(
             f"wall time: {_duration(self.zoho_seconds)} Zoho time, "
@@ -202,13 +227,14 @@ def _pace_json(pace: StepPace) -> dict[str, object]:
     return {"kind": pace.kind, "value": value, "limit": pace.limit, "jobs": pace.jobs}
 
 
-def _product_line(p: ProductPace) -> str:
-    """``books: 800 calls, first to last 7m09s (plan 7m05s: 0.99 of it); 7 full windows with
-    work ready, at 99% of 100``."""
+def _product_line(p: ProductPace, machine: bool = False) -> str:
+    """``books: 800 calls, first to last 7m09s, plan 7m05s (estimate ÷ actual 0.99); 7 full
+    windows with work ready, at 99% of 100``; ``machine``: the machine, not Zoho, set it."""
     line = f"{p.product}: {p.calls} calls, first to last {_duration(p.seconds)}"
     ratio = p.estimate_ratio
     if p.planned_seconds is not None and ratio is not None:
-        line += f" (plan {_duration(p.planned_seconds)}: {ratio:.2f} of it)"
+        why = ": paced by this machine, not by Zoho" if machine else ""
+        line += f", plan {_duration(p.planned_seconds)} (estimate ÷ actual {ratio:.2f}{why})"
     fill = p.fill
     if fill is not None:
         line += f"; {p.windows} full windows with work ready, at {fill:.0%} of {PER_MINUTE_CAP}"

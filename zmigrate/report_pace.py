@@ -5,7 +5,10 @@ step of it running), as a fraction of the 100 a window allows, and the time from
 call to its last answer against the plan's. Per step, as its method is limited: a
 Books/Inventory step's calls per window it touched (at most 100, whatever other steps did in
 those windows), a CRM REST step's calls in flight on average (at most the edition's places),
-a Bulk step's jobs and rows per second. Pure.
+a Bulk step's jobs and rows per second. A product that ran well over its plan is judged
+paced by the machine when this process's own work, in Zoho time, accounts for the overrun:
+a rehearsal at clock x60 turns each CPU second of the engine (and of its sandbox) into a
+Zoho minute that real Zoho's pace does not have. Pure.
 """
 
 from __future__ import annotations
@@ -127,3 +130,23 @@ class ProductPace:
         if self.planned_seconds is None or self.seconds <= 0:
             return None
         return self.planned_seconds / self.seconds
+
+
+OVERRUN = 1.05
+"""A product that took longer than its plan by more than this factor is explained."""
+MACHINE_SHARE = 2.0
+"""CPU seconds understate the machine's part (a process waits for a core on a busy machine,
+and for its disk): an overrun up to this many times the CPU's Zoho seconds is the machine's."""
+
+
+def machine_seconds(cpu_seconds: float, clock_speed: float) -> float:
+    """Zoho seconds this process's own work took: its CPU seconds at the clock's speed."""
+    return cpu_seconds * clock_speed
+
+
+def paced_by_machine(planned: float | None, seconds: float, machine: float) -> bool:
+    """Whether a product's time was set by the machine rather than by Zoho: it ran over its
+    plan by more than 5 %, and by no more than ``MACHINE_SHARE`` × the machine's Zoho seconds."""
+    if planned is None or seconds <= planned * OVERRUN:
+        return False
+    return seconds - planned <= MACHINE_SHARE * machine

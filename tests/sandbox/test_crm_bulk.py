@@ -307,3 +307,27 @@ async def test_bulk_read_pages_criteria_and_more_records(
     result, rows = await read_job(client, {**query, "criteria": crit})
     assert result["count"] == 100 and not result["more_records"]
     assert sb.state()["products"]["crm"]["credits"]["by_operation"]["bulk_read"] == 4 * 50
+
+
+async def _job_behind(make_sandbox, speed: float, rows: int) -> float:
+    """Zoho seconds a ``rows``-row insert job completed after Zoho's pace, at clock ``speed``."""
+    sb = await make_sandbox(clock_speed=speed)
+    text = "Last_Name,Company\n" + "".join(f"L{i},C\n" for i in range(rows))
+    async with aiohttp.ClientSession() as session:
+        client = oas.CheckedClient(session, sb.urls, sb.issue_token(), CHECKER)
+        resource = {
+            "module": {"api_name": "Leads"},
+            "field_mappings": mapping("Last_Name", "Company"),
+        }
+        await run_job(client, sb, text, operation="insert", resource=resource)
+    return float(sb.state()["products"]["crm"]["bulk_write_most_behind"])
+
+
+async def test_a_job_the_machine_cannot_keep_at_zohos_pace_says_how_far_behind(
+    make_sandbox,
+) -> None:
+    # x600: 3,000 rows at 2,000 a Zoho second leave 2.5 ms of real time for them, far less
+    # than this machine needs: the job completes late, and the sandbox says by how much
+    assert await _job_behind(make_sandbox, 600, 3_000) > 5
+    # x6: 30 rows in 15 Zoho ms (2.5 ms real) after a 3 s queue: kept
+    assert await _job_behind(make_sandbox, 6, 30) < 0.5

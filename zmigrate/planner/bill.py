@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from zmigrate import quotas
 from zmigrate.manifest import Manifest, Product, Step, Target, display_path
@@ -22,6 +22,7 @@ from zmigrate.planner.model import (
     PRODUCT_ORDER,
     OtherWay,
     Phase,
+    PhaseMethod,
     Plan,
     ProductTotals,
     StepPlan,
@@ -29,7 +30,7 @@ from zmigrate.planner.model import (
 from zmigrate.planner.pricing import latency
 from zmigrate.planner.related import is_related, related_phase
 from zmigrate.planner.scopes import manifest_scopes
-from zmigrate.planner.setup import SetupCalls, setup_calls
+from zmigrate.planner.setup import SetupCalls, SetupKind, setup_calls
 from zmigrate.planner.spread import spread_phases, spreads
 from zmigrate.planner.timeline import Span, Timeline, timeline
 from zmigrate.planner.warnings import plan_warnings
@@ -167,12 +168,21 @@ def plan(
     return dataclasses.replace(bill, other_way=OtherWay.of(other))
 
 
+def bulk_org_read(steps: Sequence[StepPlan]) -> tuple[SetupCalls, ...]:
+    """``GET /crm/v8/org`` once, before the first Bulk Write upload (an upload names the org
+    by its id in ``X-CRM-ORG``): 1 credit, when a step writes by Bulk Write."""
+    if not any(s.write is not None and s.write.method is PhaseMethod.BULK for s in steps):
+        return ()
+    why = "the org's id, read once before the first Bulk Write upload (X-CRM-ORG)"
+    return (SetupCalls(SetupKind.BULK_ORG, Product.CRM, 1, quotas.CREDITS_METADATA, why),)
+
+
 def _plan(
     manifest: Manifest, counts: Mapping[str, StepCount], latency: Mapping[str, float] | None
 ) -> Plan:
     target = manifest.target
     steps = tuple(plan_step(s, counts[s.name], target) for s in manifest.ordered())
-    setup = setup_calls(manifest) + org_list_reads(manifest)
+    setup = setup_calls(manifest) + bulk_org_read(steps) + org_list_reads(manifest)
     schedule = timeline(steps, setup, target, latency)
     totals = _product_totals(steps, target, setup, schedule)
     active = schedule.seconds

@@ -6,6 +6,7 @@ from typing import Any, get_args
 
 from zmigrate.manifest import OnDuplicateKey, Operation
 from zmigrate.planner.model import PRODUCT_ORDER, SCHEMA_VERSION, PhaseKind, PhaseMethod
+from zmigrate.planner.setup import SetupKind
 
 
 def _obj(props: dict[str, Any], required: tuple[str, ...] | None = None) -> dict[str, Any]:
@@ -102,7 +103,7 @@ PLAN_JSON_SCHEMA: dict[str, Any] = _obj(
             "type": "array",
             "items": _obj(
                 {
-                    "kind": {"enum": ["preflight", "create_fields", "org_lists"]},
+                    "kind": {"enum": [k.value for k in SetupKind]},
                     "product": {"enum": list(PRODUCT_ORDER)},
                     "requests": _INT,
                     "credits": _INT,

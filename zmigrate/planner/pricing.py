@@ -89,8 +89,16 @@ def crm_rest_write(records: int, target: Target, operation: str = Operation.UPSE
     )
 
 
+BULK_WRITE_CALLS = 4
+"""Calls on a Bulk Write job's path, one latency each: upload, create, the status poll that
+sees it done (its answer), download."""
+BULK_READ_CALLS = 2
+"""Calls on a Bulk Read job's path besides its polls: create, download (each poll is one
+more: the client waits after each answer)."""
+
+
 def bulk_job(rows: int, pace: float) -> tuple[float, int]:
-    """Seconds until a Bulk Read job is seen done, and the status polls that takes.
+    """Seconds of waits until a Bulk Read job is seen done, and the status polls that takes.
 
     The job waits ``BULK_QUEUE_SECONDS`` then runs ``rows / pace``; status is polled at
     once and then on the client's growing schedule, so a job is seen done a little late.
@@ -120,6 +128,20 @@ def bulk_write_job(rows: int) -> tuple[float, int]:
         statuses.append((at, min(rows, round((at - quotas.BULK_QUEUE_SECONDS) * pace))))
 
 
+def bulk_write_seconds(records: int, latency: float) -> float:
+    """A Bulk Write phase's time at ``latency`` a call: its jobs' rounds, each job seen done
+    at its predicted finish plus the calls on its path (``BULK_WRITE_CALLS``)."""
+    runs = [bulk_write_job(n) for n in _sizes(records, quotas.CRM_BULK_WRITE_ROWS)]
+    return _bulk_rounds([seen + BULK_WRITE_CALLS * latency for seen, _ in runs])
+
+
+def bulk_read_seconds(records: int, latency: float) -> float:
+    """A Bulk Read phase's time at ``latency`` a call: create, polls, download per job."""
+    sizes = _sizes(records, quotas.CRM_BULK_READ_PAGE) or [0]
+    runs = [bulk_job(n, quotas.BULK_READ_ROWS_PER_SECOND) for n in sizes]
+    return _bulk_rounds([seen + (BULK_READ_CALLS + polls) * latency for seen, polls in runs])
+
+
 def _bulk_rounds(job_seconds: list[float]) -> float:
     """Jobs run ``CRM_BULK_JOBS_AT_ONCE`` at a time, in order: each round waits for its slowest."""
     at_once = quotas.CRM_BULK_JOBS_AT_ONCE
@@ -136,7 +158,7 @@ def crm_bulk_write(records: int, target: Target) -> Phase:
     runs = [bulk_write_job(n) for n in _sizes(records, size)]
     requests = sum(3 + polls for _, polls in runs)
     credits = jobs * quotas.CREDITS_BULK_WRITE + (requests - jobs) * quotas.CREDITS_GET
-    seconds = _bulk_rounds([seen + 3 * latency(Product.CRM) for seen, _ in runs])
+    seconds = bulk_write_seconds(records, latency(Product.CRM))
     return Phase(
         "write",
         Product.CRM,
@@ -177,7 +199,7 @@ def crm_bulk_read(records: int, target: Target) -> Phase:
     runs = [bulk_job(n, quotas.BULK_READ_ROWS_PER_SECOND) for n in _sizes(records, size) or [0]]
     requests = sum(2 + polls for _, polls in runs)
     credits = jobs * quotas.CREDITS_BULK_READ + (requests - jobs) * quotas.CREDITS_GET
-    seconds = _bulk_rounds([seen + 2 * latency(Product.CRM) for seen, _ in runs])
+    seconds = bulk_read_seconds(records, latency(Product.CRM))
     return Phase(
         "read",
         Product.CRM,

@@ -30,6 +30,7 @@ class SetupKind(StrEnum):
     PREFLIGHT = "preflight"
     CREATE_FIELDS = "create_fields"
     ORG_LISTS = "org_lists"
+    BULK_ORG = "bulk_org"
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,17 @@ Pricing a step alone (``pricing``) prices it on empty windows; a run does not gi
 This module lays every phase on its product's quota in the run's order, so that a product's
 time is that of its whole sequence of calls:
 
-- the run reads the org's metadata first (``setup``), then every export, one after another,
-  then starts each step once the steps it looks up are done;
+- the run reads the org's CRM metadata first (``setup``), then every export, one after
+  another, then starts each step once the steps it looks up are done; a Books/Inventory
+  org's lists (taxes, currencies) are read on that product's lane by its first write, beside
+  the other products' calls;
 - Books/Inventory calls fill windows of 100 calls: ``concurrency`` at a time, one latency each,
   and a window's slots free ``period`` seconds after its first answers (the pacer stamps a slot
   when its answer comes back), so 800 calls take 8 windows and a step that follows another
   starts in the other's last window (or waits for the next one when it is full);
 - CRM REST calls (writes, GET pages) go one phase after another in rounds of the edition's
-  places; Bulk jobs run on their step's own workers (queue + rows / pace, seen by a poll);
+  places; Bulk jobs run on their step's own workers (queue + rows / pace, seen by a poll,
+  and the calls on a job's path at the given latency);
 - a phase's calls flow evenly, but it ends with the slowest of its last calls in flight
   (``straggler``): a step that looks it up waits for that answer.
 
@@ -29,7 +32,8 @@ from statistics import NormalDist
 from zmigrate import quotas
 from zmigrate.manifest import Product, Target
 from zmigrate.planner.model import Phase, PhaseMethod, StepPlan
-from zmigrate.planner.setup import SetupCalls
+from zmigrate.planner.pricing import bulk_read_seconds, bulk_write_seconds
+from zmigrate.planner.setup import SetupCalls, SetupKind
 
 
 @dataclass(frozen=True)
@@ -137,25 +141,55 @@ def _place(
         return _Lanes({**lanes.windows, product: state}, lanes.crm_rest), Span(
             span.start, span.end + tail
         )
-    # CRM phases are priced at the typical latency: their time scales with the one given
+    if phase.method is PhaseMethod.BULK:  # the step's own job workers
+        return lanes, Span(ready, ready + bulk_write_seconds(phase.records, latency[product]))
+    if phase.method is PhaseMethod.BULK_READ:
+        return lanes, Span(ready, ready + bulk_read_seconds(phase.records, latency[product]))
+    # CRM REST phases are priced at the typical latency: their time scales with the one given
     seconds = phase.seconds * latency[product] / quotas.TYPICAL_LATENCY[product]
-    if phase.method in (PhaseMethod.BULK, PhaseMethod.BULK_READ):
-        return lanes, Span(ready, ready + phase.seconds)  # the step's own job workers
     start = max(ready, lanes.crm_rest)
     tail = straggler(phase.requests, target.edition.concurrency, latency[product])
     return _Lanes(lanes.windows, start + seconds), Span(start, start + seconds + tail)
 
 
+BY_FIRST_USE = (SetupKind.ORG_LISTS, SetupKind.BULK_ORG)
+"""Setup calls made by the first write that needs them, not before the run's first write."""
+
+
 def _setup(
     setup: Sequence[SetupCalls], latency: Mapping[str, float]
 ) -> tuple[float, dict[str, list[Span]]]:
-    """The calls before the first write, one after another from 0: their end and spans."""
+    """The calls before the first write (CRM metadata, fields), one after another from 0:
+    their end and spans. Those ``BY_FIRST_USE`` are not among them: the first write that
+    needs them makes them (``_first_use``)."""
     at, spans = 0.0, dict[str, list[Span]]()
     for calls in setup:
+        if calls.kind in BY_FIRST_USE:
+            continue
         took = calls.requests * latency[calls.product]
         spans.setdefault(calls.product, []).append(Span(at, at + took))
         at += took
     return at, spans
+
+
+def _first_use(
+    lanes: _Lanes, lists: dict[str, int], phase: Phase, ready: float, target: Target, pace: float
+) -> tuple[_Lanes, float, Span | None]:
+    """The product's org lists read, one after another, before its first write (once), or
+    CRM's org id before its first Bulk Write upload: the lanes after them, when the write can
+    start, and their span."""
+    if phase.product == Product.CRM:  # the org's id, before the first upload
+        calls = lists.pop(phase.product, 0) if phase.method is PhaseMethod.BULK else 0
+        end = ready + calls * pace
+        return lanes, end, Span(ready, end) if calls else None
+    calls = lists.pop(phase.product, 0)
+    if not calls:
+        return lanes, ready, None
+    cap = target.finance_plan(phase.product).per_minute
+    state, span = finance_calls(
+        lanes.windows.get(phase.product, Windows()), ready, calls, 1, pace, cap
+    )
+    return _Lanes({**lanes.windows, phase.product: state}, lanes.crm_rest), span.end, span
 
 
 def _next_ready(
@@ -181,6 +215,7 @@ def timeline(
     done (``steps`` in dependency order); ``latency`` per product, else the typical one."""
     pace = {**quotas.TYPICAL_LATENCY, **(latency or {})}
     at, product_spans = _setup(setup, pace)
+    first_use = {str(c.product): c.requests for c in setup if c.kind in BY_FIRST_USE}
     lanes = _Lanes({})
     read_spans: dict[str, Span] = {}
     for s in steps:
@@ -194,7 +229,11 @@ def timeline(
         span = read_spans.get(step.name, Span(ready, ready))
         for phase in (step.write, step.spread):  # a spread step writes through both at once
             if phase is not None and phase.requests:
-                lanes, wrote = _place(lanes, phase, ready, target, pace)
+                lanes, start, read = _first_use(
+                    lanes, first_use, phase, ready, target, pace[phase.product]
+                )
+                lanes, wrote = _place(lanes, phase, start, target, pace)
+                wrote = wrote if read is None else Span(read.start, wrote.end)
                 product_spans.setdefault(phase.product, []).append(wrote)
                 span = Span(min(span.start, wrote.start), max(span.end, wrote.end))
         done[step.name] = span

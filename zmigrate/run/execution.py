@@ -55,7 +55,7 @@ async def execute(
     UsageError/StoreError/ConfigError before any record is sent when the manifest, run
     directory or credentials are wrong.
     """
-    real0, zoho0 = time.monotonic(), clock.now()
+    real0, zoho0, cpu0 = time.monotonic(), clock.now(), time.process_time()
     register(credentials.client_secret, credentials.refresh_token)
     manifest = load_manifest(manifest_path)
     org = manifest.target.books_organization_id or manifest.target.inventory_organization_id
@@ -101,7 +101,7 @@ async def execute(
                     watcher.cancel()
             progress.quota(spend_now(zoho))
             return await finish(
-                engine, astore, manifest, run_path, clock, zoho0, real0, spend.calls
+                engine, astore, manifest, run_path, clock, zoho0, real0, spend.calls, cpu0
             )
         finally:
             progress.close()

@@ -50,10 +50,12 @@ async def finish(
     zoho0: float,
     real0: float,
     calls: Mapping[str, ProductCalls] | None = None,
+    cpu0: float | None = None,
 ) -> RunReport:
     """Status, pause and dead-letter file into the run directory; the report built and saved.
 
-    ``calls``: this process's calls per product (their times and the windows' fill)."""
+    ``calls``: this process's calls per product (their times and the windows' fill);
+    ``cpu0``: the process's CPU time at the start (``time.process_time``)."""
     summary = await store.summary()
     dead_file = write_dead_letters(run_dir, store.store.iter_dead_letters())
     steps = step_reports(engine, summary.steps)
@@ -84,6 +86,7 @@ async def finish(
         dead_letter_file=str(dead_file),
         resets_at=resets_at,
         products=product_paces(engine, calls or {}, planned),
+        cpu_seconds=0.0 if cpu0 is None else time.process_time() - cpu0,
     )
     write_report(run_dir, report)
     return report

@@ -278,6 +278,9 @@ class CrmProduct(Product):
                 "users": len(self.store.users),
             },
             "bulk_write_jobs": dict(jobs),
+            "bulk_write_most_behind": round(
+                max((j.behind for j in self.write_jobs.values()), default=0.0), 1
+            ),
             "bulk_read_jobs": dict(reads),
         }
 

@@ -108,6 +108,9 @@ class WriteJob:
     updated: int = 0
     skipped: int = 0
     result: bytes | None = None
+    behind: float = 0.0
+    """Zoho seconds it completed after Zoho's pace would have (queue, then rows at
+    ``WRITE_ROWS_PER_SECOND``): the machine's CPU could not keep that pace at this clock."""
 
     def saved(self) -> dict[str, Any]:
         """The job as the journal keeps it (the upload and result are kept apart)."""
@@ -378,6 +381,7 @@ async def run_write(
     """Take the job through ADDED → IN PROGRESS → COMPLETED at Zoho's pace; its rows, result
     and final state are committed together (``commit``) when it completes."""
     batch = Batch()
+    due = clock.now() + QUEUE_SECONDS
     await clock.sleep(QUEUE_SECONDS)
     job.state = "IN PROGRESS"
     reader = csv.reader(io.StringIO(job.upload.content.decode("utf-8-sig")))
@@ -403,6 +407,7 @@ async def run_write(
             await clock.sleep(max(0.0, started + done / WRITE_ROWS_PER_SECOND - clock.now()))
     await clock.sleep(max(0.0, started + done / WRITE_ROWS_PER_SECOND - clock.now()))
     job.result = zip_csv(f"{job.module.api_name}-{job.upload.name}", out.getvalue())
+    job.behind = max(0.0, clock.now() - (due + done / WRITE_ROWS_PER_SECOND))
     job.state = "COMPLETED"
     batch.changes[("crm.write_job", job.id)] = job.saved()
     batch.changes[("crm.blob", f"write/{job.id}")] = job.result
