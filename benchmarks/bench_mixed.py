@@ -573,8 +573,8 @@ async def part_rest(folder: Path, args: argparse.Namespace) -> None:
 
 def seeded(args: argparse.Namespace, n: int) -> argparse.Namespace:
     """``args`` for the CRM REST part's ``n``-th rehearsal: its sandbox seeded ``--rest-seed``
-    + n (the seed draws the latencies: with one seed, the heavy writes of every repeat drew
-    a mean 1.4 % above the distribution's)."""
+    + n (the seed draws the latencies: with one seed every repeat drew the same ones, and
+    the heavy writes' mean was 1.4 % off the distribution's each time)."""
     return argparse.Namespace(**{**vars(args), "seed": args.rest_seed + n})
 
 
