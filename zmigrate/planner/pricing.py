@@ -45,26 +45,16 @@ def rest_write_calls(records: int, concurrency: int, pool: int) -> tuple[int, in
     Each round the pool's places carry heavy writes of 100 records and the edition's other
     places light writes of 10 (same credits per record); the last round fills heavy first.
     """
+    heavy = min(pool, concurrency)
+    light = concurrency - heavy
     heavy_max, light_max = quotas.CRM_WRITE_MAX, quotas.CRM_HEAVY_WRITE_OVER
-    light = rest_light_records(records, concurrency, pool)
-    calls = math.ceil((records - light) / heavy_max) + math.ceil(light / light_max)
-    return calls, math.ceil(records / _round_records(concurrency, pool))
-
-
-def rest_light_records(records: int, concurrency: int, pool: int) -> int:
-    """Records of ``records`` the plan sends in light writes: the edition's places beyond
-    the pool carry 10 each round, the last round fills the pool first. The run's light
-    places carry no more (``run.writers.crm_rest.Lanes``), so its calls are at most these."""
-    heavy = min(pool, concurrency)
-    full, rest = divmod(records, _round_records(concurrency, pool))
-    light_round = (concurrency - heavy) * quotas.CRM_HEAVY_WRITE_OVER
-    return full * light_round + max(0, rest - heavy * quotas.CRM_WRITE_MAX)
-
-
-def _round_records(concurrency: int, pool: int) -> int:
-    """Records one round of CRM REST writes carries: heavy writes in the pool, light beside."""
-    heavy = min(pool, concurrency)
-    return heavy * quotas.CRM_WRITE_MAX + (concurrency - heavy) * quotas.CRM_HEAVY_WRITE_OVER
+    per_round = heavy * heavy_max + light * light_max
+    full, rest = divmod(records, per_round)
+    calls = full * concurrency
+    if rest:
+        in_heavy = min(rest, heavy * heavy_max)
+        calls += math.ceil(in_heavy / heavy_max) + math.ceil((rest - in_heavy) / light_max)
+    return calls, full + (1 if rest else 0)
 
 
 def crm_rest_write(records: int, target: Target, operation: str = Operation.UPSERT) -> Phase:

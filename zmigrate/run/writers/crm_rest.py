@@ -6,8 +6,7 @@ keys up (COQL) and adopts what it finds; an update always finds its record by ke
 CRM has two limits: the edition's concurrent calls and, inside them, a pool of 10 for heavy
 writes (over 10 records). A step fills both: heavy writes of up to 100 records in the pool's
 places, light writes of exactly 10 in the edition's other places. Credits are the same
-(one per 10 records), so the light writes are records per second for free. The light places
-carry at most the records the plan gives them, so the step makes at most the planned calls.
+(one per 10 records), so the light writes are records per second for free.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -26,7 +24,6 @@ from zmigrate.client.crm import HEAVY_WRITE_OVER, coql_literal
 from zmigrate.manifest import Step
 from zmigrate.manifest.model import Operation
 from zmigrate.outcomes import Again, Landed, Reject, Verdict, chunked, record_outcome
-from zmigrate.planner.pricing import rest_light_records
 from zmigrate.run.items import Item, bulk_cell
 from zmigrate.run.writers.base import Target, Writer
 
@@ -58,11 +55,10 @@ def lane_sizes(concurrency: int, pool: int) -> dict[Lane, int]:
 
 
 def choose_lane(
-    free: Mapping[Lane, int], started: bool, waiting: Mapping[bool, int], light_fits: bool = True
+    free: Mapping[Lane, int], started: bool, waiting: Mapping[bool, int]
 ) -> Lane | None:
     """The place a batch's next write takes, or None to wait; ``waiting`` counts batches
-    waiting for a place, by whether they have started; ``light_fits``: a fresh batch's
-    records fit in what the light places may still carry.
+    waiting for a place, by whether they have started.
 
     A batch not yet started takes a heavy place (its 100 records in one call); a started
     one takes light places, several at once, so the light lanes finish it within one call's
@@ -75,55 +71,37 @@ def choose_lane(
         return Lane.HEAVY if free[Lane.HEAVY] and not waiting[False] else None
     if free[Lane.HEAVY]:
         return Lane.HEAVY
-    return Lane.LIGHT if light_fits and free[Lane.LIGHT] and not waiting[True] else None
+    return Lane.LIGHT if free[Lane.LIGHT] and not waiting[True] else None
 
 
 def _failed(task: asyncio.Task[None]) -> bool:
     return task.done() and not task.cancelled() and task.exception() is not None
 
 
-@dataclass(frozen=True)
-class Turn:
-    """A batch waiting for a place: its records (a fresh batch's, for the light budget)."""
-
-    records: int
-    handed: asyncio.Future[Lane]
-
-
 class Lanes:
     """The step's writes in flight per lane, handed out by :func:`choose_lane`; waiting
-    batches queue by kind, first come first served, and each freed place wakes one.
+    batches queue by kind, first come first served, and each freed place wakes one."""
 
-    ``light_records``: what the light places may carry in all (None: no bound); a fresh
-    batch starts on them only if its records fit, so that the step's calls stay within the
-    plan's however the latencies fall (light places faster than heavy ones would otherwise
-    carry more records, ten to a call)."""
-
-    def __init__(self, sizes: Mapping[Lane, int], light_records: int | None = None) -> None:
+    def __init__(self, sizes: Mapping[Lane, int]) -> None:
         self.free = dict(sizes)
-        self.light_left = light_records
-        self.queues: dict[bool, deque[Turn]] = {False: deque(), True: deque()}
+        self.queues: dict[bool, deque[asyncio.Future[Lane]]] = {False: deque(), True: deque()}
 
     def waiting(self) -> dict[bool, int]:
         return {started: len(q) for started, q in self.queues.items()}
 
-    def fits(self, records: int) -> bool:
-        return self.light_left is None or records <= self.light_left
-
-    async def take(self, started: bool, records: int = 0) -> Lane:
-        """A place for a write of a batch that has (or has not yet) ``started`` sending;
-        ``records``: those a fresh batch has to send."""
-        lane = choose_lane(self.free, started, self.waiting(), self.fits(records))
+    async def take(self, started: bool) -> Lane:
+        """A place for a write of a batch that has (or has not yet) ``started`` sending."""
+        lane = choose_lane(self.free, started, self.waiting())
         if lane is not None:
-            self._hand(lane, started, records)
+            self.free[lane] -= 1
             return lane
-        turn = Turn(records, asyncio.get_running_loop().create_future())
+        turn: asyncio.Future[Lane] = asyncio.get_running_loop().create_future()
         self.queues[started].append(turn)
         try:
-            return await turn.handed
+            return await turn
         except asyncio.CancelledError:
-            if turn.handed.done() and not turn.handed.cancelled():
-                self._unhand(turn.handed.result(), started, records)  # handed as cancelled
+            if turn.done() and not turn.cancelled():
+                self.give(turn.result())  # handed a place as it was cancelled: not used
             elif turn in self.queues[started]:
                 self.queues[started].remove(turn)
             raise
@@ -135,26 +113,13 @@ class Lanes:
             handed = False
             for started in (True, False):
                 queue = self.queues[started]
-                while queue and queue[0].handed.done():  # its task was cancelled waiting
+                while queue and queue[0].done():  # its task was cancelled while waiting
                     queue.popleft()
-                if not queue:
-                    continue
-                got = choose_lane(self.free, started, self.waiting(), self.fits(queue[0].records))
+                got = choose_lane(self.free, started, self.waiting()) if queue else None
                 if got is not None:
-                    turn = queue.popleft()
-                    self._hand(got, started, turn.records)
-                    turn.handed.set_result(got)
+                    self.free[got] -= 1
+                    queue.popleft().set_result(got)
                     handed = True
-
-    def _hand(self, lane: Lane, started: bool, records: int) -> None:
-        self.free[lane] -= 1
-        if lane is Lane.LIGHT and not started and self.light_left is not None:
-            self.light_left -= records  # the batch goes on on light places
-
-    def _unhand(self, lane: Lane, started: bool, records: int) -> None:
-        if lane is Lane.LIGHT and not started and self.light_left is not None:
-            self.light_left += records
-        self.give(lane)
 
 
 class CrmRestWriter(Writer):
@@ -162,9 +127,7 @@ class CrmRestWriter(Writer):
         super().__init__(target)
         channel = target.zoho.channels[target.spec.product]
         pool = channel.heavy_gate.max_limit if channel.heavy_gate else channel.gate.max_limit
-        concurrency, rows = channel.gate.max_limit, target.spec.total_rows
-        light = rest_light_records(rows, concurrency, pool)
-        self.lanes = Lanes(lane_sizes(concurrency, pool), light)
+        self.lanes = Lanes(lane_sizes(channel.gate.max_limit, pool))
 
     @classmethod
     def workers(cls, zoho: Zoho, spec: StepSpec) -> int:
@@ -183,7 +146,7 @@ class CrmRestWriter(Writer):
         parts: list[asyncio.Task[None]] = []
         try:
             while send and not any(_failed(p) for p in parts):
-                lane = await self.lanes.take(started=bool(parts), records=len(send))
+                lane = await self.lanes.take(started=bool(parts))
                 part, send = send[: LANE_RECORDS[lane]], send[LANE_RECORDS[lane] :]
                 parts.append(asyncio.create_task(self._part(lane, items, part, verdicts, retried)))
             answers = await asyncio.gather(*parts, return_exceptions=True)
