@@ -86,9 +86,9 @@ def install() -> None:
         Faults.latency,
     )
 
-    async def traced_take(self: Lanes, started: bool, records: int = 0) -> Lane:
+    async def traced_take(self: Lanes, started: bool) -> Lane:
         asked = TRACE.now()
-        lane = await take(self, started, records)
+        lane = await take(self, started)
         TAKEN.set((asked, TRACE.now()))  # the batch's task: the write's task copies it
         return lane
 
