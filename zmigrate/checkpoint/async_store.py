@@ -1,10 +1,11 @@
-"""The run store for the event loop: every call on one writer thread, in call order."""
+"""The run store for the event loop: every call on one writer thread, in call order; a
+large batch's rows committed in slices that other steps' small commits fit between."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
@@ -16,9 +17,37 @@ from zmigrate.checkpoint.summary import RunSummary
 T = TypeVar("T")
 P = ParamSpec("P")
 
+ROWS_PER_COMMIT = 1_000
+"""Cross-reference rows and dead letters per transaction: a 25,000-row Bulk Write batch's
+commit (hundreds of ms with its WAL checkpoint) would otherwise hold every Books or Inventory
+call queued behind it on the one writer thread."""
+
+
+def commit_slices(
+    xref: Sequence[XrefRow], dead: Sequence[DeadLetter], size: int = ROWS_PER_COMMIT
+) -> list[tuple[list[XrefRow], list[DeadLetter]]]:
+    """``xref`` then ``dead`` cut into transactions of at most ``size`` rows, in order;
+    always at least one (the last carries the batch's state change)."""
+    rows: list[XrefRow | DeadLetter] = [*xref, *dead]
+    cut = [rows[i : i + size] for i in range(0, len(rows), size)] or [[]]
+    return [
+        (
+            [r for r in part if not isinstance(r, DeadLetter)],
+            [r for r in part if isinstance(r, DeadLetter)],
+        )
+        for part in cut
+    ]
+
 
 class AsyncRunStore:
-    """:class:`RunStore` for the event loop: every call runs, in order, on one writer thread."""
+    """:class:`RunStore` for the event loop: every call runs, in order, on one writer thread.
+
+    A batch's rows are written in slices (:func:`commit_slices`), each its own call, with
+    the batch's ``done`` or ``failed`` in the last one: calls made meanwhile run between the
+    slices. A crash between slices leaves the batch ``in_flight`` with part of its rows
+    kept; those rows landed (or were refused) and are settled, so the resumed batch skips
+    them and verifies the rest, as after any crash in flight.
+    """
 
     def __init__(self, store: RunStore) -> None:
         self.store = store
@@ -61,12 +90,23 @@ class AsyncRunStore:
         xref: Iterable[XrefRow] = (),
         dead: Iterable[DeadLetter] = (),
     ) -> None:
-        await self._call(self.store.mark_done, step, batch_no, list(xref), list(dead))
+        x, d = await self._write_slices(step, list(xref), list(dead))
+        await self._call(self.store.mark_done, step, batch_no, x, d)
 
     async def mark_failed(
         self, step: str, batch_no: int, error: str, dead: Iterable[DeadLetter] = ()
     ) -> None:
-        await self._call(self.store.mark_failed, step, batch_no, error, list(dead))
+        _, d = await self._write_slices(step, [], list(dead))
+        await self._call(self.store.mark_failed, step, batch_no, error, d)
+
+    async def _write_slices(
+        self, step: str, xref: list[XrefRow], dead: list[DeadLetter]
+    ) -> tuple[list[XrefRow], list[DeadLetter]]:
+        """Commit every slice but the last (one call each); the last is returned."""
+        *first, last = commit_slices(xref, dead)
+        for x, d in first:
+            await self._call(self.store.write_rows, step, x, d)
+        return last
 
     async def lookup_many(self, step: str, keys: Iterable[str]) -> dict[str, str]:
         return await self._call(self.store.lookup_many, step, list(keys))

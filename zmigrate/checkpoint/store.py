@@ -312,6 +312,14 @@ class RunStore:
             batches.write_rows(conn, step, xref, dead)
             batches.set_state(conn, step, batch_no, "state = 'done', verify = 0, error = NULL")
 
+    def write_rows(
+        self, step: str, xref: Iterable[XrefRow] = (), dead: Iterable[DeadLetter] = ()
+    ) -> None:
+        """Part of a batch's ids and refusals, committed ahead of its ``mark_done`` (the
+        batch stays in flight: after a crash these rows are settled, the rest verified)."""
+        with self._txn() as conn:
+            batches.write_rows(conn, step, xref, dead)
+
     def mark_failed(
         self, step: str, batch_no: int, error: str, dead: Iterable[DeadLetter] = ()
     ) -> None:
