@@ -1,15 +1,18 @@
-"""A large batch's commit in slices: other steps' small calls are not held behind it, and a
-crash between slices leaves a store that resumes exactly once."""
+"""The store's writer thread: calls queued together commit together, a large batch's commit
+goes in slices other steps' small calls fit between, and a crash between slices leaves a
+store that resumes exactly once."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 from test_checkpoint import new_store
 
-from zmigrate.checkpoint import AsyncRunStore, BatchState, DeadLetter, RunStore
+from zmigrate.checkpoint import AsyncRunStore, BatchState, DeadLetter, RunStore, async_store
 from zmigrate.checkpoint.async_store import commit_slices
+from zmigrate.errors import StoreError
 
 
 def _dead(n: int) -> DeadLetter:
@@ -60,3 +63,52 @@ def test_a_crash_between_slices_resumes_with_the_kept_rows_settled(tmp_path: Pat
         store.mark_done("accounts", 0, [("k3", "4", 3)])
         assert store.lookup_many("accounts", ["k0", "k3"]) == {"k0": "1", "k3": "4"}
         assert store.batch("accounts", 0).state is BatchState.DONE
+
+
+def test_groups_keep_order_cap_their_size_and_run_closing_alone() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+
+        def call(alone: bool = False) -> async_store._Call:
+            return async_store._Call(lambda: None, loop, loop.create_future(), alone)
+
+        calls = [call() for _ in range(async_store.GROUP_CALLS + 2)]
+        close, tail = call(alone=True), call()
+        cut = async_store.groups([*calls, close, tail, None])
+        assert cut == [
+            calls[: async_store.GROUP_CALLS],
+            calls[async_store.GROUP_CALLS :],
+            [close],
+            [tail],
+            [None],
+        ]
+    finally:
+        loop.close()
+
+
+async def test_calls_queued_together_commit_together_and_fail_alone(tmp_path: Path) -> None:
+    store = AsyncRunStore(new_store(tmp_path / "run"))
+    groups: list[int] = []
+    real = store.store.run_together
+
+    def spy(calls):  # type: ignore[no-untyped-def]
+        groups.append(len(calls))
+        return real(calls)
+
+    store.store.run_together = spy  # type: ignore[method-assign]
+    busy = threading.Event()
+    first = asyncio.ensure_future(store._call(busy.wait))
+    await asyncio.sleep(0.05)  # the writer thread is busy
+    marks = [
+        asyncio.ensure_future(store.mark_in_flight("accounts", n)) for n in (0, 1, 99, 2)
+    ]
+    await asyncio.sleep(0.05)
+    busy.set()
+    await first
+    done = await asyncio.gather(*marks, return_exceptions=True)
+    assert groups == [4]  # one transaction, one fsync
+    assert isinstance(done[2], StoreError)  # no batch 99: undone alone
+    assert [b.state for b in done if not isinstance(b, BaseException)] == [BatchState.IN_FLIGHT] * 3
+    await store.aclose()
+    with RunStore.open(tmp_path / "run") as reopened:
+        assert len(reopened.recover()) == 3

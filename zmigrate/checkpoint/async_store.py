@@ -1,17 +1,21 @@
-"""The run store for the event loop: every call on one writer thread, in call order; a
-large batch's rows committed in slices that other steps' small commits fit between."""
+"""The run store for the event loop: every call on one writer thread, in call order; the
+calls queued together committed together (one fsync), and a large batch's rows in slices
+that other steps' small calls fit between."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import queue
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar, cast
 
 from zmigrate.checkpoint.before import BeforeImage
 from zmigrate.checkpoint.records import Batch, DeadLetter, RunStatus, XrefRow
-from zmigrate.checkpoint.store import RunStore
+from zmigrate.checkpoint.store import Done, RunStore
 from zmigrate.checkpoint.summary import RunSummary
 
 T = TypeVar("T")
@@ -21,6 +25,48 @@ ROWS_PER_COMMIT = 1_000
 """Cross-reference rows and dead letters per transaction: a 25,000-row Bulk Write batch's
 commit (hundreds of ms with its WAL checkpoint) would otherwise hold every Books or Inventory
 call queued behind it on the one writer thread."""
+
+GROUP_CALLS = 64
+"""Most calls committed in one transaction (each a few rows, or one slice)."""
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One store call waiting for the writer thread, and where its answer goes."""
+
+    fn: Callable[[], Any]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    alone: bool = False
+    """Run outside any group (closing the store)."""
+
+
+def groups(calls: Iterable[_Call | None]) -> list[list[_Call | None]]:
+    """The queue's calls, in order, as the writer thread runs them: runs of calls together,
+    at most ``GROUP_CALLS``; a call that runs ``alone`` (and the end mark ``None``) by itself."""
+    out: list[list[_Call | None]] = []
+    for call in calls:
+        single = call is None or call.alone
+        last = out[-1] if out else None
+        if single or last is None or len(last) >= GROUP_CALLS or _single(last[-1]):
+            out.append([call])
+        else:
+            last.append(call)
+    return out
+
+
+def _single(call: _Call | None) -> bool:
+    return call is None or call.alone
+
+
+def _answer(future: asyncio.Future[Any], done: Done) -> None:
+    if future.cancelled():
+        return
+    ok, value = done
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
 
 
 def commit_slices(
@@ -51,11 +97,46 @@ class AsyncRunStore:
 
     def __init__(self, store: RunStore) -> None:
         self.store = store
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zmigrate-store")
+        self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="zmigrate-store", daemon=True)
+        self._thread.start()
 
     async def _call(self, fn: Callable[P, T], *args: P.args, **kw: P.kwargs) -> T:
+        return cast(T, await self._enqueue(functools.partial(fn, *args, **kw)))
+
+    def _enqueue(self, fn: Callable[[], Any], alone: bool = False) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kw))
+        future = loop.create_future()
+        self._queue.put(_Call(fn, loop, future, alone))
+        return future
+
+    def _serve(self) -> None:
+        """The writer thread: whatever is queued, in order, in groups (:func:`groups`)."""
+        held: deque[list[_Call | None]] = deque()
+        while True:
+            if not held:
+                waiting = [self._queue.get()]
+                while len(waiting) < GROUP_CALLS:
+                    try:
+                        waiting.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                held.extend(groups(waiting))
+            group = held.popleft()
+            if group == [None]:
+                return
+            calls = [c for c in group if c is not None]
+            for call, done in zip(calls, self._run(calls), strict=True):
+                call.loop.call_soon_threadsafe(_answer, call.future, done)
+
+    def _run(self, calls: list[_Call]) -> list[Done]:
+        """One call as it is; several in one transaction. A failed commit fails them all."""
+        try:
+            if len(calls) == 1:
+                return [(True, calls[0].fn())]
+            return self.store.run_together([c.fn for c in calls])
+        except BaseException as e:  # handed to every caller; the thread serves on
+            return [(False, e)] * len(calls)
 
     def spend(self, product: str, requests: int = 1, credits: int = 0) -> None:
         self.store.spend(product, requests, credits)
@@ -136,5 +217,6 @@ class AsyncRunStore:
 
     async def aclose(self) -> None:
         """Finish queued writes, then close the store (releasing the lock)."""
-        await self._call(self.store.close)
-        self._pool.shutdown(wait=True)
+        await self._enqueue(self.store.close, alone=True)
+        self._queue.put(None)
+        await asyncio.to_thread(self._thread.join)
