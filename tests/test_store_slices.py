@@ -99,9 +99,7 @@ async def test_calls_queued_together_commit_together_and_fail_alone(tmp_path: Pa
     busy = threading.Event()
     first = asyncio.ensure_future(store._call(busy.wait))
     await asyncio.sleep(0.05)  # the writer thread is busy
-    marks = [
-        asyncio.ensure_future(store.mark_in_flight("accounts", n)) for n in (0, 1, 99, 2)
-    ]
+    marks = [asyncio.ensure_future(store.mark_in_flight("accounts", n)) for n in (0, 1, 99, 2)]
     await asyncio.sleep(0.05)
     busy.set()
     await first
@@ -112,3 +110,20 @@ async def test_calls_queued_together_commit_together_and_fail_alone(tmp_path: Pa
     await store.aclose()
     with RunStore.open(tmp_path / "run") as reopened:
         assert len(reopened.recover()) == 3
+
+
+async def test_together_reads_and_writes_with_no_call_between(tmp_path: Path) -> None:
+    store = AsyncRunStore(new_store(tmp_path / "run"))
+    seen: list[dict[str, str]] = []
+
+    def check_then_commit(s: RunStore) -> str:
+        seen.append(s.lookup_many("accounts", ["a"]))
+        s.mark_done("accounts", 0, [("a", "1", 0)])
+        return threading.current_thread().name
+
+    names = await asyncio.gather(
+        store.together(check_then_commit), store.together(check_then_commit)
+    )
+    assert names == ["zmigrate-store", "zmigrate-store"]
+    assert seen == [{}, {"a": "1"}]  # the second saw the first's commit
+    await store.aclose()

@@ -141,6 +141,11 @@ class AsyncRunStore:
     def spend(self, product: str, requests: int = 1, credits: int = 0) -> None:
         self.store.spend(product, requests, credits)
 
+    async def together(self, fn: Callable[[RunStore], T]) -> T:
+        """``fn(store)`` as one call on the writer thread: no other call runs between its
+        reads and its writes."""
+        return await self._call(fn, self.store)
+
     async def recover(self) -> list[Batch]:
         return await self._call(self.store.recover)
 

@@ -41,7 +41,6 @@ from zmigrate.checkpoint.summary import RunMeta, RunSummary
 from zmigrate.errors import StoreError
 from zmigrate.scrub import scrub
 
-
 Done = tuple[bool, Any]
 """What one call of :meth:`RunStore.run_together` came to: (True, result) or (False, error)."""
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
 
-from zmigrate.checkpoint import AsyncRunStore, Batch, DeadLetter, WriteAction
+from zmigrate.checkpoint import AsyncRunStore, Batch, DeadLetter, RunStore, WriteAction
 from zmigrate.errors import Unconfirmed, ZmigrateError, ZohoError
 from zmigrate.manifest import OnDuplicateKey, Step
 from zmigrate.mapping import MappingError, lookup_keys, map_record
@@ -215,16 +215,45 @@ class Batches:
         return again
 
     async def _commit(self, batch: Batch, items: list[Item], settled: Settled) -> None:
-        """Ids and dead letters committed with ``done``; the counts and progress advanced."""
+        """Ids and dead letters committed with ``done``; the counts and progress advanced.
+
+        A batch of a few rows is checked against the step's ids and committed in one store
+        call (no other call runs between the two, and calls queued together share a
+        commit); a large one holds the step's lock across its sliced reads and writes."""
         name, dead = self.step.name, settled.dead
-        async with self._ids:
-            xref, landed, merged = await self._distinct_ids(batch, items, settled.xref, dead)
-            await self.store.mark_done(name, batch.batch_no, xref, dead)
+        if len(settled.xref) + len(dead) <= STORE_SLICE and not self._ids.locked():
+            at_once = partial(self._settle_at_once, batch, items, settled.xref, dead)
+            xref, landed, merged = await self.store.together(at_once)
+        else:
+            async with self._ids:
+                ids = [x[1] for x in settled.xref]
+                owners = {
+                    z: owner
+                    for part in await in_slices(partial(self.store.id_owners, name), ids)
+                    for z, owner in part.items()
+                }
+                distinct = partial(self._distinct_ids, batch, items, settled.xref, dead, owners)
+                xref, landed, merged = await asyncio.to_thread(distinct)
+                await self.store.mark_done(name, batch.batch_no, xref, dead)
         self.counts.landed += landed
         self.counts.merged += merged
         self.counts.failed += len(dead)
         self.progress.advance(name, len(xref) + len(dead))
         self.progress.quota(self.spend_now())
+
+    def _settle_at_once(
+        self,
+        batch: Batch,
+        items: list[Item],
+        xref: list[XRef],
+        dead: list[DeadLetter],
+        store: RunStore,
+    ) -> tuple[list[XRef], int, int]:
+        """On the store's writer thread: the batch's ids checked, then committed with done."""
+        owners = store.id_owners(self.step.name, [x[1] for x in xref])
+        keep, landed, merged = self._distinct_ids(batch, items, xref, dead, owners)
+        store.mark_done(self.step.name, batch.batch_no, keep, dead)
+        return keep, landed, merged
 
     def _dead(self, batch: Batch, item: Item, code: str, message: str) -> DeadLetter:
         return dead_letter(self.step.name, batch.batch_no, item, code, message)
@@ -247,24 +276,24 @@ class Batches:
             dead.append(self._dead(batch, item, "DUPLICATE_KEY", why))
         return keep
 
-    async def _distinct_ids(
-        self, batch: Batch, items: list[Item], xref: list[XRef], dead: list[DeadLetter]
+    def _distinct_ids(
+        self,
+        batch: Batch,
+        items: list[Item],
+        xref: list[XRef],
+        dead: list[DeadLetter],
+        owners: Mapping[str, tuple[str, int | None]],
     ) -> tuple[list[XRef], int, int]:
         """Count records by distinct Zoho ids: ``(xref to commit, new ids, merged)``.
 
-        A record answered with an id an earlier record of the step holds is one Zoho record
-        with it: merged when the step says ``on_duplicate_key = "merge"``, else dead-lettered
-        naming the earlier row (never a second "landed").
+        A record answered with an id an earlier record of the step holds (``owners``: the
+        store's) is one Zoho record with it: merged when the step says
+        ``on_duplicate_key = "merge"``, else dead-lettered naming the earlier row (never a
+        second "landed").
         """
         step = self.step
-        ids = [x[1] for x in xref]
-        owners = {
-            z: owner
-            for part in await in_slices(partial(self.store.id_owners, step.name), ids)
-            for z, owner in part.items()
-        }
         claims = [Claim(*x) for x in xref]
-        firsts, shared = await asyncio.to_thread(split_shared, claims, owners)
+        firsts, shared = split_shared(claims, owners)
         keep = [(c.key, c.zoho_id, c.line, c.action) for c in firsts]
         landed = sum(1 for c in firsts if c.zoho_id not in owners)
         if step.on_duplicate_key is OnDuplicateKey.MERGE:
