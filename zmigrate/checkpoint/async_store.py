@@ -10,6 +10,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -100,6 +101,10 @@ class AsyncRunStore:
         self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name="zmigrate-store", daemon=True)
         self._thread.start()
+        self._reader = RunStore.open(store.run_dir, readonly=True)
+        """Its own connection on its own thread for the hot reads (settled keys, lookups):
+        they see what is committed without waiting in line behind commits."""
+        self._reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zmigrate-store-read")
 
     async def _call(self, fn: Callable[P, T], *args: P.args, **kw: P.kwargs) -> T:
         return cast(T, await self._enqueue(functools.partial(fn, *args, **kw)))
@@ -194,8 +199,13 @@ class AsyncRunStore:
             await self._call(self.store.write_rows, step, x, d)
         return last
 
+    async def _read(self, fn: Callable[P, T], *args: P.args, **kw: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reads, functools.partial(fn, *args, **kw))
+
     async def lookup_many(self, step: str, keys: Iterable[str]) -> dict[str, str]:
-        return await self._call(self.store.lookup_many, step, list(keys))
+        """Ids of keys of a step committed before the call (the reading connection)."""
+        return await self._read(self._reader.lookup_many, step, list(keys))
 
     async def id_owners(
         self, step: str, zoho_ids: Iterable[str]
@@ -203,7 +213,8 @@ class AsyncRunStore:
         return await self._call(self.store.id_owners, step, list(zoho_ids))
 
     async def settled_keys(self, step: str, keys: Iterable[str]) -> set[str]:
-        return await self._call(self.store.settled_keys, step, list(keys))
+        """Keys settled by commits made before the call (the reading connection)."""
+        return await self._read(self._reader.settled_keys, step, list(keys))
 
     async def flush(self) -> None:
         await self._call(self.store.flush)
@@ -222,6 +233,8 @@ class AsyncRunStore:
 
     async def aclose(self) -> None:
         """Finish queued writes, then close the store (releasing the lock)."""
+        await self._read(self._reader.close)
+        self._reads.shutdown(wait=True)
         await self._enqueue(self.store.close, alone=True)
         self._queue.put(None)
         await asyncio.to_thread(self._thread.join)

@@ -36,7 +36,15 @@ XRef = tuple[str, str, int | None, str]
 STORE_SLICE = 1_000
 """Keys per run-store look-up: one store thread serves every step in call order, so a
 25,000-row batch asks in slices that other products' calls fit between."""
+ON_LOOP = 16
+"""Items a batch maps and sorts on the event loop (microseconds each): a thread hop costs
+more than that, and a Books call makes several; larger batches go to a thread."""
 T = TypeVar("T")
+
+
+async def off_loop(size: int, fn: Callable[[], T]) -> T:
+    """``fn()`` on a thread when it handles more than ``ON_LOOP`` items, else at once."""
+    return fn() if size <= ON_LOOP else await asyncio.to_thread(fn)
 
 
 async def in_slices(ask: Callable[[list[str]], Awaitable[T]], keys: Sequence[str]) -> list[T]:
@@ -137,7 +145,8 @@ class Batches:
             except ZmigrateError as exc:  # credentials refused, organization missing, ...
                 self.control.stop(Stop(str(exc), usage=exc.exit_code == 2))
                 return False
-            todo = await asyncio.to_thread(self._sort, batch, todo, verdicts, settled, retried)
+            sort = partial(self._sort, batch, todo, verdicts, settled, retried)
+            todo = await off_loop(len(todo), sort)
             retried = True
             rounds += 1
             if todo and rounds > AGAIN_ROUNDS:
@@ -310,15 +319,27 @@ class Batches:
             dead.append(self._dead(batch, by_key[s.claim.key], "SAME_RECORD", why))
         return keep, landed, 0
 
+    def _lookup_keys(self, items: list[Item]) -> list[tuple[str, list[str]]]:
+        """Each lookup's step and the keys ``items`` name in it."""
+        step = self.step
+        return [
+            (
+                lk.step,
+                list(
+                    {k for i in items for row in i.source.rows for k in lookup_keys(step, lk, row)}
+                ),
+            )
+            for lk in step.lookups
+        ]
+
     async def _map(self, batch: Batch, items: list[Item], dead: list[DeadLetter]) -> list[Item]:
         """Payloads for ``items`` (lookups read from the store), mapped on a thread;
         unmappable ones dead-lettered."""
         step = self.step
         ids: dict[tuple[str, str], str] = {}
-        for lk in step.lookups:
-            keys = {k for i in items for row in i.source.rows for k in lookup_keys(step, lk, row)}
-            for found in await in_slices(partial(self.store.lookup_many, lk.step), list(keys)):
-                ids.update(((lk.step, k), v) for k, v in found.items())
+        for name, keys in await off_loop(len(items), partial(self._lookup_keys, items)):
+            for found in await in_slices(partial(self.store.lookup_many, name), keys):
+                ids.update(((name, k), v) for k, v in found.items())
 
         def resolve(step_name: str, key: str) -> str | None:
             return ids.get((step_name, key))
@@ -334,4 +355,4 @@ class Batches:
                 ready.append(item)
             return ready
 
-        return await asyncio.to_thread(map_all)  # CPU-bound: off the event loop
+        return await off_loop(len(items), map_all)  # CPU-bound when large: off the loop
