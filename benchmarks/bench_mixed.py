@@ -420,6 +420,12 @@ async def part_mixed(folder: Path, args: argparse.Namespace) -> None:
         f"{run.cpu:.1f} s CPU: {run.cpu / run.real:.2f} cores)"
     )
     print(f"  counts {json.dumps(run.counts)}; refusals {json.dumps(run.errors) or 'none'}")
+    lone = median_run(alone, lambda r: span(r.arrivals["books"]))
+    print(
+        f"alone rehearsal: {lone.outcome}, {lone.seconds:.0f} Zoho s ({lone.real:.1f} s real, "
+        f"engine {lone.cpu / lone.real:.2f} cores of the machine's {os.cpu_count()}; "
+        "a speed at which the alone run needs most of a core is CPU-bound, not Zoho-paced)"
+    )
     for label, runs in (("mixed", mixed), ("alone", alone)):
         top = "; ".join(
             f"{len(r.stalls)} ({', '.join(f'{x * 1000:.0f}' for x in r.stalls[:3])})" for r in runs

@@ -37,7 +37,9 @@ Event loop
 ----------
 :class:`RunStore` is synchronous. An async engine uses :class:`AsyncRunStore`, which runs every
 call on one dedicated writer thread so a commit (an fsync) never stalls the event loop, and
-keeps calls in the order they were made.
+keeps calls in the order they were made; the calls queued together share one transaction,
+a batch's rows go in slices of 1,000 with its state change last, and settled keys and
+lookups are read on a second, read-only connection (they see what is committed).
 
 Public API::
 

@@ -10,7 +10,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,21 @@ from zmigrate.checkpoint.summary import RunMeta, RunSummary
 from zmigrate.errors import StoreError
 from zmigrate.scrub import scrub
 
+Done = tuple[bool, Any]
+"""What one call of :meth:`RunStore.run_together` came to: (True, result) or (False, error)."""
+
+
+def _in_savepoint(conn: sqlite3.Connection, call: Callable[[], Any]) -> Done:
+    conn.execute("SAVEPOINT one_call")
+    try:
+        result = call()
+    except Exception as e:
+        conn.execute("ROLLBACK TO one_call")
+        conn.execute("RELEASE one_call")
+        return False, e
+    conn.execute("RELEASE one_call")
+    return True, result
+
 
 class RunStore:
     """The run's durable state; one instance per process, holding the run directory's lock."""
@@ -52,6 +67,8 @@ class RunStore:
         self._lock = lock
         self._spent: dict[str, list[int]] = {}
         self._spent_guard = threading.Lock()
+        self._grouped = False
+        """Inside :meth:`run_together`: a write's transaction is its caller's savepoint."""
 
     # ---- opening -------------------------------------------------------------------------
 
@@ -194,6 +211,12 @@ class RunStore:
         if self._lock is None:
             raise StoreError(f"run store {self.db_path} was opened read-only")
         conn = self._conn
+        if self._grouped:
+            try:
+                yield conn
+            except sqlite3.DatabaseError as e:
+                raise damaged(self.db_path, e) from None
+            return
         try:
             conn.execute("BEGIN IMMEDIATE")
             yield conn
@@ -210,6 +233,17 @@ class RunStore:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             raise
+
+    def run_together(self, calls: Sequence[Callable[[], Any]]) -> list[Done]:
+        """Run ``calls`` (this store's methods) in one transaction: one commit, one fsync,
+        for many small writes. Each runs in a savepoint, so one that raises is undone alone;
+        what each returned or raised, once all are committed."""
+        with self._txn() as conn:
+            self._grouped = True
+            try:
+                return [_in_savepoint(conn, call) for call in calls]
+            finally:
+                self._grouped = False
 
     @guarded
     def meta(self) -> RunMeta:
@@ -311,6 +345,14 @@ class RunStore:
         with self._txn() as conn:
             batches.write_rows(conn, step, xref, dead)
             batches.set_state(conn, step, batch_no, "state = 'done', verify = 0, error = NULL")
+
+    def write_rows(
+        self, step: str, xref: Iterable[XrefRow] = (), dead: Iterable[DeadLetter] = ()
+    ) -> None:
+        """Part of a batch's ids and refusals, committed ahead of its ``mark_done`` (the
+        batch stays in flight: after a crash these rows are settled, the rest verified)."""
+        with self._txn() as conn:
+            batches.write_rows(conn, step, xref, dead)
 
     def mark_failed(
         self, step: str, batch_no: int, error: str, dead: Iterable[DeadLetter] = ()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
 
-from zmigrate.checkpoint import AsyncRunStore, Batch, DeadLetter, WriteAction
+from zmigrate.checkpoint import AsyncRunStore, Batch, DeadLetter, RunStore, WriteAction
 from zmigrate.errors import Unconfirmed, ZmigrateError, ZohoError
 from zmigrate.manifest import OnDuplicateKey, Step
 from zmigrate.mapping import MappingError, lookup_keys, map_record
@@ -36,7 +36,15 @@ XRef = tuple[str, str, int | None, str]
 STORE_SLICE = 1_000
 """Keys per run-store look-up: one store thread serves every step in call order, so a
 25,000-row batch asks in slices that other products' calls fit between."""
+ON_LOOP = 16
+"""Items a batch maps and sorts on the event loop (microseconds each): a thread hop costs
+more than that, and a Books call makes several; larger batches go to a thread."""
 T = TypeVar("T")
+
+
+async def off_loop(size: int, fn: Callable[[], T]) -> T:
+    """``fn()`` on a thread when it handles more than ``ON_LOOP`` items, else at once."""
+    return fn() if size <= ON_LOOP else await asyncio.to_thread(fn)
 
 
 async def in_slices(ask: Callable[[list[str]], Awaitable[T]], keys: Sequence[str]) -> list[T]:
@@ -137,7 +145,8 @@ class Batches:
             except ZmigrateError as exc:  # credentials refused, organization missing, ...
                 self.control.stop(Stop(str(exc), usage=exc.exit_code == 2))
                 return False
-            todo = await asyncio.to_thread(self._sort, batch, todo, verdicts, settled, retried)
+            sort = partial(self._sort, batch, todo, verdicts, settled, retried)
+            todo = await off_loop(len(todo), sort)
             retried = True
             rounds += 1
             if todo and rounds > AGAIN_ROUNDS:
@@ -215,16 +224,45 @@ class Batches:
         return again
 
     async def _commit(self, batch: Batch, items: list[Item], settled: Settled) -> None:
-        """Ids and dead letters committed with ``done``; the counts and progress advanced."""
+        """Ids and dead letters committed with ``done``; the counts and progress advanced.
+
+        A batch of a few rows is checked against the step's ids and committed in one store
+        call (no other call runs between the two, and calls queued together share a
+        commit); a large one holds the step's lock across its sliced reads and writes."""
         name, dead = self.step.name, settled.dead
-        async with self._ids:
-            xref, landed, merged = await self._distinct_ids(batch, items, settled.xref, dead)
-            await self.store.mark_done(name, batch.batch_no, xref, dead)
+        if len(settled.xref) + len(dead) <= STORE_SLICE and not self._ids.locked():
+            at_once = partial(self._settle_at_once, batch, items, settled.xref, dead)
+            xref, landed, merged = await self.store.together(at_once)
+        else:
+            async with self._ids:
+                ids = [x[1] for x in settled.xref]
+                owners = {
+                    z: owner
+                    for part in await in_slices(partial(self.store.id_owners, name), ids)
+                    for z, owner in part.items()
+                }
+                distinct = partial(self._distinct_ids, batch, items, settled.xref, dead, owners)
+                xref, landed, merged = await asyncio.to_thread(distinct)
+                await self.store.mark_done(name, batch.batch_no, xref, dead)
         self.counts.landed += landed
         self.counts.merged += merged
         self.counts.failed += len(dead)
         self.progress.advance(name, len(xref) + len(dead))
         self.progress.quota(self.spend_now())
+
+    def _settle_at_once(
+        self,
+        batch: Batch,
+        items: list[Item],
+        xref: list[XRef],
+        dead: list[DeadLetter],
+        store: RunStore,
+    ) -> tuple[list[XRef], int, int]:
+        """On the store's writer thread: the batch's ids checked, then committed with done."""
+        owners = store.id_owners(self.step.name, [x[1] for x in xref])
+        keep, landed, merged = self._distinct_ids(batch, items, xref, dead, owners)
+        store.mark_done(self.step.name, batch.batch_no, keep, dead)
+        return keep, landed, merged
 
     def _dead(self, batch: Batch, item: Item, code: str, message: str) -> DeadLetter:
         return dead_letter(self.step.name, batch.batch_no, item, code, message)
@@ -247,24 +285,24 @@ class Batches:
             dead.append(self._dead(batch, item, "DUPLICATE_KEY", why))
         return keep
 
-    async def _distinct_ids(
-        self, batch: Batch, items: list[Item], xref: list[XRef], dead: list[DeadLetter]
+    def _distinct_ids(
+        self,
+        batch: Batch,
+        items: list[Item],
+        xref: list[XRef],
+        dead: list[DeadLetter],
+        owners: Mapping[str, tuple[str, int | None]],
     ) -> tuple[list[XRef], int, int]:
         """Count records by distinct Zoho ids: ``(xref to commit, new ids, merged)``.
 
-        A record answered with an id an earlier record of the step holds is one Zoho record
-        with it: merged when the step says ``on_duplicate_key = "merge"``, else dead-lettered
-        naming the earlier row (never a second "landed").
+        A record answered with an id an earlier record of the step holds (``owners``: the
+        store's) is one Zoho record with it: merged when the step says
+        ``on_duplicate_key = "merge"``, else dead-lettered naming the earlier row (never a
+        second "landed").
         """
         step = self.step
-        ids = [x[1] for x in xref]
-        owners = {
-            z: owner
-            for part in await in_slices(partial(self.store.id_owners, step.name), ids)
-            for z, owner in part.items()
-        }
         claims = [Claim(*x) for x in xref]
-        firsts, shared = await asyncio.to_thread(split_shared, claims, owners)
+        firsts, shared = split_shared(claims, owners)
         keep = [(c.key, c.zoho_id, c.line, c.action) for c in firsts]
         landed = sum(1 for c in firsts if c.zoho_id not in owners)
         if step.on_duplicate_key is OnDuplicateKey.MERGE:
@@ -281,15 +319,27 @@ class Batches:
             dead.append(self._dead(batch, by_key[s.claim.key], "SAME_RECORD", why))
         return keep, landed, 0
 
+    def _lookup_keys(self, items: list[Item]) -> list[tuple[str, list[str]]]:
+        """Each lookup's step and the keys ``items`` name in it."""
+        step = self.step
+        return [
+            (
+                lk.step,
+                list(
+                    {k for i in items for row in i.source.rows for k in lookup_keys(step, lk, row)}
+                ),
+            )
+            for lk in step.lookups
+        ]
+
     async def _map(self, batch: Batch, items: list[Item], dead: list[DeadLetter]) -> list[Item]:
         """Payloads for ``items`` (lookups read from the store), mapped on a thread;
         unmappable ones dead-lettered."""
         step = self.step
         ids: dict[tuple[str, str], str] = {}
-        for lk in step.lookups:
-            keys = {k for i in items for row in i.source.rows for k in lookup_keys(step, lk, row)}
-            for found in await in_slices(partial(self.store.lookup_many, lk.step), list(keys)):
-                ids.update(((lk.step, k), v) for k, v in found.items())
+        for name, keys in await off_loop(len(items), partial(self._lookup_keys, items)):
+            for found in await in_slices(partial(self.store.lookup_many, name), keys):
+                ids.update(((name, k), v) for k, v in found.items())
 
         def resolve(step_name: str, key: str) -> str | None:
             return ids.get((step_name, key))
@@ -305,4 +355,4 @@ class Batches:
                 ready.append(item)
             return ready
 
-        return await asyncio.to_thread(map_all)  # CPU-bound: off the event loop
+        return await off_loop(len(items), map_all)  # CPU-bound when large: off the loop

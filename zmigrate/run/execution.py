@@ -26,6 +26,7 @@ from zmigrate.run.accounting import Spend, Tally, carry_over, spend_now
 from zmigrate.run.control import hold_one_window
 from zmigrate.run.exports import export_sources
 from zmigrate.run.finish import finish
+from zmigrate.run.gil import loop_first
 from zmigrate.run.preflight import check_scopes, prepare
 from zmigrate.run.preparation import check_organization, limits_for, open_store
 from zmigrate.run.scheduler import Engine
@@ -95,7 +96,8 @@ async def execute(
             engine = Engine(local, astore, zoho, clock, progress, tallies, collisions)
             watcher = asyncio.create_task(_watch(interrupt, engine)) if interrupt else None
             try:
-                await engine.run()
+                with loop_first():
+                    await engine.run()
             finally:
                 if watcher is not None:
                     watcher.cancel()

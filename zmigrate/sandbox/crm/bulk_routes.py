@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from typing import TYPE_CHECKING, Any
@@ -47,7 +48,7 @@ async def upload(crm: CrmProduct, request: web.Request) -> web.StreamResponse:
         body = wire.error("FILE_TOO_LARGE", "File size too large to process", {})
         return zoho_json(body, 413, "FILE_TOO_LARGE")
     try:
-        name, content, rows = bulk.read_upload(data)
+        name, content, rows = await asyncio.to_thread(bulk.read_upload, data)  # off the loop
     except bulk.BulkError as exc:
         return zoho_json(exc.body, exc.status, exc.body["code"])
     upload = bulk.Upload(crm.store.new_id(), name, content, rows, wire.format_time(crm.now()))
