@@ -10,7 +10,7 @@ import threading
 from queue import Empty, Full, Queue
 from typing import IO, Protocol
 
-AHEAD = 4
+AHEAD = 2
 """Chunks inflated ahead of the parser: memory is bounded to ``AHEAD`` chunks."""
 _POLL = 0.1
 
