@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from zmigrate import mapping  # mapping imports sources.model; only called after both loaded
 from zmigrate.manifest import FieldMap, SourceKind, SourceSpec, Step
 from zmigrate.sources.model import cell_text
-from zmigrate.sources.readers import Row, csv_rows, iter_rows
+from zmigrate.sources.readers import Row, csv_rows, iter_rows, table_rows
 from zmigrate.sources.spill import SPILL_ROWS, Hashes
 from zmigrate.sources.sql import RowDigest, sql_rows
 
@@ -92,6 +92,12 @@ class TargetCheck:
             return
         self._add(mapping.key_value(self.step, self.fields, obj))
 
+    def add_cells(self, row: Sequence[Any]) -> None:
+        """A typed row by position (a sheet, a query): only the key's own cells are read."""
+        if self.group and not self._new_record(tuple([cell_text(row[i]) for i in self.group])):
+            return
+        self._add(mapping.key_value(self.step, self.fields, {c: row[i] for c, i in self.index}))
+
 
 def target_checks(step: Step, columns: list[str]) -> list[TargetCheck]:
     """One check per group of key fields Zoho matches on (see ``mapping.key_groups``)."""
@@ -123,8 +129,13 @@ def hash_pass(
         rows = _pass_csv(source, step, checks, targets)
     elif source.kind is SourceKind.SQL:
         digest = RowDigest()
-        rows = _pass_rows(_sql_dicts(source, step, digest), columns, checks, targets)
+        if len(set(columns)) == len(columns):
+            rows = _pass_cells(sql_rows(source, step, digest), checks, targets)
+        else:  # a query naming a column twice: its dict keeps the last one
+            rows = _pass_rows(_sql_dicts(source, step, digest), columns, checks, targets)
         checksum = digest.hexdigest()
+    elif source.kind is SourceKind.XLSX:  # a sheet's header names each column once
+        rows = _pass_cells(table_rows(source, step), checks, targets)
     else:
         rows = _pass_rows(iter_rows(source, step=step), columns, checks, targets)
     for check in checks:
@@ -258,5 +269,57 @@ def _dict_row_hasher(
                 target.add_jsonl(obj, columns)
         for target in other:
             target.add_jsonl(obj, columns)
+
+    return add
+
+
+def _pass_cells(
+    source_rows: Iterator[tuple[int, list[Any]]],
+    checks: list[KeyCheck],
+    targets: list[TargetCheck],
+) -> int:
+    """A pass over typed rows by position (a sheet, a query), the header first: no dict per
+    row, and a cell becomes key text only where a key reads it (the same hashes as dicts)."""
+    next(source_rows)  # the header, checked by the reader
+    add = _cells_row_hasher(checks, targets)
+    rows = 0
+    for block in _in_blocks(source_rows, _all_hashes(checks, targets)):
+        for _, cells in block:
+            rows += 1
+            add(cells)
+    return rows
+
+
+def _cells_row_hasher(
+    checks: list[KeyCheck], targets: list[TargetCheck]
+) -> Callable[[list[Any]], None]:
+    """:func:`_dict_row_hasher` by position: a ``str`` cell is stripped directly, any other
+    value goes through ``cell_text`` (keys) or the mapping (target keys), as there."""
+    simple = [c for c in checks if len(c.index) == 1 and not c.grouped]
+    single = [(c.index[0], c.hashes.tail.append) for c in simple]
+    other_checks = [c for c in checks if c not in simple]
+    plain: dict[int, TargetCheck] = {}
+    for t in targets:
+        if t.column is not None and not t.group:
+            t.hashes = plain.setdefault(t.column, t).hashes
+    shared = list(plain.items())
+    other = [t for t in targets if t.column is None or t.group]
+
+    def add(row: list[Any]) -> None:
+        for i, append in single:
+            value = row[i]
+            append(hash(value.strip() if type(value) is str else cell_text(value)))
+        for check in other_checks:
+            check.add(tuple([cell_text(row[i]) for i in check.index]))
+        for i, target in shared:
+            value = row[i]
+            if isinstance(value, str):
+                text = value.strip().lower()
+                if text:
+                    target.hashes.tail.append(hash(text))
+            elif value is not None:
+                target.add_cells(row)
+        for target in other:
+            target.add_cells(row)
 
     return add

@@ -25,7 +25,7 @@ from zmigrate.errors import ManifestError
 from zmigrate.manifest import SourceSpec, did_you_mean, display_path
 from zmigrate.sources.model import cannot_open, source_label
 from zmigrate.sources.xlsx_book import Book
-from zmigrate.sources.xlsx_sheet import SheetRows
+from zmigrate.sources.xlsx_sheet import SheetRows, read_ahead
 
 
 def _sheet_rows(
@@ -33,7 +33,8 @@ def _sheet_rows(
 ) -> Iterator[tuple[int, list[Any]]]:
     """``(row number, values by column)`` for each row the sheet's XML holds."""
     reader = SheetRows(book)
-    with book.archive.open(part) as src:
+    with book.archive.open(part) as member:
+        src = read_ahead(member)
         try:
             yield from reader.rows(src)
         except (ExpatError, ValueError, IndexError, zipfile.BadZipFile) as exc:
@@ -45,6 +46,8 @@ def _sheet_rows(
                 field="source",
                 hint="open the workbook in Excel and save it again",
             ) from None
+        finally:
+            src.close()
 
 
 def _open(source: SourceSpec, step: str | None) -> Book:

@@ -21,6 +21,7 @@ from xml.parsers.expat import ParserCreate
 
 from openpyxl.utils import column_index_from_string, get_column_letter
 
+from zmigrate.sources.inflate import Chunks, ReadAhead
 from zmigrate.sources.xlsx_book import Book, iso_date, number
 from zmigrate.sources.xlsx_template import CELL, TEXT, Kind, Template, value
 
@@ -285,7 +286,7 @@ class SheetRows:
         """The last row number read (where an error is)."""
         return self.slow.number if self.slow is not None else self.fast.number
 
-    def rows(self, src: IO[bytes]) -> Iterator[Row]:
+    def rows(self, src: Chunks) -> Iterator[Row]:
         data = src.read(max(_CHUNK, 4096))
         root = _ROOT.search(data[:4096].decode("utf-8", "replace"))
         if root is None or f'xmlns="{_MAIN_NS}"' not in root.group(0) or _not_utf8(data):
@@ -316,12 +317,17 @@ class SheetRows:
         self.slow = None
         return rows
 
-    def _slow_stream(self, data: bytes, src: IO[bytes]) -> Iterator[Row]:
+    def _slow_stream(self, data: bytes, src: Chunks) -> Iterator[Row]:
         self.slow = SlowRows(self.book)
         while data:
             yield from self.slow.feed(data)
             data = src.read(_CHUNK)
         yield from self.slow.feed(b"", True)
+
+
+def read_ahead(member: IO[bytes]) -> ReadAhead:
+    """A sheet's XML inflated on a second thread in the chunks :meth:`SheetRows.rows` reads."""
+    return ReadAhead(member, _CHUNK, first=max(_CHUNK, 4096))
 
 
 def _not_utf8(data: bytes) -> bool:
