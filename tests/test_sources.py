@@ -131,6 +131,17 @@ def test_ragged_row_names_file_and_line(tmp_path):
     assert "row has 3 fields, the header has 2" in str(e) and "delimiter" in str(e)
 
 
+def test_chunked_pass_skips_blank_lines_and_names_a_ragged_rows_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(hashing, "CSV_CHUNK", 2)
+    rows = "A1,x\n\nA2,y\nA3,z\n\n\nA4,w\n"
+    counts = scan_of(manifest(tmp_path, ACCOUNTS, a_csv="ref,name\n" + rows))
+    assert (counts["accounts"].rows, counts["accounts"].records) == (4, 4)
+    path = manifest(tmp_path, ACCOUNTS, a_csv="ref,name\n" + rows + "A5,v\nA6\n")
+    with pytest.raises(ManifestError) as info:
+        scan_of(path)
+    assert info.value.line == 10 and "row has 1 fields, the header has 2" in str(info.value)
+
+
 def test_undecodable_bytes_name_the_line(tmp_path):
     path = manifest(tmp_path, ACCOUNTS, a_csv=b"ref,name\nA1,ok\nA2,M\xfcller\n")
     with pytest.raises(ManifestError) as info:
@@ -220,14 +231,17 @@ def test_duplicate_hashes_finds_exact_repeats_only():
     assert duplicate_hashes(hashes_of(array("q", range(100_000)))) == set()
 
 
-def test_duplicate_hashes_read_back_from_disk_and_with_two_bits_a_value():
+def test_duplicate_hashes_read_back_from_disk_and_sorted_in_parts():
     values = array("q", (v * 0x9E3779B97F4A7C15 % (1 << 63) for v in range(200_000)))
     values += array("q", [values[7], values[150_001], values[7]])
     spilled = hashes_of(values, spill_every=30_000)
     assert spilled.spilled == 180_000 and len(spilled) == 200_003
     assert duplicate_hashes(spilled) == {values[7], values[150_001]}
-    # a bitmap of 65,536 bits for 200,003 values: two bits a value, still exact
-    assert duplicate_hashes(spilled, max_bits=1 << 16) == {values[7], values[150_001]}
+    # at most 32,768 sorted at a time: 8 parts by the values' low bits, still exact
+    assert duplicate_hashes(spilled, part_values=1 << 15) == {values[7], values[150_001]}
+    negative = hashes_of(array("q", [-5, 3, -5, -(1 << 62), 7, -(1 << 62), 0]))
+    assert duplicate_hashes(negative, part_values=2) == {-5, -(1 << 62)}
+    assert duplicate_hashes(Hashes()) == set()
     spilled.close()
     assert len(spilled) == 0
 

@@ -13,17 +13,17 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Generator, Mapping
-from typing import Any
-
-from sqlalchemy import create_engine, exc, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.pool import NullPool
+from typing import TYPE_CHECKING, Any
 
 from zmigrate import scrub
 from zmigrate.errors import ManifestError
 from zmigrate.manifest import SourceSpec
 from zmigrate.manifest.source_kinds import ENV_REF
 from zmigrate.sources.model import source_label
+
+if TYPE_CHECKING:  # SQLAlchemy is imported when a query is read: a third of a plan's start-up
+    from sqlalchemy import exc
+    from sqlalchemy.engine import Engine
 
 BATCH = 2000
 """Rows fetched from the server-side cursor at a time: memory stays flat whatever the size."""
@@ -72,6 +72,9 @@ def database_url(source: SourceSpec, step: str | None, env: Mapping[str, str] | 
                 hint=f"export {ref.group(1)}=<the database's SQLAlchemy URL>",
             )
         scrub.register(url)  # a literal one is in the manifest already, without a password
+    from sqlalchemy import exc
+    from sqlalchemy.engine import make_url
+
     try:
         scrub.register(make_url(url).password)
     except exc.ArgumentError:
@@ -80,6 +83,9 @@ def database_url(source: SourceSpec, step: str | None, env: Mapping[str, str] | 
 
 
 def _engine(source: SourceSpec, step: str | None) -> Engine:
+    from sqlalchemy import create_engine, exc
+    from sqlalchemy.pool import NullPool
+
     try:
         return create_engine(database_url(source, step), poolclass=NullPool)
     except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
@@ -92,6 +98,8 @@ def _engine(source: SourceSpec, step: str | None) -> Engine:
 
 
 def _db_error(source: SourceSpec, step: str | None, error: exc.SQLAlchemyError) -> ManifestError:
+    from sqlalchemy import exc
+
     cause = error.orig if isinstance(error, exc.DBAPIError) else error
     first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
     return ManifestError(
@@ -112,6 +120,8 @@ def sql_rows(
     PostgreSQL) and rows come ``BATCH`` at a time. ``digest`` folds the rows in ``BATCH`` at a
     time (the same checksum as row by row, with one call a batch).
     """
+    from sqlalchemy import exc, text
+
     engine = _engine(source, step)
     try:
         with engine.connect() as conn:
