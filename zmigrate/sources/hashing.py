@@ -291,45 +291,57 @@ def _pass_cells(
     """A pass over typed rows by position (a sheet, a query), the header first: no dict per
     row, and a cell becomes key text only where a key reads it (the same hashes as dicts)."""
     next(source_rows)  # the header, checked by the reader
-    add = _cells_row_hasher(checks, targets)
+    add = _cells_chunk_hasher(checks, targets)
     rows = 0
     for block in _in_blocks(source_rows, _all_hashes(checks, targets)):
-        for _, cells in block:
-            rows += 1
-            add(cells)
+        while chunk := [cells for _, cells in islice(block, CSV_CHUNK)]:
+            rows += len(chunk)
+            add(chunk)
     return rows
 
 
-def _cells_row_hasher(
+def _texts(column: list[Any]) -> Iterator[str]:
+    """A column's cells as key parts (``cell_text``), in C when every cell is a ``str``."""
+    return map(str.strip, column) if set(map(type, column)) == {str} else map(cell_text, column)
+
+
+def _cells_chunk_hasher(
     checks: list[KeyCheck], targets: list[TargetCheck]
-) -> Callable[[list[Any]], None]:
-    """:func:`_dict_row_hasher` by position: a ``str`` cell is stripped directly, any other
-    value goes through ``cell_text`` (keys) or the mapping (target keys), as there."""
-    simple = [c for c in checks if len(c.index) == 1 and not c.grouped]
-    single = [(c.index[0], c.hashes.tail.append) for c in simple]
-    other_checks = [c for c in checks if c not in simple]
+) -> Callable[[list[list[Any]]], None]:
+    """:func:`_csv_chunk_hasher` for typed cells: a column of ``str`` goes the CSV's way; any
+    other value goes through ``cell_text`` (keys) or the mapping (target keys), as for dicts."""
+    flat = [c for c in checks if not c.grouped]
+    grouped = [c for c in checks if c.grouped]
     plain: dict[int, TargetCheck] = {}
     for t in targets:
         if t.column is not None and not t.group:
             t.hashes = plain.setdefault(t.column, t).hashes
-    shared = list(plain.items())
     other = [t for t in targets if t.column is None or t.group]
+    used = {i for check in flat for i in check.index} | set(plain)
+    getters = [(i, itemgetter(i)) for i in sorted(used)]
 
-    def add(row: list[Any]) -> None:
-        for i, append in single:
-            value = row[i]
-            append(hash(value.strip() if type(value) is str else cell_text(value)))
-        for check in other_checks:
-            check.add(tuple([cell_text(row[i]) for i in check.index]))
-        for i, target in shared:
-            value = row[i]
-            if isinstance(value, str):
-                text = value.strip().lower()
-                if text:
-                    target.hashes.tail.append(hash(text))
-            elif value is not None:
+    def add(chunk: list[list[Any]]) -> None:
+        columns = {i: list(map(get, chunk)) for i, get in getters}
+        for check in flat:
+            cells = [_texts(columns[i]) for i in check.index]
+            keys = cells[0] if len(cells) == 1 else zip(*cells, strict=True)
+            check.hashes.tail.extend(map(hash, keys))
+        for i, target in plain.items():
+            column = columns[i]
+            if set(map(type, column)) == {str}:
+                texts = filter(None, map(str.lower, map(str.strip, column)))
+                target.hashes.tail.extend(map(hash, texts))
+                continue
+            for value, row in zip(column, chunk, strict=True):
+                if isinstance(value, str):
+                    if text := value.strip().lower():
+                        target.hashes.tail.append(hash(text))
+                elif value is not None:
+                    target.add_cells(row)
+        for row in chunk:
+            for check in grouped:
+                check.add(tuple([cell_text(row[i]) for i in check.index]))
+            for target in other:
                 target.add_cells(row)
-        for target in other:
-            target.add_cells(row)
 
     return add
