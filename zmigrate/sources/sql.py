@@ -118,8 +118,8 @@ def _driver_cursor(conn: Connection) -> Any | None:
     raw = conn.connection.dbapi_connection
     if raw is None:
         return None
-    if dialect.name == "postgresql" and dialect.driver in ("psycopg", "psycopg2"):
-        return raw.cursor("zmigrate_rows")
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":  # psycopg2's named
+        return raw.cursor("zmigrate_rows")  # cursor has no description before its first fetch
     if dialect.name == "sqlite" and dialect.driver == "pysqlite":
         return raw.cursor()
     return None
