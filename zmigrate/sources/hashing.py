@@ -22,7 +22,7 @@ from zmigrate.manifest import FieldMap, SourceKind, SourceSpec, Step
 from zmigrate.sources.model import cell_text
 from zmigrate.sources.readers import Row, csv_chunks, iter_rows, table_rows
 from zmigrate.sources.spill import SPILL_ROWS, Hashes
-from zmigrate.sources.sql import RowDigest, sql_rows
+from zmigrate.sources.sql import RowDigest, sql_batches, sql_rows
 
 R = TypeVar("R")
 GroupKey = tuple[tuple[int, ...], bool]
@@ -131,7 +131,7 @@ def hash_pass(
     elif source.kind is SourceKind.SQL:
         digest = RowDigest()
         if len(set(columns)) == len(columns):
-            rows = _pass_cells(sql_rows(source, step, digest), checks, targets)
+            rows = _pass_batches(sql_batches(source, step, digest), checks, targets)
         else:  # a query naming a column twice: its dict keeps the last one
             rows = _pass_rows(_sql_dicts(source, step, digest), columns, checks, targets)
         checksum = digest.hexdigest()
@@ -300,6 +300,24 @@ def _pass_cells(
     return rows
 
 
+def _pass_batches(
+    batches: Iterator[list[tuple[Any, ...]]], checks: list[KeyCheck], targets: list[TargetCheck]
+) -> int:
+    """:func:`_pass_cells` over a query's rows as its driver hands them over, a batch at a time
+    (the header first): no Python per row before the columns are hashed."""
+    next(batches)  # the header, checked by the reader
+    add = _cells_chunk_hasher(checks, targets)
+    spill = {id(h): h for h in _all_hashes(checks, targets)}.values()
+    count = 0
+    for batch in batches:
+        count += len(batch)
+        add(batch)
+        if count % SPILL_ROWS < len(batch):  # crossed a multiple of SPILL_ROWS
+            for hashes in spill:
+                hashes.spill()
+    return count
+
+
 def _texts(column: list[Any]) -> Iterator[str]:
     """A column's cells as key parts (``cell_text``), in C when every cell is a ``str``."""
     return map(str.strip, column) if set(map(type, column)) == {str} else map(cell_text, column)
@@ -307,7 +325,7 @@ def _texts(column: list[Any]) -> Iterator[str]:
 
 def _cells_chunk_hasher(
     checks: list[KeyCheck], targets: list[TargetCheck]
-) -> Callable[[list[list[Any]]], None]:
+) -> Callable[[Sequence[Sequence[Any]]], None]:
     """:func:`_csv_chunk_hasher` for typed cells: a column of ``str`` goes the CSV's way; any
     other value goes through ``cell_text`` (keys) or the mapping (target keys), as for dicts."""
     flat = [c for c in checks if not c.grouped]
@@ -320,7 +338,7 @@ def _cells_chunk_hasher(
     used = {i for check in flat for i in check.index} | set(plain)
     getters = [(i, itemgetter(i)) for i in sorted(used)]
 
-    def add(chunk: list[list[Any]]) -> None:
+    def add(chunk: Sequence[Sequence[Any]]) -> None:
         columns = {i: list(map(get, chunk)) for i, get in getters}
         for check in flat:
             cells = [_texts(columns[i]) for i in check.index]

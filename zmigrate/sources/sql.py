@@ -22,10 +22,9 @@ from zmigrate.manifest.source_kinds import ENV_REF
 from zmigrate.sources.model import source_label
 
 if TYPE_CHECKING:  # SQLAlchemy is imported when a query is read: a third of a plan's start-up
-    from sqlalchemy import exc
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
-BATCH = 2000
+BATCH = 4096
 """Rows fetched from the server-side cursor at a time: memory stays flat whatever the size."""
 
 
@@ -97,7 +96,7 @@ def _engine(source: SourceSpec, step: str | None) -> Engine:
         )
 
 
-def _db_error(source: SourceSpec, step: str | None, error: exc.SQLAlchemyError) -> ManifestError:
+def _db_error(source: SourceSpec, step: str | None, error: BaseException) -> ManifestError:
     from sqlalchemy import exc
 
     cause = error.orig if isinstance(error, exc.DBAPIError) else error
@@ -111,42 +110,85 @@ def _db_error(source: SourceSpec, step: str | None, error: exc.SQLAlchemyError) 
     )
 
 
-def sql_rows(
-    source: SourceSpec, step: str | None, digest: RowDigest | None = None
-) -> Generator[tuple[int, list[Any]]]:
-    """Yield ``(0, column names)``, then ``(row number, values)`` for each row of the query.
+def _driver_cursor(conn: Connection) -> Any | None:
+    """The DBAPI cursor to read the query with, where its streaming is known: a named (server-side)
+    cursor in PostgreSQL, SQLite's own (it steps through the result as it is fetched); None for
+    other databases (SQLAlchemy's ``stream_results`` then picks their server-side cursor)."""
+    dialect = conn.dialect
+    raw = conn.connection.dbapi_connection
+    if raw is None:
+        return None
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":  # psycopg2's named
+        return raw.cursor("zmigrate_rows")  # cursor has no description before its first fetch
+    if dialect.name == "sqlite" and dialect.driver == "pysqlite":
+        return raw.cursor()
+    return None
 
-    Streamed: ``stream_results`` asks the driver for a server-side cursor (a named cursor in
-    PostgreSQL) and rows come ``BATCH`` at a time. ``digest`` folds the rows in ``BATCH`` at a
-    time (the same checksum as row by row, with one call a batch).
+
+def _driver_batches(cursor: Any, query: str) -> Generator[list[tuple[Any, ...]]]:
+    """The header, then ``BATCH`` rows at a time, as the driver's tuples (no row objects)."""
+    cursor.execute(query)
+    yield [tuple(str(d[0]) for d in cursor.description)]
+    while rows := cursor.fetchmany(BATCH):
+        yield rows
+
+
+def _result_batches(conn: Connection, query: str) -> Generator[list[tuple[Any, ...]]]:
+    """:func:`_driver_batches` through SQLAlchemy's Result, for other databases."""
+    from sqlalchemy import text
+
+    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(text(query))
+    yield [tuple(str(k) for k in result.keys())]  # noqa: SIM118 - iterating gives rows
+    for rows in result.partitions(BATCH):
+        yield [tuple(row) for row in rows]
+
+
+def sql_batches(
+    source: SourceSpec, step: str | None, digest: RowDigest | None = None
+) -> Generator[list[tuple[Any, ...]]]:
+    """Yield ``[column names]``, then the query's rows ``BATCH`` at a time, in order.
+
+    Streamed with a server-side cursor; the driver's tuples are passed on as they come, so
+    a pass costs no Python per row here. ``digest`` folds in the header and each batch (the
+    same checksum as row by row).
     """
-    from sqlalchemy import exc, text
+    from sqlalchemy import exc
 
     engine = _engine(source, step)
     try:
         with engine.connect() as conn:
-            result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(
-                text(source.query)
-            )
-            columns = [str(k) for k in result.keys()]  # noqa: SIM118 - iterating gives rows
-            if digest is not None:
-                digest.add(tuple(columns))
-            yield 0, columns
-            pending: list[tuple[Any, ...]] = []  # rows not yet in the checksum
-            for number, row in enumerate(result, 1):
-                values = tuple(row)
-                if digest is not None:
-                    pending.append(values)
-                    if len(pending) == BATCH:
-                        digest.add_all(pending)
-                        pending.clear()
-                yield number, list(values)
-            if digest is not None:
-                digest.add_all(pending)
+            errors: tuple[type[BaseException], ...] = (exc.SQLAlchemyError,)
+            cursor = _driver_cursor(conn)
+            if cursor is None:
+                batches = _result_batches(conn, source.query)
+            else:
+                errors += (conn.dialect.loaded_dbapi.Error,)
+                batches = _driver_batches(cursor, source.query)
+            try:
+                for rows in batches:
+                    if digest is not None:
+                        digest.add_all(rows)
+                    yield rows
+            except errors as error:
+                raise _db_error(source, step, error) from None
+            finally:
+                if cursor is not None:
+                    cursor.close()
     except exc.SQLAlchemyError as error:
         raise _db_error(source, step, error) from None
     finally:
         engine.dispose()
+
+
+def sql_rows(
+    source: SourceSpec, step: str | None, digest: RowDigest | None = None
+) -> Generator[tuple[int, list[Any]]]:
+    """Yield ``(0, column names)``, then ``(row number, values)`` for each row of the query."""
+    number = 0
+    for rows in sql_batches(source, step, digest):
+        for values in rows:
+            yield number, list(values)
+            number += 1
 
 
 def query_id(source: SourceSpec) -> str:
