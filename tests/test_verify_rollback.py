@@ -24,6 +24,7 @@ from zmigrate.clock import Clock
 from zmigrate.manifest import load_manifest
 from zmigrate.rehearsal import SANDBOX_STATE, execute_in_sandbox, rehearsal_sandbox
 from zmigrate.rollback import rollback
+from zmigrate.run.control import hold_one_window
 from zmigrate.sandbox import SandboxConfig, start_sandbox
 from zmigrate.sandbox.process import ZMIGRATE
 from zmigrate.verify import verify
@@ -43,13 +44,16 @@ MODULES = [
 
 @asynccontextmanager
 async def run_zoho(run_dir: Path) -> AsyncIterator[Zoho]:
-    """The rehearsal's sandbox, restarted from its state, and a client on it."""
+    """The rehearsal's sandbox, restarted from its state, and a client on it that holds one
+    window before its first Books/Inventory call, as the engine does: the run or rollback just
+    ended may have filled the org's minute, and this client cannot know of those calls."""
     manifest = load_manifest(run_dir.parent / "sample.toml")
     clock = Clock(SPEED)
     async with (
         rehearsal_sandbox(manifest, run_dir, clock, latency_ms=0.0) as credentials,
         open_zoho(credentials, clock) as zoho,
     ):
+        hold_one_window(zoho)
         yield zoho
 
 
