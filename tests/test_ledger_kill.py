@@ -71,8 +71,10 @@ def test_sigkill_mid_ledger_then_every_balance_matches(tmp_path: Path) -> None:
     rng = random.Random(int(os.environ.get("ZMIGRATE_CRASH_SEED", "16")))
     data = add_stock(tmp_path, write_ledger(tmp_path, n=10))
     run_dir = tmp_path / "run"
-    # calls of 1 Zoho second (17 ms real): a batch stays in flight long enough to be caught
-    options = ["--clock-speed", SPEED, "--latency-ms", "1000", "--fault-rate", "0.03"]
+    # calls of 3 Zoho seconds (50 ms real): a batch stays in flight long enough to be caught
+    # by a poll every 10 ms even on a loaded machine (at 1 s, 10 payments in one batch were
+    # in flight for 17 ms and a CI run missed them)
+    options = ["--clock-speed", SPEED, "--latency-ms", "3000", "--fault-rate", "0.03"]
     options += ["--lost-response-rate", "0.1", "--schema", str(tmp_path / "ledger-org.json")]
     kills: list[set[str]] = []
     with (
