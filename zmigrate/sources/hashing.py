@@ -170,13 +170,17 @@ def _in_blocks(rows: Iterator[R], spill: Iterable[Hashes]) -> Iterator[Iterator[
             hashes.spill()
 
 
-def _pass_csv(
-    source: SourceSpec, step: str | None, checks: list[KeyCheck], targets: list[TargetCheck]
+def _pass_chunks(
+    chunks: Iterable[Sequence[Sequence[Any]]],
+    add: Callable[[Sequence[Sequence[Any]]], None],
+    checks: list[KeyCheck],
+    targets: list[TargetCheck],
 ) -> int:
-    add = _csv_chunk_hasher(checks, targets)
+    """Hash a pass's rows a chunk at a time with ``add`` (made first: it shares the hashes of
+    steps keyed on one column), every key's hashes spilled each ``SPILL_ROWS`` rows."""
     spill = {id(h): h for h in _all_hashes(checks, targets)}.values()
     count = 0
-    for chunk in csv_chunks(source, step, CSV_CHUNK):
+    for chunk in chunks:
         count += len(chunk)
         add(chunk)
         if count % SPILL_ROWS < len(chunk):  # crossed a multiple of SPILL_ROWS
@@ -185,22 +189,38 @@ def _pass_csv(
     return count
 
 
+def _pass_csv(
+    source: SourceSpec, step: str | None, checks: list[KeyCheck], targets: list[TargetCheck]
+) -> int:
+    add = _csv_chunk_hasher(checks, targets)
+    return _pass_chunks(csv_chunks(source, step, CSV_CHUNK), add, checks, targets)
+
+
 CSV_CHUNK = 4096
-"""CSV rows hashed together, a column at a time (rows are as wide as the header)."""
+"""Rows hashed together, a column at a time (rows are as wide as the header)."""
 
 
-def _share_plain_columns(targets: list[TargetCheck]) -> list[tuple[int, Hashes]]:
-    """Target keys that are a CSV column as is: hashed once per column for all their steps."""
-    plain: dict[int, Hashes] = {}
+def _share_plain_columns(targets: list[TargetCheck]) -> dict[int, TargetCheck]:
+    """Target keys that are a column as is, by column: hashed once for all their steps (each
+    step's check takes the first one's hashes)."""
+    plain: dict[int, TargetCheck] = {}
     for t in targets:
         if t.column is not None and not t.group:
-            t.hashes = plain.setdefault(t.column, t.hashes)
-    return list(plain.items())
+            t.hashes = plain.setdefault(t.column, t).hashes
+    return plain
+
+
+def _column_getters(
+    flat: list[KeyCheck], plain: dict[int, TargetCheck]
+) -> list[tuple[int, itemgetter[Any]]]:
+    """A getter for each column a chunk hasher takes out whole (in column order)."""
+    used = {i for check in flat for i in check.index} | set(plain)
+    return [(i, itemgetter(i)) for i in sorted(used)]
 
 
 def _csv_chunk_hasher(
     checks: list[KeyCheck], targets: list[TargetCheck]
-) -> Callable[[list[list[str]]], None]:
+) -> Callable[[Sequence[Sequence[str]]], None]:
     """The work of a CSV pass on a chunk of rows, each key sorted by shape once, before the
     rows: a key of plain columns is hashed a column at a time by C-level ``map`` (the pass's
     hot path: a Python loop per row and key took most of a plan's time), the rest row by row.
@@ -209,18 +229,17 @@ def _csv_chunk_hasher(
     grouped = [c for c in checks if c.grouped]
     plain = _share_plain_columns(targets)
     other = [t for t in targets if t.column is None or t.group]
+    getters = _column_getters(flat, plain)
 
-    used = {i for check in flat for i in check.index} | {i for i, _ in plain}
-    getters = [(i, itemgetter(i)) for i in sorted(used)]
-
-    def add(chunk: list[list[str]]) -> None:
+    def add(chunk: Sequence[Sequence[str]]) -> None:
         columns = {i: list(map(get, chunk)) for i, get in getters}
         for check in flat:
             cells = [map(str.strip, columns[i]) for i in check.index]
             keys = cells[0] if len(cells) == 1 else zip(*cells, strict=True)
             check.hashes.tail.extend(map(hash, keys))
-        for i, hashes in plain:
-            hashes.tail.extend(map(hash, filter(None, map(str.lower, map(str.strip, columns[i])))))
+        for i, target in plain.items():
+            texts = filter(None, map(str.lower, map(str.strip, columns[i])))
+            target.hashes.tail.extend(map(hash, texts))
         for row in chunk:
             for check in grouped:
                 check.add(tuple([row[i].strip() for i in check.index]))
@@ -257,11 +276,7 @@ def _dict_row_hasher(
     simple = [c for c in checks if len(c.index) == 1 and not c.grouped]
     single = [(columns[c.index[0]], c.hashes.tail.append) for c in simple]
     other_checks = [c for c in checks if c not in simple]
-    plain: dict[int, TargetCheck] = {}
-    for t in targets:
-        if t.column is not None and not t.group:
-            t.hashes = plain.setdefault(t.column, t).hashes
-    shared = [(columns[i], t) for i, t in plain.items()]
+    shared = [(columns[i], t) for i, t in _share_plain_columns(targets).items()]
     other = [t for t in targets if t.column is None or t.group]
 
     def add(obj: Row) -> None:
@@ -291,13 +306,8 @@ def _pass_cells(
     """A pass over typed rows by position (a sheet, a query), the header first: no dict per
     row, and a cell becomes key text only where a key reads it (the same hashes as dicts)."""
     next(source_rows)  # the header, checked by the reader
-    add = _cells_chunk_hasher(checks, targets)
-    rows = 0
-    for block in _in_blocks(source_rows, _all_hashes(checks, targets)):
-        while chunk := [cells for _, cells in islice(block, CSV_CHUNK)]:
-            rows += len(chunk)
-            add(chunk)
-    return rows
+    chunks = iter(lambda: [cells for _, cells in islice(source_rows, CSV_CHUNK)], [])
+    return _pass_chunks(chunks, _cells_chunk_hasher(checks, targets), checks, targets)
 
 
 def _pass_batches(
@@ -306,16 +316,7 @@ def _pass_batches(
     """:func:`_pass_cells` over a query's rows as its driver hands them over, a batch at a time
     (the header first): no Python per row before the columns are hashed."""
     next(batches)  # the header, checked by the reader
-    add = _cells_chunk_hasher(checks, targets)
-    spill = {id(h): h for h in _all_hashes(checks, targets)}.values()
-    count = 0
-    for batch in batches:
-        count += len(batch)
-        add(batch)
-        if count % SPILL_ROWS < len(batch):  # crossed a multiple of SPILL_ROWS
-            for hashes in spill:
-                hashes.spill()
-    return count
+    return _pass_chunks(batches, _cells_chunk_hasher(checks, targets), checks, targets)
 
 
 def _texts(column: list[Any]) -> Iterator[str]:
@@ -330,13 +331,9 @@ def _cells_chunk_hasher(
     other value goes through ``cell_text`` (keys) or the mapping (target keys), as for dicts."""
     flat = [c for c in checks if not c.grouped]
     grouped = [c for c in checks if c.grouped]
-    plain: dict[int, TargetCheck] = {}
-    for t in targets:
-        if t.column is not None and not t.group:
-            t.hashes = plain.setdefault(t.column, t).hashes
+    plain = _share_plain_columns(targets)
     other = [t for t in targets if t.column is None or t.group]
-    used = {i for check in flat for i in check.index} | set(plain)
-    getters = [(i, itemgetter(i)) for i in sorted(used)]
+    getters = _column_getters(flat, plain)
 
     def add(chunk: Sequence[Sequence[Any]]) -> None:
         columns = {i: list(map(get, chunk)) for i, get in getters}
