@@ -47,9 +47,8 @@ def groups(calls: Iterable[_Call | None]) -> list[list[_Call | None]]:
     at most ``GROUP_CALLS``; a call that runs ``alone`` (and the end mark ``None``) by itself."""
     out: list[list[_Call | None]] = []
     for call in calls:
-        single = call is None or call.alone
         last = out[-1] if out else None
-        if single or last is None or len(last) >= GROUP_CALLS or _single(last[-1]):
+        if _single(call) or last is None or len(last) >= GROUP_CALLS or _single(last[-1]):
             out.append([call])
         else:
             last.append(call)
