@@ -4,9 +4,9 @@ A pass counts rows and appends one 8-byte hash per record to a :class:`Hashes` p
 (spilled to disk every ``SPILL_ROWS`` rows): the source
 key of each step (:class:`KeyCheck`) and each group of target-key fields Zoho matches on, as
 Zoho compares them (:class:`TargetCheck`). ``duplicates`` then finds the repeated hashes and
-re-reads only those records. A query's pass also folds every row into its checksum. The CSV
-row loop is the planner's hot path, so its per-row work is sorted once into the shapes it
-handles fastest (:func:`_csv_chunk_hasher`).
+re-reads only those records. A query's pass also folds every row into its checksum. The row
+loop is the planner's hot path, so its work is sorted once into the shapes it handles
+fastest and done a chunk of rows and a column at a time (:func:`_chunk_hasher`).
 """
 
 from __future__ import annotations
@@ -81,11 +81,6 @@ class TargetCheck:
         if value is not None:
             self.hashes.tail.append(hash(value))
 
-    def add_csv(self, row: Sequence[str]) -> None:
-        if self.group and not self._new_record(tuple([row[i].strip() for i in self.group])):
-            return
-        self._add(mapping.key_value(self.step, self.fields, {c: row[i] for c, i in self.index}))
-
     def add_jsonl(self, obj: Row, columns: list[str]) -> None:
         if self.group and not self._new_record(
             tuple([cell_text(obj.get(columns[i])) for i in self.group])
@@ -94,7 +89,7 @@ class TargetCheck:
         self._add(mapping.key_value(self.step, self.fields, obj))
 
     def add_cells(self, row: Sequence[Any]) -> None:
-        """A typed row by position (a sheet, a query): only the key's own cells are read."""
+        """A row by position (a CSV, a sheet, a query): only the key's own cells are read."""
         if self.group and not self._new_record(tuple([cell_text(row[i]) for i in self.group])):
             return
         self._add(mapping.key_value(self.step, self.fields, {c: row[i] for c, i in self.index}))
@@ -192,7 +187,7 @@ def _pass_chunks(
 def _pass_csv(
     source: SourceSpec, step: str | None, checks: list[KeyCheck], targets: list[TargetCheck]
 ) -> int:
-    add = _csv_chunk_hasher(checks, targets)
+    add = _chunk_hasher(checks, targets)
     return _pass_chunks(csv_chunks(source, step, CSV_CHUNK), add, checks, targets)
 
 
@@ -216,37 +211,6 @@ def _column_getters(
     """A getter for each column a chunk hasher takes out whole (in column order)."""
     used = {i for check in flat for i in check.index} | set(plain)
     return [(i, itemgetter(i)) for i in sorted(used)]
-
-
-def _csv_chunk_hasher(
-    checks: list[KeyCheck], targets: list[TargetCheck]
-) -> Callable[[Sequence[Sequence[str]]], None]:
-    """The work of a CSV pass on a chunk of rows, each key sorted by shape once, before the
-    rows: a key of plain columns is hashed a column at a time by C-level ``map`` (the pass's
-    hot path: a Python loop per row and key took most of a plan's time), the rest row by row.
-    """
-    flat = [c for c in checks if not c.grouped]
-    grouped = [c for c in checks if c.grouped]
-    plain = _share_plain_columns(targets)
-    other = [t for t in targets if t.column is None or t.group]
-    getters = _column_getters(flat, plain)
-
-    def add(chunk: Sequence[Sequence[str]]) -> None:
-        columns = {i: list(map(get, chunk)) for i, get in getters}
-        for check in flat:
-            cells = [map(str.strip, columns[i]) for i in check.index]
-            keys = cells[0] if len(cells) == 1 else zip(*cells, strict=True)
-            check.hashes.tail.extend(map(hash, keys))
-        for i, target in plain.items():
-            texts = filter(None, map(str.lower, map(str.strip, columns[i])))
-            target.hashes.tail.extend(map(hash, texts))
-        for row in chunk:
-            for check in grouped:
-                check.add(tuple([row[i].strip() for i in check.index]))
-            for target in other:
-                target.add_csv(row)
-
-    return add
 
 
 def _pass_rows(
@@ -307,7 +271,7 @@ def _pass_cells(
     row, and a cell becomes key text only where a key reads it (the same hashes as dicts)."""
     next(source_rows)  # the header, checked by the reader
     chunks = iter(lambda: [cells for _, cells in islice(source_rows, CSV_CHUNK)], [])
-    return _pass_chunks(chunks, _cells_chunk_hasher(checks, targets), checks, targets)
+    return _pass_chunks(chunks, _chunk_hasher(checks, targets), checks, targets)
 
 
 def _pass_batches(
@@ -316,7 +280,7 @@ def _pass_batches(
     """:func:`_pass_cells` over a query's rows as its driver hands them over, a batch at a time
     (the header first): no Python per row before the columns are hashed."""
     next(batches)  # the header, checked by the reader
-    return _pass_chunks(batches, _cells_chunk_hasher(checks, targets), checks, targets)
+    return _pass_chunks(batches, _chunk_hasher(checks, targets), checks, targets)
 
 
 def _texts(column: list[Any]) -> Iterator[str]:
@@ -324,11 +288,14 @@ def _texts(column: list[Any]) -> Iterator[str]:
     return map(str.strip, column) if set(map(type, column)) == {str} else map(cell_text, column)
 
 
-def _cells_chunk_hasher(
+def _chunk_hasher(
     checks: list[KeyCheck], targets: list[TargetCheck]
 ) -> Callable[[Sequence[Sequence[Any]]], None]:
-    """:func:`_csv_chunk_hasher` for typed cells: a column of ``str`` goes the CSV's way; any
-    other value goes through ``cell_text`` (keys) or the mapping (target keys), as for dicts."""
+    """The work of a pass on a chunk of rows (a CSV's, a sheet's, a query's), each key sorted
+    by shape once, before the rows. A key of plain columns is hashed a column at a time by
+    C-level ``map`` when the column's cells are all ``str`` (a CSV's always are: a Python loop
+    per row and key took most of a plan's time); other cells go through ``cell_text`` (keys)
+    or the mapping (target keys), as for dicts; the rest row by row."""
     flat = [c for c in checks if not c.grouped]
     grouped = [c for c in checks if c.grouped]
     plain = _share_plain_columns(targets)
