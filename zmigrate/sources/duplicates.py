@@ -39,8 +39,8 @@ def duplicate_hashes(hashes: Hashes, part_values: int = SORT_VALUES) -> set[int]
         chunks = []
         for block in hashes.blocks():
             values = np.frombuffer(block, dtype=np.int64)
-            chunks.append(values[(values & mask) == part] if parts > 1 else values.copy())
-        values = np.concatenate(chunks)
+            chunks.append(values[(values & mask) == part] if parts > 1 else values)
+        values = np.concatenate(chunks)  # a copy: the views of the blocks go with ``chunks``
         del chunks
         values.sort()
         repeats.update(values[1:][values[1:] == values[:-1]].tolist())
