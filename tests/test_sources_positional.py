@@ -18,13 +18,14 @@ from zmigrate.sources import read_columns
 from zmigrate.sources.hashing import (
     KeyCheck,
     TargetCheck,
-    _pass_cells,
+    _pass_batches,
     _pass_rows,
     group_key,
     target_checks,
 )
-from zmigrate.sources.readers import iter_rows, table_rows
-from zmigrate.sources.sql import sql_rows
+from zmigrate.sources.readers import iter_rows
+from zmigrate.sources.sql import sql_batches, sql_rows
+from zmigrate.sources.xlsx import xlsx_blocks
 
 HEADER = ["ref", "name", "amount", "closing", "code"]
 ROWS: list[list[object]] = [
@@ -113,11 +114,11 @@ def _both_ways(path: Path) -> None:
     if source.kind is SourceKind.SQL:
         dict_rows = ((n, dict(zip(columns, r, strict=True))) for n, r in sql_rows(source, None))
         next(dict_rows)
-        cells = sql_rows(source, None)
+        batches = sql_batches(source, None)
     else:
         dict_rows = iter_rows(source)
-        cells = table_rows(source, None)
-    assert _pass_cells(cells, *fast) == _pass_rows(dict_rows, columns, *slow) == len(ROWS)
+        batches = (rows for _, rows in xlsx_blocks(source, None))
+    assert _pass_batches(batches, *fast) == _pass_rows(dict_rows, columns, *slow) == len(ROWS)
     got, want = _hashes(*fast), _hashes(*slow)
     assert got == want
     assert all(got) and len(set(got[0])) < len(got[0])  # keys were hashed, one repeats

@@ -111,7 +111,8 @@ def fast_and_slow(path: Path) -> tuple[dict[int, list[Any]], dict[int, list[Any]
     book = Book(path)
     try:
         with book.archive.open(book.sheets["Cells"]) as src:
-            fast = {n: v for n, v in SheetRows(book).rows(src) if v}
+            blocks = SheetRows(book).blocks(src)
+            fast = {n: v for b in blocks for n, v in zip(*b, strict=True) if v}
         slow = {n: v for n, v in SlowRows(book).feed(book.archive.read(SHEET), True) if v}
     finally:
         book.close()

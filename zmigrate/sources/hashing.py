@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from zmigrate import mapping  # mapping imports sources.model; only called after both loaded
 from zmigrate.manifest import FieldMap, SourceKind, SourceSpec, Step
 from zmigrate.sources.model import cell_text
-from zmigrate.sources.readers import Row, csv_chunks, iter_rows, table_rows
+from zmigrate.sources.readers import Row, csv_chunks, iter_rows
 from zmigrate.sources.spill import SPILL_ROWS, Hashes
 from zmigrate.sources.sql import RowDigest, sql_batches, sql_rows
 
@@ -131,7 +131,10 @@ def hash_pass(
             rows = _pass_rows(_sql_dicts(source, step, digest), columns, checks, targets)
         checksum = digest.hexdigest()
     elif source.kind is SourceKind.XLSX:  # a sheet's header names each column once
-        rows = _pass_cells(table_rows(source, step), checks, targets)
+        from zmigrate.sources.xlsx import xlsx_blocks  # openpyxl only for a sheet
+
+        blocks = (rows for _, rows in xlsx_blocks(source, step))
+        rows = _pass_batches(blocks, checks, targets)
     else:
         rows = _pass_rows(iter_rows(source, step=step), columns, checks, targets)
     for check in checks:
@@ -262,23 +265,13 @@ def _dict_row_hasher(
     return add
 
 
-def _pass_cells(
-    source_rows: Iterator[tuple[int, list[Any]]],
-    checks: list[KeyCheck],
-    targets: list[TargetCheck],
-) -> int:
-    """A pass over typed rows by position (a sheet, a query), the header first: no dict per
-    row, and a cell becomes key text only where a key reads it (the same hashes as dicts)."""
-    next(source_rows)  # the header, checked by the reader
-    chunks = iter(lambda: [cells for _, cells in islice(source_rows, CSV_CHUNK)], [])
-    return _pass_chunks(chunks, _chunk_hasher(checks, targets), checks, targets)
-
-
 def _pass_batches(
-    batches: Iterator[list[tuple[Any, ...]]], checks: list[KeyCheck], targets: list[TargetCheck]
+    batches: Iterator[Sequence[Sequence[Any]]], checks: list[KeyCheck], targets: list[TargetCheck]
 ) -> int:
-    """:func:`_pass_cells` over a query's rows as its driver hands them over, a batch at a time
-    (the header first): no Python per row before the columns are hashed."""
+    """A pass over typed rows by position (a query's as its driver hands them over, a sheet's
+    a chunk of XML at a time), the header first: no dict per row, no Python per row before
+    the columns are hashed, and a cell becomes key text only where a key reads it (the same
+    hashes as dicts)."""
     next(batches)  # the header, checked by the reader
     return _pass_chunks(batches, _chunk_hasher(checks, targets), checks, targets)
 

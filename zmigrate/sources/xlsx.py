@@ -13,8 +13,10 @@ expat parser for what it does not take. Both give the values openpyxl's read-onl
 
 from __future__ import annotations
 
+import contextlib
 import zipfile
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
+from operator import itemgetter
 from typing import Any
 from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import ExpatError
@@ -23,20 +25,23 @@ from openpyxl.utils import get_column_letter
 
 from zmigrate.errors import ManifestError
 from zmigrate.manifest import SourceSpec, did_you_mean, display_path
+from zmigrate.sources import xlsx_match
 from zmigrate.sources.model import cannot_open, source_label
 from zmigrate.sources.xlsx_book import Book
-from zmigrate.sources.xlsx_sheet import SheetRows, read_ahead
+from zmigrate.sources.xlsx_sheet import Block, SheetRows, read_ahead
 
 
-def _sheet_rows(
-    book: Book, part: str, source: SourceSpec, step: str | None
-) -> Iterator[tuple[int, list[Any]]]:
-    """``(row number, values by column)`` for each row the sheet's XML holds."""
+def _sheet_blocks(book: Book, part: str, source: SourceSpec, step: str | None) -> Iterator[Block]:
+    """The rows the sheet's XML holds, a chunk at a time."""
     reader = SheetRows(book)
+    matcher = None
+    if book.archive.getinfo(part).file_size >= xlsx_match.PARALLEL_BYTES:
+        with contextlib.suppress(OSError):  # no worker process here: this one matches
+            matcher = xlsx_match.Matcher()
     with book.archive.open(part) as member:
         src = read_ahead(member)
         try:
-            yield from reader.rows(src)
+            yield from reader.blocks(src, matcher)
         except (ExpatError, ValueError, IndexError, zipfile.BadZipFile) as exc:
             raise ManifestError(
                 f"cannot read the sheet: {exc}",
@@ -48,6 +53,8 @@ def _sheet_rows(
             ) from None
         finally:
             src.close()
+            if matcher is not None:
+                matcher.close()
 
 
 def _open(source: SourceSpec, step: str | None) -> Book:
@@ -110,41 +117,70 @@ def _header(cells: tuple[Any, ...], source: SourceSpec, step: str | None) -> lis
     return header
 
 
-def xlsx_rows(source: SourceSpec, step: str | None) -> Generator[tuple[int, list[Any]]]:
-    """Yield ``(row number, cells)``: the header row first, then every non-empty data row.
+def _fit(
+    number: int, cells: Sequence[Any], header: list[str], source: SourceSpec, step: str | None
+) -> Sequence[Any] | None:
+    """A data row as wide as the header (None for a blank row); a value right of the header's
+    last column raises ManifestError naming the cell."""
+    width = len(header)
+    first = cells[0] if cells else None
+    if (first is None or first == "") and not any(c not in (None, "") for c in cells):
+        return None
+    if len(cells) == width:
+        return cells
+    if len(cells) > width and any(c not in (None, "") for c in cells[width:]):
+        extra = next(i for i in range(width, len(cells)) if cells[i] not in (None, ""))
+        raise ManifestError(
+            f"a value right of the header's last column ({header[-1]})",
+            file=source_label(source),
+            line=number,
+            cell=get_column_letter(extra + 1),
+            step=step,
+            hint="name the column in the header row, or clear the cell",
+        )
+    return [*cells[:width], *[None] * (width - len(cells))]
 
-    Each data row has one cell per header column; a value right of the header's last column
-    raises ManifestError naming the cell.
-    """
+
+def _fit_block(block: Block, header: list[str], source: SourceSpec, step: str | None) -> Block:
+    """A block's data rows by :func:`_fit`: as they are when each is as wide as the header
+    and none starts blank (the usual sheet, checked a column at a time)."""
+    numbers, rows = block
+    if set(map(len, rows)) == {len(header)}:
+        first = list(map(itemgetter(0), rows))
+        if None not in first and "" not in first:
+            return block
+    fitted = [
+        (n, _fit(n, cells, header, source, step)) for n, cells in zip(numbers, rows, strict=True)
+    ]
+    return [n for n, c in fitted if c is not None], [c for _, c in fitted if c is not None]
+
+
+def xlsx_blocks(source: SourceSpec, step: str | None) -> Generator[Block]:
+    """The header as a block of one row, then the sheet's non-empty data rows a chunk at a
+    time, each with one cell per header column (see :func:`_fit`)."""
     book = _open(source, step)
     try:
-        rows = _sheet_rows(book, _sheet(book, source, step), source, step)
-        number, cells = next(rows, (source.header_row, []))
-        while number < source.header_row:
-            number, cells = next(rows, (source.header_row, []))
+        blocks = _sheet_blocks(book, _sheet(book, source, step), source, step)
+        number, after = source.header_row, -1
+        cells: Sequence[Any] = ()
+        for numbers, rows in blocks:
+            after = next((i for i, n in enumerate(numbers) if n >= source.header_row), -1)
+            if after >= 0:
+                number, cells = numbers[after], rows[after]
+                break
         header = _header(tuple(cells) if number == source.header_row else (), source, step)
-        yield source.header_row, header
-        width = len(header)
-        for number, cells in rows:
-            first = cells[0] if cells else None
-            if (first is None or first == "") and not any(c not in (None, "") for c in cells):
-                continue
-            if len(cells) == width:
-                yield number, cells
-                continue
-            if len(cells) > width and any(c not in (None, "") for c in cells[width:]):
-                extra = next(i for i in range(width, len(cells)) if cells[i] not in (None, ""))
-                raise ManifestError(
-                    f"a value right of the header's last column ({header[-1]})",
-                    file=source_label(source),
-                    line=number,
-                    cell=get_column_letter(extra + 1),
-                    step=step,
-                    hint="name the column in the header row, or clear the cell",
-                )
-            out = cells[:width]
-            if len(out) < width:
-                out += [None] * (width - len(out))
-            yield number, out
+        yield [source.header_row], [header]
+        if after >= 0:
+            yield _fit_block((numbers[after + 1 :], rows[after + 1 :]), header, source, step)
+        for block in blocks:
+            yield _fit_block(block, header, source, step)
     finally:
         book.close()
+
+
+def xlsx_rows(source: SourceSpec, step: str | None) -> Generator[tuple[int, list[Any]]]:
+    """Yield ``(row number, cells)``: the header row first, then every non-empty data row,
+    with one cell per header column."""
+    for numbers, rows in xlsx_blocks(source, step):
+        for number, cells in zip(numbers, rows, strict=True):
+            yield number, list(cells)

@@ -15,7 +15,9 @@ whose elements carry a namespace prefix.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import BrokenExecutor, Future
 from typing import IO, Any
 from xml.parsers.expat import ParserCreate
 
@@ -23,10 +25,15 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 
 from zmigrate.sources.inflate import Chunks, ReadAhead
 from zmigrate.sources.xlsx_book import Book, iso_date, number
+from zmigrate.sources.xlsx_match import AHEAD, Columns, Matcher, match, plain, split
 from zmigrate.sources.xlsx_template import CELL, TEXT, Kind, Template, value
 
 Row = tuple[int, list[Any]]
-_CHUNK = 1 << 21
+Block = tuple[Sequence[int], Sequence[Sequence[Any]]]
+"""A run of rows: their numbers, and their values by column."""
+_Matched = Future[tuple[bool, str] | None]
+_Pending = tuple[bytes, Template | None, _Matched | None]
+_CHUNK = 1 << 20
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REFS = re.compile(r'<c r="([A-Z]+)\d+"')
 _ATTRS = re.compile(r' (s|t|cm|vm|ph)="([^"]*)"')
@@ -132,6 +139,26 @@ class FastRows:
             self.templates.insert(0, template)
             del self.templates[_TEMPLATES:]
         return number, self.place(seg, number, self.values(cells, "&" in seg))
+
+    def bulk(self) -> Template | None:
+        """The last row's template if it can read whole chunks (its cells from A on)."""
+        template = self.templates[0] if self.templates else None
+        return template if template is not None and template.columns is None else None
+
+    def block(self, text: str) -> Block | None:
+        """The rows of a run of whole ``<row>`` elements if the last row's shape fits them
+        all (a sheet of one shape is read a chunk at a time this way), else None."""
+        template = self.bulk()
+        if template is None or not plain(text):
+            return None
+        columns = match(template.pattern, text)
+        return None if columns is None else self.converted(template, columns, "&" in text)
+
+    def converted(self, template: Template, columns: Columns, escaped: bool) -> Block:
+        """The rows ``template`` matched, from the texts of its groups."""
+        block = template.block(columns, escaped, self.book)
+        self.number = block[0][-1]
+        return block
 
     def rows(self, text: str) -> list[Row] | None:
         """The rows of a run of whole ``<row>`` elements, or None if a cell escaped the fast
@@ -286,25 +313,52 @@ class SheetRows:
         """The last row number read (where an error is)."""
         return self.slow.number if self.slow is not None else self.fast.number
 
-    def rows(self, src: Chunks) -> Iterator[Row]:
+    def blocks(self, src: Chunks, matcher: Matcher | None = None) -> Iterator[Block]:
+        """The sheet's rows a chunk of its XML at a time; with a ``matcher``, chunks go to its
+        worker, ``AHEAD`` at a time, as soon as a template can read them."""
         data = src.read(max(_CHUNK, 4096))
         root = _ROOT.search(data[:4096].decode("utf-8", "replace"))
         if root is None or f'xmlns="{_MAIN_NS}"' not in root.group(0) or _not_utf8(data):
-            yield from self._slow_stream(data, src)
+            yield from map(_block, self._slow_stream(data, src))
             return
+        pending: deque[_Pending] = deque()
         rest = b""
         while data:
             buf = rest + data
             cut = _cut(buf)
             rest = buf[cut:]
             if cut:
-                text = buf[:cut].decode("utf-8")
-                rows = self.fast.rows(text)
-                yield from self._fragment(root.group(0), text) if rows is None else rows
+                template = self.fast.bulk() if matcher is not None else None
+                future = None
+                if matcher is not None and template is not None:
+                    future = matcher.submit(template.pattern, buf[:cut])
+                pending.append((buf[:cut], template, future))
+                while pending and (future is None or len(pending) > AHEAD):
+                    yield self._chunk(root.group(0), *pending.popleft())
             data = src.read(_CHUNK)
+        while pending:
+            yield self._chunk(root.group(0), *pending.popleft())
         tail = rest.partition(b"</sheetData>")[0]
         if b"<c " in tail or b"<c>" in tail:  # cells after the last row: the slow path says
-            yield from self._fragment(root.group(0), tail.decode("utf-8", "replace"))
+            yield _block(self._fragment(root.group(0), tail.decode("utf-8", "replace")))
+
+    def _chunk(
+        self, root: str, data: bytes, template: Template | None, future: _Matched | None
+    ) -> Block:
+        """A chunk's rows: as the worker matched them, else read here."""
+        if future is not None and template is not None:
+            try:
+                got = future.result()
+            except BrokenExecutor:  # the worker died (killed): this process reads on
+                got = None
+            if got is not None:
+                return self.fast.converted(template, split(got[1]), got[0])
+        text = data.decode("utf-8")
+        block = self.fast.block(text)
+        if block is None:
+            rows = self.fast.rows(text)
+            block = _block(self._fragment(root, text) if rows is None else rows)
+        return block
 
     def _fragment(self, root: str, text: str) -> list[Row]:
         """Rows the fast pattern missed, read by expat inside the sheet's own root element."""
@@ -317,12 +371,17 @@ class SheetRows:
         self.slow = None
         return rows
 
-    def _slow_stream(self, data: bytes, src: Chunks) -> Iterator[Row]:
+    def _slow_stream(self, data: bytes, src: Chunks) -> Iterator[list[Row]]:
         self.slow = SlowRows(self.book)
         while data:
-            yield from self.slow.feed(data)
+            yield self.slow.feed(data)
             data = src.read(_CHUNK)
-        yield from self.slow.feed(b"", True)
+        yield self.slow.feed(b"", True)
+
+
+def _block(rows: list[Row]) -> Block:
+    numbers, values = zip(*rows, strict=True) if rows else ((), ())
+    return numbers, values
 
 
 def read_ahead(member: IO[bytes]) -> ReadAhead:

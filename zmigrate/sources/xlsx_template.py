@@ -12,13 +12,14 @@ from, value for value.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import IntEnum
 from typing import Any
 
 from openpyxl.utils import column_index_from_string
 
 from zmigrate.sources.xlsx_book import Book, iso_date, xml_text
+from zmigrate.sources.xlsx_match import Columns
 
 
 class Kind(IntEnum):
@@ -61,10 +62,33 @@ def value(book: Book, kind: Kind, style: str, text: str) -> Any:
     return iso_date(text)
 
 
+def _column(book: Book, kind: Kind, style: str, texts: Sequence[str]) -> Sequence[Any]:
+    """A column of cell texts as their values: by C-level ``map`` when every cell has a value
+    and the column is all integers, all decimals, all dates seen before or all shared strings;
+    else cell by cell, as :func:`value` gives them."""
+    if "" not in texts:
+        if kind is _NUMBER:
+            joined = "".join(texts)
+            if "e" not in joined and "E" not in joined:
+                if "." not in joined:
+                    return list(map(int, texts))
+                if joined.count(".") == len(texts):
+                    return list(map(float, texts))
+                return [float(text) if "." in text else int(text) for text in texts]
+        elif kind is _DATE:
+            seen = list(map(book.dates_seen.get, texts))
+            if None not in seen:
+                return seen
+        elif kind is _SHARED:
+            return list(map(book.shared.__getitem__, map(int, texts)))
+    return [value(book, kind, style, text) for text in texts]
+
+
 class Template:
     """A compiled row shape: its pattern, which values need converting, where cells go."""
 
     def __init__(self, pattern: str, kinds: list[tuple[Kind, str]], letters: list[str]) -> None:
+        self.pattern = pattern
         self.fullmatch = re.compile(pattern).fullmatch
         self.convert = [(i, k, s) for i, (k, s) in enumerate(kinds) if k is not Kind.TEXT]
         self.texts = [i for i, (k, _) in enumerate(kinds) if k is Kind.TEXT]
@@ -95,6 +119,21 @@ class Template:
             letters.append(ref.group(1))
         parts.append(re.escape(seg[pos:]))
         return cls("".join(parts), kinds, letters) if kinds else None
+
+    def block(
+        self, columns: Columns, escaped: bool, book: Book
+    ) -> tuple[list[int], list[tuple[Any, ...]]]:
+        """The row numbers and values of the rows this template matched, from the texts its
+        groups took (:func:`~zmigrate.sources.xlsx_match.match`), converted a column at a time
+        (``escaped``: the rows hold entities)."""
+        values: list[Sequence[Any]] = list(columns)
+        numbers = list(map(int, values.pop(0)))
+        for i, kind, style in self.convert:
+            values[i] = _column(book, kind, style, values[i])
+        if escaped:
+            for i in self.texts:
+                values[i] = list(map(xml_text, values[i]))
+        return numbers, list(zip(*values, strict=True))
 
     def row(self, groups: tuple[str, ...], book: Book, escaped: bool) -> list[Any]:
         """The values of a row this template matched (``groups``: number, then values)."""

@@ -1,0 +1,98 @@
+"""A big sheet matched a chunk at a time by a worker process reads as openpyxl reads it."""
+
+from __future__ import annotations
+
+from concurrent.futures import BrokenExecutor, Future
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from zmigrate.manifest import load_manifest
+from zmigrate.sources import xlsx_match, xlsx_sheet
+from zmigrate.sources.xlsx import xlsx_rows
+
+HEADER = ["ref", "name", "amount", "closing", "code", "flag"]
+
+
+def _row(i: int) -> list[Any]:
+    """Row shapes change on the way: shared and inline text, ints beside decimals, dates,
+    leading zeros, entities, a missing cell, booleans."""
+    amount: Any = i * 3 if i % 4 else i + 0.25
+    name = f"Name {i} & Co <{i}>" if 700 <= i < 760 else f"Name {i}"
+    code = None if 1500 <= i < 1520 else f"{i:06d}"
+    flag: Any = bool(i % 2) if i >= 2200 else "x"
+    return [f"R{i:05d}", name, amount, date(2024, 1, 1 + i % 28), code, flag]
+
+
+def _book(path: Path, rows: int, *, shared: bool) -> Path:
+    book = openpyxl.Workbook(write_only=not shared)
+    ws = book.create_sheet("Big") if not shared else book.active
+    ws.title = "Big"
+    ws.append(HEADER)
+    for i in range(rows):
+        ws.append(_row(i))
+    book.save(path)
+    return path
+
+
+def _openpyxl(path: Path) -> list[tuple[int, list[Any]]]:
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    out = []
+    for number, values in enumerate(book["Big"].iter_rows(values_only=True), start=1):
+        cells = [v.date() if isinstance(v, datetime) and v.time() == time() else v for v in values]
+        out.append((number, cells + [None] * (len(HEADER) - len(cells))))
+    book.close()
+    return out
+
+
+def _source(tmp_path: Path, book: Path) -> Any:
+    (tmp_path / "m.toml").write_text(
+        '[target]\ncrm_edition = "free"\n\n[[steps]]\nname = "big"\n'
+        f'source = {{ xlsx = "{book.name}", sheet = "Big" }}\n'
+        'target = "crm:Deals"\nkey = ["Deal_Name"]\n[steps.fields]\nDeal_Name = "ref"\n'
+        'Stage = { const = "Qualification" }\nClosing_Date = { const = "2024-01-01" }\n'
+    )
+    return load_manifest(tmp_path / "m.toml").step("big").source
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, kill_after: int | None = None) -> list[Future[Any]]:
+    """Small chunks, every sheet to the worker, and the worker's answers kept (the worker
+    killed after ``kill_after`` chunks)."""
+    monkeypatch.setattr(xlsx_sheet, "_CHUNK", 16384)
+    monkeypatch.setattr(xlsx_match, "PARALLEL_BYTES", 0)
+    futures: list[Future[Any]] = []
+    submit = xlsx_match.Matcher.submit
+
+    def spied(self: xlsx_match.Matcher, pattern: str, data: bytes) -> Future[Any]:
+        if kill_after is not None and len(futures) == kill_after:
+            self._proc.kill()
+            self._proc.wait()
+        futures.append(submit(self, pattern, data))
+        return futures[-1]
+
+    monkeypatch.setattr(xlsx_match.Matcher, "submit", spied)
+    return futures
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_sheet_matched_by_the_worker_reads_as_openpyxl(tmp_path, monkeypatch, shared):
+    book = _book(tmp_path / "big.xlsx", 3000, shared=shared)
+    futures = _spy(monkeypatch)
+    got = list(xlsx_rows(_source(tmp_path, book), None))
+    assert got == _openpyxl(book)
+    answers = [f.result() for f in futures]
+    assert sum(a is not None for a in answers) >= 20  # chunks the worker matched
+    assert None in answers  # and chunks of a new shape, read here
+
+
+def test_a_worker_that_dies_leaves_the_reading_to_this_process(tmp_path, monkeypatch):
+    book = _book(tmp_path / "big.xlsx", 3000, shared=False)
+    futures = _spy(monkeypatch, kill_after=5)
+    got = list(xlsx_rows(_source(tmp_path, book), None))
+    assert got == _openpyxl(book)
+    assert len(futures) > 20
+    assert all(f.exception(timeout=5) is None for f in futures[:3])
+    assert all(isinstance(f.exception(timeout=5), BrokenExecutor) for f in futures[6:])
