@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from test_sources_sql import COLUMNS, db_url, insert, manifest, postgres_url
+from test_sources_sql import COLUMNS, db_url, insert, manifest, postgres_url, row_by_row_checksum
 
 from zmigrate.errors import ManifestError
 from zmigrate.manifest import load_manifest
@@ -50,11 +50,7 @@ def test_batches_hold_the_rows_of_a_row_by_row_read_and_its_checksum(db_url, tmp
     assert [len(b) for b in batches] == [BATCH, BATCH, 3]
     expected = rows_one_by_one(db_url)
     assert [row for batch in batches for row in batch] == expected
-    one_by_one = RowDigest()
-    one_by_one.add(COLUMNS)
-    for row in expected:
-        one_by_one.add(row)
-    assert digest.hexdigest() == one_by_one.hexdigest()
+    assert digest.hexdigest() == row_by_row_checksum([COLUMNS, *expected])
     numbered = list(iter_rows(source))
     assert [n for n, _ in numbered][:2] == [1, 2] and numbered[-1][0] == 2 * BATCH + 3
     assert numbered[-1][1] == dict(zip(COLUMNS, expected[-1], strict=True))

@@ -34,11 +34,8 @@ class RowDigest:
     def __init__(self) -> None:
         self._hash = hashlib.sha256()
 
-    def add(self, row: tuple[Any, ...]) -> None:
-        self._hash.update(repr(row).encode("utf-8", "backslashreplace"))
-
     def add_all(self, rows: list[tuple[Any, ...]]) -> None:
-        """Rows in order, as many ``add`` calls would (the same bytes, hashed in one go)."""
+        """Rows in order: each row's ``repr`` (its values with their types), UTF-8."""
         self._hash.update("".join(map(repr, rows)).encode("utf-8", "backslashreplace"))
 
     def hexdigest(self) -> str:

@@ -1,15 +1,18 @@
 """A sheet's rows, ``(row number, values by column)``, parsed in bulk.
 
-The fast path cuts the sheet's XML at row ends, 2 MB at a time. A row of a shape seen before
-is matched whole by that shape's template (:mod:`~zmigrate.sources.xlsx_template`); another is
-read by one regular expression finding each cell as ``(attributes, text)``, and its shape
-becomes a template. The scanning runs at C speed; Python only turns number and date texts into
-values. The cell pattern takes what Excel, LibreOffice and openpyxl write (attributes ``r s t``
-in that order, a formula before the value, plain inline strings); a row holding anything else
-(rich inline text, another attribute order) is caught by counting its ``<c`` tags against the
-cells found, and a chunk with comments or CDATA is not tried. Such a chunk is read again by
-:class:`SlowRows`, an expat parser that takes any well-formed sheet, and so is a whole sheet
-whose elements carry a namespace prefix.
+The fast path cuts the sheet's XML at row ends, 1 MB at a time. A chunk whose rows all have
+the last row's shape is read by one ``findall`` of its template and converted a column at a
+time (:mod:`~zmigrate.sources.xlsx_match`, on a worker process for a big sheet). In a chunk of
+mixed shapes, a row of a shape seen before is matched whole by that shape's template
+(:mod:`~zmigrate.sources.xlsx_template`); another is read by one regular expression finding
+each cell as ``(attributes, text)``, and its shape becomes a template. The scanning runs at C
+speed; Python only turns number and date texts into values. The cell pattern takes what
+Excel, LibreOffice and openpyxl write (attributes ``r s t`` in that order, a formula before
+the value, plain inline strings); a row holding anything else (rich inline text, another
+attribute order) is caught by counting its ``<c`` tags against the cells found, and a chunk
+with comments or CDATA is not tried. Such a chunk is read again by :class:`SlowRows`, an
+expat parser that takes any well-formed sheet, and so is a whole sheet whose elements carry
+a namespace prefix.
 """
 
 from __future__ import annotations
