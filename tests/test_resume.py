@@ -205,3 +205,19 @@ def test_every_process_of_a_run_agrees_on_zoho_time(monkeypatch: pytest.MonkeyPa
     # a process started 240 real seconds later reads the Zoho time the first one reads then
     assert late.now() - early.now() == pytest.approx(240 * 600, abs=60)
     assert anchored_clock(time.time() - 100, 1.0).now() == pytest.approx(time.time(), abs=1)
+
+
+def test_a_resumed_rehearsal_keeps_its_fault_rate(tmp_path: Path) -> None:
+    """`--fault-rate` is part of the rehearsal's world: the resume fails as often."""
+    manifest = books_customers(tmp_path, 1_100)
+    first = zmigrate(
+        "run", str(manifest), "--sandbox", "--clock-speed", SPEED, "--fault-rate", "0.2",
+        "--run-dir", "run", cwd=tmp_path,
+    )  # fmt: skip
+    assert first.returncode == 3, first.stdout + first.stderr
+    left = status_json(tmp_path / "run")["steps"][0]["left"]
+    done = zmigrate("resume", "run", "--wait", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [books] = json.loads((tmp_path / "run" / "report.json").read_text())["products"]
+    assert books["calls"] > 1.15 * left  # a call in five fails and is sent again
+    assert len(books_contacts(tmp_path / "run")) == 1_100

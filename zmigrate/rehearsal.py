@@ -10,6 +10,7 @@ engine's. Both read the one clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import threading
@@ -18,6 +19,8 @@ from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from zmigrate.auth import Credentials
 from zmigrate.clock import Clock
@@ -31,6 +34,7 @@ from zmigrate.sandbox.faults import LATENCY_SIGMA
 REHEARSAL_SPEED = 60.0
 """Default clock speed of `zmigrate run --sandbox`: a Zoho minute in a real second."""
 SANDBOX_LATENCY_MS = 150.0
+_OPTIONS = "rehearsal-options.json"
 """Latency of the embedded sandbox (Zoho milliseconds): a rehearsal paces like real Zoho."""
 
 
@@ -113,6 +117,7 @@ async def execute_in_sandbox(
     """
     manifest = load_manifest(manifest_path)
     clock = Clock(clock_speed, start=clock_start)
+    sandbox_options = _kept_options(Path(run_dir), sandbox_options, resume=resume)
     async with rehearsal_sandbox(manifest, run_dir, clock, **sandbox_options) as credentials:
         return await execute(
             manifest_path,
@@ -124,6 +129,20 @@ async def execute_in_sandbox(
             interrupt=interrupt,
             latency=sandbox_latency(sandbox_options.get("latency_ms", SANDBOX_LATENCY_MS)),
         )
+
+
+def _kept_options(run_dir: Path, options: dict[str, Any], *, resume: bool) -> dict[str, Any]:
+    """A rehearsal's own sandbox options (``--fault-rate``), kept beside its sandbox state so
+    that a resumed rehearsal goes on in the same world: given ones win, the first run's fill
+    in the rest."""
+    path = run_dir / SANDBOX_STATE / _OPTIONS
+    if resume:
+        with contextlib.suppress(FileNotFoundError):
+            options = {**orjson.loads(path.read_bytes()), **options}
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(orjson.dumps(options))
+    return options
 
 
 @asynccontextmanager
