@@ -9,8 +9,8 @@ from typing import Any
 
 import openpyxl
 import pytest
+from test_sources_xlsx_cells import source
 
-from zmigrate.manifest import load_manifest
 from zmigrate.sources import xlsx_match, xlsx_sheet
 from zmigrate.sources.xlsx import xlsx_rows
 
@@ -29,8 +29,8 @@ def _row(i: int) -> list[Any]:
 
 def _book(path: Path, rows: int, *, shared: bool) -> Path:
     book = openpyxl.Workbook(write_only=not shared)
-    ws = book.create_sheet("Big") if not shared else book.active
-    ws.title = "Big"
+    ws = book.create_sheet("Cells") if not shared else book.active
+    ws.title = "Cells"
     ws.append(HEADER)
     for i in range(rows):
         ws.append(_row(i))
@@ -41,21 +41,11 @@ def _book(path: Path, rows: int, *, shared: bool) -> Path:
 def _openpyxl(path: Path) -> list[tuple[int, list[Any]]]:
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     out = []
-    for number, values in enumerate(book["Big"].iter_rows(values_only=True), start=1):
+    for number, values in enumerate(book["Cells"].iter_rows(values_only=True), start=1):
         cells = [v.date() if isinstance(v, datetime) and v.time() == time() else v for v in values]
         out.append((number, cells + [None] * (len(HEADER) - len(cells))))
     book.close()
     return out
-
-
-def _source(tmp_path: Path, book: Path) -> Any:
-    (tmp_path / "m.toml").write_text(
-        '[target]\ncrm_edition = "free"\n\n[[steps]]\nname = "big"\n'
-        f'source = {{ xlsx = "{book.name}", sheet = "Big" }}\n'
-        'target = "crm:Deals"\nkey = ["Deal_Name"]\n[steps.fields]\nDeal_Name = "ref"\n'
-        'Stage = { const = "Qualification" }\nClosing_Date = { const = "2024-01-01" }\n'
-    )
-    return load_manifest(tmp_path / "m.toml").step("big").source
 
 
 def _spy(monkeypatch: pytest.MonkeyPatch, kill_after: int | None = None) -> list[Future[Any]]:
@@ -81,7 +71,7 @@ def _spy(monkeypatch: pytest.MonkeyPatch, kill_after: int | None = None) -> list
 def test_a_sheet_matched_by_the_worker_reads_as_openpyxl(tmp_path, monkeypatch, shared):
     book = _book(tmp_path / "big.xlsx", 3000, shared=shared)
     futures = _spy(monkeypatch)
-    got = list(xlsx_rows(_source(tmp_path, book), None))
+    got = list(xlsx_rows(source(tmp_path, book), None))
     assert got == _openpyxl(book)
     answers = [f.result() for f in futures]
     assert sum(a is not None for a in answers) >= 20  # chunks the worker matched
@@ -91,7 +81,7 @@ def test_a_sheet_matched_by_the_worker_reads_as_openpyxl(tmp_path, monkeypatch, 
 def test_a_worker_that_dies_leaves_the_reading_to_this_process(tmp_path, monkeypatch):
     book = _book(tmp_path / "big.xlsx", 3000, shared=False)
     futures = _spy(monkeypatch, kill_after=5)
-    got = list(xlsx_rows(_source(tmp_path, book), None))
+    got = list(xlsx_rows(source(tmp_path, book), None))
     assert got == _openpyxl(book)
     assert len(futures) > 20
     assert all(f.exception(timeout=5) is None for f in futures[:3])
