@@ -11,7 +11,7 @@ Against the sandbox with 150 ms median latency (log-normal jitter) and a fast cl
 (c) CRM Bulk Write of 100,000 records through the executor: jobs, credits (sandbox's and
     engine's count) ÷ (500 × files) (target ≤ 1.01: status polls at each job's predicted
     finish), bulk requests against the plan's, the engine's CPU time per 100,000 records.
-(d) The engine's peak memory (max RSS) on a 1,000,000-record Bulk Write step. Target < 300 MB.
+(d) The engine's peak memory (max RSS) on a 1,000,000-record Bulk Write step. Target < 150 MB.
 
 (c) and (d) run the engine in a child process (this script, ``--bulk-child``) and the sandbox
 in another (``zmigrate sandbox``), so the child's CPU time and peak RSS (VmHWM, which unlike

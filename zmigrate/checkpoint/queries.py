@@ -50,7 +50,8 @@ def id_owners(
     found: dict[str, tuple[str, int | None]] = {}
     for chunk in _chunks(zoho_ids):
         for zoho_id, key, line in conn.execute(
-            "SELECT zoho_id, source_key, row_no FROM xref WHERE step = ? AND zoho_id IN "
+            "SELECT zoho_id, source_key, row_no FROM xref INDEXED BY xref_by_id "
+            "WHERE step = ? AND zoho_id IN "
             f"({_marks(chunk)}) ORDER BY row_no DESC",
             (step, *chunk),
         ):
