@@ -13,7 +13,6 @@ from its first row, and a Bulk Read job's result is kept once it completes.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import zipfile
@@ -391,28 +390,34 @@ async def run_write(
     job.state = "IN PROGRESS"
     reader = csv.reader(io.StringIO(job.upload.content.decode("utf-8-sig")))
     header = next(reader, [])
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    kept = result_columns(job)
-    writer.writerow([*(header[i] for i in kept), *RESULT_COLUMNS])
-    done, started = 0, clock.now()
-    for row in reader:
-        with store.journal.into(batch):
-            status, record_id, errors = write_row(job, store, header, row, clock.now())
-        if status == "ADDED":
-            job.added += 1
-        elif status == "UPDATED":
-            job.updated += 1
-        else:
-            job.skipped += 1
-        cells = [row[i] if i < len(row) else "" for i in kept]
-        writer.writerow([*cells, status, record_id, errors])
-        done += 1
-        if done % WRITE_SLICE == 0:  # at Zoho's pace, the time spent on the rows included
-            await clock.sleep(max(0.0, started + done / WRITE_ROWS_PER_SECOND - clock.now()))
-    await clock.sleep(max(0.0, started + done / WRITE_ROWS_PER_SECOND - clock.now()))
-    name = f"{job.module.api_name}-{job.upload.name}"
-    job.result = await asyncio.to_thread(zip_csv, name, out.getvalue())  # off the loop
+    result = io.BytesIO()
+    # the result is compressed as its rows are written: no zipping between the last row and
+    # COMPLETED, where a status poll would find every row done and the job still running
+    with (
+        zipfile.ZipFile(result, "w", zipfile.ZIP_DEFLATED) as zf,
+        zf.open(f"{job.module.api_name}-{job.upload.name}", "w") as raw,
+        io.TextIOWrapper(raw, encoding="utf-8", newline="") as out,
+    ):
+        writer = csv.writer(out, lineterminator="\n")
+        kept = result_columns(job)
+        writer.writerow([*(header[i] for i in kept), *RESULT_COLUMNS])
+        done, started = 0, clock.now()
+        for row in reader:
+            with store.journal.into(batch):
+                status, record_id, errors = write_row(job, store, header, row, clock.now())
+            if status == "ADDED":
+                job.added += 1
+            elif status == "UPDATED":
+                job.updated += 1
+            else:
+                job.skipped += 1
+            cells = [row[i] if i < len(row) else "" for i in kept]
+            writer.writerow([*cells, status, record_id, errors])
+            done += 1
+            if done % WRITE_SLICE == 0:  # at Zoho's pace, the time spent on the rows included
+                await clock.sleep(max(0.0, started + done / WRITE_ROWS_PER_SECOND - clock.now()))
+        await clock.sleep(max(0.0, started + done / WRITE_ROWS_PER_SECOND - clock.now()))
+    job.result = result.getvalue()
     job.behind = max(0.0, clock.now() - (due + done / WRITE_ROWS_PER_SECOND))
     job.state = "COMPLETED"
     batch.changes[("crm.write_job", job.id)] = job.saved()
