@@ -494,7 +494,7 @@ def bulk_rows(r: dict[str, Any]) -> None:
         label, "engine's credit count = sandbox's", f"{r['engine_credits'] == r['credits']}", "True"
     )
     note(label, "engine CPU per 100,000 records", f"{per_100k:.2f} s", "-")
-    note(label, "engine peak RSS", f"{r['max_rss_mb']:.0f} MB", "< 300 MB")
+    note(label, "engine peak RSS", f"{r['max_rss_mb']:.0f} MB", "< 150 MB")
     for line in r["trace"]:
         print(f"    {line}")
 
