@@ -107,12 +107,16 @@ def oracle(path: Path) -> dict[int, list[Any]]:
     return rows
 
 
+def _fail(number: int, column: int, exc: Exception) -> Exception:
+    return AssertionError(f"row {number}, column {column}: {exc}")
+
+
 def fast_and_slow(path: Path) -> tuple[dict[int, list[Any]], dict[int, list[Any]]]:
     book = Book(path)
     try:
         with book.archive.open(book.sheets["Cells"]) as src:
-            blocks = SheetRows(book).blocks(src)
-            fast = {n: v for b in blocks for n, v in zip(*b, strict=True) if v}
+            blocks = SheetRows(book, _fail).blocks(src)
+            fast = {n: v for b in blocks for n, v in zip(b.numbers, b.rows, strict=True) if v}
         slow = {n: v for n, v in SlowRows(book).feed(book.archive.read(SHEET), True) if v}
     finally:
         book.close()
@@ -171,7 +175,7 @@ def test_rows_of_one_shape_are_read_by_one_template(tmp_path):
     book.save(tmp_path / "many.xlsx")
     wb = Book(tmp_path / "many.xlsx")
     text = wb.archive.read(wb.sheets["Cells"]).decode()
-    fast = FastRows(wb)
+    fast = FastRows(wb, _fail)
     rows = fast.rows(text[: text.rindex("</row>") + len("</row>")])
     wb.close()
     assert rows is not None and len(rows) == 302
@@ -208,7 +212,7 @@ def test_cdata_and_comments_are_left_to_the_slow_path(tmp_path):
     rows = {n: text.index(f'<row r="{n}"') for n in (6, 9, 11)}
     cdata = text[rows[11] : text.index("</row>", rows[11]) + len("</row>")]
     comment = text[rows[6] : rows[9]]
-    assert FastRows(book).rows(cdata) is None
-    assert FastRows(book).rows(comment) is None
-    assert FastRows(book).rows(text[text.index("<row") : rows[6]]) is not None
+    assert FastRows(book, _fail).rows(cdata) is None
+    assert FastRows(book, _fail).rows(comment) is None
+    assert FastRows(book, _fail).rows(text[text.index("<row") : rows[6]]) is not None
     book.close()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from concurrent.futures import BrokenExecutor, Future
+import zipfile
+from concurrent.futures import BrokenExecutor, Future, wait
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,9 @@ import openpyxl
 import pytest
 from test_sources_xlsx_cells import source
 
+from zmigrate.errors import ManifestError
 from zmigrate.sources import xlsx_match, xlsx_sheet
-from zmigrate.sources.xlsx import xlsx_rows
+from zmigrate.sources.xlsx import xlsx_blocks, xlsx_rows
 
 HEADER = ["ref", "name", "amount", "closing", "code", "flag"]
 
@@ -58,6 +60,7 @@ def _spy(monkeypatch: pytest.MonkeyPatch, kill_after: int | None = None) -> list
 
     def spied(self: xlsx_match.Matcher, pattern: str, data: bytes) -> Future[Any]:
         if kill_after is not None and len(futures) == kill_after:
+            wait(futures)  # answered, then the worker dies with no chunk in flight
             self._proc.kill()
             self._proc.wait()
         futures.append(submit(self, pattern, data))
@@ -84,5 +87,35 @@ def test_a_worker_that_dies_leaves_the_reading_to_this_process(tmp_path, monkeyp
     got = list(xlsx_rows(source(tmp_path, book), None))
     assert got == _openpyxl(book)
     assert len(futures) > 20
-    assert all(f.exception(timeout=5) is None for f in futures[:3])
-    assert all(isinstance(f.exception(timeout=5), BrokenExecutor) for f in futures[6:])
+    assert all(f.exception(timeout=5) is None for f in futures[:5])
+    assert all(isinstance(f.exception(timeout=5), BrokenExecutor) for f in futures[5:])
+
+
+@pytest.mark.parametrize("worker", [False, True])
+def test_a_cell_that_is_no_number_is_named_by_its_row_and_column(tmp_path, monkeypatch, worker):
+    """Columns are converted only when read; a bad one still names its cell."""
+    path = tmp_path / "bad.xlsx"
+    book = openpyxl.Workbook(write_only=True)
+    ws = book.create_sheet("Cells")
+    ws.append(["ref", "amount"])
+    for i in range(2000):
+        ws.append([f"R{i:05d}", i])
+    book.save(path)
+    with zipfile.ZipFile(path) as old:
+        parts = {name: old.read(name) for name in old.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = parts[sheet].replace(
+        b'<c r="B1500" t="n"><v>1498</v>', b'<c r="B1500" t="n"><v>14x8</v>'
+    )
+    assert b"14x8" in parts[sheet]
+    with zipfile.ZipFile(path, "w") as new:
+        for name, data in parts.items():
+            new.writestr(name, data)
+    monkeypatch.setattr(xlsx_sheet, "_CHUNK", 16384)
+    monkeypatch.setattr(xlsx_match, "PARALLEL_BYTES", 0 if worker else 1 << 40)
+    blocks = xlsx_blocks(source(tmp_path, path), None)
+    with pytest.raises(ManifestError) as caught:
+        for block in blocks:
+            block.column(1)
+    assert (caught.value.line, caught.value.cell) == (1500, "B")
+    assert "bad.xlsx" in str(caught.value) and "14x8" in str(caught.value)

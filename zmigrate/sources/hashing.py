@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
-from operator import itemgetter
 from typing import Any, TypeVar
 
 from zmigrate import mapping  # mapping imports sources.model; only called after both loaded
 from zmigrate.manifest import FieldMap, SourceKind, SourceSpec, Step
+from zmigrate.sources.blocks import Block, RowBlock
 from zmigrate.sources.model import cell_text
 from zmigrate.sources.readers import Row, csv_chunks, iter_rows
 from zmigrate.sources.spill import SPILL_ROWS, Hashes
@@ -133,8 +133,7 @@ def hash_pass(
     elif source.kind is SourceKind.XLSX:  # a sheet's header names each column once
         from zmigrate.sources.xlsx import xlsx_blocks  # openpyxl only for a sheet
 
-        blocks = (rows for _, rows in xlsx_blocks(source, step))
-        rows = _pass_batches(blocks, checks, targets)
+        rows = _pass_blocks(xlsx_blocks(source, step), checks, targets)
     else:
         rows = _pass_rows(iter_rows(source, step=step), columns, checks, targets)
     for check in checks:
@@ -168,17 +167,16 @@ def _in_blocks(rows: Iterator[R], spill: Iterable[Hashes]) -> Iterator[Iterator[
             hashes.spill()
 
 
-def _pass_chunks(
-    chunks: Iterable[Sequence[Sequence[Any]]],
-    add: Callable[[Sequence[Sequence[Any]]], None],
-    checks: list[KeyCheck],
-    targets: list[TargetCheck],
+def _pass_blocks(
+    blocks: Iterator[Block], checks: list[KeyCheck], targets: list[TargetCheck]
 ) -> int:
-    """Hash a pass's rows a chunk at a time with ``add`` (made first: it shares the hashes of
-    steps keyed on one column), every key's hashes spilled each ``SPILL_ROWS`` rows."""
+    """Hash a pass's rows a block at a time (the header's block first, checked by the
+    reader), every key's hashes spilled each ``SPILL_ROWS`` rows."""
+    next(blocks)
+    add = _chunk_hasher(checks, targets)  # made first: it shares the hashes of one column
     spill = {id(h): h for h in _all_hashes(checks, targets)}.values()
     count = 0
-    for chunk in chunks:
+    for chunk in blocks:
         count += len(chunk)
         add(chunk)
         if count % SPILL_ROWS < len(chunk):  # crossed a multiple of SPILL_ROWS
@@ -190,8 +188,8 @@ def _pass_chunks(
 def _pass_csv(
     source: SourceSpec, step: str | None, checks: list[KeyCheck], targets: list[TargetCheck]
 ) -> int:
-    add = _chunk_hasher(checks, targets)
-    return _pass_chunks(csv_chunks(source, step, CSV_CHUNK), add, checks, targets)
+    blocks = (RowBlock((), rows) for rows in csv_chunks(source, step, CSV_CHUNK))
+    return _pass_blocks(chain([RowBlock((), [])], blocks), checks, targets)
 
 
 CSV_CHUNK = 4096
@@ -206,14 +204,6 @@ def _share_plain_columns(targets: list[TargetCheck]) -> dict[int, TargetCheck]:
         if t.column is not None and not t.group:
             t.hashes = plain.setdefault(t.column, t).hashes
     return plain
-
-
-def _column_getters(
-    flat: list[KeyCheck], plain: dict[int, TargetCheck]
-) -> list[tuple[int, itemgetter[Any]]]:
-    """A getter for each column a chunk hasher takes out whole (in column order)."""
-    used = {i for check in flat for i in check.index} | set(plain)
-    return [(i, itemgetter(i)) for i in sorted(used)]
 
 
 def _pass_rows(
@@ -266,24 +256,20 @@ def _dict_row_hasher(
 
 
 def _pass_batches(
-    batches: Iterator[Sequence[Sequence[Any]]], checks: list[KeyCheck], targets: list[TargetCheck]
+    batches: Iterator[list[tuple[Any, ...]]], checks: list[KeyCheck], targets: list[TargetCheck]
 ) -> int:
-    """A pass over typed rows by position (a query's as its driver hands them over, a sheet's
-    a chunk of XML at a time), the header first: no dict per row, no Python per row before
-    the columns are hashed, and a cell becomes key text only where a key reads it (the same
-    hashes as dicts)."""
-    next(batches)  # the header, checked by the reader
-    return _pass_chunks(batches, _chunk_hasher(checks, targets), checks, targets)
+    """A query's rows as its driver hands them over, a batch at a time (the header first):
+    no dict per row, no Python per row before the columns are hashed, and a cell becomes key
+    text only where a key reads it (the same hashes as dicts)."""
+    return _pass_blocks((RowBlock((), batch) for batch in batches), checks, targets)
 
 
-def _texts(column: list[Any]) -> Iterator[str]:
+def _texts(column: Sequence[Any]) -> Iterator[str]:
     """A column's cells as key parts (``cell_text``), in C when every cell is a ``str``."""
     return map(str.strip, column) if set(map(type, column)) == {str} else map(cell_text, column)
 
 
-def _chunk_hasher(
-    checks: list[KeyCheck], targets: list[TargetCheck]
-) -> Callable[[Sequence[Sequence[Any]]], None]:
+def _chunk_hasher(checks: list[KeyCheck], targets: list[TargetCheck]) -> Callable[[Block], None]:
     """The work of a pass on a chunk of rows (a CSV's, a sheet's, a query's), each key sorted
     by shape once, before the rows. A key of plain columns is hashed a column at a time by
     C-level ``map`` when the column's cells are all ``str`` (a CSV's always are: a Python loop
@@ -293,10 +279,10 @@ def _chunk_hasher(
     grouped = [c for c in checks if c.grouped]
     plain = _share_plain_columns(targets)
     other = [t for t in targets if t.column is None or t.group]
-    getters = _column_getters(flat, plain)
+    used = sorted({i for check in flat for i in check.index} | set(plain))
 
-    def add(chunk: Sequence[Sequence[Any]]) -> None:
-        columns = {i: list(map(get, chunk)) for i, get in getters}
+    def add(chunk: Block) -> None:
+        columns = {i: chunk.column(i) for i in used}
         for check in flat:
             cells = [_texts(columns[i]) for i in check.index]
             keys = cells[0] if len(cells) == 1 else zip(*cells, strict=True)
@@ -307,16 +293,17 @@ def _chunk_hasher(
                 texts = filter(None, map(str.lower, map(str.strip, column)))
                 target.hashes.tail.extend(map(hash, texts))
                 continue
-            for value, row in zip(column, chunk, strict=True):
+            for value, row in zip(column, chunk.rows, strict=True):
                 if isinstance(value, str):
                     if text := value.strip().lower():
                         target.hashes.tail.append(hash(text))
                 elif value is not None:
                     target.add_cells(row)
-        for row in chunk:
-            for check in grouped:
-                check.add(tuple([cell_text(row[i]) for i in check.index]))
-            for target in other:
-                target.add_cells(row)
+        if grouped or other:
+            for row in chunk.rows:
+                for check in grouped:
+                    check.add(tuple([cell_text(row[i]) for i in check.index]))
+                for target in other:
+                    target.add_cells(row)
 
     return add

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import zipfile
 from collections.abc import Generator, Iterator, Sequence
-from operator import itemgetter
 from typing import Any
 from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import ExpatError
@@ -26,14 +25,34 @@ from openpyxl.utils import get_column_letter
 from zmigrate.errors import ManifestError
 from zmigrate.manifest import SourceSpec, did_you_mean, display_path
 from zmigrate.sources import xlsx_match
+from zmigrate.sources.blocks import Block, RowBlock
 from zmigrate.sources.model import cannot_open, source_label
 from zmigrate.sources.xlsx_book import Book
-from zmigrate.sources.xlsx_sheet import Block, SheetRows, read_ahead
+from zmigrate.sources.xlsx_sheet import SheetRows, read_ahead
+
+
+def _unreadable(
+    source: SourceSpec, step: str | None, why: Exception, line: int | None, cell: str | None = None
+) -> ManifestError:
+    """A sheet (or a cell of it) that is no sheet Excel writes: what went wrong, where."""
+    return ManifestError(
+        f"cannot read the {'cell' if cell else 'sheet'}: {why}",
+        file=source_label(source),
+        line=line,
+        cell=cell,
+        step=step,
+        field="source",
+        hint="open the workbook in Excel and save it again",
+    )
 
 
 def _sheet_blocks(book: Book, part: str, source: SourceSpec, step: str | None) -> Iterator[Block]:
     """The rows the sheet's XML holds, a chunk at a time."""
-    reader = SheetRows(book)
+
+    def fail(number: int, column: int, exc: Exception) -> ManifestError:
+        return _unreadable(source, step, exc, number, get_column_letter(column + 1))
+
+    reader = SheetRows(book, fail)
     matcher = None
     if book.archive.getinfo(part).file_size >= xlsx_match.PARALLEL_BYTES:
         with contextlib.suppress(OSError):  # no worker process here: this one matches
@@ -43,14 +62,7 @@ def _sheet_blocks(book: Book, part: str, source: SourceSpec, step: str | None) -
         try:
             yield from reader.blocks(src, matcher)
         except (ExpatError, ValueError, IndexError, zipfile.BadZipFile) as exc:
-            raise ManifestError(
-                f"cannot read the sheet: {exc}",
-                file=source_label(source),
-                line=reader.number or None,
-                step=step,
-                field="source",
-                hint="open the workbook in Excel and save it again",
-            ) from None
+            raise _unreadable(source, step, exc, reader.number or None) from None
         finally:
             src.close()
             if matcher is not None:
@@ -144,15 +156,15 @@ def _fit(
 def _fit_block(block: Block, header: list[str], source: SourceSpec, step: str | None) -> Block:
     """A block's data rows by :func:`_fit`: as they are when each is as wide as the header
     and none starts blank (the usual sheet, checked a column at a time)."""
-    numbers, rows = block
-    if set(map(len, rows)) == {len(header)}:
-        first = list(map(itemgetter(0), rows))
+    if block.widths() == {len(header)}:
+        first = block.column(0)
         if None not in first and "" not in first:
             return block
-    fitted = [
-        (n, _fit(n, cells, header, source, step)) for n, cells in zip(numbers, rows, strict=True)
-    ]
-    return [n for n, c in fitted if c is not None], [c for _, c in fitted if c is not None]
+    rows = zip(block.numbers, block.rows, strict=True)
+    fitted = [(n, _fit(n, cells, header, source, step)) for n, cells in rows]
+    return RowBlock(
+        [n for n, c in fitted if c is not None], [c for _, c in fitted if c is not None]
+    )
 
 
 def xlsx_blocks(source: SourceSpec, step: str | None) -> Generator[Block]:
@@ -161,17 +173,20 @@ def xlsx_blocks(source: SourceSpec, step: str | None) -> Generator[Block]:
     book = _open(source, step)
     try:
         blocks = _sheet_blocks(book, _sheet(book, source, step), source, step)
-        number, after = source.header_row, -1
+        number, rest = source.header_row, None
         cells: Sequence[Any] = ()
-        for numbers, rows in blocks:
+        for block in blocks:
+            numbers = block.numbers
             after = next((i for i, n in enumerate(numbers) if n >= source.header_row), -1)
             if after >= 0:
+                rows = block.rows
                 number, cells = numbers[after], rows[after]
+                rest = RowBlock(numbers[after + 1 :], rows[after + 1 :])
                 break
         header = _header(tuple(cells) if number == source.header_row else (), source, step)
-        yield [source.header_row], [header]
-        if after >= 0:
-            yield _fit_block((numbers[after + 1 :], rows[after + 1 :]), header, source, step)
+        yield RowBlock([source.header_row], [header])
+        if rest is not None:
+            yield _fit_block(rest, header, source, step)
         for block in blocks:
             yield _fit_block(block, header, source, step)
     finally:
@@ -181,6 +196,6 @@ def xlsx_blocks(source: SourceSpec, step: str | None) -> Generator[Block]:
 def xlsx_rows(source: SourceSpec, step: str | None) -> Generator[tuple[int, list[Any]]]:
     """Yield ``(row number, cells)``: the header row first, then every non-empty data row,
     with one cell per header column."""
-    for numbers, rows in xlsx_blocks(source, step):
-        for number, cells in zip(numbers, rows, strict=True):
+    for block in xlsx_blocks(source, step):
+        for number, cells in zip(block.numbers, block.rows, strict=True):
             yield number, list(cells)

@@ -12,6 +12,7 @@ If the worker cannot start or dies, this process matches the chunks itself: same
 
 from __future__ import annotations
 
+import contextlib
 import re
 import struct
 import subprocess
@@ -65,9 +66,11 @@ def match_joined(pattern: str, data: bytes) -> tuple[bool, str] | None:
     return "&" in text, _COLUMN.join([SEP.join(column) for column in found])
 
 
-def split(joined: str) -> Columns:
-    """The columns :func:`match_joined` joined."""
-    return [column.split(SEP) for column in joined.split(_COLUMN)]
+def split(joined: str) -> Callable[[int], Sequence[str]]:
+    """Column ``i`` of what :func:`match_joined` joined, split when it is asked for (a reader
+    may need only a few)."""
+    columns = joined.split(_COLUMN)
+    return lambda i: columns[i].split(SEP)
 
 
 _REQUEST = struct.Struct("<II")  # pattern bytes, chunk bytes
@@ -98,7 +101,8 @@ class Matcher:
         self._waiting: deque[Future[tuple[bool, str] | None]] = deque()
         self._lock = threading.Lock()
         self._broken = False
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def submit(self, pattern: str, data: bytes) -> Future[tuple[bool, str] | None]:
         """The chunk's answer to come (BrokenExecutor if the worker is gone)."""
@@ -143,12 +147,15 @@ class Matcher:
                 future.set_exception(BrokenExecutor("the sheet's matching worker stopped"))
 
     def close(self) -> None:
-        """Stop the worker (at once: a reader may stop before the sheet's end)."""
+        """Stop the worker (at once: a reader may stop before the sheet's end); its answers'
+        reader sees the pipe end and stops before the pipes are closed."""
         self._proc.kill()
         self._proc.wait()
+        self._reader.join()
         for pipe in (self._proc.stdin, self._proc.stdout):
-            if pipe is not None:
-                pipe.close()
+            with contextlib.suppress(OSError):  # unsent requests: the worker is gone
+                if pipe is not None:
+                    pipe.close()
 
 
 if __name__ == "__main__":

@@ -19,21 +19,20 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import BrokenExecutor, Future
 from typing import IO, Any
 from xml.parsers.expat import ParserCreate
 
 from openpyxl.utils import column_index_from_string, get_column_letter
 
+from zmigrate.sources.blocks import Block, RowBlock
 from zmigrate.sources.inflate import Chunks, ReadAhead
 from zmigrate.sources.xlsx_book import Book, iso_date, number
-from zmigrate.sources.xlsx_match import AHEAD, Columns, Matcher, match, plain, split
-from zmigrate.sources.xlsx_template import CELL, TEXT, Kind, Template, value
+from zmigrate.sources.xlsx_match import AHEAD, Matcher, match, plain, split
+from zmigrate.sources.xlsx_template import CELL, TEXT, Fail, Kind, Template, value
 
 Row = tuple[int, list[Any]]
-Block = tuple[Sequence[int], Sequence[Sequence[Any]]]
-"""A run of rows: their numbers, and their values by column."""
 _Matched = Future[tuple[bool, str] | None]
 _Pending = tuple[bytes, Template | None, _Matched | None]
 _CHUNK = 1 << 20
@@ -80,8 +79,9 @@ _TEMPLATES = 16
 class FastRows:
     """The fast path's state: the book's conversions, row templates, the last row number."""
 
-    def __init__(self, book: Book) -> None:
+    def __init__(self, book: Book, fail: Fail) -> None:
         self.book = book
+        self.fail = fail
         self.number = 0
         self.columns = _Columns()
         self.kinds: dict[str, tuple[Kind, str]] = {}
@@ -155,12 +155,16 @@ class FastRows:
         if template is None or not plain(text):
             return None
         columns = match(template.pattern, text)
-        return None if columns is None else self.converted(template, columns, "&" in text)
+        if columns is None:
+            return None
+        return self.converted(template, columns.__getitem__, "&" in text)
 
-    def converted(self, template: Template, columns: Columns, escaped: bool) -> Block:
+    def converted(
+        self, template: Template, texts: Callable[[int], Sequence[str]], escaped: bool
+    ) -> Block:
         """The rows ``template`` matched, from the texts of its groups."""
-        block = template.block(columns, escaped, self.book)
-        self.number = block[0][-1]
+        block = template.block(texts, escaped, self.book, self.fail)
+        self.number = block.numbers[-1]
         return block
 
     def rows(self, text: str) -> list[Row] | None:
@@ -306,9 +310,9 @@ def _cut(data: bytes) -> int:
 class SheetRows:
     """``(row number, values by column)`` for each row of one sheet's XML stream."""
 
-    def __init__(self, book: Book) -> None:
+    def __init__(self, book: Book, fail: Fail) -> None:
         self.book = book
-        self.fast = FastRows(book)
+        self.fast = FastRows(book, fail)
         self.slow: SlowRows | None = None
 
     @property
@@ -384,7 +388,7 @@ class SheetRows:
 
 def _block(rows: list[Row]) -> Block:
     numbers, values = zip(*rows, strict=True) if rows else ((), ())
-    return numbers, values
+    return RowBlock(numbers, values)
 
 
 def read_ahead(member: IO[bytes]) -> ReadAhead:

@@ -18,8 +18,8 @@ from typing import Any
 
 from openpyxl.utils import column_index_from_string
 
+from zmigrate.sources.blocks import ColumnBlock
 from zmigrate.sources.xlsx_book import Book, iso_date, xml_text
-from zmigrate.sources.xlsx_match import Columns
 
 
 class Kind(IntEnum):
@@ -41,6 +41,9 @@ CELL = re.compile(
     r"(?:<v>|<is><t\b[^>]*>)([^<]*)<)"
 )
 """A cell as Excel, LibreOffice and openpyxl write it: (attributes after ``r``, value text)."""
+Fail = Callable[[int, int, Exception], Exception]
+"""The error to raise for a cell's text that is no value of its type (row number, column
+index from 0, what went wrong)."""
 _REF = re.compile(r'<c r="([A-Z]+)\d+"')
 _ROW_HEAD = re.compile(r'<row r="\d+"')
 
@@ -90,6 +93,7 @@ class Template:
     def __init__(self, pattern: str, kinds: list[tuple[Kind, str]], letters: list[str]) -> None:
         self.pattern = pattern
         self.fullmatch = re.compile(pattern).fullmatch
+        self.kinds = kinds
         self.convert = [(i, k, s) for i, (k, s) in enumerate(kinds) if k is not Kind.TEXT]
         self.texts = [i for i, (k, _) in enumerate(kinds) if k is Kind.TEXT]
         columns = [column_index_from_string(letter) for letter in letters]
@@ -121,19 +125,31 @@ class Template:
         return cls("".join(parts), kinds, letters) if kinds else None
 
     def block(
-        self, columns: Columns, escaped: bool, book: Book
-    ) -> tuple[list[int], list[tuple[Any, ...]]]:
-        """The row numbers and values of the rows this template matched, from the texts its
-        groups took (:func:`~zmigrate.sources.xlsx_match.match`), converted a column at a time
-        (``escaped``: the rows hold entities)."""
-        values: list[Sequence[Any]] = list(columns)
-        numbers = list(map(int, values.pop(0)))
-        for i, kind, style in self.convert:
-            values[i] = _column(book, kind, style, values[i])
-        if escaped:
-            for i in self.texts:
-                values[i] = list(map(xml_text, values[i]))
-        return numbers, list(zip(*values, strict=True))
+        self, texts: Callable[[int], Sequence[str]], escaped: bool, book: Book, fail: Fail
+    ) -> ColumnBlock:
+        """The rows this template matched, from the texts its groups took (``texts(0)``: the
+        row numbers, ``texts(i)``: cell ``i - 1``'s; :mod:`~zmigrate.sources.xlsx_match`), a
+        column converted only when it is first used (``escaped``: the rows hold entities). A
+        text that is no value of its cell's type raises ``fail(row number, cell, error)``."""
+        numbers = list(map(int, texts(0)))
+        kinds = self.kinds
+
+        def make(i: int) -> Sequence[Any]:
+            kind, style = kinds[i]
+            column = texts(i + 1)
+            if kind is TEXT:
+                return list(map(xml_text, column)) if escaped else column
+            try:
+                return _column(book, kind, style, column)
+            except (ValueError, IndexError, OverflowError) as exc:
+                for number, text in zip(numbers, column, strict=True):
+                    try:
+                        value(book, kind, style, text)
+                    except (ValueError, IndexError, OverflowError):
+                        raise fail(number, i, exc) from None
+                raise
+
+        return ColumnBlock(numbers, len(kinds), make)
 
     def row(self, groups: tuple[str, ...], book: Book, escaped: bool) -> list[Any]:
         """The values of a row this template matched (``groups``: number, then values)."""
