@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -30,10 +30,12 @@ in flight, bulk preparation keeps at least 1 / (1 + 4) of its pace."""
 class Foreground:
     """Windowed (Books, Inventory) calls in flight, and the wait bulk work makes for them.
 
-    ``started``/``ended`` run on the event loop; ``paced`` runs on worker threads."""
+    ``call`` runs on the event loop, ``paced`` on worker threads; ``timer`` (real seconds)
+    times the chunks."""
 
-    def __init__(self) -> None:
+    def __init__(self, timer: Callable[[], float] = time.perf_counter) -> None:
         self.calls = 0
+        self.timer = timer
         self._quiet = threading.Event()
         self._quiet.set()
 
@@ -52,10 +54,10 @@ class Foreground:
     def paced(self, items: Iterable[T], every: int = CHUNK) -> Iterator[T]:
         """``items`` for a worker thread: after each ``every`` of them, wait while windowed
         calls are in flight, at most ``YIELD_RATIO`` × the time those items took."""
-        began = time.perf_counter()
+        began = self.timer()
         for n, item in enumerate(items, 1):
             yield item
             if n % every == 0:
                 if not self._quiet.is_set():
-                    self._quiet.wait((time.perf_counter() - began) * YIELD_RATIO)
-                began = time.perf_counter()
+                    self._quiet.wait((self.timer() - began) * YIELD_RATIO)
+                began = self.timer()
