@@ -424,7 +424,8 @@ class CrmClient:
         if not job.download_url:
             raise ServerError(f"Bulk Write job {job.id} has no result to download ({job.state})")
         data = await self.download(job.download_url)
-        return await asyncio.to_thread(lambda: write_outcomes(iter_csv(data)))  # CPU: a thread
+        rows = self.transport.foreground.paced(iter_csv(data))  # CPU: a thread, yielding
+        return await asyncio.to_thread(write_outcomes, rows)  # to Books/Inventory calls
 
     async def bulk_write(
         self,

@@ -63,6 +63,7 @@ from zmigrate.errors import (
     Unconfirmed,
     ZohoError,
 )
+from zmigrate.foreground import Foreground
 from zmigrate.pacing import CreditLedger, Gate, Reservation, WindowPacer
 from zmigrate.quotas import DAY, LONG_BLOCK
 from zmigrate.retry import NETWORK_ERRORS, RetryPolicy, network_error, never_sent
@@ -304,6 +305,8 @@ class Transport:
         self.observers: list[Callable[[Attempt], None]] = []
         """Called after every attempt, retries included (Zoho time, credits charged)."""
         self.policy = policy or RetryPolicy()
+        self.foreground = Foreground()
+        """Windowed calls in flight, which bulk preparation on threads yields to."""
         self.rng = rng or random.Random()
 
     async def request(
@@ -446,6 +449,7 @@ class Transport:
             await stack.enter_async_context(channel.gate)
             if channel.pacer is not None:
                 await stack.enter_async_context(channel.pacer.slot())
+                stack.enter_context(self.foreground.call())
             yield
 
     def _settle(

@@ -346,7 +346,7 @@ class Batches:
 
         def map_all() -> list[Item]:
             ready = []
-            for item in items:
+            for item in self.writer.paced(self.writer.target.zoho, items):
                 try:
                     item.payload = map_record(step, item.source.rows, resolve)
                 except MappingError as exc:

@@ -130,7 +130,8 @@ class Engine:
 
         async def feed() -> None:
             halted = partial(self.control.halted, spec.product)
-            await read_batches(step, pending, Feed(queue, room), halted)
+            source = kind.paced(self.zoho, iter_records(step))
+            await read_batches(step, pending, Feed(queue, room), halted, source)
             for _ in range(workers):
                 await queue.put(None)
 
@@ -166,16 +167,21 @@ class Engine:
 
 
 async def read_batches(
-    step: Step, pending: Sequence[Batch], feed: Feed, halted: Callable[[], bool]
+    step: Step,
+    pending: Sequence[Batch],
+    feed: Feed,
+    halted: Callable[[], bool],
+    source: Iterator[SourceRecord] | None = None,
 ) -> None:
     """Read the source once (in slices, on a thread), handing each pending batch its records
-    in order; a batch is read only once the step has room for it."""
+    in order; a batch is read only once the step has room for it. ``source``: the step's
+    records as its writer paces them (``Writer.paced``), else read as it comes."""
     if not pending:
         return
     batches = iter(pending)
     current: Batch | None = await feed.next(batches)
     items: list[Item] = []
-    rows = enumerate(iter_records(step))
+    rows = enumerate(iter_records(step) if source is None else source)
     while records := await asyncio.to_thread(_take, rows, READ_SLICE):
         for row_no, record in records:
             if halted():

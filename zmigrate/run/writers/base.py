@@ -9,8 +9,9 @@ batch again (``retried``) must first find what an earlier send of it did in Zoho
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from zmigrate.checkpoint import AsyncRunStore, Batch, StepSpec
 from zmigrate.client import Zoho
@@ -18,6 +19,8 @@ from zmigrate.manifest import Step
 from zmigrate.outcomes import Verdict
 from zmigrate.progress import Progress
 from zmigrate.run.items import Item
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,12 @@ class Writer(ABC):
     def settle(cls, step: Step, spec: StepSpec) -> None:
         """A step found complete when the run starts (nothing to do for most targets)."""
         return None
+
+    @classmethod
+    def paced(cls, zoho: Zoho, rows: Iterable[T]) -> Iterator[T]:
+        """``rows`` as a worker thread of the step reads, maps or writes them: at once for
+        most targets; a bulk step's yield to windowed calls (``zmigrate.foreground``)."""
+        return iter(rows)
 
     @abstractmethod
     async def send(self, batch: Batch, items: Sequence[Item], retried: bool) -> list[Verdict]:

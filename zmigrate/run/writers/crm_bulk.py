@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from zmigrate import quotas
 from zmigrate.checkpoint import Batch, StepSpec
@@ -25,6 +26,7 @@ from zmigrate.outcomes import Again, Reject, Verdict, record_outcome
 from zmigrate.run.items import Item, bulk_cell
 from zmigrate.run.writers.base import Target, Writer
 
+T = TypeVar("T")
 KEYED = (Operation.UPSERT, Operation.UPDATE)
 """Operations whose job finds records by the step key (``find_by``)."""
 
@@ -38,11 +40,14 @@ class BulkFile:
     rows: array[int]
 
 
-def bulk_file(items: Sequence[Item]) -> BulkFile:
+def bulk_file(
+    items: Sequence[Item], paced: Callable[[Iterable[Item]], Iterator[Item]] = iter
+) -> BulkFile:
     """The file's columns (every payload's keys, in order) and the zipped CSV, one row per
-    item, written as the rows are made (no second copy of the batch)."""
+    item, written as the rows are made (no second copy of the batch); ``paced`` lets the
+    thread yield to windowed calls between rows."""
     header = list(dict.fromkeys(k for i in items for k in i.payload))
-    rows = ({k: bulk_cell(v) for k, v in i.payload.items()} for i in items)
+    rows = ({k: bulk_cell(v) for k, v in i.payload.items()} for i in paced(items))
     return BulkFile(header, zip_csv(header, rows), array("q", (i.row_no for i in items)))
 
 
@@ -55,8 +60,12 @@ def part_of(file: BulkFile, row_nos: Sequence[int]) -> BulkFile:
     return BulkFile(file.header, data, array("q", (n for n, _ in kept)))
 
 
-def verdicts(outcomes: Sequence[RecordOutcome], retried: bool) -> list[Verdict]:
-    return [record_outcome(o, retried=retried) for o in outcomes]
+def verdicts(
+    outcomes: Sequence[RecordOutcome],
+    retried: bool,
+    paced: Callable[[Iterable[RecordOutcome]], Iterator[RecordOutcome]] = iter,
+) -> list[Verdict]:
+    return [record_outcome(o, retried=retried) for o in paced(outcomes)]
 
 
 class CrmBulkWriter(Writer):
@@ -72,6 +81,11 @@ class CrmBulkWriter(Writer):
     @classmethod
     def workers(cls, zoho: Zoho, spec: StepSpec) -> int:
         return quotas.CRM_BULK_JOBS_AT_ONCE
+
+    @classmethod
+    def paced(cls, zoho: Zoho, rows: Iterable[T]) -> Iterator[T]:
+        """A 25,000-row batch's reading, mapping, file and verdicts yield to windowed calls."""
+        return zoho.transport.foreground.paced(rows)
 
     @classmethod
     def held(cls, workers: int) -> int:
@@ -100,7 +114,8 @@ class CrmBulkWriter(Writer):
             outcomes = await crm.write_result(job)
         if len(outcomes) != len(items):
             return [Again(f"bulk result had {len(outcomes)} rows for {len(items)}")] * len(items)
-        answers = await asyncio.to_thread(verdicts, outcomes, retried)
+        paced = partial(self.paced, self.target.zoho)
+        answers = await asyncio.to_thread(verdicts, outcomes, retried, paced)
         if not any(isinstance(v, Again) for v in answers):
             self.files.pop(batch.batch_no, None)
         return answers
@@ -115,7 +130,7 @@ class CrmBulkWriter(Writer):
         if sent is not None and not any(i.payload for i in items):  # let go: the file has them
             file = await asyncio.to_thread(part_of, sent, [i.row_no for i in items])
         else:
-            file = await asyncio.to_thread(bulk_file, items)
+            file = await asyncio.to_thread(bulk_file, items, partial(self.paced, self.target.zoho))
 
         async def saved(job_id: str, file_id: str) -> None:
             self.jobs[batch.batch_no] = job_id
