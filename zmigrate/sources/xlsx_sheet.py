@@ -34,8 +34,7 @@ from zmigrate.sources.xlsx_template import CELL, TEXT, Fail, Kind, Template, val
 
 Row = tuple[int, list[Any]]
 _Matched = Future[tuple[bool, str] | None]
-_Texts = tuple[bool, Callable[[int], Sequence[str]]]  # entities?, a template's group texts
-_Pending = tuple[bytes, Template | None, _Matched | _Texts | None]
+_Pending = tuple[bytes, Template | None, _Matched | None]
 _CHUNK = 1 << 20
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REFS = re.compile(r'<c r="([A-Z]+)\d+"')
@@ -323,8 +322,7 @@ class SheetRows:
 
     def blocks(self, src: Chunks, matcher: Matcher | None = None) -> Iterator[Block]:
         """The sheet's rows a chunk of its XML at a time; with a ``matcher``, chunks go to its
-        worker, ``AHEAD`` at a time, as soon as a template can read them, and one is matched
-        here instead when the worker is still busy with two (then both cores match)."""
+        worker, ``AHEAD`` at a time, as soon as a template can read them."""
         data = src.read(max(_CHUNK, 4096))
         root = _ROOT.search(data[:4096].decode("utf-8", "replace"))
         if root is None or f'xmlns="{_MAIN_NS}"' not in root.group(0) or _not_utf8(data):
@@ -338,15 +336,11 @@ class SheetRows:
             rest = buf[cut:]
             if cut:
                 template = self.fast.bulk() if matcher is not None else None
-                got: _Matched | _Texts | None = None
+                future = None
                 if matcher is not None and template is not None:
-                    busy = sum(isinstance(p[2], Future) and not p[2].done() for p in pending)
-                    if busy >= 2:
-                        got = _match_here(template, buf[:cut])
-                    else:
-                        got = matcher.submit(template.pattern, buf[:cut])
-                pending.append((buf[:cut], template, got))
-                while pending and (got is None or len(pending) > AHEAD):
+                    future = matcher.submit(template.pattern, buf[:cut])
+                pending.append((buf[:cut], template, future))
+                while pending and (future is None or len(pending) > AHEAD):
                     yield self._chunk(root.group(0), *pending.popleft())
             data = src.read(_CHUNK)
         while pending:
@@ -356,17 +350,16 @@ class SheetRows:
             yield _block(self._fragment(root.group(0), tail.decode("utf-8", "replace")))
 
     def _chunk(
-        self, root: str, data: bytes, template: Template | None, got: _Matched | _Texts | None
+        self, root: str, data: bytes, template: Template | None, future: _Matched | None
     ) -> Block:
-        """A chunk's rows: as the worker or this process matched them, else read here."""
-        if isinstance(got, Future):
+        """A chunk's rows: as the worker matched them, else read here."""
+        if future is not None and template is not None:
             try:
-                answer = got.result()
+                got = future.result()
             except BrokenExecutor:  # the worker died (killed): this process reads on
-                answer = None
-            got = None if answer is None else (answer[0], split(answer[1]))
-        if got is not None and template is not None:
-            return self.fast.converted(template, got[1], got[0])
+                got = None
+            if got is not None:
+                return self.fast.converted(template, split(got[1]), got[0])
         text = data.decode("utf-8")
         block = self.fast.block(text)
         if block is None:
@@ -391,13 +384,6 @@ class SheetRows:
             yield self.slow.feed(data)
             data = src.read(_CHUNK)
         yield self.slow.feed(b"", True)
-
-
-def _match_here(template: Template, data: bytes) -> _Texts | None:
-    """A chunk matched in this process, as the worker would."""
-    text = data.decode("utf-8")
-    columns = match(template.pattern, text) if plain(text) else None
-    return None if columns is None else ("&" in text, columns.__getitem__)
 
 
 def _block(rows: list[Row]) -> Block:
