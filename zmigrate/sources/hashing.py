@@ -133,7 +133,9 @@ def hash_pass(
     elif source.kind is SourceKind.XLSX:  # a sheet's header names each column once
         from zmigrate.sources.xlsx import xlsx_blocks  # openpyxl only for a sheet
 
-        rows = _pass_blocks(xlsx_blocks(source, step), checks, targets)
+        blocks = xlsx_blocks(source, step)
+        next(blocks)  # the header, checked by the reader
+        rows = _pass_blocks(blocks, checks, targets)
     else:
         rows = _pass_rows(iter_rows(source, step=step), columns, checks, targets)
     for check in checks:
@@ -168,11 +170,10 @@ def _in_blocks(rows: Iterator[R], spill: Iterable[Hashes]) -> Iterator[Iterator[
 
 
 def _pass_blocks(
-    blocks: Iterator[Block], checks: list[KeyCheck], targets: list[TargetCheck]
+    blocks: Iterable[Block], checks: list[KeyCheck], targets: list[TargetCheck]
 ) -> int:
-    """Hash a pass's rows a block at a time (the header's block first, checked by the
-    reader), every key's hashes spilled each ``SPILL_ROWS`` rows."""
-    next(blocks)
+    """Hash a pass's data rows a block at a time, every key's hashes spilled each
+    ``SPILL_ROWS`` rows."""
     add = _chunk_hasher(checks, targets)  # made first: it shares the hashes of one column
     spill = {id(h): h for h in _all_hashes(checks, targets)}.values()
     count = 0
@@ -189,7 +190,7 @@ def _pass_csv(
     source: SourceSpec, step: str | None, checks: list[KeyCheck], targets: list[TargetCheck]
 ) -> int:
     blocks = (RowBlock((), rows) for rows in csv_chunks(source, step, CSV_CHUNK))
-    return _pass_blocks(chain([RowBlock((), [])], blocks), checks, targets)
+    return _pass_blocks(blocks, checks, targets)
 
 
 CSV_CHUNK = 4096
@@ -261,6 +262,7 @@ def _pass_batches(
     """A query's rows as its driver hands them over, a batch at a time (the header first):
     no dict per row, no Python per row before the columns are hashed, and a cell becomes key
     text only where a key reads it (the same hashes as dicts)."""
+    next(batches)  # the header, checked by the reader
     return _pass_blocks((RowBlock((), batch) for batch in batches), checks, targets)
 
 

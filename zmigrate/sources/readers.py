@@ -235,13 +235,13 @@ def iter_rows(source: SourceSpec, *, step: str | None = None) -> Iterator[tuple[
     if source.kind is SourceKind.JSONL:
         yield from jsonl_rows(source, step)
         return
-    rows = table_rows(source, step)
+    rows = _table_rows(source, step)
     _, header = next(rows)
     for line, cells in rows:
         yield line, dict(zip(header, cells, strict=True))
 
 
-def table_rows(source: SourceSpec, step: str | None) -> Generator[tuple[int, list[Any]]]:
+def _table_rows(source: SourceSpec, step: str | None) -> Generator[tuple[int, list[Any]]]:
     """The header, then the rows (one value per column, in order), of a CSV, a sheet or a query."""
     if source.kind is SourceKind.CSV:
         return csv_rows(source, step)
@@ -299,7 +299,7 @@ def read_columns(source: SourceSpec, step: str | None = None) -> list[str]:
             step=step,
         )
     if source.kind is not SourceKind.CSV:
-        rows = table_rows(source, step)
+        rows = _table_rows(source, step)
         try:
             return list(next(rows)[1])
         finally:

@@ -40,30 +40,30 @@ def _findall(pattern: str) -> Callable[[str], list[tuple[str, ...]]]:
     return re.compile(f"{pattern}</row>").findall
 
 
-def plain(text: str) -> bool:
+def _plain(text: str) -> bool:
     """Text the templates can be trusted on: no comment, CDATA section or carriage return (a
     comment could hold a row; CDATA and ``\\r`` need the parser's reading)."""
     return "<!" not in text and "\r" not in text
 
 
-def match(pattern: str, text: str) -> Columns | None:
-    """The columns of a run of whole rows if the template ``pattern`` matches every one, else
-    None. A match is one whole row (no value holds ``<``), so as many matches as rows means
-    each row matched."""
+def match(pattern: str, text: str) -> tuple[bool, Columns] | None:
+    """Whether a run of whole rows holds entities (``&``) to replace, and its columns, if the
+    template ``pattern`` matches every row; else None. A match is one whole row (no value
+    holds ``<``), so as many matches as rows means each row matched."""
+    if not _plain(text):
+        return None
     found = _findall(pattern)(text)
     if not found or len(found) != text.count("</row>"):
         return None
-    return list(zip(*found, strict=True))
+    return "&" in text, list(zip(*found, strict=True))
 
 
 def match_joined(pattern: str, data: bytes) -> tuple[bool, str] | None:
-    """The worker's task: :func:`match` over a chunk's UTF-8 bytes, its columns joined, and
-    whether the chunk holds entities (``&``) to replace."""
-    text = data.decode("utf-8")
-    found = match(pattern, text) if plain(text) else None
-    if found is None:
+    """The worker's task: :func:`match` over a chunk's UTF-8 bytes, its columns joined."""
+    got = match(pattern, data.decode("utf-8"))
+    if got is None:
         return None
-    return "&" in text, _COLUMN.join([SEP.join(column) for column in found])
+    return got[0], _COLUMN.join([SEP.join(column) for column in got[1]])
 
 
 def split(joined: str) -> Callable[[int], Sequence[str]]:

@@ -29,7 +29,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from zmigrate.sources.blocks import Block, RowBlock
 from zmigrate.sources.inflate import Chunks, ReadAhead
 from zmigrate.sources.xlsx_book import Book, iso_date, number
-from zmigrate.sources.xlsx_match import AHEAD, Matcher, match, plain, split
+from zmigrate.sources.xlsx_match import AHEAD, Matcher, match, split
 from zmigrate.sources.xlsx_template import CELL, TEXT, Fail, Kind, Template, value
 
 Row = tuple[int, list[Any]]
@@ -152,12 +152,10 @@ class FastRows:
         """The rows of a run of whole ``<row>`` elements if the last row's shape fits them
         all (a sheet of one shape is read a chunk at a time this way), else None."""
         template = self.bulk()
-        if template is None or not plain(text):
+        got = None if template is None else match(template.pattern, text)
+        if template is None or got is None:
             return None
-        columns = match(template.pattern, text)
-        if columns is None:
-            return None
-        return self.converted(template, columns.__getitem__, "&" in text)
+        return self.converted(template, got[1].__getitem__, got[0])
 
     def converted(
         self, template: Template, texts: Callable[[int], Sequence[str]], escaped: bool
