@@ -19,7 +19,7 @@ from typing import Any
 from openpyxl.utils import column_index_from_string
 
 from zmigrate.sources.blocks import ColumnBlock
-from zmigrate.sources.xlsx_book import Book, iso_date, xml_text
+from zmigrate.sources.xlsx_book import Book, iso_date, number, xml_text
 
 
 class Kind(IntEnum):
@@ -55,7 +55,7 @@ def value(book: Book, kind: Kind, style: str, text: str) -> Any:
     if not text:
         return None
     if kind is _NUMBER:
-        return float(text) if "." in text or "E" in text or "e" in text else int(text)
+        return number(text)
     if kind is _DATE or kind is Kind.DURATION:
         return book.date_cell(style, text)
     if kind is _SHARED:
